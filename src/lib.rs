@@ -1,0 +1,21 @@
+//! embedlab: an experiment runner for NLP transfer-learning ablations.
+//!
+//! Module map (dependency arrows point down; nothing imports upward):
+//!
+//! ```text
+//! main.rs / cli        clap; maps errors to exit codes
+//! experiment           spec -> plan (cells, stages, keys) -> execution -> events
+//! report               consumes events: progress, runs.csv, summary.csv
+//! model                embeddings, encoder, heads, losses, tasks; builds graphs with `graph`
+//! data                 sources, filters, tokenizers, datasets, batching, masking
+//! runtime              the ONLY user of `ort`: library loading, sessions, parameter store, checkpoints
+//! graph                our IR, ops (forward + backward side by side), autodiff, export to ONNX
+//! config               serde types of the experiment file, defaults, validation (leaf)
+//! ```
+pub mod config;
+pub mod data;
+pub mod experiment;
+pub mod graph;
+pub mod model;
+pub mod report;
+pub mod runtime;
