@@ -1,1 +1,3 @@
-//! config (in progress)
+//! Serde types of the experiment file, defaults and validation. A leaf: imports nothing of ours.
+mod data;
+pub use data::{CorpusConfig, DatasetConfig, FilterConfig, TokenizerConfig, TokenizerKind};
