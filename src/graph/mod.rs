@@ -2,3 +2,4 @@
 //! side), reverse-mode autodiff and export to ONNX ModelProto bytes. Pure: no ort, no files.
 mod tensor;
 pub use tensor::{DType, Tensor, TensorData};
+pub mod onnx_pb;
