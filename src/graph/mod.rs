@@ -1,5 +1,16 @@
 //! Our own graph IR, its ops (forward shape rule, ONNX emission and vector-Jacobian rule side by
 //! side), reverse-mode autodiff and export to ONNX ModelProto bytes. Pure: no ort, no files.
-mod tensor;
-pub use tensor::{DType, Tensor, TensorData};
+mod autodiff;
+mod error;
+pub mod export;
+mod ir;
 pub mod onnx_pb;
+mod ops;
+mod tensor;
+
+pub use autodiff::{backward, backward_or_zeros};
+pub use error::{GraphError, Result};
+pub use export::{to_model, to_onnx_bytes};
+pub use ir::{Graph, Node, Op, ValueId, ValueInfo};
+pub use ops::DIFFERENTIABLE_OPS;
+pub use tensor::{DType, Tensor, TensorData};
