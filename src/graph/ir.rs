@@ -158,6 +158,14 @@ impl Graph {
         out
     }
 
+    /// Enters a naming scope; pair with [`Graph::pop_scope`]. Prefer [`Graph::scoped`].
+    pub fn push_scope(&mut self, name: &str) {
+        self.scope.push(name.to_string());
+    }
+    pub fn pop_scope(&mut self) {
+        self.scope.pop();
+    }
+
     /// The current scope joined with dots (empty at top level).
     pub fn scope_path(&self) -> String {
         self.scope.join(".")

@@ -1,1 +1,8 @@
-//! model (in progress)
+//! The model zoo: embeddings, Transformer encoder, heads, losses and task graphs, built with `graph`.
+mod encoder;
+mod params;
+mod tasks;
+
+pub use encoder::{Activation, EncoderInputs, EncoderOutput, EncoderSpec, NormPlacement, PositionEmbedding, WordEmbedding, encoder};
+pub use params::{Init, ModelBuilder, ParamDecl};
+pub use tasks::{Head, IGNORE_INDEX, Mode, Pooling, TaskGraph, features_graph, head_graph, pool, task_graph};

@@ -107,8 +107,8 @@ impl Graph {
     pub fn relu(&mut self, x: ValueId) -> Result<ValueId> {
         self.unary(Op::Relu, x, true)
     }
-    /// The error function. f64 graphs lower it to a power series (accurate for |x| ≤ 3), since
-    /// ONNX Runtime has no f64 Erf kernel; it exists for gradient checks.
+    /// The error function. f64 graphs lower it to a series (ONNX Runtime has no f64 Erf kernel);
+    /// f64 graphs exist for gradient checks.
     pub fn erf(&mut self, x: ValueId) -> Result<ValueId> {
         self.unary(Op::Erf, x, true)
     }
@@ -338,21 +338,25 @@ pub(crate) fn emit(e: &mut Emitter, node: &Node) {
     }
 }
 
-/// erf(x) for f64 as the Maclaurin series 2/√π Σ (-1)ⁿ x^(2n+1) / (n! (2n+1)), 60 terms, in
-/// Horner form over x². Accurate to ~1e-12 for |x| ≤ 3 (cancellation grows beyond).
+/// erf(x) for f64 by the all-positive series erf(x) = 2/√π · x · e^(−x²) · Σ (2x²)ⁿ / (2n+1)!!
+/// (Abramowitz & Stegun 7.1.6), 140 terms in Horner form over x², on x clipped to [−6, 6]
+/// (|erf(x)| rounds to 1 beyond). No term cancels another, so it is accurate to a few ulps.
 fn emit_erf_series(e: &mut Emitter, base: &str, x: &str) -> String {
-    let terms = 60;
+    let terms = 140;
     let mut coef = Vec::with_capacity(terms);
-    let mut fact = 1.0f64;
+    let mut c = 1.0f64;
     for n in 0..terms {
         if n > 0 {
-            fact *= n as f64;
+            c *= 2.0 / (2 * n + 1) as f64;
         }
-        let sign = if n % 2 == 0 { 1.0 } else { -1.0 };
-        coef.push(sign / (fact * (2 * n + 1) as f64));
+        coef.push(c);
     }
+    let lo = e.const_scalar(base, DType::F64, -6.0);
+    let hi = e.const_scalar(base, DType::F64, 6.0);
+    let xc = e.tmp(base, "erf.clip");
+    e.node("Clip", &format!("{base}/erf.clip"), vec![x.to_string(), lo, hi], vec![xc.clone()], vec![]);
     let x2 = e.tmp(base, "x2");
-    e.node("Mul", &format!("{base}/erf.x2"), vec![x.to_string(), x.to_string()], vec![x2.clone()], vec![]);
+    e.node("Mul", &format!("{base}/erf.x2"), vec![xc.clone(), xc.clone()], vec![x2.clone()], vec![]);
     let mut acc = e.const_scalar(base, DType::F64, coef[terms - 1]);
     for n in (0..terms - 1).rev() {
         let m = e.tmp(base, "erf.m");
@@ -362,10 +366,16 @@ fn emit_erf_series(e: &mut Emitter, base: &str, x: &str) -> String {
         e.node("Add", &format!("{base}/erf.a{n}"), vec![m, c], vec![a.clone()], vec![]);
         acc = a;
     }
+    let nx2 = e.tmp(base, "erf.nx2");
+    e.node("Neg", &format!("{base}/erf.nx2"), vec![x2], vec![nx2.clone()], vec![]);
+    let ex = e.tmp(base, "erf.exp");
+    e.node("Exp", &format!("{base}/erf.exp"), vec![nx2], vec![ex.clone()], vec![]);
     let k = e.const_scalar(base, DType::F64, 2.0 / PI.sqrt());
     let xk = e.tmp(base, "erf.xk");
-    e.node("Mul", &format!("{base}/erf.xk"), vec![x.to_string(), k], vec![xk.clone()], vec![]);
+    e.node("Mul", &format!("{base}/erf.xk"), vec![xc, k], vec![xk.clone()], vec![]);
+    let xe = e.tmp(base, "erf.xe");
+    e.node("Mul", &format!("{base}/erf.xe"), vec![xk, ex], vec![xe.clone()], vec![]);
     let y = e.tmp(base, "erf.y");
-    e.node("Mul", &format!("{base}/erf.y"), vec![xk, acc], vec![y.clone()], vec![]);
+    e.node("Mul", &format!("{base}/erf.y"), vec![xe, acc], vec![y.clone()], vec![]);
     y
 }

@@ -1,0 +1,204 @@
+//! Task graphs: an encoder plus a head and its loss, as a training graph (loss, logits and the
+//! gradient of every trainable parameter) or an evaluation graph (loss and logits, no dropout).
+//! Also the frozen-transfer pair: a features graph (encoder only, run once per example) and a
+//! head-only graph trained on those features.
+
+use super::encoder::{EncoderInputs, EncoderSpec, encoder};
+use super::params::{Init, ModelBuilder, ParamDecl};
+use crate::graph::{self, DType, Graph, ValueId};
+
+/// Label value ignored by every loss (padding rows, unmasked tokens).
+pub const IGNORE_INDEX: i64 = -100;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Pooling {
+    /// The first position's features ([CLS]).
+    Cls,
+    /// Mean over the real (unpadded) positions.
+    Mean,
+}
+
+/// The output layer and loss of a task.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Head {
+    /// Masked LM; the output layer is tied to the word embeddings. Batch inputs `mlm_positions`
+    /// `[M]` (flat indices into B·T) and `mlm_labels` `[M]`: logits are computed only there.
+    Mlm { n_masked: usize },
+    /// Causal LM: `labels [B·T]` holds the next token (or IGNORE_INDEX) at every position.
+    Clm,
+    /// One label per sequence (`labels [B]`), from pooled features. Also pair tasks, NSP and SOP.
+    Classify { classes: usize, pooling: Pooling },
+    /// One label per token (`labels [B·T]`).
+    Tag { classes: usize },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Mode {
+    /// Gradients for every parameter except those whose name starts with a frozen prefix.
+    Train { frozen_prefixes: Vec<String> },
+    Eval,
+}
+
+/// A built graph with its parameters.
+pub struct TaskGraph {
+    pub graph: Graph,
+    pub params: Vec<ParamDecl>,
+    /// Names of the parameters whose gradients the graph outputs as `grad.<name>`.
+    pub trainable: Vec<String>,
+}
+
+fn finish(mut g: Graph, params: Vec<ParamDecl>, loss: ValueId, logits: ValueId, mode: &Mode) -> graph::Result<TaskGraph> {
+    g.output("loss", loss)?;
+    g.output("logits", logits)?;
+    let mut trainable = Vec::new();
+    if let Mode::Train { frozen_prefixes } = mode {
+        let wrt: Vec<(String, ValueId)> = params
+            .iter()
+            .filter(|p| !frozen_prefixes.iter().any(|f| p.name.starts_with(f.as_str())))
+            .map(|p| {
+                let v = g.inputs.iter().copied().find(|&v| g.producer(v).name == p.name).expect("param is an input");
+                (p.name.clone(), v)
+            })
+            .collect();
+        let vals: Vec<ValueId> = wrt.iter().map(|(_, v)| *v).collect();
+        let grads = graph::backward_or_zeros(&mut g, loss, &vals)?;
+        for ((name, _), d) in wrt.into_iter().zip(grads) {
+            g.output(&format!("grad.{name}"), d)?;
+            trainable.push(name);
+        }
+    }
+    Ok(TaskGraph { graph: g, params, trainable })
+}
+
+/// Pools `[B, T, D]` features to `[B, D]`.
+pub fn pool(m: &mut ModelBuilder, hidden: ValueId, mask: ValueId, pooling: Pooling) -> graph::Result<ValueId> {
+    let s = m.g.shape(hidden).to_vec();
+    let (b, t, d) = (s[0], s[1], s[2]);
+    m.g.scoped("pool", |g| match pooling {
+        Pooling::Cls => {
+            let first = g.slice(hidden, 1, 0, 1)?;
+            g.reshape(first, &[b, d])
+        }
+        Pooling::Mean => {
+            let dt = g.dtype(hidden);
+            let mf = g.cast(mask, dt)?;
+            let mf = g.reshape(mf, &[b, t, 1])?;
+            let hm = g.mul(hidden, mf)?;
+            let num = g.reduce_sum(hm, &[1], false)?;
+            let den = g.reduce_sum(mf, &[1], false)?;
+            let den = g.add_scalar(den, 1e-9)?;
+            g.div(num, den)
+        }
+    })
+}
+
+/// The classifier on `[B, D]` or `[N, D]` features: dropout, then `head.classifier`.
+fn classifier(m: &mut ModelBuilder, feats: ValueId, classes: usize, dropout: f64) -> graph::Result<ValueId> {
+    m.scoped("head", |m| {
+        let f = m.dropout(feats, dropout)?;
+        m.dense("classifier", f, classes)
+    })
+}
+
+/// Encoder + head + loss. Batch inputs: `input_ids`, `attention_mask`, (`token_type_ids`), and the
+/// head's labels (see [`Head`]).
+pub fn task_graph(spec: &EncoderSpec, head: Head, batch: usize, seq: usize, mode: &Mode, dtype: DType, seed: i64) -> graph::Result<TaskGraph> {
+    let mut g = Graph::new(match mode {
+        Mode::Train { .. } => "train_step",
+        Mode::Eval => "eval",
+    });
+    let train = matches!(mode, Mode::Train { .. });
+    let mut m = ModelBuilder::new(&mut g, dtype, train, seed);
+    let inp = EncoderInputs::declare(&mut m, spec, batch, seq)?;
+    let out = encoder(&mut m, spec, &inp)?;
+    let d = spec.d_model;
+    let (loss, logits) = match head {
+        Head::Mlm { n_masked } => {
+            let pos = m.g.input("mlm_positions", DType::I64, &[n_masked])?;
+            let labels = m.g.input("mlm_labels", DType::I64, &[n_masked])?;
+            let flat = m.g.reshape(out.hidden, &[batch * seq, d])?;
+            let picked = m.g.gather(flat, pos, 0)?;
+            let logits = m.scoped("head.mlm", |m| -> graph::Result<ValueId> {
+                let x = m.dense("transform", picked, d)?;
+                let x = m.g.gelu(x)?;
+                let x = m.layer_norm("norm", x, spec.ln_eps)?;
+                let bias = m.param("bias", &[spec.vocab], Init::Zeros)?;
+                match out.word_table {
+                    Some(w) => {
+                        let wt = m.g.transpose(w, &[1, 0])?;
+                        let y = m.g.matmul(x, wt)?;
+                        m.g.add(y, bias)
+                    }
+                    None => {
+                        let w = m.param("decoder", &[d, spec.vocab], Init::Normal(0.02))?;
+                        m.linear(x, w, bias)
+                    }
+                }
+            })?;
+            (m.g.softmax_cross_entropy(logits, labels, IGNORE_INDEX)?, logits)
+        }
+        Head::Clm => {
+            let labels = m.g.input("labels", DType::I64, &[batch * seq])?;
+            let flat = m.g.reshape(out.hidden, &[batch * seq, d])?;
+            let logits = m.scoped("head.lm", |m| -> graph::Result<ValueId> {
+                let bias = m.param("bias", &[spec.vocab], Init::Zeros)?;
+                match out.word_table {
+                    Some(w) => {
+                        let wt = m.g.transpose(w, &[1, 0])?;
+                        let y = m.g.matmul(flat, wt)?;
+                        m.g.add(y, bias)
+                    }
+                    None => {
+                        let w = m.param("decoder", &[d, spec.vocab], Init::Normal(0.02))?;
+                        m.linear(flat, w, bias)
+                    }
+                }
+            })?;
+            (m.g.softmax_cross_entropy(logits, labels, IGNORE_INDEX)?, logits)
+        }
+        Head::Classify { classes, pooling } => {
+            let labels = m.g.input("labels", DType::I64, &[batch])?;
+            let pooled = pool(&mut m, out.hidden, inp.attention_mask, pooling)?;
+            let logits = classifier(&mut m, pooled, classes, spec.dropout)?;
+            (m.g.softmax_cross_entropy(logits, labels, IGNORE_INDEX)?, logits)
+        }
+        Head::Tag { classes } => {
+            let labels = m.g.input("labels", DType::I64, &[batch * seq])?;
+            let flat = m.g.reshape(out.hidden, &[batch * seq, d])?;
+            let logits = classifier(&mut m, flat, classes, spec.dropout)?;
+            (m.g.softmax_cross_entropy(logits, labels, IGNORE_INDEX)?, logits)
+        }
+    };
+    let params = std::mem::take(&mut m.params);
+    finish(g, params, loss, logits, mode)
+}
+
+/// The encoder alone, for frozen transfer and export: outputs `features`, pooled `[B, D]` when
+/// `pooling` is given, else `[B, T, D]`. No dropout.
+pub fn features_graph(spec: &EncoderSpec, batch: usize, seq: usize, pooling: Option<Pooling>, dtype: DType) -> graph::Result<TaskGraph> {
+    let mut g = Graph::new("encode");
+    let mut m = ModelBuilder::new(&mut g, dtype, false, 0);
+    let inp = EncoderInputs::declare(&mut m, spec, batch, seq)?;
+    let out = encoder(&mut m, spec, &inp)?;
+    let f = match pooling {
+        Some(p) => pool(&mut m, out.hidden, inp.attention_mask, p)?,
+        None => out.hidden,
+    };
+    let params = std::mem::take(&mut m.params);
+    g.output("features", f)?;
+    Ok(TaskGraph { graph: g, params, trainable: vec![] })
+}
+
+/// The classifier head alone on precomputed `features [rows, D]` with `labels [rows]`
+/// (rows = B for sequence tasks, B·T for tagging). Parameter names match [`task_graph`]'s head.
+pub fn head_graph(d_model: usize, classes: usize, rows: usize, dropout: f64, mode: &Mode, dtype: DType, seed: i64) -> graph::Result<TaskGraph> {
+    let mut g = Graph::new("head");
+    let train = matches!(mode, Mode::Train { .. });
+    let mut m = ModelBuilder::new(&mut g, dtype, train, seed);
+    let feats = m.g.input("features", dtype, &[rows, d_model])?;
+    let labels = m.g.input("labels", DType::I64, &[rows])?;
+    let logits = classifier(&mut m, feats, classes, dropout)?;
+    let loss = m.g.softmax_cross_entropy(logits, labels, IGNORE_INDEX)?;
+    let params = std::mem::take(&mut m.params);
+    finish(g, params, loss, logits, mode)
+}
