@@ -1,0 +1,299 @@
+//! Checkpoints: a parameter store, optionally optimizer state and a small JSON metadata map, in one
+//! safetensors file.
+//!
+//! Layout of the file:
+//! - each parameter under its hierarchical name (`encoder.layer0.attn.q.weight`), f32;
+//! - each optimizer buffer under `optimizer/<slot>/<parameter>` (parameter names never hold `/`);
+//! - `__metadata__`: `format`, `params` (a JSON list of names in store order, since safetensors
+//!   does not keep order), `optimizer.slots` and `optimizer.step` when present, and `meta` (the
+//!   caller's JSON object: step, rng state, ...).
+//!
+//! Files are written to a temporary name in the same directory, synced and renamed, so a
+//! checkpoint on disk is complete or absent. Loading checks names, dtypes and shapes and reports
+//! every mismatch at once; [`load_params_into`] loads a selection (by name prefix) into an existing
+//! store, which is how the first k layers of a pretrained encoder are transferred.
+
+use std::collections::HashMap;
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use safetensors::{Dtype, SafeTensors, tensor::TensorView};
+
+use super::error::{Result, RuntimeError};
+use super::params::{OptState, ParamStore};
+
+/// The caller's metadata: a JSON object (step, rng state, ...).
+pub type Metadata = serde_json::Map<String, serde_json::Value>;
+
+const FORMAT: &str = "embedlab-checkpoint-1";
+const OPT_PREFIX: &str = "optimizer/";
+
+/// Everything a checkpoint file holds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Checkpoint {
+    pub params: ParamStore,
+    pub opt: Option<OptState>,
+    pub meta: Metadata,
+}
+
+fn f32_bytes(data: &[f32]) -> Vec<u8> {
+    data.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+/// Writes `params` (and `opt`, and `meta`) to `path` atomically.
+pub fn save_checkpoint(path: &Path, params: &ParamStore, opt: Option<&OptState>, meta: &Metadata) -> Result<()> {
+    let mut buffers: Vec<(String, Vec<usize>, Vec<u8>)> =
+        params.iter().map(|p| (p.name.to_string(), p.shape.to_vec(), f32_bytes(p.data))).collect();
+    let mut info = HashMap::new();
+    info.insert("format".to_string(), FORMAT.to_string());
+    info.insert("params".to_string(), serde_json::to_string(&params.names().collect::<Vec<_>>()).unwrap_or_default());
+    info.insert("meta".to_string(), serde_json::Value::Object(meta.clone()).to_string());
+    if let Some(opt) = opt {
+        let slots: Vec<&str> = opt.slot_names().collect();
+        info.insert("optimizer.slots".to_string(), serde_json::to_string(&slots).unwrap_or_default());
+        info.insert("optimizer.step".to_string(), opt.step.to_string());
+        for slot in slots {
+            let store = opt.slot(slot).expect("slot listed by slot_names");
+            if !store.same_layout(params) {
+                return Err(RuntimeError::checkpoint(
+                    path,
+                    format!("optimizer slot '{slot}' is not laid out like the parameters"),
+                ));
+            }
+            for p in store.iter() {
+                buffers.push((format!("{OPT_PREFIX}{slot}/{}", p.name), p.shape.to_vec(), f32_bytes(p.data)));
+            }
+        }
+    }
+    let views = buffers
+        .iter()
+        .map(|(name, shape, bytes)| {
+            TensorView::new(Dtype::F32, shape.clone(), bytes)
+                .map(|v| (name.as_str(), v))
+                .map_err(|e| RuntimeError::checkpoint(path, format!("tensor '{name}': {e}")))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let bytes =
+        safetensors::serialize(views, Some(info)).map_err(|e| RuntimeError::checkpoint(path, format!("serializing: {e}")))?;
+    write_atomic(path, &bytes)
+}
+
+/// Writes `bytes` to a temporary file beside `path`, syncs it and renames it over `path`. On any
+/// failure the temporary file is removed and `path` is left as it was.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let file_name = path
+        .file_name()
+        .ok_or_else(|| RuntimeError::checkpoint(path, "not a file path"))?
+        .to_string_lossy()
+        .into_owned();
+    let tmp = path.with_file_name(format!(
+        ".{file_name}.tmp-{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    let result = (|| -> std::io::Result<()> {
+        let mut f = fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        drop(f);
+        fs::rename(&tmp, path)?;
+        // Make the rename itself durable; best effort (not every file system allows it).
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+            && let Ok(d) = fs::File::open(dir)
+        {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    })();
+    result.map_err(|e| {
+        let _ = fs::remove_file(&tmp);
+        RuntimeError::io(path, e)
+    })
+}
+
+/// A parsed checkpoint file, kept as bytes plus its index.
+struct Parsed {
+    path: PathBuf,
+    bytes: Vec<u8>,
+    info: HashMap<String, String>,
+}
+
+impl Parsed {
+    fn read(path: &Path) -> Result<Parsed> {
+        let bytes = fs::read(path).map_err(|e| RuntimeError::io(path, e))?;
+        let (_, metadata) = SafeTensors::read_metadata(&bytes)
+            .map_err(|e| RuntimeError::checkpoint(path, format!("not a safetensors file: {e}")))?;
+        let info = metadata.metadata().clone().unwrap_or_default();
+        if info.get("format").map(String::as_str) != Some(FORMAT) {
+            return Err(RuntimeError::checkpoint(
+                path,
+                format!("not an embedlab checkpoint (format {:?}, expected {FORMAT:?})", info.get("format")),
+            ));
+        }
+        Ok(Parsed { path: path.to_path_buf(), bytes, info })
+    }
+
+    fn tensors(&self) -> Result<SafeTensors<'_>> {
+        SafeTensors::deserialize(&self.bytes).map_err(|e| RuntimeError::checkpoint(&self.path, format!("corrupt: {e}")))
+    }
+
+    fn json_list(&self, key: &str) -> Result<Vec<String>> {
+        match self.info.get(key) {
+            None => Ok(Vec::new()),
+            Some(s) => serde_json::from_str(s)
+                .map_err(|e| RuntimeError::checkpoint(&self.path, format!("metadata '{key}' is not a list of names: {e}"))),
+        }
+    }
+
+    fn meta(&self) -> Result<Metadata> {
+        match self.info.get("meta") {
+            None => Ok(Metadata::new()),
+            Some(s) => serde_json::from_str(s)
+                .map_err(|e| RuntimeError::checkpoint(&self.path, format!("metadata 'meta' is not a JSON object: {e}"))),
+        }
+    }
+}
+
+/// Reads one f32 tensor; errors name the tensor.
+fn read_f32(path: &Path, st: &SafeTensors<'_>, key: &str) -> Result<(Vec<usize>, Vec<f32>)> {
+    let t = st.tensor(key).map_err(|_| RuntimeError::checkpoint(path, format!("tensor '{key}' is missing")))?;
+    if t.dtype() != Dtype::F32 {
+        return Err(RuntimeError::checkpoint(path, format!("tensor '{key}' is {:?}, expected F32", t.dtype())));
+    }
+    let data = t.data().chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+    Ok((t.shape().to_vec(), data))
+}
+
+/// Reads a whole checkpoint: parameters in the order they were saved, optimizer state if saved,
+/// and the metadata.
+pub fn load_checkpoint(path: &Path) -> Result<Checkpoint> {
+    let parsed = Parsed::read(path)?;
+    let st = parsed.tensors()?;
+    let names = parsed.json_list("params")?;
+    let mut params = ParamStore::new();
+    for name in &names {
+        let (shape, data) = read_f32(path, &st, name)?;
+        params.insert(name.clone(), &shape, &data).map_err(|e| RuntimeError::checkpoint(path, e.to_string()))?;
+    }
+    let slots = parsed.json_list("optimizer.slots")?;
+    let opt = if parsed.info.contains_key("optimizer.slots") {
+        let step = parsed
+            .info
+            .get("optimizer.step")
+            .and_then(|s| s.parse::<u64>().ok())
+            .ok_or_else(|| RuntimeError::checkpoint(path, "metadata 'optimizer.step' is missing or not a number"))?;
+        let mut opt = OptState::default();
+        opt.step = step;
+        for slot in &slots {
+            let mut store = params.zeros_like();
+            for name in &names {
+                let key = format!("{OPT_PREFIX}{slot}/{name}");
+                let (shape, data) = read_f32(path, &st, &key)?;
+                if Some(shape.as_slice()) != params.shape(name) {
+                    return Err(RuntimeError::checkpoint(
+                        path,
+                        format!("tensor '{key}' has shape {shape:?}, its parameter {:?}", params.shape(name).unwrap_or(&[])),
+                    ));
+                }
+                store.set(name, &data)?;
+            }
+            opt.insert_slot(slot.clone(), store).map_err(|e| RuntimeError::checkpoint(path, e.to_string()))?;
+        }
+        Some(opt)
+    } else {
+        None
+    };
+    let known = names.len() + slots.len() * names.len();
+    if st.len() != known {
+        let listed: std::collections::HashSet<&str> = names.iter().map(String::as_str).collect();
+        let extra: Vec<String> =
+            st.names().into_iter().filter(|n| !listed.contains(n) && !n.starts_with(OPT_PREFIX)).map(str::to_string).collect();
+        return Err(RuntimeError::checkpoint(path, format!("tensors not listed in the metadata: {}", extra.join(", "))));
+    }
+    Ok(Checkpoint { params, opt, meta: parsed.meta()? })
+}
+
+/// The parameter names and shapes a checkpoint holds, in saved order (no data is converted).
+pub fn checkpoint_params(path: &Path) -> Result<Vec<(String, Vec<usize>)>> {
+    let parsed = Parsed::read(path)?;
+    let st = parsed.tensors()?;
+    parsed
+        .json_list("params")?
+        .into_iter()
+        .map(|n| {
+            let t = st.tensor(&n).map_err(|_| RuntimeError::checkpoint(path, format!("tensor '{n}' is missing")))?;
+            Ok((n, t.shape().to_vec()))
+        })
+        .collect()
+}
+
+/// Which parameters [`load_params_into`] loads.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoadOptions {
+    /// Load only the store's parameters under these prefixes (`encoder.layer0` selects
+    /// `encoder.layer0.*`, not `encoder.layer01.*`). Empty: every parameter of the store.
+    pub prefixes: Vec<String>,
+    /// Accept parameters in the file (within the selection) that the store does not have.
+    pub allow_unused: bool,
+}
+
+/// Whether `name` is `prefix` or lies under it in the dotted hierarchy.
+pub fn name_has_prefix(name: &str, prefix: &str) -> bool {
+    let prefix = prefix.strip_suffix('.').unwrap_or(prefix);
+    name == prefix || (name.starts_with(prefix) && name.as_bytes().get(prefix.len()) == Some(&b'.'))
+}
+
+/// What [`load_params_into`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoadReport {
+    /// Store parameters overwritten from the file, in store order.
+    pub loaded: Vec<String>,
+    /// File parameters within the selection that the store lacks (only with `allow_unused`).
+    pub unused: Vec<String>,
+}
+
+/// Overwrites the store's selected parameters with the checkpoint's. Every selected parameter
+/// must be in the file with the same shape; all problems are reported in one error. Parameters
+/// outside the selection keep their values (e.g. freshly initialised upper layers).
+pub fn load_params_into(path: &Path, store: &mut ParamStore, opts: &LoadOptions) -> Result<LoadReport> {
+    let parsed = Parsed::read(path)?;
+    let st = parsed.tensors()?;
+    let file_names = parsed.json_list("params")?;
+    let selected = |n: &str| opts.prefixes.is_empty() || opts.prefixes.iter().any(|p| name_has_prefix(n, p));
+
+    let mut problems = Vec::new();
+    for p in &opts.prefixes {
+        if !store.names().any(|n| name_has_prefix(n, p)) {
+            problems.push(format!("prefix '{p}' selects no parameter of the store"));
+        }
+    }
+    let in_file: std::collections::HashSet<&str> = file_names.iter().map(String::as_str).collect();
+    let wanted: Vec<String> = store.names().filter(|n| selected(n)).map(str::to_string).collect();
+    for name in &wanted {
+        if !in_file.contains(name.as_str()) {
+            problems.push(format!("'{name}' is missing from the checkpoint"));
+        } else if let Ok(t) = st.tensor(name) {
+            let expected = store.shape(name).unwrap_or(&[]);
+            if t.shape() != expected {
+                problems.push(format!("'{name}' has shape {:?} in the checkpoint, the store expects {expected:?}", t.shape()));
+            } else if t.dtype() != Dtype::F32 {
+                problems.push(format!("'{name}' is {:?} in the checkpoint, expected F32", t.dtype()));
+            }
+        }
+    }
+    let unused: Vec<String> = file_names.iter().filter(|n| selected(n) && !store.contains(n)).cloned().collect();
+    if !unused.is_empty() && !opts.allow_unused {
+        problems.push(format!("the store has no parameter for: {}", unused.join(", ")));
+    }
+    if !problems.is_empty() {
+        return Err(RuntimeError::checkpoint(path, format!("cannot load parameters:\n  - {}", problems.join("\n  - "))));
+    }
+    for name in &wanted {
+        let (_, data) = read_f32(path, &st, name)?;
+        store.set(name, &data)?;
+    }
+    Ok(LoadReport { loaded: wanted, unused })
+}

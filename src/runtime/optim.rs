@@ -1,0 +1,322 @@
+//! Fused host optimizer updates over the parameter store's f32 buffers.
+//!
+//! Gradients always come from ONNX Runtime; the update itself runs here because one fused loop
+//! is far cheaper than the ~14 elementwise ONNX ops of an in-graph AdamW (DESIGN §7: 4.8 ms vs
+//! 38 ms for 4.3M parameters). Large buffers are split into chunks updated on scoped threads.
+//!
+//! Semantics follow the usual definitions (PyTorch's `AdamW` and `SGD`): AdamW applies decoupled
+//! weight decay `p -= lr * wd * p` before the Adam step, with bias correction; SGD adds `wd * p`
+//! to the gradient, keeps a momentum buffer `b = mu * b + g`, optionally Nesterov.
+
+use super::error::{Result, RuntimeError};
+use super::params::{OptState, ParamStore};
+
+/// Threads used by the `*_step` functions for buffers of at least [`PARALLEL_MIN_LEN`] values.
+pub const DEFAULT_THREADS: usize = 2;
+
+/// Below this many values a single thread is faster than spawning.
+pub const PARALLEL_MIN_LEN: usize = 1 << 16;
+
+/// AdamW hyperparameters for one step.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AdamW {
+    pub lr: f32,
+    pub beta1: f32,
+    pub beta2: f32,
+    pub eps: f32,
+    pub weight_decay: f32,
+}
+
+impl Default for AdamW {
+    fn default() -> Self {
+        AdamW { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.01 }
+    }
+}
+
+/// SGD hyperparameters for one step.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Sgd {
+    pub lr: f32,
+    pub momentum: f32,
+    pub weight_decay: f32,
+    pub nesterov: bool,
+}
+
+impl Default for Sgd {
+    fn default() -> Self {
+        Sgd { lr: 1e-2, momentum: 0.9, weight_decay: 0.0, nesterov: false }
+    }
+}
+
+/// Splits the zipped buffers into `threads` chunks and runs `f` on each in a scoped thread.
+fn par_chunks4(
+    threads: usize,
+    a: &mut [f32],
+    b: &[f32],
+    c: &mut [f32],
+    d: &mut [f32],
+    f: impl Fn(&mut [f32], &[f32], &mut [f32], &mut [f32]) + Sync,
+) {
+    let n = a.len();
+    if threads <= 1 || n < PARALLEL_MIN_LEN {
+        return f(a, b, c, d);
+    }
+    let chunk = n.div_ceil(threads);
+    std::thread::scope(|s| {
+        let f = &f;
+        for (((a, b), c), d) in a.chunks_mut(chunk).zip(b.chunks(chunk)).zip(c.chunks_mut(chunk)).zip(d.chunks_mut(chunk)) {
+            s.spawn(move || f(a, b, c, d));
+        }
+    });
+}
+
+/// One AdamW step for one buffer, `step` counting from 1, on [`DEFAULT_THREADS`] threads.
+/// `grad_scale` multiplies the gradients first (1.0, or the clipping factor of
+/// [`clip_factor`]). Panics when the buffers' lengths differ.
+pub fn adamw_step(params: &mut [f32], grads: &[f32], m: &mut [f32], v: &mut [f32], hp: &AdamW, step: u64, grad_scale: f32) {
+    adamw_step_threads(params, grads, m, v, hp, step, grad_scale, DEFAULT_THREADS)
+}
+
+/// [`adamw_step`] on `threads` threads.
+#[allow(clippy::too_many_arguments)]
+pub fn adamw_step_threads(
+    params: &mut [f32],
+    grads: &[f32],
+    m: &mut [f32],
+    v: &mut [f32],
+    hp: &AdamW,
+    step: u64,
+    grad_scale: f32,
+    threads: usize,
+) {
+    let n = params.len();
+    assert!(grads.len() == n && m.len() == n && v.len() == n, "adamw_step: buffer lengths differ");
+    assert!(step >= 1, "adamw_step: steps count from 1");
+    let t = step.min(i32::MAX as u64) as i32;
+    let bc1 = 1.0 - (hp.beta1 as f64).powi(t);
+    let bc2 = 1.0 - (hp.beta2 as f64).powi(t);
+    let step_size = (hp.lr as f64 / bc1) as f32;
+    let inv_sqrt_bc2 = (1.0 / bc2.sqrt()) as f32;
+    let decay = 1.0 - hp.lr * hp.weight_decay;
+    let (b1, b2, eps) = (hp.beta1, hp.beta2, hp.eps);
+    par_chunks4(threads, params, grads, m, v, |p, g, m, v| {
+        for i in 0..p.len() {
+            let g = g[i] * grad_scale;
+            let mi = b1 * m[i] + (1.0 - b1) * g;
+            let vi = b2 * v[i] + (1.0 - b2) * g * g;
+            m[i] = mi;
+            v[i] = vi;
+            p[i] = p[i] * decay - step_size * mi / (vi.sqrt() * inv_sqrt_bc2 + eps);
+        }
+    });
+}
+
+/// One SGD step with momentum for one buffer, on [`DEFAULT_THREADS`] threads. Panics when the
+/// buffers' lengths differ.
+pub fn sgd_momentum_step(params: &mut [f32], grads: &[f32], momentum_buf: &mut [f32], hp: &Sgd, grad_scale: f32) {
+    sgd_momentum_step_threads(params, grads, momentum_buf, hp, grad_scale, DEFAULT_THREADS)
+}
+
+/// [`sgd_momentum_step`] on `threads` threads.
+pub fn sgd_momentum_step_threads(
+    params: &mut [f32],
+    grads: &[f32],
+    momentum_buf: &mut [f32],
+    hp: &Sgd,
+    grad_scale: f32,
+    threads: usize,
+) {
+    let n = params.len();
+    assert!(grads.len() == n && momentum_buf.len() == n, "sgd_momentum_step: buffer lengths differ");
+    let Sgd { lr, momentum, weight_decay, nesterov } = *hp;
+    let kernel = |p: &mut [f32], g: &[f32], b: &mut [f32]| {
+        for i in 0..p.len() {
+            let d = g[i] * grad_scale + weight_decay * p[i];
+            let bi = momentum * b[i] + d;
+            b[i] = bi;
+            let upd = if nesterov { d + momentum * bi } else { bi };
+            p[i] -= lr * upd;
+        }
+    };
+    if threads <= 1 || n < PARALLEL_MIN_LEN {
+        return kernel(params, grads, momentum_buf);
+    }
+    let chunk = n.div_ceil(threads);
+    std::thread::scope(|s| {
+        let kernel = &kernel;
+        for ((p, g), b) in params.chunks_mut(chunk).zip(grads.chunks(chunk)).zip(momentum_buf.chunks_mut(chunk)) {
+            s.spawn(move || kernel(p, g, b));
+        }
+    });
+}
+
+/// The L2 norm over all gradient buffers together, accumulated in f64.
+pub fn global_grad_norm(grads: &[&[f32]]) -> f32 {
+    grads
+        .iter()
+        .map(|g| g.iter().map(|&x| (x as f64) * (x as f64)).sum::<f64>())
+        .sum::<f64>()
+        .sqrt() as f32
+}
+
+/// The factor that scales gradients of norm `norm` down to at most `max_norm` (1.0 when already
+/// within, or when `max_norm` is not positive, meaning no clipping).
+pub fn clip_factor(norm: f32, max_norm: f32) -> f32 {
+    if max_norm > 0.0 && norm > max_norm { max_norm / (norm + 1e-6) } else { 1.0 }
+}
+
+/// AdamW over a whole store: advances `state.step` and updates every parameter that `grad`
+/// returns a gradient for (frozen parameters return `None`). `state` must hold slots `m` and `v`
+/// laid out like `params`; a gradient of the wrong length is an error naming the parameter.
+pub fn adamw_update<'g>(
+    params: &mut ParamStore,
+    state: &mut OptState,
+    hp: &AdamW,
+    grad_scale: f32,
+    mut grad: impl FnMut(&str) -> Option<&'g [f32]>,
+) -> Result<()> {
+    state.step += 1;
+    let step = state.step;
+    let (m, v) = state
+        .slot_pair_mut("m", "v")
+        .ok_or_else(|| RuntimeError::param("(optimizer)", "AdamW state needs slots 'm' and 'v'"))?;
+    if !m.same_layout(params) || !v.same_layout(params) {
+        return Err(RuntimeError::param("(optimizer)", "AdamW state is not laid out like the parameters"));
+    }
+    for ((p, m), v) in params.iter_mut().zip(m.iter_mut()).zip(v.iter_mut()) {
+        if let Some(g) = grad(p.name) {
+            if g.len() != p.data.len() {
+                return Err(RuntimeError::param(
+                    p.name,
+                    format!("gradient has {} values, the parameter {}", g.len(), p.data.len()),
+                ));
+            }
+            adamw_step(p.data, g, m.data, v.data, hp, step, grad_scale);
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The textbook AdamW, one scalar at a time, in f64.
+    fn reference_adamw(p: &mut [f64], g_steps: &[Vec<f64>], hp: &AdamW) {
+        let (lr, b1, b2, eps, wd) = (hp.lr as f64, hp.beta1 as f64, hp.beta2 as f64, hp.eps as f64, hp.weight_decay as f64);
+        let mut m = vec![0.0; p.len()];
+        let mut v = vec![0.0; p.len()];
+        for (t, g) in g_steps.iter().enumerate() {
+            let t = (t + 1) as i32;
+            for i in 0..p.len() {
+                p[i] -= lr * wd * p[i];
+                m[i] = b1 * m[i] + (1.0 - b1) * g[i];
+                v[i] = b2 * v[i] + (1.0 - b2) * g[i] * g[i];
+                let mhat = m[i] / (1.0 - b1.powi(t));
+                let vhat = v[i] / (1.0 - b2.powi(t));
+                p[i] -= lr * mhat / (vhat.sqrt() + eps);
+            }
+        }
+    }
+
+    fn pseudo_random(n: usize, seed: u64) -> Vec<f32> {
+        let mut x = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (0..n)
+            .map(|_| {
+                x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                ((x >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+            })
+            .collect()
+    }
+
+    fn check_adamw(n: usize, threads: usize) {
+        let hp = AdamW { lr: 1e-2, beta1: 0.9, beta2: 0.99, eps: 1e-8, weight_decay: 0.1 };
+        let p0 = pseudo_random(n, 1);
+        let grads: Vec<Vec<f32>> = (0..5).map(|s| pseudo_random(n, 10 + s)).collect();
+        let mut p = p0.clone();
+        let (mut m, mut v) = (vec![0.0; n], vec![0.0; n]);
+        for (s, g) in grads.iter().enumerate() {
+            adamw_step_threads(&mut p, g, &mut m, &mut v, &hp, s as u64 + 1, 1.0, threads);
+        }
+        let mut r: Vec<f64> = p0.iter().map(|&x| x as f64).collect();
+        let g64: Vec<Vec<f64>> = grads.iter().map(|g| g.iter().map(|&x| x as f64).collect()).collect();
+        reference_adamw(&mut r, &g64, &hp);
+        for i in 0..n {
+            assert!((p[i] as f64 - r[i]).abs() < 2e-6, "i={i}: {} vs {}", p[i], r[i]);
+        }
+    }
+
+    #[test]
+    fn adamw_matches_scalar_reference() {
+        check_adamw(37, 1);
+    }
+
+    #[test]
+    fn adamw_threaded_matches_reference_and_single_thread() {
+        let n = PARALLEL_MIN_LEN * 2 + 13;
+        check_adamw(n, 3);
+        let hp = AdamW::default();
+        let g = pseudo_random(n, 7);
+        let mut a = pseudo_random(n, 8);
+        let mut b = a.clone();
+        let (mut ma, mut va, mut mb, mut vb) = (vec![0.0; n], vec![0.0; n], vec![0.0; n], vec![0.0; n]);
+        adamw_step_threads(&mut a, &g, &mut ma, &mut va, &hp, 1, 0.5, 1);
+        adamw_step_threads(&mut b, &g, &mut mb, &mut vb, &hp, 1, 0.5, 4);
+        assert_eq!(a, b, "chunking must not change results");
+    }
+
+    #[test]
+    fn sgd_momentum_matches_reference() {
+        for nesterov in [false, true] {
+            let hp = Sgd { lr: 0.1, momentum: 0.9, weight_decay: 0.01, nesterov };
+            let n = 11;
+            let p0 = pseudo_random(n, 3);
+            let mut p = p0.clone();
+            let mut buf = vec![0.0; n];
+            let grads: Vec<Vec<f32>> = (0..4).map(|s| pseudo_random(n, 20 + s)).collect();
+            for g in &grads {
+                sgd_momentum_step(&mut p, g, &mut buf, &hp, 1.0);
+            }
+            let mut r: Vec<f64> = p0.iter().map(|&x| x as f64).collect();
+            let mut b = vec![0.0f64; n];
+            for g in &grads {
+                for i in 0..n {
+                    let d = g[i] as f64 + 0.01 * r[i];
+                    b[i] = 0.9 * b[i] + d;
+                    let u = if nesterov { d + 0.9 * b[i] } else { b[i] };
+                    r[i] -= 0.1 * u;
+                }
+            }
+            for i in 0..n {
+                assert!((p[i] as f64 - r[i]).abs() < 1e-5, "nesterov={nesterov} i={i}");
+            }
+        }
+    }
+
+    #[test]
+    fn grad_norm_and_clipping() {
+        let a = [3.0f32, 0.0];
+        let b = [4.0f32];
+        let n = global_grad_norm(&[&a, &b]);
+        assert_eq!(n, 5.0);
+        assert_eq!(clip_factor(n, 10.0), 1.0);
+        assert!((clip_factor(n, 1.0) - 0.2).abs() < 1e-6);
+        assert_eq!(clip_factor(n, 0.0), 1.0);
+    }
+
+    #[test]
+    fn adamw_update_over_a_store_skips_frozen() {
+        let mut params = ParamStore::new();
+        params.insert("a", &[2], &[1.0, 2.0]).unwrap();
+        params.insert("frozen", &[1], &[5.0]).unwrap();
+        let mut state = OptState::adamw(&params);
+        let g = [0.5f32, -0.5];
+        adamw_update(&mut params, &mut state, &AdamW::default(), 1.0, |n| (n == "a").then_some(&g[..])).unwrap();
+        assert_eq!(state.step, 1);
+        assert_eq!(params.get("frozen").unwrap(), &[5.0]);
+        assert!(params.get("a").unwrap()[0] < 1.0);
+        let bad = [0.0f32; 3];
+        let e = adamw_update(&mut params, &mut state, &AdamW::default(), 1.0, |_| Some(&bad[..])).unwrap_err();
+        assert!(e.to_string().contains("'a'"), "{e}");
+    }
+}
