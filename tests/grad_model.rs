@@ -49,7 +49,7 @@ fn check(spec: &EncoderSpec, head: Head) {
     let mut loss_at = |ps: &[(String, Tensor)]| -> f64 {
         let mut a = feeds.clone();
         a.extend(ps.iter().cloned());
-        fwd.run(&a)[0].1.as_f64().unwrap()[0]
+        fwd.run(&a).into_iter().find(|(n, _)| n == "loss").unwrap().1.as_f64().unwrap()[0]
     };
     let eps = 1e-6;
     let mut checked = 0;

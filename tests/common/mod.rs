@@ -1,7 +1,7 @@
 //! Shared test helpers: running graphs in ONNX Runtime and central finite-difference checks.
 #![allow(dead_code)]
-mod scratch_exec;
-pub use scratch_exec::Exec;
+mod exec;
+pub use exec::Exec;
 
 use embedlab::graph::{self, DType, Graph, Tensor, ValueId};
 use rand::{Rng, SeedableRng};
