@@ -6,6 +6,7 @@
 //! main.rs / cli        clap; maps errors to exit codes
 //! experiment           spec -> plan (cells, stages, keys) -> execution -> events
 //! report               consumes events: progress, runs.csv, summary.csv
+//! train                optimizer schedule and the training step over runtime sessions
 //! model                embeddings, encoder, heads, losses, tasks; builds graphs with `graph`
 //! data                 sources, filters, tokenizers, datasets, batching, masking
 //! runtime              the ONLY user of `ort`: library loading, sessions, parameter store, checkpoints
@@ -19,3 +20,4 @@ pub mod graph;
 pub mod model;
 pub mod report;
 pub mod runtime;
+pub mod train;

@@ -1,0 +1,149 @@
+//! The training loop's step: run the `train_step` graph (loss and gradients from ONNX Runtime),
+//! clip by global norm, and apply the fused host optimizer update to the parameter store.
+//! Parameters are fed as borrowed views: no host copies per step.
+
+use super::schedule::{OptimSpec, OptimizerKind, decays};
+use crate::graph::{DType, Tensor};
+use crate::model::{ParamDecl, TaskGraph};
+use crate::runtime::{self, AdamW, Feeds, OptState, ParamStore, Session, SessionOptions, Sgd};
+use anyhow::{Context, Result, bail};
+
+/// Builds a store with every declared parameter at its seeded initial value.
+pub fn init_params(decls: &[ParamDecl], seed: u64) -> Result<ParamStore> {
+    let mut s = ParamStore::new();
+    for d in decls {
+        s.insert(d.name.clone(), &d.shape, &d.init_values(seed))?;
+    }
+    Ok(s)
+}
+
+/// Creates a session for a task graph, naming it for errors.
+pub fn session(tg: &TaskGraph, opts: &SessionOptions) -> Result<Session> {
+    let bytes = crate::graph::to_onnx_bytes(&tg.graph).with_context(|| format!("exporting graph '{}'", tg.graph.name))?;
+    Ok(Session::from_bytes(tg.graph.name.clone(), &bytes, opts)?)
+}
+
+/// A batch: named i64 (or f32 features) tensors matching the graph's batch inputs.
+pub type Batch = Vec<(String, Tensor)>;
+
+#[derive(Debug, Clone, Copy)]
+pub struct StepStats {
+    pub loss: f64,
+    pub grad_norm: f64,
+    pub lr: f64,
+}
+
+pub struct Trainer {
+    pub params: ParamStore,
+    pub opt: OptState,
+    pub spec: OptimSpec,
+    trainable: Vec<String>,
+    train: Session,
+    eval: Option<Session>,
+    threads: usize,
+}
+
+impl Trainer {
+    /// `train` must be a training graph over the parameters in `params`; `eval` (optional) an
+    /// evaluation graph over the same parameters.
+    pub fn new(train: &TaskGraph, eval: Option<&TaskGraph>, params: ParamStore, spec: OptimSpec, opts: &SessionOptions) -> Result<Trainer> {
+        let opt = match spec.kind {
+            OptimizerKind::AdamW => OptState::adamw(&params),
+            OptimizerKind::Sgd => OptState::sgd_momentum(&params),
+        };
+        Ok(Trainer {
+            trainable: train.trainable.clone(),
+            train: session(train, opts)?,
+            eval: eval.map(|e| session(e, opts)).transpose()?,
+            params,
+            opt,
+            spec,
+            threads: opts.intra_threads.unwrap_or(runtime::DEFAULT_THREADS),
+        })
+    }
+
+    /// One optimizer step on `batch`. A non-finite loss or gradient is an error naming the step.
+    pub fn step(&mut self, batch: &Batch) -> Result<StepStats> {
+        let step = self.opt.step + 1;
+        let mut feeds = Feeds::new();
+        for (n, t) in batch {
+            feeds.tensor(n.clone(), t);
+        }
+        feeds.params(&self.params);
+        let out = self.train.run(&feeds)?;
+        drop(feeds);
+        let loss = out.scalar("loss")?;
+        if !loss.is_finite() {
+            bail!("non-finite loss ({loss}) at step {step}");
+        }
+        let grads: Vec<(usize, runtime::OutputView<'_, f32>)> = self
+            .trainable
+            .iter()
+            .map(|n| Ok((self.params.position(n).context("trainable parameter missing from store")?, out.f32(&format!("grad.{n}"))?)))
+            .collect::<Result<_>>()?;
+        let slices: Vec<&[f32]> = grads.iter().map(|(_, g)| g.data).collect();
+        let norm = runtime::global_grad_norm(&slices) as f64;
+        if !norm.is_finite() {
+            bail!("non-finite gradient norm at step {step}");
+        }
+        let scale = runtime::clip_factor(norm as f32, self.spec.clip_norm as f32);
+        let lr = self.spec.lr_at(step);
+        self.opt.step = step;
+        let names: Vec<String> = self.params.names().map(str::to_string).collect();
+        match self.spec.kind {
+            OptimizerKind::AdamW => {
+                let (m, v) = self.opt.slot_pair_mut("m", "v").context("AdamW state")?;
+                let mut ms: Vec<_> = m.iter_mut().collect();
+                let mut vs: Vec<_> = v.iter_mut().collect();
+                let mut ps: Vec<_> = self.params.iter_mut().collect();
+                for (i, g) in &grads {
+                    let hp = AdamW {
+                        lr: lr as f32,
+                        beta1: self.spec.beta1 as f32,
+                        beta2: self.spec.beta2 as f32,
+                        eps: self.spec.eps as f32,
+                        weight_decay: if decays(&names[*i]) { self.spec.weight_decay as f32 } else { 0.0 },
+                    };
+                    runtime::adamw_step_threads(ps[*i].data, g.data, ms[*i].data, vs[*i].data, &hp, step, scale, self.threads);
+                }
+            }
+            OptimizerKind::Sgd => {
+                let buf = self.opt.slot_mut("momentum").context("SGD state")?;
+                let mut bs: Vec<_> = buf.iter_mut().collect();
+                let mut ps: Vec<_> = self.params.iter_mut().collect();
+                for (i, g) in &grads {
+                    let hp = Sgd {
+                        lr: lr as f32,
+                        momentum: self.spec.momentum as f32,
+                        weight_decay: if decays(&names[*i]) { self.spec.weight_decay as f32 } else { 0.0 },
+                        nesterov: false,
+                    };
+                    runtime::sgd_momentum_step_threads(ps[*i].data, g.data, bs[*i].data, &hp, scale, self.threads);
+                }
+            }
+        }
+        Ok(StepStats { loss, grad_norm: norm, lr })
+    }
+
+    /// Runs the evaluation graph: (loss, logits as f32 with their shape).
+    pub fn evaluate(&mut self, batch: &Batch) -> Result<(f64, Tensor)> {
+        let eval = self.eval.as_mut().context("trainer has no evaluation graph")?;
+        evaluate(eval, &self.params, batch)
+    }
+}
+
+/// Runs an evaluation graph over `params`: (loss, logits).
+pub fn evaluate(session: &mut Session, params: &ParamStore, batch: &Batch) -> Result<(f64, Tensor)> {
+    let mut feeds = Feeds::new();
+    for (n, t) in batch {
+        feeds.tensor(n.clone(), t);
+    }
+    feeds.params(params);
+    let out = session.run(&feeds)?;
+    let loss = out.scalar("loss")?;
+    let logits = out.tensor("logits")?;
+    if logits.dtype() != DType::F32 {
+        bail!("logits are {}, expected f32", logits.dtype());
+    }
+    Ok((loss, logits))
+}
