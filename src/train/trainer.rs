@@ -41,6 +41,8 @@ pub struct Trainer {
     train: Session,
     eval: Option<Session>,
     threads: usize,
+    /// Seconds of the last step spent outside ONNX Runtime (feeding, clipping, the update).
+    pub last_host_seconds: f64,
 }
 
 impl Trainer {
@@ -59,18 +61,22 @@ impl Trainer {
             opt,
             spec,
             threads: opts.intra_threads.unwrap_or(runtime::DEFAULT_THREADS),
+            last_host_seconds: 0.0,
         })
     }
 
     /// One optimizer step on `batch`. A non-finite loss or gradient is an error naming the step.
     pub fn step(&mut self, batch: &Batch) -> Result<StepStats> {
         let step = self.opt.step + 1;
+        let t0 = std::time::Instant::now();
         let mut feeds = Feeds::new();
         for (n, t) in batch {
             feeds.tensor(n.clone(), t);
         }
         feeds.params(&self.params);
+        let t1 = std::time::Instant::now();
         let out = self.train.run(&feeds)?;
+        let t2 = std::time::Instant::now();
         drop(feeds);
         let loss = out.scalar("loss")?;
         if !loss.is_finite() {
@@ -122,6 +128,7 @@ impl Trainer {
                 }
             }
         }
+        self.last_host_seconds = (t1 - t0).as_secs_f64() + t2.elapsed().as_secs_f64();
         Ok(StepStats { loss, grad_norm: norm, lr })
     }
 

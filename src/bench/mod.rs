@@ -1,0 +1,175 @@
+//! `embedlab bench`: training-step and encode throughput of a BERT-style MLM model at fixed
+//! shapes (configs A and B of issue #2/#8), achieved GFLOP/s, peak RSS, and the share of step
+//! time spent outside ONNX Runtime. Prints figures; asserts nothing.
+
+use crate::graph::{DType, Tensor};
+use crate::model::{self, Activation, EncoderSpec, Head, Mode, NormPlacement, PositionEmbedding, WordEmbedding};
+use crate::runtime::{Feeds, SessionOptions};
+use crate::train::{Batch, OptimSpec, Trainer, init_params, session};
+use anyhow::Result;
+use rand::{Rng, SeedableRng};
+use std::time::Instant;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BenchConfig {
+    A,
+    B,
+}
+
+pub struct BenchShape {
+    pub spec: EncoderSpec,
+    pub batch: usize,
+    pub seq: usize,
+}
+
+impl BenchConfig {
+    pub fn shape(self) -> BenchShape {
+        let (depth, d, heads, batch, seq) = match self {
+            BenchConfig::A => (2, 128, 2, 32, 64),
+            BenchConfig::B => (4, 256, 4, 32, 128),
+        };
+        BenchShape {
+            spec: EncoderSpec {
+                vocab: 8000,
+                d_model: d,
+                heads,
+                ffn: 4 * d,
+                depth,
+                max_len: seq,
+                dropout: 0.1,
+                activation: Activation::Gelu,
+                norm: NormPlacement::Post,
+                word: WordEmbedding::Learned,
+                position: PositionEmbedding::Learned,
+                segment: true,
+                causal: false,
+                ln_eps: 1e-12,
+            },
+            batch,
+            seq,
+        }
+    }
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct BenchReport {
+    pub config: String,
+    pub params: usize,
+    pub train_tokens_per_s: f64,
+    pub train_step_ms: f64,
+    pub encode_tokens_per_s: f64,
+    pub train_gflops_per_s: f64,
+    pub encode_gflops_per_s: f64,
+    pub outside_ort_share: f64,
+    pub peak_rss_mb: f64,
+    pub threads: usize,
+}
+
+/// Forward FLOPs of the encoder on `tokens` tokens (multiply-adds counted as 2).
+fn encoder_flops(s: &BenchShape) -> f64 {
+    let (d, f, t) = (s.spec.d_model as f64, s.spec.ffn as f64, s.seq as f64);
+    let tokens = (s.batch * s.seq) as f64;
+    let per_layer = 2.0 * tokens * (4.0 * d * d + 2.0 * d * f) + 2.0 * 2.0 * tokens * t * d;
+    per_layer * s.spec.depth as f64
+}
+
+fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok()))
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(f64::NAN)
+}
+
+/// A random MLM batch: ids, mask, segments, and 15% masked positions with their labels.
+fn mlm_batch(s: &BenchShape, n_masked: usize, rng: &mut impl Rng) -> Batch {
+    let (b, t, v) = (s.batch, s.seq, s.spec.vocab as i64);
+    let ids: Vec<i64> = (0..b * t).map(|_| rng.random_range(5..v)).collect();
+    let seg: Vec<i64> = (0..b * t).map(|i| ((i % t) >= t / 2) as i64).collect();
+    let mut pos: Vec<i64> = rand::seq::index::sample(rng, b * t, n_masked).into_iter().map(|p| p as i64).collect();
+    pos.sort_unstable();
+    let labels: Vec<i64> = pos.iter().map(|&p| ids[p as usize]).collect();
+    vec![
+        ("input_ids".into(), Tensor::i64(vec![b, t], ids)),
+        ("attention_mask".into(), Tensor::i64(vec![b, t], vec![1; b * t])),
+        ("token_type_ids".into(), Tensor::i64(vec![b, t], seg)),
+        ("mlm_positions".into(), Tensor::i64(vec![n_masked], pos)),
+        ("mlm_labels".into(), Tensor::i64(vec![n_masked], labels)),
+    ]
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+/// Runs the benchmark: `steps` timed training steps and encode passes after 3 warm-up steps.
+pub fn run(config: BenchConfig, steps: usize, threads: usize) -> Result<BenchReport> {
+    let s = config.shape();
+    let tokens = (s.batch * s.seq) as f64;
+    let n_masked = ((s.batch * s.seq) as f64 * 0.15).round() as usize;
+    let opts = SessionOptions { intra_threads: Some(threads), ..Default::default() };
+    let head = Head::Mlm { n_masked };
+    let train = model::task_graph(&s.spec, head, s.batch, s.seq, &Mode::Train { frozen_prefixes: vec![] }, DType::F32, 1)?;
+    let params = init_params(&train.params, 1)?;
+    let n_params = params.num_values();
+    let mut tr = Trainer::new(&train, None, params, OptimSpec::adamw(1e-4, 1_000_000), &opts)?;
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+    let batches: Vec<Batch> = (0..4).map(|_| mlm_batch(&s, n_masked, &mut rng)).collect();
+    for b in batches.iter().take(3) {
+        tr.step(b)?;
+    }
+    let mut times = Vec::new();
+    let mut outside = Vec::new();
+    for i in 0..steps {
+        let t0 = Instant::now();
+        tr.step(&batches[i % batches.len()])?;
+        let total = t0.elapsed().as_secs_f64();
+        times.push(total);
+        outside.push(tr.last_host_seconds / total);
+    }
+    let step_s = median(times);
+    // Encode: the encoder alone, no dropout, the trained parameters.
+    let enc = model::features_graph(&s.spec, s.batch, s.seq, None, DType::F32)?;
+    let mut sess = session(&enc, &opts)?;
+    let enc_batch: Vec<&(String, Tensor)> = batches[0].iter().take(3).collect();
+    let mut enc_times = Vec::new();
+    for i in 0..steps + 2 {
+        let mut feeds = Feeds::new();
+        for (n, t) in &enc_batch {
+            feeds.tensor(n.clone(), t);
+        }
+        feeds.params_with(&tr.params, |n| enc.params.iter().any(|p| p.name == n).then(|| n.to_string()));
+        let t0 = Instant::now();
+        let _ = sess.run(&feeds)?;
+        if i >= 2 {
+            enc_times.push(t0.elapsed().as_secs_f64());
+        }
+    }
+    let enc_s = median(enc_times);
+    let d = s.spec.d_model as f64;
+    let head_fwd = 2.0 * n_masked as f64 * (d * d + d * s.spec.vocab as f64);
+    let train_flops = 3.0 * (encoder_flops(&s) + head_fwd);
+    Ok(BenchReport {
+        config: format!("{config:?}"),
+        params: n_params,
+        train_tokens_per_s: tokens / step_s,
+        train_step_ms: step_s * 1e3,
+        encode_tokens_per_s: tokens / enc_s,
+        train_gflops_per_s: train_flops / step_s / 1e9,
+        encode_gflops_per_s: encoder_flops(&s) / enc_s / 1e9,
+        outside_ort_share: median(outside),
+        peak_rss_mb: peak_rss_mb(),
+        threads,
+    })
+}
+
+impl std::fmt::Display for BenchReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "config {} ({} parameters, {} threads)", self.config, self.params, self.threads)?;
+        writeln!(f, "  train   {:>9.0} tokens/s  {:>7.1} ms/step  {:>6.1} GFLOP/s", self.train_tokens_per_s, self.train_step_ms, self.train_gflops_per_s)?;
+        writeln!(f, "  encode  {:>9.0} tokens/s  {:>26.1} GFLOP/s", self.encode_tokens_per_s, self.encode_gflops_per_s)?;
+        writeln!(f, "  outside ONNX Runtime {:.1}% of a step", 100.0 * self.outside_ort_share)?;
+        write!(f, "  peak RSS {:.0} MB", self.peak_rss_mb)
+    }
+}
