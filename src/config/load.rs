@@ -170,28 +170,37 @@ fn sweep_axes(base: &Experiment, sources: &Sources) -> Result<Vec<Axis>, ConfigE
 
 /// A sweep key must name an existing key of the resolved experiment (not inside `sweep`).
 fn check_key_path(tree: &serde_json::Value, path: &[String], key: &str, at: &Origin) -> Result<(), ConfigError> {
-    let unknown = |seg: &str, candidates: Vec<String>| ConfigError::UnknownKey {
-        at: at.clone(),
-        key: format!("sweep key \"{key}\": {}", seg),
-        hint: Hint::closest(seg, &candidates),
-        cell: CellNote(None),
+    let unknown = |depth: usize, candidates: Vec<String>| {
+        let seg = &path[depth];
+        let parent = if depth == 0 { "the experiment".to_string() } else { display_path(&path[..depth]) };
+        let hint = if candidates.is_empty() {
+            format!(" ({parent} is not a table)")
+        } else {
+            Hint::closest(seg, &candidates).to_string()
+        };
+        ConfigError::Invalid {
+            at: at.clone(),
+            key: display_path(&["sweep", key]),
+            message: format!("not a key of the experiment: {parent} has no key '{seg}'{hint}"),
+            cell: CellNote(None),
+        }
     };
     if path.first().map(String::as_str) == Some("sweep") {
         return Err(ConfigError::Invalid {
             at: at.clone(),
-            key: format!("sweep key \"{key}\""),
+            key: display_path(&["sweep", key]),
             message: "the sweep cannot sweep itself".into(),
             cell: CellNote(None),
         });
     }
     let mut node = tree;
-    for seg in path {
+    for (depth, seg) in path.iter().enumerate() {
         match node {
             serde_json::Value::Object(map) => match map.get(seg) {
                 Some(child) => node = child,
-                None => return Err(unknown(seg, map.keys().cloned().collect())),
+                None => return Err(unknown(depth, map.keys().cloned().collect())),
             },
-            _ => return Err(unknown(seg, Vec::new())),
+            _ => return Err(unknown(depth, Vec::new())),
         }
     }
     Ok(())
@@ -242,7 +251,12 @@ fn expand(figment: &Figment, base: &Experiment, axes: &[Axis], sources: &Sources
             e
         };
         exp.sweep.clear();
-        validate(&exp).map_err(|v| violation_error(v, &cell_sources, &note))?;
+        if let Err(v) = validate(&exp) {
+            // A rule the base configuration breaks as well is not about this cell.
+            let about_cell = axes.is_empty() || validate(base).err().as_ref() != Some(&v);
+            let note = if about_cell { note } else { CellNote(None) };
+            return Err(violation_error(v, &cell_sources, &note));
+        }
         points.push(GridPoint { index, axes: point_axes, experiment: exp });
     }
     Ok(points)
