@@ -1,3 +1,142 @@
-fn main() {
-    std::process::exit(0);
+//! `embedlab`: parses the command line, loads and plans the experiment, hands the plan to the
+//! runner, and maps outcomes to exit codes: 0 every run succeeded, 1 some runs failed (or the
+//! runner stopped), 2 invalid input (nothing ran).
+
+mod cli;
+
+use clap::Parser;
+use cli::{Cli, Command, InputArgs, PlanArgs, RunArgs};
+use embedlab::config::LoadOptions;
+use embedlab::experiment::{Plan, RunOptions, Shard, plan_files, run_plan};
+use std::process::ExitCode;
+
+const EXIT_FAILED_RUNS: u8 = 1;
+const EXIT_INVALID_INPUT: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Run(args) => run(args),
+        Command::Plan(args) => plan(args),
+        Command::Report { dir } => report(&dir),
+        Command::Schema => schema(),
+    }
+}
+
+fn invalid(message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::from(EXIT_INVALID_INPUT)
+}
+
+fn load_plan(input: &InputArgs) -> Result<Plan, ExitCode> {
+    let options = LoadOptions {
+        files: input.files.clone(),
+        sets: input.sets.clone(),
+        env: std::env::vars().collect(),
+    };
+    plan_files(&options).map_err(invalid)
+}
+
+fn plan(args: PlanArgs) -> ExitCode {
+    let mut plan = match load_plan(&args.input) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    plan.mark_cached(&args.out);
+    if args.json {
+        match serde_json::to_string_pretty(&plan) {
+            Ok(text) => println!("{text}"),
+            Err(e) => {
+                eprintln!("error: cannot write the plan as JSON: {e}");
+                return ExitCode::from(EXIT_FAILED_RUNS);
+            }
+        }
+    } else {
+        print!("{}", plan.render_text());
+    }
+    ExitCode::SUCCESS
+}
+
+fn run(args: RunArgs) -> ExitCode {
+    let shard = match shard_option(args.shard.as_deref()) {
+        Ok(s) => s,
+        Err(message) => return invalid(message),
+    };
+    let plan = match load_plan(&args.input) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let options = RunOptions {
+        out_dir: args.out,
+        jobs: args.jobs as usize,
+        fresh: args.fresh,
+        threads: plan.cells.first().and_then(|c| c.experiment.threads),
+        shard,
+    };
+    match run_plan(&plan, &options) {
+        Ok(summary) if summary.failed == 0 => ExitCode::SUCCESS,
+        Ok(summary) => {
+            eprintln!("{} of {} runs failed", summary.failed, summary.ok + summary.failed);
+            ExitCode::from(EXIT_FAILED_RUNS)
+        }
+        Err(e) => {
+            eprintln!("error: experiment {}: {e:#}", plan.experiment_name);
+            ExitCode::from(EXIT_FAILED_RUNS)
+        }
+    }
+}
+
+/// `--shard I/N` (1-based), else SLURM_ARRAY_TASK_ID / SLURM_ARRAY_TASK_COUNT when both are set.
+fn shard_option(arg: Option<&str>) -> Result<Option<Shard>, String> {
+    let parse = |text: &str, what: &str| -> Result<Option<Shard>, String> {
+        let bad = || format!("{what} {text:?}: expected I/N with 1 <= I <= N, e.g. 2/4");
+        let (i, n) = text.split_once('/').ok_or_else(bad)?;
+        let i: usize = i.trim().parse().map_err(|_| bad())?;
+        let n: usize = n.trim().parse().map_err(|_| bad())?;
+        if i < 1 || i > n {
+            return Err(bad());
+        }
+        Ok(Some(Shard { index: i - 1, count: n }))
+    };
+    if let Some(arg) = arg {
+        return parse(arg, "--shard");
+    }
+    match (std::env::var("SLURM_ARRAY_TASK_ID"), std::env::var("SLURM_ARRAY_TASK_COUNT")) {
+        (Ok(id), Ok(count)) => {
+            // SLURM task ids start wherever the array says; take them modulo the count, 1-based.
+            let id: usize = id.trim().parse().map_err(|_| format!("SLURM_ARRAY_TASK_ID {id:?} is not a number"))?;
+            let n: usize = count.trim().parse().map_err(|_| format!("SLURM_ARRAY_TASK_COUNT {count:?} is not a number"))?;
+            if n == 0 {
+                return Err("SLURM_ARRAY_TASK_COUNT is 0".into());
+            }
+            Ok(Some(Shard { index: id % n, count: n }))
+        }
+        _ => Ok(None),
+    }
+}
+
+fn report(dir: &std::path::Path) -> ExitCode {
+    if !dir.is_dir() {
+        return invalid(format!("{}: no such results folder", dir.display()));
+    }
+    match embedlab::report::rebuild(dir) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: report {}: {e:#}", dir.display());
+            ExitCode::from(EXIT_FAILED_RUNS)
+        }
+    }
+}
+
+fn schema() -> ExitCode {
+    match serde_json::to_string_pretty(&embedlab::config::json_schema()) {
+        Ok(text) => {
+            println!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(EXIT_FAILED_RUNS)
+        }
+    }
 }

@@ -1,1 +1,14 @@
-//! experiment (in progress)
+//! Experiments: a loaded spec becomes a plan (cells, runs, stages under content keys), and a plan
+//! is executed.
+//!
+//! - `plan`: grid points → deduplicated cells → runs → shared stages, with cost estimates;
+//! - `run`: executing a plan (stub; the runner comes separately).
+mod plan;
+mod run;
+
+pub use plan::{
+    ASSUMED_TRAIN_EXAMPLES, AxisValue, Cell, CostEstimate, DataSource, EFFECTIVE_GFLOPS,
+    KEY_VERSION, NamedData, NamedKey, Plan, RunPlan, StageConfig, StageKind, StagePlan,
+    canonical_json, format_seconds, normalise, plan, plan_files, run_stage_plans, stage_key,
+};
+pub use run::{RunOptions, RunSummary, Shard, run_plan};

@@ -1,1 +1,4 @@
 //! report (in progress)
+mod rebuild;
+
+pub use rebuild::rebuild;

@@ -1,0 +1,69 @@
+//! The command line: clap definitions of the subcommands and their arguments.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// Experiment runner for NLP transfer-learning ablations.
+#[derive(Debug, Parser)]
+#[command(name = "embedlab", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run every cell x seed of the experiment (stages shared between runs run once).
+    Run(RunArgs),
+    /// Show cells, stages (with keys and the runs that share them) and the estimated cost; runs nothing.
+    Plan(PlanArgs),
+    /// Rebuild summary.csv and report.md from the runs.csv files under DIR (merges shards).
+    Report {
+        /// A results folder, e.g. results/quickstart.
+        dir: PathBuf,
+    },
+    /// Print the JSON Schema of the experiment file (for editor completion).
+    Schema,
+}
+
+/// The experiment input: files and overrides.
+#[derive(Debug, Args)]
+pub struct InputArgs {
+    /// Experiment files, merged in order (later files override earlier ones).
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Override a key: `--set encoder.depth=3` (the value is TOML; otherwise a string).
+    /// Applied after the files and EMBEDLAB_* environment variables (EMBEDLAB_ENCODER__DEPTH=3).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub sets: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Results root.
+    #[arg(long, default_value = "results", value_name = "DIR")]
+    pub out: PathBuf,
+    /// Stages executed at the same time.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub jobs: u32,
+    /// Run only shard I of N (1-based, e.g. 2/4); defaults from SLURM_ARRAY_TASK_ID/COUNT.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
+    /// Ignore cached stage outputs and run everything again.
+    #[arg(long)]
+    pub fresh: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Print the plan as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Results root, to mark stages whose outputs are already cached.
+    #[arg(long, default_value = "results", value_name = "DIR")]
+    pub out: PathBuf,
+}
