@@ -111,6 +111,9 @@ pub fn normalized_key(text: &str) -> String {
     out
 }
 
+/// A per-item filter: its name and whether it keeps a text.
+type Check<'a> = (&'static str, Box<dyn Fn(&str) -> bool + 'a>);
+
 /// A validated filter configuration with its regular expressions compiled.
 #[derive(Debug, Clone)]
 pub struct Filters {
@@ -162,9 +165,9 @@ impl Filters {
     }
 
     /// The per-item checks in order, as (name, keep?) closures over a text.
-    fn item_checks(&self) -> Vec<(&'static str, Box<dyn Fn(&str) -> bool + '_>)> {
+    fn item_checks(&self) -> Vec<Check<'_>> {
         let c = &self.cfg;
-        let mut checks: Vec<(&'static str, Box<dyn Fn(&str) -> bool + '_>)> = Vec::new();
+        let mut checks: Vec<Check<'_>> = Vec::new();
         if let Some(n) = c.min_chars {
             checks.push(("min_chars", Box::new(move |t| t.chars().count() >= n)));
         }
