@@ -14,7 +14,12 @@ const ENGLISH: &[&str] = &[
 ];
 
 fn cfg(kind: TokenizerKind, vocab_size: usize) -> TokenizerConfig {
-    TokenizerConfig { kind, vocab_size, min_frequency: 1, ..TokenizerConfig::default() }
+    TokenizerConfig {
+        kind,
+        vocab_size,
+        min_frequency: 1,
+        ..TokenizerConfig::default()
+    }
 }
 
 fn check_specials(tok: &Tok) {
@@ -26,13 +31,26 @@ fn check_specials(tok: &Tok) {
 
 #[test]
 fn every_kind_fits_and_encodes() {
-    for kind in [TokenizerKind::Char, TokenizerKind::Word, TokenizerKind::Bpe, TokenizerKind::Wordpiece] {
+    for kind in [
+        TokenizerKind::Char,
+        TokenizerKind::Word,
+        TokenizerKind::Bpe,
+        TokenizerKind::Wordpiece,
+    ] {
         let tok = tokenizer::fit(&cfg(kind, 200), ENGLISH).unwrap();
         check_specials(&tok);
-        assert!(tok.vocab_size() > 5 && tok.vocab_size() <= 200, "{kind:?}: {}", tok.vocab_size());
+        assert!(
+            tok.vocab_size() > 5 && tok.vocab_size() <= 200,
+            "{kind:?}: {}",
+            tok.vocab_size()
+        );
         let ids = tok.encode("And God said, Let there be light").unwrap();
         assert!(!ids.is_empty(), "{kind:?}");
-        assert!(ids.iter().all(|&i| i >= 5 && (i as usize) < tok.vocab_size()), "{kind:?}: {ids:?}");
+        assert!(
+            ids.iter()
+                .all(|&i| i >= 5 && (i as usize) < tok.vocab_size()),
+            "{kind:?}: {ids:?}"
+        );
         // Deterministic: fitting twice gives the same tokenizer.json.
         let again = tokenizer::fit(&cfg(kind, 200), ENGLISH).unwrap();
         assert_eq!(tok.to_json().unwrap(), again.to_json().unwrap(), "{kind:?}");
@@ -42,7 +60,10 @@ fn every_kind_fits_and_encodes() {
 #[test]
 fn word_kind_splits_words_and_punctuation() {
     let tok = tokenizer::fit(&cfg(TokenizerKind::Word, 1000), ENGLISH).unwrap();
-    assert_eq!(tok.tokens("God said, Let").unwrap(), ["god", "said", ",", "let"]);
+    assert_eq!(
+        tok.tokens("God said, Let").unwrap(),
+        ["god", "said", ",", "let"]
+    );
     let ids = tok.encode("God zebra").unwrap();
     assert_eq!(ids[1], UNK_ID);
     let stats = tok.stats(&["God zebra", "light"]).unwrap();
@@ -55,7 +76,10 @@ fn word_kind_splits_words_and_punctuation() {
 fn wordpiece_uses_continuation_pieces() {
     let tok = tokenizer::fit(&cfg(TokenizerKind::Wordpiece, 60), ENGLISH).unwrap();
     let tokens = tok.tokens("darkness").unwrap();
-    assert!(tokens.len() > 1 && tokens[1..].iter().all(|t| t.starts_with("##")), "{tokens:?}");
+    assert!(
+        tokens.len() > 1 && tokens[1..].iter().all(|t| t.starts_with("##")),
+        "{tokens:?}"
+    );
 }
 
 #[test]
@@ -74,7 +98,11 @@ fn chinese_round_trips_through_char_tokenizer() {
 #[test]
 fn cjk_is_per_character_for_subword_kinds() {
     let texts = ["我爱北京天安门", "北京是中国的首都", "the capital 北京"];
-    for kind in [TokenizerKind::Word, TokenizerKind::Wordpiece, TokenizerKind::Bpe] {
+    for kind in [
+        TokenizerKind::Word,
+        TokenizerKind::Wordpiece,
+        TokenizerKind::Bpe,
+    ] {
         let tok = tokenizer::fit(&cfg(kind, 300), &texts).unwrap();
         assert_eq!(tok.tokens("北京").unwrap(), ["北", "京"], "{kind:?}");
     }
@@ -87,9 +115,16 @@ fn save_and_load_round_trip() {
     let tok = tokenizer::fit(&cfg(TokenizerKind::Wordpiece, 100), ENGLISH).unwrap();
     tok.save(&path).unwrap();
     let loaded = Tok::load(&path).unwrap();
-    assert_eq!(loaded.encode("the light of day").unwrap(), tok.encode("the light of day").unwrap());
+    assert_eq!(
+        loaded.encode("the light of day").unwrap(),
+        tok.encode("the light of day").unwrap()
+    );
     let via_file = tokenizer::fit(
-        &TokenizerConfig { kind: TokenizerKind::File, path: Some(path.clone()), ..TokenizerConfig::default() },
+        &TokenizerConfig {
+            kind: TokenizerKind::File,
+            path: Some(path.clone()),
+            ..TokenizerConfig::default()
+        },
         &[],
     )
     .unwrap();
@@ -99,7 +134,9 @@ fn save_and_load_round_trip() {
 #[test]
 fn encode_words_maps_tokens_to_words() {
     let tok = tokenizer::fit(&cfg(TokenizerKind::Wordpiece, 60), ENGLISH).unwrap();
-    let (ids, word_of) = tok.encode_words(&["the", "darkness", "\u{0}", "light"]).unwrap();
+    let (ids, word_of) = tok
+        .encode_words(&["the", "darkness", "\u{0}", "light"])
+        .unwrap();
     assert_eq!(ids.len(), word_of.len());
     // Every word has at least one token, in order.
     for w in 0..4 {

@@ -27,7 +27,9 @@ pub struct Row {
 
 fn check_len(seq_len: usize, min: usize, what: &str) -> Result<()> {
     if seq_len < min {
-        return Err(DataError::Batch { message: format!("seq_len {seq_len} is too short for {what} (need at least {min})") });
+        return Err(DataError::Batch {
+            message: format!("seq_len {seq_len} is too short for {what} (need at least {min})"),
+        });
     }
     Ok(())
 }
@@ -82,7 +84,11 @@ fn pad(mut input_ids: Vec<i64>, mut token_type_ids: Vec<i64>, seq_len: usize) ->
     attention_mask.resize(seq_len, 0);
     input_ids.resize(seq_len, PAD_ID as i64);
     token_type_ids.resize(seq_len, 0);
-    Row { input_ids, attention_mask, token_type_ids }
+    Row {
+        input_ids,
+        attention_mask,
+        token_type_ids,
+    }
 }
 
 /// What a row is trained to predict.
@@ -175,7 +181,13 @@ pub struct BatchConfig {
 
 impl BatchConfig {
     pub fn new(batch_size: usize, seq_len: usize) -> BatchConfig {
-        BatchConfig { batch_size, seq_len, buckets: Vec::new(), shuffle: false, seed: 0 }
+        BatchConfig {
+            batch_size,
+            seq_len,
+            buckets: Vec::new(),
+            shuffle: false,
+            seed: 0,
+        }
     }
 }
 
@@ -187,7 +199,9 @@ pub fn derive_seed(seed: u64, parts: &[u64]) -> u64 {
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         z ^ (z >> 31)
     }
-    parts.iter().fold(splitmix(seed), |acc, &p| splitmix(acc ^ splitmix(p)))
+    parts
+        .iter()
+        .fold(splitmix(seed), |acc, &p| splitmix(acc ^ splitmix(p)))
 }
 
 /// Cuts items into fixed-shape batches, shuffled per epoch with a seeded RNG.
@@ -208,7 +222,11 @@ impl<'a> Batcher<'a> {
             return bad("no examples to batch".into());
         }
         let pairs = items.iter().any(|i| i.b.is_some());
-        check_len(cfg.seq_len, if pairs { 3 } else { 2 }, if pairs { "pairs" } else { "[CLS] text [SEP]" })?;
+        check_len(
+            cfg.seq_len,
+            if pairs { 3 } else { 2 },
+            if pairs { "pairs" } else { "[CLS] text [SEP]" },
+        )?;
         let mut lens = cfg.buckets.clone();
         if lens.windows(2).any(|w| w[0] >= w[1]) || lens.iter().any(|&l| l > cfg.seq_len || l < 3) {
             return bad(format!(
@@ -235,7 +253,10 @@ impl<'a> Batcher<'a> {
     pub fn order(&self, epoch: u64) -> Vec<usize> {
         let mut order: Vec<usize> = (0..self.items.len()).collect();
         if self.cfg.shuffle {
-            order.shuffle(&mut ChaCha8Rng::seed_from_u64(derive_seed(self.cfg.seed, &[epoch])));
+            order.shuffle(&mut ChaCha8Rng::seed_from_u64(derive_seed(
+                self.cfg.seed,
+                &[epoch],
+            )));
         }
         order
     }
@@ -243,7 +264,10 @@ impl<'a> Batcher<'a> {
     /// The batches of an epoch, built lazily.
     pub fn epoch(&self, epoch: u64) -> impl Iterator<Item = Batch> + '_ {
         let order = self.order(epoch);
-        let chunks: Vec<Vec<usize>> = order.chunks(self.cfg.batch_size).map(<[usize]>::to_vec).collect();
+        let chunks: Vec<Vec<usize>> = order
+            .chunks(self.cfg.batch_size)
+            .map(<[usize]>::to_vec)
+            .collect();
         chunks.into_iter().map(move |rows| self.batch(&rows))
     }
 
@@ -251,7 +275,11 @@ impl<'a> Batcher<'a> {
     pub fn batch(&self, rows: &[usize]) -> Batch {
         let bs = self.cfg.batch_size;
         let longest = rows.iter().map(|&i| self.items[i].len()).max().unwrap_or(2);
-        let seq_len = *self.lens.iter().find(|&&l| l >= longest).unwrap_or(&self.cfg.seq_len);
+        let seq_len = *self
+            .lens
+            .iter()
+            .find(|&&l| l >= longest)
+            .unwrap_or(&self.cfg.seq_len);
         let kind = self.items.first().map(|i| &i.target);
         let mut input_ids = Vec::with_capacity(bs * seq_len);
         let mut attention_mask = Vec::with_capacity(bs * seq_len);
@@ -300,6 +328,15 @@ impl<'a> Batcher<'a> {
             Some(Target::Tokens(_)) => Labels::Tokens(tokens),
             _ => Labels::None,
         };
-        Batch { batch_size: bs, seq_len, input_ids, attention_mask, token_type_ids, row_mask, labels, items }
+        Batch {
+            batch_size: bs,
+            seq_len,
+            input_ids,
+            attention_mask,
+            token_type_ids,
+            row_mask,
+            labels,
+            items,
+        }
     }
 }

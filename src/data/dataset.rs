@@ -34,11 +34,21 @@ impl Dataset {
     /// Builds a dataset from its splits, deriving `labels` and `unseen_labels`.
     pub fn from_splits(train: Vec<Example>, dev: Vec<Example>, test: Vec<Example>) -> Dataset {
         let labels: BTreeSet<&str> = train.iter().map(|e| e.label.as_str()).collect();
-        let unseen: BTreeSet<&str> =
-            dev.iter().chain(&test).map(|e| e.label.as_str()).filter(|l| !labels.contains(l)).collect();
+        let unseen: BTreeSet<&str> = dev
+            .iter()
+            .chain(&test)
+            .map(|e| e.label.as_str())
+            .filter(|l| !labels.contains(l))
+            .collect();
         let labels = labels.into_iter().map(String::from).collect();
         let unseen_labels = unseen.into_iter().map(String::from).collect();
-        Dataset { train, dev, test, labels, unseen_labels }
+        Dataset {
+            train,
+            dev,
+            test,
+            labels,
+            unseen_labels,
+        }
     }
 
     pub fn split(&self, split: Split) -> &[Example] {
@@ -56,14 +66,25 @@ impl Dataset {
 
     /// The train texts (and second texts of pairs), for fitting a tokenizer.
     pub fn train_texts(&self) -> Vec<&str> {
-        self.train.iter().flat_map(|e| std::iter::once(e.text.as_str()).chain(e.text_pair.as_deref())).collect()
+        self.train
+            .iter()
+            .flat_map(|e| std::iter::once(e.text.as_str()).chain(e.text_pair.as_deref()))
+            .collect()
     }
 
     /// For tagging: the distinct tags of the train split (labels split on whitespace), sorted,
     /// with `O` first when present. A tag's id is its index here.
     pub fn tag_labels(&self) -> Vec<String> {
-        let tags: BTreeSet<&str> = self.train.iter().flat_map(|e| e.label.split_whitespace()).collect();
-        let mut out: Vec<String> = tags.iter().filter(|t| **t != "O").map(|t| t.to_string()).collect();
+        let tags: BTreeSet<&str> = self
+            .train
+            .iter()
+            .flat_map(|e| e.label.split_whitespace())
+            .collect();
+        let mut out: Vec<String> = tags
+            .iter()
+            .filter(|t| **t != "O")
+            .map(|t| t.to_string())
+            .collect();
         if tags.contains("O") {
             out.insert(0, "O".into());
         }
@@ -74,9 +95,18 @@ impl Dataset {
     pub fn check_tagging(&self, what: &str) -> Result<()> {
         for split in Split::ALL {
             for (index, e) in self.split(split).iter().enumerate() {
-                let (tags, words) = (e.label.split_whitespace().count(), e.text.split_whitespace().count());
+                let (tags, words) = (
+                    e.label.split_whitespace().count(),
+                    e.text.split_whitespace().count(),
+                );
                 if tags != words {
-                    return Err(DataError::TagCount { what: what.into(), split: split.name(), index, tags, words });
+                    return Err(DataError::TagCount {
+                        what: what.into(),
+                        split: split.name(),
+                        index,
+                        tags,
+                        words,
+                    });
                 }
             }
         }
@@ -114,14 +144,24 @@ pub fn load_dataset(cfg: &DatasetConfig, base_dir: &Path) -> Result<(Dataset, Fi
         split: cfg.split.as_deref(),
     };
     let records = read_table(&path, &columns)?;
-    let splits = if cfg.split.is_some() { by_column(records) } else { by_ratios(records, ratios, cfg.split_seed) };
+    let splits = if cfg.split.is_some() {
+        by_column(records)
+    } else {
+        by_ratios(records, ratios, cfg.split_seed)
+    };
     let (splits, report) = filters.apply_splits(splits)?;
     if report.kept == 0 {
-        return Err(DataError::EmptyAfterFilter { what, report: report.summary() });
+        return Err(DataError::EmptyAfterFilter {
+            what,
+            report: report.summary(),
+        });
     }
     let [train, dev, test] = splits;
     if train.is_empty() {
-        return Err(DataError::EmptySplit { what, split: "train" });
+        return Err(DataError::EmptySplit {
+            what,
+            split: "train",
+        });
     }
     Ok((Dataset::from_splits(train, dev, test), report))
 }
@@ -131,7 +171,9 @@ fn check_ratios(what: &str, r: [f64; 3]) -> Result<()> {
     if r.iter().any(|x| !(0.0..=1.0).contains(x)) || (sum - 1.0).abs() > 1e-6 || r[0] == 0.0 {
         return Err(DataError::InvalidConfig {
             what: what.into(),
-            message: format!("ratios = {r:?}: expected three shares in [0, 1] (train > 0) that sum to 1"),
+            message: format!(
+                "ratios = {r:?}: expected three shares in [0, 1] (train > 0) that sum to 1"
+            ),
         });
     }
     Ok(())

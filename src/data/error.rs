@@ -6,7 +6,9 @@ use std::path::PathBuf;
 /// Errors from reading, filtering, tokenizing and batching data.
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {
-    #[error("{path}: file not found (hint: data paths are relative to the experiment file's directory)")]
+    #[error(
+        "{path}: file not found (hint: data paths are relative to the experiment file's directory)"
+    )]
     MissingFile { path: PathBuf },
 
     #[error("{path}: cannot read: {source}")]
@@ -25,7 +27,9 @@ pub enum DataError {
     #[error("{path}: no data (the file holds no {what})")]
     EmptyInput { path: PathBuf, what: &'static str },
 
-    #[error("{path}: cannot tell the format from the file name (expected .txt, .tsv, .csv or .jsonl, optionally with .gz)")]
+    #[error(
+        "{path}: cannot tell the format from the file name (expected .txt, .tsv, .csv or .jsonl, optionally with .gz)"
+    )]
     UnknownFormat { path: PathBuf },
 
     #[error("{path}:{line}: column '{column}' ({role}) not found; the columns are: {found}{hint}")]
@@ -40,22 +44,46 @@ pub enum DataError {
     },
 
     #[error("{path}:{line}: expected {expected} fields like the header, found {found}")]
-    RaggedRow { path: PathBuf, line: usize, expected: usize, found: usize },
+    RaggedRow {
+        path: PathBuf,
+        line: usize,
+        expected: usize,
+        found: usize,
+    },
 
     #[error("{path}:{line}: {message}")]
-    Parse { path: PathBuf, line: usize, message: String },
+    Parse {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
 
-    #[error("{path}:{line}: split '{found}' is not one of train, dev (or validation, valid, val), test")]
-    UnknownSplit { path: PathBuf, line: usize, found: String },
+    #[error(
+        "{path}:{line}: split '{found}' is not one of train, dev (or validation, valid, val), test"
+    )]
+    UnknownSplit {
+        path: PathBuf,
+        line: usize,
+        found: String,
+    },
 
     #[error("{path}:{line}: empty {role} (column '{column}')")]
-    EmptyField { path: PathBuf, line: usize, column: String, role: &'static str },
+    EmptyField {
+        path: PathBuf,
+        line: usize,
+        column: String,
+        role: &'static str,
+    },
 
     #[error("{what}: {message}")]
     InvalidConfig { what: String, message: String },
 
     #[error("filter.{filter}: invalid regular expression {pattern:?}: {message}")]
-    Regex { filter: &'static str, pattern: String, message: String },
+    Regex {
+        filter: &'static str,
+        pattern: String,
+        message: String,
+    },
 
     #[error("{what}: nothing left after filtering ({report}) (hint: loosen the filter)")]
     EmptyAfterFilter { what: String, report: String },
@@ -63,8 +91,16 @@ pub enum DataError {
     #[error("{what}: the {split} split is empty (hint: check the split column or ratios)")]
     EmptySplit { what: String, split: &'static str },
 
-    #[error("{what}: {split} example {index}: {tags} tags for {words} words (hint: the label of a tagging example holds one tag per whitespace-separated word)")]
-    TagCount { what: String, split: &'static str, index: usize, tags: usize, words: usize },
+    #[error(
+        "{what}: {split} example {index}: {tags} tags for {words} words (hint: the label of a tagging example holds one tag per whitespace-separated word)"
+    )]
+    TagCount {
+        what: String,
+        split: &'static str,
+        index: usize,
+        tags: usize,
+        words: usize,
+    },
 
     #[error("tokenizer: {message}")]
     Tokenizer { message: String },
@@ -81,9 +117,14 @@ pub type Result<T, E = DataError> = std::result::Result<T, E>;
 impl DataError {
     pub(crate) fn io(path: &std::path::Path, source: std::io::Error) -> Self {
         if source.kind() == std::io::ErrorKind::NotFound {
-            DataError::MissingFile { path: path.to_path_buf() }
+            DataError::MissingFile {
+                path: path.to_path_buf(),
+            }
         } else {
-            DataError::Io { path: path.to_path_buf(), source }
+            DataError::Io {
+                path: path.to_path_buf(),
+                source,
+            }
         }
     }
 }

@@ -34,7 +34,11 @@ impl FilterReport {
 
     /// How many a named filter removed (0 if it did not run).
     pub fn removed_by(&self, filter: &str) -> usize {
-        self.removed.iter().filter(|(f, _)| f == filter).map(|(_, n)| n).sum()
+        self.removed
+            .iter()
+            .filter(|(f, _)| f == filter)
+            .map(|(_, n)| n)
+            .sum()
     }
 
     fn add(&mut self, filter: &str, n: usize) {
@@ -43,7 +47,11 @@ impl FilterReport {
 
     /// One line for messages and logs: "kept 120; removed min_chars 3, dedup 2".
     pub fn summary(&self) -> String {
-        let removed: Vec<String> = self.removed.iter().map(|(f, n)| format!("{f} {n}")).collect();
+        let removed: Vec<String> = self
+            .removed
+            .iter()
+            .map(|(f, n)| format!("{f} {n}"))
+            .collect();
         if removed.is_empty() {
             format!("kept {}", self.kept)
         } else {
@@ -70,7 +78,11 @@ fn share(text: &str, pred: fn(char) -> bool) -> f64 {
         all += 1;
         hit += pred(c) as usize;
     }
-    if all == 0 { 0.0 } else { hit as f64 / all as f64 }
+    if all == 0 {
+        0.0
+    } else {
+        hit as f64 / all as f64
+    }
 }
 
 pub fn is_cjk(c: char) -> bool {
@@ -126,7 +138,11 @@ fn regex(filter: &'static str, pattern: &Option<String>) -> Result<Option<regex:
     pattern
         .as_ref()
         .map(|p| {
-            regex::Regex::new(p).map_err(|e| DataError::Regex { filter, pattern: p.clone(), message: e.to_string() })
+            regex::Regex::new(p).map_err(|e| DataError::Regex {
+                filter,
+                pattern: p.clone(),
+                message: e.to_string(),
+            })
         })
         .transpose()
 }
@@ -134,7 +150,12 @@ fn regex(filter: &'static str, pattern: &Option<String>) -> Result<Option<regex:
 impl Filters {
     /// Checks the configuration (ranges, min ≤ max, regexes) and compiles it.
     pub fn new(cfg: &FilterConfig) -> Result<Filters> {
-        let bad = |message: String| Err(DataError::InvalidConfig { what: "filter".into(), message });
+        let bad = |message: String| {
+            Err(DataError::InvalidConfig {
+                what: "filter".into(),
+                message,
+            })
+        };
         if let (Some(lo), Some(hi)) = (cfg.min_chars, cfg.max_chars)
             && lo > hi
         {
@@ -145,7 +166,10 @@ impl Filters {
         {
             return bad(format!("min_words ({lo}) is greater than max_words ({hi})"));
         }
-        for (name, v) in [("min_cjk_share", cfg.min_cjk_share), ("min_latin_share", cfg.min_latin_share)] {
+        for (name, v) in [
+            ("min_cjk_share", cfg.min_cjk_share),
+            ("min_latin_share", cfg.min_latin_share),
+        ] {
             if let Some(v) = v
                 && !(0.0..=1.0).contains(&v)
             {
@@ -175,18 +199,30 @@ impl Filters {
             checks.push(("max_chars", Box::new(move |t| t.chars().count() <= n)));
         }
         if let Some(n) = c.min_words {
-            checks.push(("min_words", Box::new(move |t| t.split_whitespace().count() >= n)));
+            checks.push((
+                "min_words",
+                Box::new(move |t| t.split_whitespace().count() >= n),
+            ));
         }
         if let Some(n) = c.max_words {
-            checks.push(("max_words", Box::new(move |t| t.split_whitespace().count() <= n)));
+            checks.push((
+                "max_words",
+                Box::new(move |t| t.split_whitespace().count() <= n),
+            ));
         }
         if c.dedup {
             let seen = std::cell::RefCell::new(HashSet::<String>::new());
-            checks.push(("dedup", Box::new(move |t| seen.borrow_mut().insert(t.to_string()))));
+            checks.push((
+                "dedup",
+                Box::new(move |t| seen.borrow_mut().insert(t.to_string())),
+            ));
         }
         if c.dedup_normalized {
             let seen = std::cell::RefCell::new(HashSet::<String>::new());
-            checks.push(("dedup_normalized", Box::new(move |t| seen.borrow_mut().insert(normalized_key(t)))));
+            checks.push((
+                "dedup_normalized",
+                Box::new(move |t| seen.borrow_mut().insert(normalized_key(t))),
+            ));
         }
         if let Some(s) = c.min_cjk_share {
             checks.push(("min_cjk_share", Box::new(move |t| cjk_share(t) >= s)));
@@ -204,7 +240,12 @@ impl Filters {
     }
 
     /// Runs the per-item filters (length to regex) over `items` in order.
-    fn clean<T>(&self, items: Vec<T>, text: impl Fn(&T) -> std::borrow::Cow<'_, str>, report: &mut FilterReport) -> Vec<T> {
+    fn clean<T>(
+        &self,
+        items: Vec<T>,
+        text: impl Fn(&T) -> std::borrow::Cow<'_, str>,
+        report: &mut FilterReport,
+    ) -> Vec<T> {
         let mut items = items;
         for (name, keep) in self.item_checks() {
             let before = items.len();
@@ -217,16 +258,26 @@ impl Filters {
     /// Filters a corpus (one document per line).
     pub fn apply_corpus(&self, lines: Vec<String>) -> Result<(Vec<String>, FilterReport)> {
         let c = &self.cfg;
-        for (name, v) in [("max_train", c.max_train), ("max_dev", c.max_dev), ("max_test", c.max_test)] {
+        for (name, v) in [
+            ("max_train", c.max_train),
+            ("max_dev", c.max_dev),
+            ("max_test", c.max_test),
+        ] {
             if v.is_some() {
                 return Err(DataError::InvalidConfig {
                     what: "filter".into(),
-                    message: format!("{name} applies to datasets; a corpus is capped with max_examples"),
+                    message: format!(
+                        "{name} applies to datasets; a corpus is capped with max_examples"
+                    ),
                 });
             }
         }
         let mut report = FilterReport::default();
-        let mut lines = self.clean(lines, |l| std::borrow::Cow::Borrowed(l.as_str()), &mut report);
+        let mut lines = self.clean(
+            lines,
+            |l| std::borrow::Cow::Borrowed(l.as_str()),
+            &mut report,
+        );
         if let Some(f) = c.fraction {
             let before = lines.len();
             lines = fraction(lines, f, c.fraction_seed);
@@ -242,7 +293,10 @@ impl Filters {
     }
 
     /// Filters a dataset's splits (given and returned in the order train, dev, test).
-    pub fn apply_splits(&self, splits: [Vec<Example>; 3]) -> Result<([Vec<Example>; 3], FilterReport)> {
+    pub fn apply_splits(
+        &self,
+        splits: [Vec<Example>; 3],
+    ) -> Result<([Vec<Example>; 3], FilterReport)> {
         let c = &self.cfg;
         if c.max_examples.is_some() {
             return Err(DataError::InvalidConfig {
@@ -267,9 +321,13 @@ impl Filters {
             out[0] = fraction(train, f, c.fraction_seed);
             report.add("fraction", before - out[0].len());
         }
-        for (i, (name, cap)) in [("max_train", c.max_train), ("max_dev", c.max_dev), ("max_test", c.max_test)]
-            .into_iter()
-            .enumerate()
+        for (i, (name, cap)) in [
+            ("max_train", c.max_train),
+            ("max_dev", c.max_dev),
+            ("max_test", c.max_test),
+        ]
+        .into_iter()
+        .enumerate()
         {
             if let Some(n) = cap {
                 let before = out[i].len();
@@ -304,14 +362,26 @@ fn fraction<T>(items: Vec<T>, f: f64, seed: u64) -> Vec<T> {
     for i in chosen {
         keep[i] = true;
     }
-    items.into_iter().zip(keep).filter(|(_, k)| *k).map(|(t, _)| t).collect()
+    items
+        .into_iter()
+        .zip(keep)
+        .filter(|(_, k)| *k)
+        .map(|(t, _)| t)
+        .collect()
 }
 
 /// Filters a corpus with `cfg`; an empty result is an error naming `what`.
-pub fn filter_corpus(what: &str, lines: Vec<String>, cfg: &FilterConfig) -> Result<(Vec<String>, FilterReport)> {
+pub fn filter_corpus(
+    what: &str,
+    lines: Vec<String>,
+    cfg: &FilterConfig,
+) -> Result<(Vec<String>, FilterReport)> {
     let (lines, report) = Filters::new(cfg)?.apply_corpus(lines)?;
     if lines.is_empty() {
-        return Err(DataError::EmptyAfterFilter { what: what.to_string(), report: report.summary() });
+        return Err(DataError::EmptyAfterFilter {
+            what: what.to_string(),
+            report: report.summary(),
+        });
     }
     Ok((lines, report))
 }

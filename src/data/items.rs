@@ -12,12 +12,25 @@ use crate::data::source::Example;
 use crate::data::tokenizer::Tok;
 
 fn index_of(labels: &[String], label: &str) -> i64 {
-    labels.iter().position(|l| l == label).map(|i| i as i64).unwrap_or(IGNORE)
+    labels
+        .iter()
+        .position(|l| l == label)
+        .map(|i| i as i64)
+        .unwrap_or(IGNORE)
 }
 
 /// Unlabeled lines (for MLM / CLM).
 pub fn corpus_items(lines: &[String], tok: &Tok) -> Result<Vec<Item>> {
-    lines.iter().map(|l| Ok(Item { a: tok.encode(l)?, b: None, target: Target::None })).collect()
+    lines
+        .iter()
+        .map(|l| {
+            Ok(Item {
+                a: tok.encode(l)?,
+                b: None,
+                target: Target::None,
+            })
+        })
+        .collect()
 }
 
 /// Single texts or pairs with a class label (`labels` is `Dataset::labels`).
@@ -41,20 +54,39 @@ pub fn tag_items(examples: &[Example], tok: &Tok, tags: &[String]) -> Result<Vec
         .iter()
         .map(|e| {
             let words: Vec<&str> = e.text.split_whitespace().collect();
-            let word_tags: Vec<i64> = e.label.split_whitespace().map(|t| index_of(tags, t)).collect();
+            let word_tags: Vec<i64> = e
+                .label
+                .split_whitespace()
+                .map(|t| index_of(tags, t))
+                .collect();
             let (ids, word_of) = tok.encode_words(&words)?;
             let mut targets = Vec::with_capacity(ids.len());
             let mut last = None;
             for &w in &word_of {
-                targets.push(if last == Some(w) { IGNORE } else { word_tags.get(w).copied().unwrap_or(IGNORE) });
+                targets.push(if last == Some(w) {
+                    IGNORE
+                } else {
+                    word_tags.get(w).copied().unwrap_or(IGNORE)
+                });
                 last = Some(w);
             }
-            Ok(Item { a: ids, b: None, target: Target::Tokens(targets) })
+            Ok(Item {
+                a: ids,
+                b: None,
+                target: Target::Tokens(targets),
+            })
         })
         .collect()
 }
 
 /// NSP / SOP pairs of token ids, as pair items with class targets.
 pub fn sentence_pair_items(pairs: Vec<SentencePair<Vec<u32>>>) -> Vec<Item> {
-    pairs.into_iter().map(|p| Item { a: p.a, b: Some(p.b), target: Target::Class(p.label) }).collect()
+    pairs
+        .into_iter()
+        .map(|p| Item {
+            a: p.a,
+            b: Some(p.b),
+            target: Target::Class(p.label),
+        })
+        .collect()
 }

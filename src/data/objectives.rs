@@ -26,7 +26,12 @@ pub struct MlmConfig {
 
 impl Default for MlmConfig {
     fn default() -> Self {
-        MlmConfig { prob: 0.15, mask_share: 0.8, random_share: 0.1, max_predictions: None }
+        MlmConfig {
+            prob: 0.15,
+            mask_share: 0.8,
+            random_share: 0.1,
+            max_predictions: None,
+        }
     }
 }
 
@@ -54,17 +59,28 @@ pub struct MlmBatch {
 /// Chooses round(prob · n) of each row's n maskable tokens (at least one when n > 0) and
 /// replaces them 80/10/10 with [MASK] / a random token / themselves. Padding rows
 /// (`row_mask` 0) are never masked.
-pub fn mask_tokens(batch: &Batch, vocab_size: usize, cfg: &MlmConfig, seed: u64) -> Result<MlmBatch> {
-    if !(cfg.prob > 0.0 && cfg.prob <= 1.0) || cfg.mask_share < 0.0 || cfg.random_share < 0.0
+pub fn mask_tokens(
+    batch: &Batch,
+    vocab_size: usize,
+    cfg: &MlmConfig,
+    seed: u64,
+) -> Result<MlmBatch> {
+    if !(cfg.prob > 0.0 && cfg.prob <= 1.0)
+        || cfg.mask_share < 0.0
+        || cfg.random_share < 0.0
         || cfg.mask_share + cfg.random_share > 1.0 + 1e-9
     {
         return Err(DataError::InvalidConfig {
             what: "mlm".into(),
-            message: format!("shares must be in [0, 1] with prob > 0 and mask + random ≤ 1 (found {cfg:?})"),
+            message: format!(
+                "shares must be in [0, 1] with prob > 0 and mask + random ≤ 1 (found {cfg:?})"
+            ),
         });
     }
     if vocab_size <= NUM_SPECIAL as usize {
-        return Err(DataError::Batch { message: format!("vocab_size {vocab_size} has no non-special tokens") });
+        return Err(DataError::Batch {
+            message: format!("vocab_size {vocab_size} has no non-special tokens"),
+        });
     }
     let (bs, len) = (batch.batch_size, batch.seq_len);
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -83,8 +99,10 @@ pub fn mask_tokens(batch: &Batch, vocab_size: usize, cfg: &MlmConfig, seed: u64)
             continue;
         }
         let k = ((cfg.prob * maskable.len() as f64).round() as usize).clamp(1, maskable.len());
-        let mut chosen: Vec<usize> =
-            rand::seq::index::sample(&mut rng, maskable.len(), k).into_iter().map(|i| maskable[i]).collect();
+        let mut chosen: Vec<usize> = rand::seq::index::sample(&mut rng, maskable.len(), k)
+            .into_iter()
+            .map(|i| maskable[i])
+            .collect();
         chosen.sort_unstable();
         for p in chosen {
             labels[p] = batch.input_ids[p];
@@ -110,7 +128,12 @@ pub fn mask_tokens(batch: &Batch, vocab_size: usize, cfg: &MlmConfig, seed: u64)
         masked_positions.resize(max, 0);
         masked_labels.resize(max, IGNORE);
     }
-    Ok(MlmBatch { input_ids, labels, masked_positions, masked_labels })
+    Ok(MlmBatch {
+        input_ids,
+        labels,
+        masked_positions,
+        masked_labels,
+    })
 }
 
 /// Causal-LM labels, [batch_size, seq_len]: the next token at each position whose next position
@@ -151,11 +174,22 @@ pub struct SentencePair<T> {
 
 /// One pair per consecutive pair of lines (i, i+1), each a positive or a negative with
 /// probability ½, seeded. NSP negatives take b from a random line other than i and i+1.
-pub fn sentence_pairs<T: Clone>(lines: &[T], objective: PairObjective, seed: u64) -> Result<Vec<SentencePair<T>>> {
-    let need = if objective == PairObjective::Nsp { 3 } else { 2 };
+pub fn sentence_pairs<T: Clone>(
+    lines: &[T],
+    objective: PairObjective,
+    seed: u64,
+) -> Result<Vec<SentencePair<T>>> {
+    let need = if objective == PairObjective::Nsp {
+        3
+    } else {
+        2
+    };
     if lines.len() < need {
         return Err(DataError::Batch {
-            message: format!("{objective:?} needs at least {need} consecutive lines, found {}", lines.len()),
+            message: format!(
+                "{objective:?} needs at least {need} consecutive lines, found {}",
+                lines.len()
+            ),
         });
     }
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -166,14 +200,22 @@ pub fn sentence_pairs<T: Clone>(lines: &[T], objective: PairObjective, seed: u64
         let (a, b) = (lines[i].clone(), lines[i + 1].clone());
         out.push(match (objective, positive) {
             (_, true) => SentencePair { a, b, label: 1 },
-            (PairObjective::Sop, false) => SentencePair { a: b, b: a, label: 0 },
+            (PairObjective::Sop, false) => SentencePair {
+                a: b,
+                b: a,
+                label: 0,
+            },
             (PairObjective::Nsp, false) => {
                 // A uniform line among the n - 2 that are neither i nor i + 1.
                 let mut j = rng.random_range(0..n - 2);
                 if j >= i {
                     j += 2;
                 }
-                SentencePair { a, b: lines[j].clone(), label: 0 }
+                SentencePair {
+                    a,
+                    b: lines[j].clone(),
+                    label: 0,
+                }
             }
         });
     }

@@ -81,7 +81,11 @@ pub enum Format {
 
 impl Format {
     pub fn from_path(path: &Path) -> Result<Format> {
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("").to_ascii_lowercase();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("")
+            .to_ascii_lowercase();
         let name = name.strip_suffix(".gz").unwrap_or(&name);
         let ext = name.rsplit_once('.').map(|(_, e)| e).unwrap_or("");
         match ext {
@@ -89,7 +93,9 @@ impl Format {
             "tsv" | "tab" => Ok(Format::Tsv),
             "csv" => Ok(Format::Csv),
             "jsonl" | "ndjson" => Ok(Format::Jsonl),
-            _ => Err(DataError::UnknownFormat { path: path.to_path_buf() }),
+            _ => Err(DataError::UnknownFormat {
+                path: path.to_path_buf(),
+            }),
         }
     }
 }
@@ -109,7 +115,10 @@ pub fn read_bytes(path: &Path) -> Result<Vec<u8>> {
         let mut out = Vec::with_capacity(raw.len() * 3);
         flate2::read::MultiGzDecoder::new(&raw[..])
             .read_to_end(&mut out)
-            .map_err(|e| DataError::Gzip { path: path.to_path_buf(), message: e.to_string() })?;
+            .map_err(|e| DataError::Gzip {
+                path: path.to_path_buf(),
+                message: e.to_string(),
+            })?;
         Ok(out)
     } else {
         Ok(raw)
@@ -128,7 +137,10 @@ fn utf8(path: &Path, bytes: Vec<u8>) -> Result<String> {
         Err(e) => {
             let at = e.utf8_error().valid_up_to();
             let line = 1 + e.as_bytes()[..at].iter().filter(|&&b| b == b'\n').count();
-            Err(DataError::InvalidUtf8 { path: path.to_path_buf(), line })
+            Err(DataError::InvalidUtf8 {
+                path: path.to_path_buf(),
+                line,
+            })
         }
     }
 }
@@ -146,7 +158,10 @@ pub fn read_text(path: &Path) -> Result<TextLines> {
         }
     }
     if out.lines.is_empty() {
-        return Err(DataError::EmptyInput { path: path.to_path_buf(), what: "non-blank lines" });
+        return Err(DataError::EmptyInput {
+            path: path.to_path_buf(),
+            what: "non-blank lines",
+        });
     }
     Ok(out)
 }
@@ -169,7 +184,10 @@ pub fn read_table(path: &Path, columns: &Columns<'_>) -> Result<Vec<Record>> {
         }
     };
     if records.is_empty() {
-        return Err(DataError::EmptyInput { path: path.to_path_buf(), what: "rows after the header" });
+        return Err(DataError::EmptyInput {
+            path: path.to_path_buf(),
+            what: "rows after the header",
+        });
     }
     Ok(records)
 }
@@ -185,14 +203,25 @@ struct Positions {
 fn did_you_mean(wanted: &str, found: &[String]) -> String {
     found
         .iter()
-        .map(|f| (strsim::levenshtein(&wanted.to_lowercase(), &f.to_lowercase()), f))
+        .map(|f| {
+            (
+                strsim::levenshtein(&wanted.to_lowercase(), &f.to_lowercase()),
+                f,
+            )
+        })
         .filter(|(d, _)| *d <= 2.max(wanted.len() / 3))
         .min()
         .map(|(_, f)| format!(" (did you mean '{f}'?)"))
         .unwrap_or_default()
 }
 
-fn missing_column(path: &Path, line: usize, column: &str, role: &'static str, header: &[String]) -> DataError {
+fn missing_column(
+    path: &Path,
+    line: usize,
+    column: &str,
+    role: &'static str,
+    header: &[String],
+) -> DataError {
     DataError::MissingColumn {
         path: path.to_path_buf(),
         line,
@@ -205,20 +234,37 @@ fn missing_column(path: &Path, line: usize, column: &str, role: &'static str, he
 
 fn positions(path: &Path, header: &[String], columns: &Columns<'_>) -> Result<Positions> {
     let find = |name: &str, role: &'static str| {
-        header.iter().position(|h| h == name).ok_or_else(|| missing_column(path, 1, name, role, header))
+        header
+            .iter()
+            .position(|h| h == name)
+            .ok_or_else(|| missing_column(path, 1, name, role, header))
     };
     Ok(Positions {
         text: find(columns.text, "text")?,
-        text_pair: columns.text_pair.map(|c| find(c, "text_pair")).transpose()?,
+        text_pair: columns
+            .text_pair
+            .map(|c| find(c, "text_pair"))
+            .transpose()?,
         label: find(columns.label, "label")?,
         split: columns.split.map(|c| find(c, "split")).transpose()?,
     })
 }
 
-fn non_empty(path: &Path, line: usize, column: &str, role: &'static str, value: &str) -> Result<String> {
+fn non_empty(
+    path: &Path,
+    line: usize,
+    column: &str,
+    role: &'static str,
+    value: &str,
+) -> Result<String> {
     let value = value.trim();
     if value.is_empty() {
-        return Err(DataError::EmptyField { path: path.to_path_buf(), line, column: column.to_string(), role });
+        return Err(DataError::EmptyField {
+            path: path.to_path_buf(),
+            line,
+            column: column.to_string(),
+            role,
+        });
     }
     Ok(value.to_string())
 }
@@ -232,23 +278,48 @@ fn split_value(path: &Path, line: usize, value: &str) -> Result<Split> {
 }
 
 /// Builds a record from a row's fields, given the column positions.
-fn record(path: &Path, line: usize, fields: &[&str], pos: &Positions, columns: &Columns<'_>) -> Result<Record> {
+fn record(
+    path: &Path,
+    line: usize,
+    fields: &[&str],
+    pos: &Positions,
+    columns: &Columns<'_>,
+) -> Result<Record> {
     let text = non_empty(path, line, columns.text, "text", fields[pos.text])?;
     let text_pair = match (pos.text_pair, columns.text_pair) {
         (Some(i), Some(c)) => Some(non_empty(path, line, c, "text_pair", fields[i])?),
         _ => None,
     };
     let label = non_empty(path, line, columns.label, "label", fields[pos.label])?;
-    let split = pos.split.map(|i| split_value(path, line, fields[i])).transpose()?;
-    Ok(Record { example: Example { text, text_pair, label }, split, line })
+    let split = pos
+        .split
+        .map(|i| split_value(path, line, fields[i]))
+        .transpose()?;
+    Ok(Record {
+        example: Example {
+            text,
+            text_pair,
+            label,
+        },
+        split,
+        line,
+    })
 }
 
 fn read_tsv(path: &Path, columns: &Columns<'_>) -> Result<Vec<Record>> {
     let text = utf8(path, read_bytes(path)?)?;
-    let mut lines = text.lines().enumerate().map(|(i, l)| (i + 1, l.strip_suffix('\r').unwrap_or(l)));
+    let mut lines = text
+        .lines()
+        .enumerate()
+        .map(|(i, l)| (i + 1, l.strip_suffix('\r').unwrap_or(l)));
     let header: Vec<String> = loop {
         match lines.next() {
-            None => return Err(DataError::EmptyInput { path: path.to_path_buf(), what: "header row" }),
+            None => {
+                return Err(DataError::EmptyInput {
+                    path: path.to_path_buf(),
+                    what: "header row",
+                });
+            }
             Some((_, l)) if l.trim().is_empty() => continue,
             Some((_, l)) => break l.split('\t').map(|h| h.trim().to_string()).collect(),
         }
@@ -275,21 +346,37 @@ fn read_tsv(path: &Path, columns: &Columns<'_>) -> Result<Vec<Record>> {
 
 fn read_csv(path: &Path, columns: &Columns<'_>) -> Result<Vec<Record>> {
     let bytes = read_bytes(path)?;
-    let mut reader = csv::ReaderBuilder::new().has_headers(true).flexible(true).from_reader(&bytes[..]);
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .from_reader(&bytes[..]);
     let csv_err = |e: csv::Error| {
         let line = e.position().map(|p| p.line() as usize).unwrap_or(0);
         match e.kind() {
-            csv::ErrorKind::Utf8 { .. } => DataError::InvalidUtf8 { path: path.to_path_buf(), line },
-            _ => DataError::Parse { path: path.to_path_buf(), line, message: e.to_string() },
+            csv::ErrorKind::Utf8 { .. } => DataError::InvalidUtf8 {
+                path: path.to_path_buf(),
+                line,
+            },
+            _ => DataError::Parse {
+                path: path.to_path_buf(),
+                line,
+                message: e.to_string(),
+            },
         }
     };
     let header_bytes = reader.byte_headers().map_err(csv_err)?.clone();
     if header_bytes.is_empty() {
-        return Err(DataError::EmptyInput { path: path.to_path_buf(), what: "header row" });
+        return Err(DataError::EmptyInput {
+            path: path.to_path_buf(),
+            what: "header row",
+        });
     }
     let mut header = Vec::with_capacity(header_bytes.len());
     for h in header_bytes.iter() {
-        let h = std::str::from_utf8(h).map_err(|_| DataError::InvalidUtf8 { path: path.to_path_buf(), line: 1 })?;
+        let h = std::str::from_utf8(h).map_err(|_| DataError::InvalidUtf8 {
+            path: path.to_path_buf(),
+            line: 1,
+        })?;
         header.push(h.trim_start_matches('\u{feff}').trim().to_string());
     }
     let pos = positions(path, &header, columns)?;
@@ -315,7 +402,10 @@ fn read_csv(path: &Path, columns: &Columns<'_>) -> Result<Vec<Record>> {
         }
         let mut fields = Vec::with_capacity(row.len());
         for f in row.iter() {
-            fields.push(std::str::from_utf8(f).map_err(|_| DataError::InvalidUtf8 { path: path.to_path_buf(), line })?);
+            fields.push(std::str::from_utf8(f).map_err(|_| DataError::InvalidUtf8 {
+                path: path.to_path_buf(),
+                line,
+            })?);
         }
         out.push(record(path, line, &fields, &pos, columns)?);
     }
@@ -330,7 +420,11 @@ fn read_jsonl(path: &Path, columns: &Columns<'_>) -> Result<Vec<Record>> {
         if l.trim().is_empty() {
             continue;
         }
-        let parse = |message: String| DataError::Parse { path: path.to_path_buf(), line, message };
+        let parse = |message: String| DataError::Parse {
+            path: path.to_path_buf(),
+            line,
+            message,
+        };
         let value: serde_json::Value =
             serde_json::from_str(l).map_err(|e| parse(format!("invalid JSON: {e}")))?;
         let serde_json::Value::Object(object) = value else {
@@ -339,20 +433,31 @@ fn read_jsonl(path: &Path, columns: &Columns<'_>) -> Result<Vec<Record>> {
         let keys: Vec<String> = object.keys().cloned().collect();
         let get = |column: &str, role: &'static str| -> Result<String> {
             match object.get(column) {
-                None | Some(serde_json::Value::Null) => Err(missing_column(path, line, column, role, &keys)),
+                None | Some(serde_json::Value::Null) => {
+                    Err(missing_column(path, line, column, role, &keys))
+                }
                 Some(serde_json::Value::String(s)) => Ok(s.clone()),
-                Some(v @ (serde_json::Value::Number(_) | serde_json::Value::Bool(_))) => Ok(v.to_string()),
-                Some(_) => Err(parse(format!("column '{column}' ({role}): expected a string, found an array or object"))),
+                Some(v @ (serde_json::Value::Number(_) | serde_json::Value::Bool(_))) => {
+                    Ok(v.to_string())
+                }
+                Some(_) => Err(parse(format!(
+                    "column '{column}' ({role}): expected a string, found an array or object"
+                ))),
             }
         };
         let text = get(columns.text, "text")?;
         let pair = columns.text_pair.map(|c| get(c, "text_pair")).transpose()?;
         let label = get(columns.label, "label")?;
         let split = columns.split.map(|c| get(c, "split")).transpose()?;
-        let fields: Vec<&str> = [Some(text.as_str()), pair.as_deref(), Some(label.as_str()), split.as_deref()]
-            .into_iter()
-            .flatten()
-            .collect();
+        let fields: Vec<&str> = [
+            Some(text.as_str()),
+            pair.as_deref(),
+            Some(label.as_str()),
+            split.as_deref(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
         let mut k = 0;
         let mut next = || {
             k += 1;
@@ -371,5 +476,9 @@ fn read_jsonl(path: &Path, columns: &Columns<'_>) -> Result<Vec<Record>> {
 
 /// Resolves a data path against the experiment file's directory (absolute paths stay as they are).
 pub fn resolve(base_dir: &Path, path: &Path) -> PathBuf {
-    if path.is_absolute() { path.to_path_buf() } else { base_dir.join(path) }
+    if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        base_dir.join(path)
+    }
 }

@@ -63,7 +63,9 @@ pub struct TokStats {
 }
 
 fn tok_err(e: impl std::fmt::Display) -> DataError {
-    DataError::Tokenizer { message: e.to_string() }
+    DataError::Tokenizer {
+        message: e.to_string(),
+    }
 }
 
 /// Fits a tokenizer of `cfg.kind` on `texts`. For `kind = "file"`, loads `cfg.path` instead
@@ -81,16 +83,28 @@ pub fn fit(cfg: &TokenizerConfig, texts: &[&str]) -> Result<Tok> {
     if cfg.vocab_size <= NUM_SPECIAL as usize {
         return Err(DataError::InvalidConfig {
             what: "tokenizer".into(),
-            message: format!("vocab_size = {}: must be larger than the {NUM_SPECIAL} special tokens", cfg.vocab_size),
+            message: format!(
+                "vocab_size = {}: must be larger than the {NUM_SPECIAL} special tokens",
+                cfg.vocab_size
+            ),
         });
     }
     if texts.iter().all(|t| t.trim().is_empty()) {
-        return Err(DataError::Tokenizer { message: "no text to fit on (hint: check tokenizer.fit_on)".into() });
+        return Err(DataError::Tokenizer {
+            message: "no text to fit on (hint: check tokenizer.fit_on)".into(),
+        });
     }
-    let specials: Vec<AddedToken> = SPECIALS.iter().map(|s| AddedToken::from(*s, true)).collect();
+    let specials: Vec<AddedToken> = SPECIALS
+        .iter()
+        .map(|s| AddedToken::from(*s, true))
+        .collect();
     let (model, mut trainer): (ModelWrapper, TrainerWrapper) = match cfg.kind {
         TokenizerKind::Char | TokenizerKind::Word => (
-            WordLevel::builder().unk_token(UNK.into()).build().map_err(tok_err)?.into(),
+            WordLevel::builder()
+                .unk_token(UNK.into())
+                .build()
+                .map_err(tok_err)?
+                .into(),
             WordLevelTrainer::builder()
                 .vocab_size(cfg.vocab_size)
                 .min_frequency(cfg.min_frequency)
@@ -101,7 +115,11 @@ pub fn fit(cfg: &TokenizerConfig, texts: &[&str]) -> Result<Tok> {
                 .into(),
         ),
         TokenizerKind::Bpe => (
-            BPE::builder().unk_token(UNK.into()).build().map_err(tok_err)?.into(),
+            BPE::builder()
+                .unk_token(UNK.into())
+                .build()
+                .map_err(tok_err)?
+                .into(),
             BpeTrainer::builder()
                 .vocab_size(cfg.vocab_size)
                 .min_frequency(cfg.min_frequency)
@@ -116,16 +134,23 @@ pub fn fit(cfg: &TokenizerConfig, texts: &[&str]) -> Result<Tok> {
     let mut inner = Tokenizer::new(model);
     inner.with_normalizer(Some(normalizer(cfg)));
     let pre: PreTokenizerWrapper = if cfg.kind == TokenizerKind::Char {
-        let each_char = SplitPre::new(SplitPattern::Regex(r"\S".into()), SplitDelimiterBehavior::Isolated, false)
-            .map_err(tok_err)?;
+        let each_char = SplitPre::new(
+            SplitPattern::Regex(r"\S".into()),
+            SplitDelimiterBehavior::Isolated,
+            false,
+        )
+        .map_err(tok_err)?;
         Sequence::new(vec![WhitespaceSplit.into(), each_char.into()]).into()
     } else {
         BertPreTokenizer.into()
     };
     inner.with_pre_tokenizer(Some(pre));
-    inner.train(&mut trainer, texts.iter().copied()).map_err(tok_err)?;
+    inner
+        .train(&mut trainer, texts.iter().copied())
+        .map_err(tok_err)?;
     let tok = Tok { inner };
-    tok.check_specials().map_err(|message| DataError::Tokenizer { message })?;
+    tok.check_specials()
+        .map_err(|message| DataError::Tokenizer { message })?;
     Ok(tok)
 }
 
@@ -146,7 +171,12 @@ const WORD_START: char = '\u{E000}';
 /// `WORD_START`+piece becomes the word-initial piece, any other piece becomes `##`piece. Every
 /// alphabet character gets both forms so no word falls back to [UNK] for lack of a first piece.
 fn fit_wordpiece(cfg: &TokenizerConfig, texts: &[&str], specials: Vec<AddedToken>) -> Result<Tok> {
-    let mut bpe = Tokenizer::new(BPE::builder().unk_token(UNK.into()).build().map_err(tok_err)?);
+    let mut bpe = Tokenizer::new(
+        BPE::builder()
+            .unk_token(UNK.into())
+            .build()
+            .map_err(tok_err)?,
+    );
     bpe.with_normalizer(Some(normalizer(cfg)));
     bpe.with_pre_tokenizer(Some(Sequence::new(vec![
         BertPreTokenizer.into(),
@@ -159,8 +189,13 @@ fn fit_wordpiece(cfg: &TokenizerConfig, texts: &[&str], specials: Vec<AddedToken
         .show_progress(false)
         .build()
         .into();
-    bpe.train(&mut trainer, texts.iter().copied()).map_err(tok_err)?;
-    let mut by_id: Vec<(u32, String)> = bpe.get_vocab(false).into_iter().map(|(t, i)| (i, t)).collect();
+    bpe.train(&mut trainer, texts.iter().copied())
+        .map_err(tok_err)?;
+    let mut by_id: Vec<(u32, String)> = bpe
+        .get_vocab(false)
+        .into_iter()
+        .map(|(t, i)| (i, t))
+        .collect();
     by_id.sort();
     let mut pieces: Vec<String> = SPECIALS.iter().map(|s| s.to_string()).collect();
     let mut alphabet_pieces = pieces.len();
@@ -170,7 +205,11 @@ fn fit_wordpiece(cfg: &TokenizerConfig, texts: &[&str], specials: Vec<AddedToken
             continue;
         }
         let forms: Vec<String> = if let Some(rest) = token.strip_prefix(WORD_START) {
-            if rest.is_empty() { vec![] } else { vec![rest.to_string()] }
+            if rest.is_empty() {
+                vec![]
+            } else {
+                vec![rest.to_string()]
+            }
         } else if token.chars().count() == 1 {
             vec![token.clone(), format!("##{token}")]
         } else {
@@ -188,8 +227,11 @@ fn fit_wordpiece(cfg: &TokenizerConfig, texts: &[&str], specials: Vec<AddedToken
     }
     // Keep the alphabet whatever the size; drop the last-learned merges beyond vocab_size.
     pieces.truncate(cfg.vocab_size.max(alphabet_pieces));
-    let vocab: serde_json::Map<String, serde_json::Value> =
-        pieces.into_iter().enumerate().map(|(i, p)| (p, serde_json::Value::from(i as u32))).collect();
+    let vocab: serde_json::Map<String, serde_json::Value> = pieces
+        .into_iter()
+        .enumerate()
+        .map(|(i, p)| (p, serde_json::Value::from(i as u32)))
+        .collect();
     let model: ModelWrapper = serde_json::from_value(serde_json::json!({
         "type": "WordPiece",
         "unk_token": UNK,
@@ -203,7 +245,8 @@ fn fit_wordpiece(cfg: &TokenizerConfig, texts: &[&str], specials: Vec<AddedToken
     inner.with_pre_tokenizer(Some(BertPreTokenizer));
     inner.add_special_tokens(&specials);
     let tok = Tok { inner };
-    tok.check_specials().map_err(|message| DataError::Tokenizer { message })?;
+    tok.check_specials()
+        .map_err(|message| DataError::Tokenizer { message })?;
     Ok(tok)
 }
 
@@ -212,7 +255,10 @@ impl Tok {
     pub fn load(path: &Path) -> Result<Tok> {
         let bytes = std::fs::read(path).map_err(|e| DataError::io(path, e))?;
         Tok::from_json(&bytes).map_err(|e| match e {
-            DataError::Tokenizer { message } => DataError::TokenizerFile { path: path.to_path_buf(), message },
+            DataError::Tokenizer { message } => DataError::TokenizerFile {
+                path: path.to_path_buf(),
+                message,
+            },
             other => other,
         })
     }
@@ -221,7 +267,8 @@ impl Tok {
     pub fn from_json(bytes: &[u8]) -> Result<Tok> {
         let inner = Tokenizer::from_bytes(bytes).map_err(tok_err)?;
         let tok = Tok { inner };
-        tok.check_specials().map_err(|message| DataError::Tokenizer { message })?;
+        tok.check_specials()
+            .map_err(|message| DataError::Tokenizer { message })?;
         Ok(tok)
     }
 
@@ -256,7 +303,12 @@ impl Tok {
 
     /// Token ids of a text, without special tokens.
     pub fn encode(&self, text: &str) -> Result<Vec<u32>> {
-        Ok(self.inner.encode(text, false).map_err(tok_err)?.get_ids().to_vec())
+        Ok(self
+            .inner
+            .encode(text, false)
+            .map_err(tok_err)?
+            .get_ids()
+            .to_vec())
     }
 
     /// Token ids of a text given as words (for tagging), with the index of the word each token
@@ -291,7 +343,12 @@ impl Tok {
 
     /// The tokens of a text as strings (for inspection and tests).
     pub fn tokens(&self, text: &str) -> Result<Vec<String>> {
-        Ok(self.inner.encode(text, false).map_err(tok_err)?.get_tokens().to_vec())
+        Ok(self
+            .inner
+            .encode(text, false)
+            .map_err(tok_err)?
+            .get_tokens()
+            .to_vec())
     }
 
     /// Number of ids, specials included.
@@ -318,8 +375,16 @@ impl Tok {
         Ok(TokStats {
             texts: texts.len(),
             tokens,
-            unk_rate: if tokens == 0 { 0.0 } else { unk as f64 / tokens as f64 },
-            avg_len: if texts.is_empty() { 0.0 } else { tokens as f64 / texts.len() as f64 },
+            unk_rate: if tokens == 0 {
+                0.0
+            } else {
+                unk as f64 / tokens as f64
+            },
+            avg_len: if texts.is_empty() {
+                0.0
+            } else {
+                tokens as f64 / texts.len() as f64
+            },
         })
     }
 }
