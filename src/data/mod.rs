@@ -1,1 +1,26 @@
-//! data (in progress)
+//! Data: sources, filters, datasets, tokenizers, batching and pretraining objectives' inputs.
+//!
+//! Imports only `config`; never `experiment`, `model`, `runtime` or `graph`.
+
+pub mod batch;
+pub mod dataset;
+pub mod error;
+pub mod filter;
+pub mod items;
+pub mod objectives;
+pub mod source;
+pub mod tokenizer;
+
+pub use batch::{
+    Batch, BatchConfig, Batcher, IGNORE, Item, Labels, Row, Target, derive_seed, encode_pair,
+    encode_single,
+};
+pub use dataset::{DEFAULT_RATIOS, Dataset, load_corpus, load_dataset};
+pub use error::DataError;
+pub use filter::{FilterReport, Filters, cjk_share, latin_share};
+pub use items::{class_items, corpus_items, sentence_pair_items, tag_items};
+pub use objectives::{
+    MlmBatch, MlmConfig, PairObjective, SentencePair, causal_lm_labels, mask_tokens, sentence_pairs,
+};
+pub use source::{Columns, Example, Format, Record, Split, TextLines, read_table, read_text};
+pub use tokenizer::{Tok, TokStats, fit};

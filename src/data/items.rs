@@ -1,0 +1,92 @@
+//! Items: examples and corpus lines tokenized into `batch::Item`s with their targets.
+//!
+//! Class labels map to their index in the dataset's label list (`IGNORE` for a label not seen
+//! in train, so it counts in neither the loss nor the gradient; scorers can still read the gold
+//! label through `Batch::items`). Tagging aligns one tag per word to the word's first token;
+//! the word's other tokens get `IGNORE`.
+
+use crate::data::batch::{IGNORE, Item, Target};
+use crate::data::error::Result;
+use crate::data::objectives::SentencePair;
+use crate::data::source::Example;
+use crate::data::tokenizer::Tok;
+
+fn index_of(labels: &[String], label: &str) -> i64 {
+    labels
+        .iter()
+        .position(|l| l == label)
+        .map(|i| i as i64)
+        .unwrap_or(IGNORE)
+}
+
+/// Unlabeled lines (for MLM / CLM).
+pub fn corpus_items(lines: &[String], tok: &Tok) -> Result<Vec<Item>> {
+    lines
+        .iter()
+        .map(|l| {
+            Ok(Item {
+                a: tok.encode(l)?,
+                b: None,
+                target: Target::None,
+            })
+        })
+        .collect()
+}
+
+/// Single texts or pairs with a class label (`labels` is `Dataset::labels`).
+pub fn class_items(examples: &[Example], tok: &Tok, labels: &[String]) -> Result<Vec<Item>> {
+    examples
+        .iter()
+        .map(|e| {
+            Ok(Item {
+                a: tok.encode(&e.text)?,
+                b: e.text_pair.as_deref().map(|p| tok.encode(p)).transpose()?,
+                target: Target::Class(index_of(labels, &e.label)),
+            })
+        })
+        .collect()
+}
+
+/// Tagging examples: whitespace-separated words, one tag per word in `label`
+/// (`tags` is `Dataset::tag_labels()`; run `Dataset::check_tagging` first).
+pub fn tag_items(examples: &[Example], tok: &Tok, tags: &[String]) -> Result<Vec<Item>> {
+    examples
+        .iter()
+        .map(|e| {
+            let words: Vec<&str> = e.text.split_whitespace().collect();
+            let word_tags: Vec<i64> = e
+                .label
+                .split_whitespace()
+                .map(|t| index_of(tags, t))
+                .collect();
+            let (ids, word_of) = tok.encode_words(&words)?;
+            let mut targets = Vec::with_capacity(ids.len());
+            let mut last = None;
+            for &w in &word_of {
+                targets.push(if last == Some(w) {
+                    IGNORE
+                } else {
+                    word_tags.get(w).copied().unwrap_or(IGNORE)
+                });
+                last = Some(w);
+            }
+            Ok(Item {
+                a: ids,
+                b: None,
+                target: Target::Tokens(targets),
+            })
+        })
+        .collect()
+}
+
+/// NSP / SOP pairs of token ids, as pair items with class targets.
+pub fn sentence_pair_items(pairs: Vec<SentencePair<Vec<u32>>>) -> Vec<Item> {
+    pairs
+        .into_iter()
+        .map(|p| Item {
+            a: p.a,
+            b: Some(p.b),
+            target: Target::Class(p.label),
+        })
+        .collect()
+}

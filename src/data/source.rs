@@ -1,0 +1,484 @@
+//! Sources: reading data files into memory.
+//!
+//! Responsible for turning a file into lines (plain text corpora) or records with named columns
+//! (TSV, CSV, JSONL datasets). Gzip is detected from the file's magic bytes, so `.gz` is read
+//! transparently. Errors name the file and the line (counted in the decompressed text, from 1).
+//! Nothing here filters or splits; that is `filter` and `dataset`.
+
+use crate::data::error::{DataError, Result};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// One labeled example. For tagging, `label` holds one BIO tag per whitespace-separated word.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Example {
+    pub text: String,
+    pub text_pair: Option<String>,
+    pub label: String,
+}
+
+/// The three splits of a dataset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Split {
+    Train,
+    Dev,
+    Test,
+}
+
+impl Split {
+    pub const ALL: [Split; 3] = [Split::Train, Split::Dev, Split::Test];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Split::Train => "train",
+            Split::Dev => "dev",
+            Split::Test => "test",
+        }
+    }
+
+    /// Parses a split column value: train, dev (validation, valid, val), test; case-insensitive.
+    pub fn parse(value: &str) -> Option<Split> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "train" => Some(Split::Train),
+            "dev" | "validation" | "valid" | "val" => Some(Split::Dev),
+            "test" => Some(Split::Test),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Split {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// An example as read from a file: its split (when the file has a split column) and its line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    pub example: Example,
+    pub split: Option<Split>,
+    pub line: usize,
+}
+
+/// Which columns of a table hold what.
+#[derive(Debug, Clone, Copy)]
+pub struct Columns<'a> {
+    pub text: &'a str,
+    pub text_pair: Option<&'a str>,
+    pub label: &'a str,
+    pub split: Option<&'a str>,
+}
+
+/// File formats, told from the file name (a trailing `.gz` is ignored).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    Tsv,
+    Csv,
+    Jsonl,
+}
+
+impl Format {
+    pub fn from_path(path: &Path) -> Result<Format> {
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        let name = name.strip_suffix(".gz").unwrap_or(&name);
+        let ext = name.rsplit_once('.').map(|(_, e)| e).unwrap_or("");
+        match ext {
+            "txt" | "text" => Ok(Format::Text),
+            "tsv" | "tab" => Ok(Format::Tsv),
+            "csv" => Ok(Format::Csv),
+            "jsonl" | "ndjson" => Ok(Format::Jsonl),
+            _ => Err(DataError::UnknownFormat {
+                path: path.to_path_buf(),
+            }),
+        }
+    }
+}
+
+/// Lines of a plain text file: the non-blank lines (trailing `\r` and surrounding whitespace
+/// removed) and how many blank lines were skipped.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TextLines {
+    pub lines: Vec<String>,
+    pub blank: usize,
+}
+
+/// Reads a whole file, decompressing it if it starts with the gzip magic bytes.
+pub fn read_bytes(path: &Path) -> Result<Vec<u8>> {
+    let raw = std::fs::read(path).map_err(|e| DataError::io(path, e))?;
+    if raw.starts_with(&[0x1f, 0x8b]) {
+        let mut out = Vec::with_capacity(raw.len() * 3);
+        flate2::read::MultiGzDecoder::new(&raw[..])
+            .read_to_end(&mut out)
+            .map_err(|e| DataError::Gzip {
+                path: path.to_path_buf(),
+                message: e.to_string(),
+            })?;
+        Ok(out)
+    } else {
+        Ok(raw)
+    }
+}
+
+/// Checks the bytes are UTF-8 and returns them as text, or names the first bad line.
+fn utf8(path: &Path, bytes: Vec<u8>) -> Result<String> {
+    match String::from_utf8(bytes) {
+        Ok(mut s) => {
+            if s.starts_with('\u{feff}') {
+                s.drain(..3);
+            }
+            Ok(s)
+        }
+        Err(e) => {
+            let at = e.utf8_error().valid_up_to();
+            let line = 1 + e.as_bytes()[..at].iter().filter(|&&b| b == b'\n').count();
+            Err(DataError::InvalidUtf8 {
+                path: path.to_path_buf(),
+                line,
+            })
+        }
+    }
+}
+
+/// Reads a plain text file, one document per line. Blank lines are skipped and counted.
+pub fn read_text(path: &Path) -> Result<TextLines> {
+    let text = utf8(path, read_bytes(path)?)?;
+    let mut out = TextLines::default();
+    for line in text.lines() {
+        let line = line.trim();
+        if line.is_empty() {
+            out.blank += 1;
+        } else {
+            out.lines.push(line.to_string());
+        }
+    }
+    if out.lines.is_empty() {
+        return Err(DataError::EmptyInput {
+            path: path.to_path_buf(),
+            what: "non-blank lines",
+        });
+    }
+    Ok(out)
+}
+
+/// Reads a TSV, CSV or JSONL file (told from its name) into records with the named columns.
+///
+/// TSV has a header row and no quoting (a field cannot hold a tab or a newline); CSV follows
+/// RFC 4180 quoting; JSONL holds one object per line whose values are strings (numbers and
+/// booleans are accepted and written as they appear in JSON). Blank lines are skipped.
+pub fn read_table(path: &Path, columns: &Columns<'_>) -> Result<Vec<Record>> {
+    let records = match Format::from_path(path)? {
+        Format::Tsv => read_tsv(path, columns)?,
+        Format::Csv => read_csv(path, columns)?,
+        Format::Jsonl => read_jsonl(path, columns)?,
+        Format::Text => {
+            return Err(DataError::InvalidConfig {
+                what: path.display().to_string(),
+                message: "a dataset needs a table with named columns (.tsv, .csv or .jsonl); plain text is for corpora".into(),
+            });
+        }
+    };
+    if records.is_empty() {
+        return Err(DataError::EmptyInput {
+            path: path.to_path_buf(),
+            what: "rows after the header",
+        });
+    }
+    Ok(records)
+}
+
+/// Column positions in a header.
+struct Positions {
+    text: usize,
+    text_pair: Option<usize>,
+    label: usize,
+    split: Option<usize>,
+}
+
+fn did_you_mean(wanted: &str, found: &[String]) -> String {
+    found
+        .iter()
+        .map(|f| {
+            (
+                strsim::levenshtein(&wanted.to_lowercase(), &f.to_lowercase()),
+                f,
+            )
+        })
+        .filter(|(d, _)| *d <= 2.max(wanted.len() / 3))
+        .min()
+        .map(|(_, f)| format!(" (did you mean '{f}'?)"))
+        .unwrap_or_default()
+}
+
+fn missing_column(
+    path: &Path,
+    line: usize,
+    column: &str,
+    role: &'static str,
+    header: &[String],
+) -> DataError {
+    DataError::MissingColumn {
+        path: path.to_path_buf(),
+        line,
+        column: column.to_string(),
+        role,
+        found: header.join(", "),
+        hint: did_you_mean(column, header),
+    }
+}
+
+fn positions(path: &Path, header: &[String], columns: &Columns<'_>) -> Result<Positions> {
+    let find = |name: &str, role: &'static str| {
+        header
+            .iter()
+            .position(|h| h == name)
+            .ok_or_else(|| missing_column(path, 1, name, role, header))
+    };
+    Ok(Positions {
+        text: find(columns.text, "text")?,
+        text_pair: columns
+            .text_pair
+            .map(|c| find(c, "text_pair"))
+            .transpose()?,
+        label: find(columns.label, "label")?,
+        split: columns.split.map(|c| find(c, "split")).transpose()?,
+    })
+}
+
+fn non_empty(
+    path: &Path,
+    line: usize,
+    column: &str,
+    role: &'static str,
+    value: &str,
+) -> Result<String> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Err(DataError::EmptyField {
+            path: path.to_path_buf(),
+            line,
+            column: column.to_string(),
+            role,
+        });
+    }
+    Ok(value.to_string())
+}
+
+fn split_value(path: &Path, line: usize, value: &str) -> Result<Split> {
+    Split::parse(value).ok_or_else(|| DataError::UnknownSplit {
+        path: path.to_path_buf(),
+        line,
+        found: value.to_string(),
+    })
+}
+
+/// Builds a record from a row's fields, given the column positions.
+fn record(
+    path: &Path,
+    line: usize,
+    fields: &[&str],
+    pos: &Positions,
+    columns: &Columns<'_>,
+) -> Result<Record> {
+    let text = non_empty(path, line, columns.text, "text", fields[pos.text])?;
+    let text_pair = match (pos.text_pair, columns.text_pair) {
+        (Some(i), Some(c)) => Some(non_empty(path, line, c, "text_pair", fields[i])?),
+        _ => None,
+    };
+    let label = non_empty(path, line, columns.label, "label", fields[pos.label])?;
+    let split = pos
+        .split
+        .map(|i| split_value(path, line, fields[i]))
+        .transpose()?;
+    Ok(Record {
+        example: Example {
+            text,
+            text_pair,
+            label,
+        },
+        split,
+        line,
+    })
+}
+
+fn read_tsv(path: &Path, columns: &Columns<'_>) -> Result<Vec<Record>> {
+    let text = utf8(path, read_bytes(path)?)?;
+    let mut lines = text
+        .lines()
+        .enumerate()
+        .map(|(i, l)| (i + 1, l.strip_suffix('\r').unwrap_or(l)));
+    let header: Vec<String> = loop {
+        match lines.next() {
+            None => {
+                return Err(DataError::EmptyInput {
+                    path: path.to_path_buf(),
+                    what: "header row",
+                });
+            }
+            Some((_, l)) if l.trim().is_empty() => continue,
+            Some((_, l)) => break l.split('\t').map(|h| h.trim().to_string()).collect(),
+        }
+    };
+    let pos = positions(path, &header, columns)?;
+    let mut out = Vec::new();
+    for (line, l) in lines {
+        if l.trim().is_empty() {
+            continue;
+        }
+        let fields: Vec<&str> = l.split('\t').collect();
+        if fields.len() != header.len() {
+            return Err(DataError::RaggedRow {
+                path: path.to_path_buf(),
+                line,
+                expected: header.len(),
+                found: fields.len(),
+            });
+        }
+        out.push(record(path, line, &fields, &pos, columns)?);
+    }
+    Ok(out)
+}
+
+fn read_csv(path: &Path, columns: &Columns<'_>) -> Result<Vec<Record>> {
+    let bytes = read_bytes(path)?;
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .from_reader(&bytes[..]);
+    let csv_err = |e: csv::Error| {
+        let line = e.position().map(|p| p.line() as usize).unwrap_or(0);
+        match e.kind() {
+            csv::ErrorKind::Utf8 { .. } => DataError::InvalidUtf8 {
+                path: path.to_path_buf(),
+                line,
+            },
+            _ => DataError::Parse {
+                path: path.to_path_buf(),
+                line,
+                message: e.to_string(),
+            },
+        }
+    };
+    let header_bytes = reader.byte_headers().map_err(csv_err)?.clone();
+    if header_bytes.is_empty() {
+        return Err(DataError::EmptyInput {
+            path: path.to_path_buf(),
+            what: "header row",
+        });
+    }
+    let mut header = Vec::with_capacity(header_bytes.len());
+    for h in header_bytes.iter() {
+        let h = std::str::from_utf8(h).map_err(|_| DataError::InvalidUtf8 {
+            path: path.to_path_buf(),
+            line: 1,
+        })?;
+        header.push(h.trim_start_matches('\u{feff}').trim().to_string());
+    }
+    let pos = positions(path, &header, columns)?;
+    let mut out = Vec::new();
+    let mut row = csv::ByteRecord::new();
+    loop {
+        match reader.read_byte_record(&mut row) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => return Err(csv_err(e)),
+        }
+        let line = row.position().map(|p| p.line() as usize).unwrap_or(0);
+        if row.len() == 1 && row[0].iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        if row.len() != header.len() {
+            return Err(DataError::RaggedRow {
+                path: path.to_path_buf(),
+                line,
+                expected: header.len(),
+                found: row.len(),
+            });
+        }
+        let mut fields = Vec::with_capacity(row.len());
+        for f in row.iter() {
+            fields.push(std::str::from_utf8(f).map_err(|_| DataError::InvalidUtf8 {
+                path: path.to_path_buf(),
+                line,
+            })?);
+        }
+        out.push(record(path, line, &fields, &pos, columns)?);
+    }
+    Ok(out)
+}
+
+fn read_jsonl(path: &Path, columns: &Columns<'_>) -> Result<Vec<Record>> {
+    let text = utf8(path, read_bytes(path)?)?;
+    let mut out = Vec::new();
+    for (i, l) in text.lines().enumerate() {
+        let line = i + 1;
+        if l.trim().is_empty() {
+            continue;
+        }
+        let parse = |message: String| DataError::Parse {
+            path: path.to_path_buf(),
+            line,
+            message,
+        };
+        let value: serde_json::Value =
+            serde_json::from_str(l).map_err(|e| parse(format!("invalid JSON: {e}")))?;
+        let serde_json::Value::Object(object) = value else {
+            return Err(parse("expected a JSON object per line".into()));
+        };
+        let keys: Vec<String> = object.keys().cloned().collect();
+        let get = |column: &str, role: &'static str| -> Result<String> {
+            match object.get(column) {
+                None | Some(serde_json::Value::Null) => {
+                    Err(missing_column(path, line, column, role, &keys))
+                }
+                Some(serde_json::Value::String(s)) => Ok(s.clone()),
+                Some(v @ (serde_json::Value::Number(_) | serde_json::Value::Bool(_))) => {
+                    Ok(v.to_string())
+                }
+                Some(_) => Err(parse(format!(
+                    "column '{column}' ({role}): expected a string, found an array or object"
+                ))),
+            }
+        };
+        let text = get(columns.text, "text")?;
+        let pair = columns.text_pair.map(|c| get(c, "text_pair")).transpose()?;
+        let label = get(columns.label, "label")?;
+        let split = columns.split.map(|c| get(c, "split")).transpose()?;
+        let fields: Vec<&str> = [
+            Some(text.as_str()),
+            pair.as_deref(),
+            Some(label.as_str()),
+            split.as_deref(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        let mut k = 0;
+        let mut next = || {
+            k += 1;
+            k - 1
+        };
+        let pos = Positions {
+            text: next(),
+            text_pair: pair.as_ref().map(|_| next()),
+            label: next(),
+            split: split.as_ref().map(|_| next()),
+        };
+        out.push(record(path, line, &fields, &pos, columns)?);
+    }
+    Ok(out)
+}
+
+/// Resolves a data path against the experiment file's directory (absolute paths stay as they are).
+pub fn resolve(base_dir: &Path, path: &Path) -> PathBuf {
+    if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        base_dir.join(path)
+    }
+}
