@@ -24,6 +24,45 @@ pub enum Command {
     },
     /// Print the JSON Schema of the experiment file (for editor completion).
     Schema,
+    /// Benchmark: MLM training-step and encode throughput at fixed shapes (prints figures).
+    Bench(BenchArgs),
+    /// Write a stage's ONNX graphs (train_step, eval, encode) to DIR, e.g. to view in Netron.
+    Graph(GraphArgs),
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum BenchConfigArg {
+    /// 2 layers, d 128, 2 heads, batch 32 x 64 tokens, vocabulary 8000.
+    A,
+    /// 4 layers, d 256, 4 heads, batch 32 x 128 tokens, vocabulary 8000.
+    B,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    #[arg(long, value_enum, default_value = "a")]
+    pub config: BenchConfigArg,
+    /// Timed steps (after 3 warm-up steps); the median is reported.
+    #[arg(long, default_value_t = 20)]
+    pub steps: usize,
+    /// ONNX Runtime intra-op threads.
+    #[arg(long, default_value_t = 2)]
+    pub threads: usize,
+    /// One JSON line instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct GraphArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// The stage: `pretrain.NAME` or `downstream.NAME`.
+    #[arg(long)]
+    pub stage: String,
+    /// Folder for the .onnx files.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
 }
 
 /// The experiment input: files and overrides.

@@ -5,7 +5,7 @@
 mod cli;
 
 use clap::Parser;
-use cli::{Cli, Command, InputArgs, PlanArgs, RunArgs};
+use cli::{BenchArgs, BenchConfigArg, Cli, Command, GraphArgs, InputArgs, PlanArgs, RunArgs};
 use embedlab::config::LoadOptions;
 use embedlab::experiment::{Plan, RunOptions, Shard, plan_files, run_plan};
 use std::process::ExitCode;
@@ -20,6 +20,45 @@ fn main() -> ExitCode {
         Command::Plan(args) => plan(args),
         Command::Report { dir } => report(&dir),
         Command::Schema => schema(),
+        Command::Bench(args) => bench(args),
+        Command::Graph(args) => graph(args),
+    }
+}
+
+fn bench(args: BenchArgs) -> ExitCode {
+    let config = match args.config {
+        BenchConfigArg::A => embedlab::bench::BenchConfig::A,
+        BenchConfigArg::B => embedlab::bench::BenchConfig::B,
+    };
+    match embedlab::bench::run(config, args.steps.max(1), args.threads.max(1)) {
+        Ok(report) => {
+            if args.json {
+                println!("{}", serde_json::to_string(&report).unwrap_or_default());
+            } else {
+                println!("{report}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: bench: {e:#}");
+            ExitCode::from(EXIT_FAILED_RUNS)
+        }
+    }
+}
+
+fn graph(args: GraphArgs) -> ExitCode {
+    let plan = match load_plan(&args.input) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    match embedlab::experiment::write_stage_graphs(&plan, &args.stage, &args.out) {
+        Ok(files) => {
+            for f in files {
+                println!("{}", f.display());
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => invalid(format!("{e:#}")),
     }
 }
 

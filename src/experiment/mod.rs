@@ -2,7 +2,9 @@
 //! is executed.
 //!
 //! - `plan`: grid points → deduplicated cells → runs → shared stages, with cost estimates;
-//! - `run`: executing a plan (stub; the runner comes separately).
+//! - `execute`: one stage (tokenizer, pretraining, downstream) into its directory;
+//! - `run`: the whole plan, run by run, stages shared and cached, rows to runs.csv.
+pub mod execute;
 mod plan;
 mod run;
 
@@ -11,4 +13,5 @@ pub use plan::{
     KEY_VERSION, NamedData, NamedKey, Plan, RunPlan, StageConfig, StageKind, StagePlan,
     canonical_json, format_seconds, normalise, plan, plan_files, run_stage_plans, stage_key,
 };
-pub use run::{RunOptions, RunSummary, Shard, run_plan};
+pub use execute::write_stage_graphs;
+pub use run::{RunOptions, RunSummary, Shard, run_plan, write_summary};

@@ -1,8 +1,17 @@
-//! Executing a plan. **Stub**: the lead writes the real runner (scheduler, jobs, shards, resume,
-//! events); this file fixes the interface the command line calls.
+//! Executing a plan: every stage once (reused from `<out>/.stages/<key>/` when already complete),
+//! in dependency order, run by run; each run's row written to runs.csv as soon as it finishes,
+//! the per-cell summary after the grid. A failed stage fails the runs that need it, with its
+//! reason in runs.csv; the rest of the grid goes on.
 
-use super::plan::Plan;
-use std::path::PathBuf;
+use super::execute::{self, METRICS_FILE, Metrics, Progress};
+use super::plan::{Plan, RunPlan, StageConfig, StagePlan};
+use crate::report::table::{self, Row};
+use anyhow::{Context, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::collections::HashMap;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 /// How to execute a plan.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,10 +41,280 @@ pub struct Shard {
 pub struct RunSummary {
     pub ok: usize,
     pub failed: usize,
+    /// Runs already complete in runs.csv, not run again.
+    pub skipped: usize,
+    /// Stages whose outputs were reused from the cache.
+    pub cached_stages: usize,
+    pub executed_stages: usize,
 }
 
-/// Executes every run of `plan` (or of its shard). **Stub**: not implemented yet.
-pub fn run_plan(plan: &Plan, options: &RunOptions) -> anyhow::Result<RunSummary> {
-    let _ = (plan, options);
-    anyhow::bail!("running experiments is not implemented yet (see src/experiment/run.rs)")
+/// A progress display for one stage: an indicatif bar on a terminal, plain lines otherwise.
+struct StageProgress {
+    bar: Option<ProgressBar>,
+    label: String,
+    last_tenth: std::cell::Cell<u64>,
+}
+
+impl StageProgress {
+    fn new(label: String) -> StageProgress {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let b = ProgressBar::new(1);
+            b.set_style(
+                ProgressStyle::with_template("{prefix:>28} [{bar:30}] {pos}/{len} {msg} eta {eta}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar())
+                    .progress_chars("=> "),
+            );
+            b.set_prefix(label.clone());
+            b
+        });
+        StageProgress { bar, label, last_tenth: std::cell::Cell::new(0) }
+    }
+    fn finish(&self, msg: &str) {
+        match &self.bar {
+            Some(b) => b.finish_with_message(msg.to_string()),
+            None => eprintln!("{}: {msg}", self.label),
+        }
+    }
+}
+
+impl Progress for StageProgress {
+    fn step(&self, step: u64, total: u64, loss: f64) {
+        match &self.bar {
+            Some(b) => {
+                b.set_length(total);
+                b.set_position(step);
+                b.set_message(format!("loss {loss:.4}"));
+            }
+            None => {
+                let tenth = step * 10 / total.max(1);
+                if tenth > self.last_tenth.get() {
+                    self.last_tenth.set(tenth);
+                    eprintln!("{}: step {step}/{total} loss {loss:.4}", self.label);
+                }
+            }
+        }
+    }
+}
+
+fn stage_dir(out: &Path, key: &str) -> PathBuf {
+    out.join(".stages").join(key)
+}
+
+/// Executes one stage into a temporary directory renamed into place on success.
+fn execute_stage(plan: &Plan, stage: &StagePlan, options: &RunOptions) -> Result<Metrics> {
+    let out = &options.out_dir;
+    let dir = stage_dir(out, &stage.key);
+    let tmp = out.join(".stages").join(format!("{}.tmp-{}", stage.key, std::process::id()));
+    if tmp.exists() {
+        std::fs::remove_dir_all(&tmp)?;
+    }
+    std::fs::create_dir_all(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
+    let progress = StageProgress::new(stage.label.clone());
+    let key_dir = |k: &str| stage_dir(out, k);
+    let threads = options.threads;
+    let metrics = match &stage.config {
+        StageConfig::Tokenizer { tokenizer, fit_on } => execute::tokenizer_stage(tokenizer, fit_on, &tmp),
+        StageConfig::Pretrain { pretrain, encoder, embeddings, data, seed, tokenizer, previous } => execute::pretrain_stage(
+            pretrain,
+            encoder,
+            embeddings,
+            data,
+            *seed,
+            &key_dir(tokenizer),
+            previous.as_deref().map(key_dir).as_deref(),
+            &tmp,
+            threads,
+            &progress,
+        ),
+        StageConfig::Downstream { downstream, encoder, embeddings, data, seed, tokenizer, pretrained } => execute::downstream_stage(
+            downstream,
+            encoder,
+            embeddings,
+            data,
+            *seed,
+            &key_dir(tokenizer),
+            pretrained.as_deref().map(key_dir).as_deref(),
+            threads,
+            &progress,
+        ),
+    };
+    let _ = plan;
+    let metrics = match metrics {
+        Ok(m) => m,
+        Err(e) => {
+            progress.finish("failed");
+            let _ = std::fs::remove_dir_all(&tmp);
+            return Err(e);
+        }
+    };
+    std::fs::write(tmp.join(METRICS_FILE), serde_json::to_vec_pretty(&metrics)?)?;
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir)?;
+    }
+    std::fs::rename(&tmp, &dir).with_context(|| format!("moving {} into place", dir.display()))?;
+    progress.finish("done");
+    Ok(metrics)
+}
+
+fn cached_metrics(out: &Path, key: &str) -> Option<Metrics> {
+    let bytes = std::fs::read(stage_dir(out, key).join(METRICS_FILE)).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+fn git_commit() -> String {
+    std::process::Command::new("git")
+        .args(["rev-parse", "--short", "HEAD"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default()
+}
+
+/// The settings columns every row carries (besides the sweep axes).
+const SETTINGS: &[&str] = &["downstream", "task", "pretrain", "transfer", "layers", "depth", "d_model", "word", "position", "segment"];
+
+fn settings_of(plan: &Plan, run: &RunPlan) -> Row {
+    let mut r = Row::new();
+    let Some(cell) = plan.cells.iter().find(|c| c.id == run.cell_id) else { return r };
+    let e = &cell.experiment;
+    let json = |v: serde_json::Value| match v {
+        serde_json::Value::String(s) => s,
+        other => other.to_string(),
+    };
+    if let Some(d) = run.downstream.first() {
+        if let Some(dc) = e.downstream.get(&d.name) {
+            r.insert("downstream".into(), d.name.clone());
+            r.insert("task".into(), json(serde_json::to_value(dc.task).unwrap_or_default()));
+            r.insert("pretrain".into(), if dc.from.is_none() { "none".into() } else { dc.from.0.join(">") });
+            r.insert("transfer".into(), json(serde_json::to_value(dc.transfer).unwrap_or_default()));
+            r.insert("layers".into(), dc.layers.to_string());
+        }
+    }
+    r.insert("depth".into(), e.encoder.depth.to_string());
+    r.insert("d_model".into(), e.encoder.d_model.to_string());
+    r.insert("word".into(), json(serde_json::to_value(e.embeddings.word).unwrap_or_default()));
+    r.insert("position".into(), json(serde_json::to_value(e.embeddings.position).unwrap_or_default()));
+    r.insert("segment".into(), e.embeddings.segment.to_string());
+    for a in &cell.axes {
+        r.insert(a.key.clone(), json(a.value.clone()));
+    }
+    r
+}
+
+/// Executes every run of `plan` (or of its shard).
+pub fn run_plan(plan: &Plan, options: &RunOptions) -> Result<RunSummary> {
+    let exp_dir = options.out_dir.join(&plan.experiment_name);
+    std::fs::create_dir_all(exp_dir.join("runs"))
+        .with_context(|| format!("cannot create the output directory {}", exp_dir.display()))?;
+    let info = crate::runtime::init()?;
+    let runs_csv = exp_dir.join("runs.csv");
+    let mut rows: Vec<Row> = if options.fresh { Vec::new() } else { table::read_csv(&runs_csv)? };
+    let done: std::collections::HashSet<String> =
+        rows.iter().filter(|r| r.get("status").map(String::as_str) == Some("ok")).filter_map(|r| r.get("run_id").cloned()).collect();
+    rows.retain(|r| r.get("run_id").is_some_and(|id| done.contains(id)));
+    let mut summary = RunSummary::default();
+    let mut results: HashMap<String, Result<Metrics, String>> = HashMap::new();
+    let commit = git_commit();
+    let axes: Vec<String> = plan.axes.clone();
+    let mut middle: Vec<String> = axes.clone();
+    middle.extend(SETTINGS.iter().map(|s| s.to_string()));
+    let total_runs = plan.runs.len();
+    for (pos, run) in plan.runs.iter().enumerate() {
+        if let Some(s) = options.shard {
+            if pos % s.count != s.index {
+                continue;
+            }
+        }
+        if done.contains(&run.run_id) {
+            summary.skipped += 1;
+            continue;
+        }
+        let started = Instant::now();
+        let mut metrics = Metrics::new();
+        let mut error = None;
+        for key in &run.stages {
+            let stage = plan.stage(key).context("plan names a stage it does not hold")?;
+            let res = results.entry(key.clone()).or_insert_with(|| {
+                if !options.fresh {
+                    if let Some(m) = cached_metrics(&options.out_dir, key) {
+                        summary.cached_stages += 1;
+                        return Ok(m);
+                    }
+                }
+                summary.executed_stages += 1;
+                execute_stage(plan, stage, options).map_err(|e| format!("{}: {e:#}", stage.label))
+            });
+            match res {
+                Ok(m) => {
+                    for (k, v) in m {
+                        metrics.insert(k.clone(), *v);
+                    }
+                }
+                Err(e) => {
+                    error = Some(e.clone());
+                    break;
+                }
+            }
+        }
+        let mut row = settings_of(plan, run);
+        row.insert("run_id".into(), run.run_id.clone());
+        row.insert("cell_id".into(), run.cell_id.clone());
+        row.insert("seed".into(), run.seed.to_string());
+        row.insert("status".into(), if error.is_some() { "failed" } else { "ok" }.into());
+        if let Some(e) = &error {
+            row.insert("error".into(), e.replace('\n', " "));
+            summary.failed += 1;
+            eprintln!("run {} failed: {e}", run.run_id);
+        } else {
+            summary.ok += 1;
+        }
+        for (k, v) in &metrics {
+            row.insert(k.clone(), format!("{v}"));
+        }
+        row.insert("seconds".into(), format!("{:.2}", started.elapsed().as_secs_f64()));
+        row.insert("stage_keys".into(), run.stages.join(" "));
+        row.insert("embedlab_version".into(), env!("CARGO_PKG_VERSION").into());
+        row.insert("git_commit".into(), commit.clone());
+        row.insert("ort_version".into(), info.version.clone());
+        row.insert("threads".into(), options.threads.map(|t| t.to_string()).unwrap_or_else(|| "2".into()));
+        let run_dir = exp_dir.join("runs").join(&run.run_id);
+        std::fs::create_dir_all(&run_dir)?;
+        if let Some(cell) = plan.cells.iter().find(|c| c.id == run.cell_id) {
+            let cfg = toml::to_string(&cell.experiment).unwrap_or_default();
+            std::fs::write(run_dir.join("config.toml"), cfg)?;
+        }
+        std::fs::write(run_dir.join("metrics.json"), serde_json::to_vec_pretty(&metrics)?)?;
+        rows.retain(|r| r.get("run_id") != Some(&run.run_id));
+        rows.push(row);
+        rows.sort_by(|a, b| a.get("run_id").cmp(&b.get("run_id")));
+        let cols = table::column_order(&rows, &middle);
+        table::write_csv(&runs_csv, &cols, &rows)?;
+        eprintln!(
+            "[{}/{}] run {} {} ({:.1}s)",
+            pos + 1,
+            total_runs,
+            run.run_id,
+            if error.is_some() { "failed" } else { "ok" },
+            started.elapsed().as_secs_f64()
+        );
+    }
+    write_summary(&exp_dir, &rows, &middle)?;
+    Ok(summary)
+}
+
+/// Metric columns: numeric columns that are not settings or provenance.
+fn metric_columns(rows: &[Row], middle: &[String]) -> Vec<String> {
+    let cols = table::column_order(rows, middle);
+    cols.into_iter()
+        .filter(|c| !table::LEADING.contains(&c.as_str()) && !middle.contains(c) && !["stage_keys", "config_hash", "embedlab_version", "git_commit", "ort_version", "threads"].contains(&c.as_str()))
+        .filter(|c| rows.iter().any(|r| r.get(c).is_some_and(|v| v.parse::<f64>().is_ok())))
+        .collect()
+}
+
+/// Writes summary.csv from the rows.
+pub fn write_summary(exp_dir: &Path, rows: &[Row], middle: &[String]) -> Result<()> {
+    let metrics = metric_columns(rows, middle);
+    let (cols, summary) = table::summarize(rows, middle, &metrics);
+    table::write_csv(&exp_dir.join("summary.csv"), &cols, &summary)
 }

@@ -1,0 +1,566 @@
+//! Executing one stage of a plan: fit a tokenizer, pretrain an encoder, or train and test a
+//! downstream task. Each stage writes its outputs into a directory the caller renames into
+//! place when the stage completes, and returns its metrics.
+
+use super::plan::{DataSource, NamedData};
+use crate::config::{
+    self, DownstreamConfig, DownstreamTask, EmbeddingsConfig, EncoderConfig, Layers, OptimizerConfig, PretrainConfig,
+    PretrainTask, Transfer,
+};
+use crate::data::{self, BatchConfig, Batcher, Dataset, Item, Labels, MlmConfig, Tok, derive_seed};
+use crate::graph::{DType, Tensor};
+use crate::model::{self, EncoderSpec, Head, IGNORE_INDEX, Mode, Pooling};
+use crate::runtime::{self, Feeds, ParamStore, SessionOptions};
+use crate::train::{self, Batch, OptimSpec, OptimizerKind, Schedule, Trainer};
+use anyhow::{Context, Result, bail};
+use rand::seq::SliceRandom;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Metrics of a stage, by name (`test_accuracy`, `pretrain_loss`, `data.kjv.kept`, ...).
+pub type Metrics = BTreeMap<String, f64>;
+
+/// What a stage reports while it trains.
+pub trait Progress {
+    /// Called with (step, total steps, last loss).
+    fn step(&self, step: u64, total: u64, loss: f64);
+}
+
+/// File names inside a stage directory.
+pub const TOKENIZER_FILE: &str = "tokenizer.json";
+pub const PARAMS_FILE: &str = "params.safetensors";
+pub const METRICS_FILE: &str = "metrics.json";
+
+pub fn encoder_spec(enc: &EncoderConfig, emb: &EmbeddingsConfig, vocab: usize, causal: bool) -> EncoderSpec {
+    EncoderSpec {
+        vocab,
+        d_model: enc.d_model,
+        heads: enc.heads,
+        ffn: enc.ffn,
+        depth: enc.depth,
+        max_len: enc.max_len,
+        dropout: enc.dropout,
+        activation: match enc.activation {
+            config::Activation::Gelu => model::Activation::Gelu,
+            config::Activation::Relu => model::Activation::Relu,
+        },
+        norm: match enc.norm {
+            config::NormPlacement::Post => model::NormPlacement::Post,
+            config::NormPlacement::Pre => model::NormPlacement::Pre,
+        },
+        word: match emb.word {
+            config::WordEmbedding::None => model::WordEmbedding::None,
+            _ => model::WordEmbedding::Learned,
+        },
+        position: match emb.position {
+            config::PositionEmbedding::Learned => model::PositionEmbedding::Learned,
+            config::PositionEmbedding::Sinusoidal => model::PositionEmbedding::Sinusoidal,
+            config::PositionEmbedding::None => model::PositionEmbedding::None,
+        },
+        segment: emb.segment,
+        causal,
+        ln_eps: 1e-12,
+    }
+}
+
+pub fn optim_spec(o: &OptimizerConfig, total_steps: u64) -> OptimSpec {
+    let mut s = OptimSpec::adamw(o.lr, total_steps);
+    s.kind = match o.kind {
+        config::OptimizerKind::Adamw => OptimizerKind::AdamW,
+        config::OptimizerKind::Sgd => OptimizerKind::Sgd,
+    };
+    s.warmup = o.warmup;
+    s.weight_decay = o.weight_decay;
+    s.momentum = o.momentum;
+    s.clip_norm = o.clip_norm;
+    s.schedule = match o.schedule {
+        config::Schedule::Linear => Schedule::Linear,
+        config::Schedule::Cosine => Schedule::Cosine,
+        config::Schedule::Constant => Schedule::Constant,
+    };
+    s
+}
+
+fn record_filter(metrics: &mut Metrics, name: &str, report: &data::FilterReport) {
+    metrics.insert(format!("data.{name}.kept"), report.kept as f64);
+    for (f, n) in &report.removed {
+        metrics.insert(format!("data.{name}.removed.{f}"), *n as f64);
+    }
+}
+
+/// Texts of a corpus, or the train texts (both sides of pairs) of a dataset.
+fn texts_of(d: &NamedData, metrics: &mut Metrics) -> Result<Vec<String>> {
+    Ok(match &d.source {
+        DataSource::Corpus(c) => {
+            let (lines, report) = data::load_corpus(c, Path::new(""))?;
+            record_filter(metrics, &d.name, &report);
+            lines
+        }
+        DataSource::Dataset(c) => {
+            let (ds, report) = data::load_dataset(c, Path::new(""))?;
+            record_filter(metrics, &d.name, &report);
+            ds.train.into_iter().flat_map(|e| std::iter::once(e.text).chain(e.text_pair)).collect()
+        }
+    })
+}
+
+/// Fits the tokenizer on the named corpora and datasets; writes `tokenizer.json`.
+pub fn tokenizer_stage(cfg: &config::TokenizerConfig, fit_on: &[NamedData], dir: &Path) -> Result<Metrics> {
+    let mut metrics = Metrics::new();
+    let tok = if cfg.kind == config::TokenizerKind::File {
+        let path = cfg.path.as_ref().context("tokenizer.kind = \"file\" needs tokenizer.path")?;
+        Tok::load(path)?
+    } else {
+        let mut texts = Vec::new();
+        for d in fit_on {
+            texts.extend(texts_of(d, &mut metrics)?);
+        }
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let tok = data::fit(cfg, &refs)?;
+        let stats = tok.stats(&refs)?;
+        metrics.insert("tokenizer.unk_rate".into(), stats.unk_rate);
+        metrics.insert("tokenizer.avg_tokens".into(), stats.avg_len);
+        tok
+    };
+    metrics.insert("tokenizer.vocab_size".into(), tok.vocab_size() as f64);
+    tok.save(&dir.join(TOKENIZER_FILE))?;
+    Ok(metrics)
+}
+
+fn session_options(threads: Option<usize>) -> SessionOptions {
+    SessionOptions { intra_threads: Some(threads.unwrap_or(2)), ..Default::default() }
+}
+
+/// Pretrains an encoder (masked LM) on a corpus; writes `params.safetensors` (encoder and
+/// embeddings only, the head is dropped).
+pub fn pretrain_stage(
+    p: &PretrainConfig,
+    enc: &EncoderConfig,
+    emb: &EmbeddingsConfig,
+    d: &NamedData,
+    seed: u64,
+    tokenizer_dir: &Path,
+    previous: Option<&Path>,
+    dir: &Path,
+    threads: Option<usize>,
+    progress: &dyn Progress,
+) -> Result<Metrics> {
+    let mut metrics = Metrics::new();
+    if p.task != PretrainTask::Mlm {
+        bail!("pretraining task {:?} is not implemented yet (only mlm)", p.task);
+    }
+    let tok = Tok::load(&tokenizer_dir.join(TOKENIZER_FILE))?;
+    let texts = texts_of(d, &mut metrics)?;
+    let seq = p.seq_len.min(enc.max_len);
+    let items: Vec<Item> = data::corpus_items(&texts, &tok)?.into_iter().filter(|i| !i.a.is_empty()).collect();
+    if items.is_empty() {
+        bail!("corpus '{}' has no text left to pretrain on", d.name);
+    }
+    let spec = encoder_spec(enc, emb, tok.vocab_size(), false);
+    let mut mlm = MlmConfig { prob: p.mask_prob, ..Default::default() };
+    let slots = mlm.max_predictions_for(p.batch_size, seq);
+    mlm.max_predictions = Some(slots);
+    let head = Head::Mlm { n_masked: slots };
+    let train_g = model::task_graph(&spec, head, p.batch_size, seq, &Mode::Train { frozen_prefixes: vec![] }, DType::F32, seed as i64)?;
+    let mut params = train::init_params(&train_g.params, seed)?;
+    if let Some(prev) = previous {
+        runtime::load_params_into(&prev.join(PARAMS_FILE), &mut params, &runtime::LoadOptions::default())?;
+    }
+    let mut tr = Trainer::new(&train_g, None, params, optim_spec(&p.optimizer, p.steps), &session_options(threads))?;
+    let batcher = Batcher::new(&items, BatchConfig { batch_size: p.batch_size, seq_len: seq, buckets: vec![], shuffle: true, seed })?;
+    let mut ema = f64::NAN;
+    let mut step = 0;
+    'epochs: for epoch in 0.. {
+        for batch in batcher.epoch(epoch) {
+            step += 1;
+            if step > p.steps {
+                break 'epochs;
+            }
+            let masked = data::mask_tokens(&batch, spec.vocab, &mlm, derive_seed(seed, &[step]))?;
+            let (b, t) = (batch.batch_size, batch.seq_len);
+            let mut feeds = vec![
+                ("input_ids".to_string(), Tensor::i64(vec![b, t], masked.input_ids)),
+                ("attention_mask".to_string(), Tensor::i64(vec![b, t], batch.attention_mask)),
+                ("mlm_positions".to_string(), Tensor::i64(vec![slots], masked.masked_positions)),
+                ("mlm_labels".to_string(), Tensor::i64(vec![slots], masked.masked_labels)),
+            ];
+            if spec.segment {
+                feeds.push(("token_type_ids".to_string(), Tensor::i64(vec![b, t], batch.token_type_ids)));
+            }
+            let s = tr.step(&feeds).with_context(|| format!("pretraining step {step}"))?;
+            ema = if ema.is_nan() { s.loss } else { 0.98 * ema + 0.02 * s.loss };
+            progress.step(step, p.steps, s.loss);
+        }
+    }
+    metrics.insert("pretrain_loss".into(), ema);
+    metrics.insert("pretrain_steps".into(), p.steps as f64);
+    let encoder_only = only_encoder(&tr.params)?;
+    runtime::save_checkpoint(&dir.join(PARAMS_FILE), &encoder_only, None, &Default::default())?;
+    Ok(metrics)
+}
+
+/// The embeddings and encoder parameters of a store (heads dropped).
+fn only_encoder(params: &ParamStore) -> Result<ParamStore> {
+    let mut s = ParamStore::new();
+    for p in params.iter() {
+        if p.name.starts_with("embeddings.") || p.name.starts_with("encoder.") {
+            s.insert(p.name, p.shape, p.data)?;
+        }
+    }
+    Ok(s)
+}
+
+/// Whether parameter `name` is transferred when the first `k` layers are.
+pub fn transferred(name: &str, k: usize) -> bool {
+    if name.starts_with("embeddings.") {
+        return true;
+    }
+    match name.strip_prefix("encoder.layer").and_then(|r| r.split('.').next()).and_then(|n| n.parse::<usize>().ok()) {
+        Some(l) => l < k,
+        None => false,
+    }
+}
+
+/// Converts a data batch into the graph's named inputs.
+fn feeds_of(batch: data::Batch, segments: bool) -> Batch {
+    let (b, t) = (batch.batch_size, batch.seq_len);
+    let mut f = vec![
+        ("input_ids".to_string(), Tensor::i64(vec![b, t], batch.input_ids)),
+        ("attention_mask".to_string(), Tensor::i64(vec![b, t], batch.attention_mask)),
+    ];
+    if segments {
+        f.push(("token_type_ids".to_string(), Tensor::i64(vec![b, t], batch.token_type_ids)));
+    }
+    match batch.labels {
+        Labels::Class(l) => f.push(("labels".to_string(), Tensor::i64(vec![b], l))),
+        Labels::Tokens(l) => f.push(("labels".to_string(), Tensor::i64(vec![b * t], l))),
+        Labels::None => {}
+    }
+    f
+}
+
+/// Tokenized train, dev and test items and the number of classes.
+fn prepare(task: DownstreamTask, ds: &Dataset, tok: &Tok) -> Result<([Vec<Item>; 3], usize)> {
+    let (labels, items): (Vec<String>, fn(&[data::Example], &Tok, &[String]) -> data::error::Result<Vec<Item>>) = match task {
+        DownstreamTask::Tag => {
+            ds.check_tagging("downstream data")?;
+            (ds.tag_labels(), data::tag_items)
+        }
+        DownstreamTask::Pair => {
+            if ds.train.iter().any(|e| e.text_pair.is_none()) {
+                bail!("a pair task needs a text_pair column");
+            }
+            (ds.labels.clone(), data::class_items)
+        }
+        DownstreamTask::Classify => (ds.labels.clone(), data::class_items),
+    };
+    let split = |xs: &[data::Example]| items(xs, tok, &labels);
+    Ok(([split(&ds.train)?, split(&ds.dev)?, split(&ds.test)?], labels.len()))
+}
+
+/// Accuracy and macro-F1 over (gold, predicted) pairs, ignoring IGNORE_INDEX gold labels.
+pub fn accuracy_macro_f1(pairs: &[(i64, i64)], classes: usize) -> (f64, f64) {
+    let pairs: Vec<_> = pairs.iter().filter(|(g, _)| *g != IGNORE_INDEX).collect();
+    if pairs.is_empty() {
+        return (f64::NAN, f64::NAN);
+    }
+    let correct = pairs.iter().filter(|(g, p)| g == p).count();
+    let (mut tp, mut fp, mut fn_) = (vec![0usize; classes], vec![0usize; classes], vec![0usize; classes]);
+    for &&(g, p) in &pairs {
+        if g == p {
+            tp[g as usize] += 1;
+        } else {
+            fn_[g as usize] += 1;
+            if (p as usize) < classes {
+                fp[p as usize] += 1;
+            }
+        }
+    }
+    let mut f1s = Vec::new();
+    for c in 0..classes {
+        if tp[c] + fn_[c] == 0 {
+            continue; // class absent from the gold labels
+        }
+        let denom = 2 * tp[c] + fp[c] + fn_[c];
+        f1s.push(if denom == 0 { 0.0 } else { 2.0 * tp[c] as f64 / denom as f64 });
+    }
+    (correct as f64 / pairs.len() as f64, f1s.iter().sum::<f64>() / f1s.len().max(1) as f64)
+}
+
+fn argmax_rows(logits: &Tensor) -> Vec<i64> {
+    let c = *logits.shape.last().unwrap();
+    logits.as_f32().unwrap().chunks(c).map(|r| r.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map(|(i, _)| i as i64).unwrap()).collect()
+}
+
+fn labels_of(batch: &Batch) -> &[i64] {
+    batch.iter().find(|(n, _)| n == "labels").unwrap().1.as_i64().unwrap()
+}
+
+/// Trains and tests a downstream task; returns its metrics.
+#[allow(clippy::too_many_arguments)]
+pub fn downstream_stage(
+    dcfg: &DownstreamConfig,
+    enc: &EncoderConfig,
+    emb: &EmbeddingsConfig,
+    d: &NamedData,
+    seed: u64,
+    tokenizer_dir: &Path,
+    pretrained: Option<&Path>,
+    threads: Option<usize>,
+    progress: &dyn Progress,
+) -> Result<Metrics> {
+    let mut metrics = Metrics::new();
+    let DataSource::Dataset(dc) = &d.source else { bail!("downstream data '{}' must be a dataset", d.name) };
+    let (ds, report) = data::load_dataset(dc, Path::new(""))?;
+    record_filter(&mut metrics, &d.name, &report);
+    let tok = Tok::load(&tokenizer_dir.join(TOKENIZER_FILE))?;
+    let seq = dcfg.seq_len.min(enc.max_len);
+    let ([train_items, dev_items, test_items], classes) = prepare(dcfg.task, &ds, &tok)?;
+    if train_items.is_empty() || test_items.is_empty() {
+        bail!("dataset '{}' needs train and test examples (train {}, test {})", d.name, train_items.len(), test_items.len());
+    }
+    let spec = encoder_spec(enc, emb, tok.vocab_size(), false);
+    let token_level = dcfg.task == DownstreamTask::Tag;
+    let pooling = match dcfg.pooling {
+        config::Pooling::Cls => Pooling::Cls,
+        config::Pooling::Mean => Pooling::Mean,
+    };
+    let head = if token_level { Head::Tag { classes } } else { Head::Classify { classes, pooling } };
+    let b = dcfg.batch_size;
+    let batches = |items: &[Item], shuffle: bool, epoch: u64| -> Result<Vec<Batch>> {
+        if items.is_empty() {
+            return Ok(Vec::new());
+        }
+        let batcher = Batcher::new(items, BatchConfig { batch_size: b, seq_len: seq, buckets: vec![], shuffle, seed })?;
+        Ok(batcher.epoch(epoch).map(|x| feeds_of(x, spec.segment)).collect())
+    };
+    let (train_b, dev_b, test_b) = (batches(&train_items, false, 0)?, batches(&dev_items, false, 0)?, batches(&test_items, false, 0)?);
+    let k = match dcfg.layers {
+        Layers::All => spec.depth,
+        Layers::First(k) => k,
+    };
+    let transfer = if pretrained.is_none() { Transfer::Scratch } else { dcfg.transfer };
+    let opts = session_options(threads);
+    let steps_per_epoch = train_b.len() as u64;
+    let total_steps = steps_per_epoch * dcfg.epochs as u64;
+    let started = std::time::Instant::now();
+    let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(seed);
+
+    let eval_pairs = |logits: &Tensor, batch: &Batch, out: &mut Vec<(i64, i64)>| {
+        for (g, p) in labels_of(batch).iter().zip(argmax_rows(logits)) {
+            out.push((*g, p));
+        }
+    };
+
+    if transfer == Transfer::Frozen && k == spec.depth {
+        // Feature extraction: the encoder runs once per example; only the head trains.
+        let feats_g = model::features_graph(&spec, b, seq, (!token_level).then_some(pooling), DType::F32)?;
+        let mut enc_params = train::init_params(&feats_g.params, seed)?;
+        runtime::load_params_into(&pretrained.unwrap().join(PARAMS_FILE), &mut enc_params, &runtime::LoadOptions::default())?;
+        let before = enc_params.checksum();
+        let mut sess = train::session(&feats_g, &opts)?;
+        let mut featurize = |bs: &[Batch]| -> Result<Vec<Batch>> {
+            let mut out = Vec::new();
+            for batch in bs {
+                let mut feeds = Feeds::new();
+                for (n, t) in batch.iter().filter(|(n, _)| n != "labels") {
+                    feeds.tensor(n.clone(), t);
+                }
+                feeds.params(&enc_params);
+                let o = sess.run(&feeds)?;
+                let f = o.tensor("features")?;
+                let rows = if token_level { b * seq } else { b };
+                let d_model = spec.d_model;
+                out.push(vec![
+                    ("features".to_string(), Tensor::f32(vec![rows, d_model], f.as_f32().unwrap().to_vec())),
+                    ("labels".to_string(), batch.iter().find(|(n, _)| n == "labels").unwrap().1.clone()),
+                ]);
+            }
+            Ok(out)
+        };
+        let (ftrain, fdev, ftest) = (featurize(&train_b)?, featurize(&dev_b)?, featurize(&test_b)?);
+        let rows = if token_level { b * seq } else { b };
+        let hg = model::head_graph(spec.d_model, classes, rows, spec.dropout, &Mode::Train { frozen_prefixes: vec![] }, DType::F32, seed as i64)?;
+        let he = model::head_graph(spec.d_model, classes, rows, spec.dropout, &Mode::Eval, DType::F32, seed as i64)?;
+        let params = train::init_params(&hg.params, seed)?;
+        let mut tr = Trainer::new(&hg, Some(&he), params, optim_spec(&dcfg.optimizer, total_steps), &opts)?;
+        let best = fit_epochs(&mut tr, &ftrain, &fdev, dcfg, &mut rng, progress, &eval_pairs, classes, &mut metrics)?;
+        tr.params = best;
+        test_metrics(&mut tr, &ftest, &eval_pairs, classes, &mut metrics)?;
+        assert_eq!(before, enc_params.checksum(), "frozen encoder parameters changed");
+        metrics.insert("encoder_checksum_unchanged".into(), 1.0);
+    } else {
+        let mut frozen = Vec::new();
+        if transfer == Transfer::Frozen {
+            frozen.push("embeddings.".to_string());
+            frozen.extend((0..k).map(|l| format!("encoder.layer{l}.")));
+        }
+        let tg = model::task_graph(&spec, head, b, seq, &Mode::Train { frozen_prefixes: frozen }, DType::F32, seed as i64)?;
+        let eg = model::task_graph(&spec, head, b, seq, &Mode::Eval, DType::F32, seed as i64)?;
+        let mut params = train::init_params(&tg.params, seed)?;
+        if transfer != Transfer::Scratch {
+            let path = pretrained.unwrap().join(PARAMS_FILE);
+            let keep = |n: &str| transferred(n, k);
+            let mut sub = ParamStore::new();
+            for p in params.iter().filter(|p| keep(p.name)) {
+                sub.insert(p.name, p.shape, p.data)?;
+            }
+            runtime::load_params_into(&path, &mut sub, &runtime::LoadOptions::default())?;
+            for p in sub.iter() {
+                params.set(p.name, p.data)?;
+            }
+            metrics.insert("transferred_tensors".into(), sub.len() as f64);
+        }
+        let mut tr = Trainer::new(&tg, Some(&eg), params, optim_spec(&dcfg.optimizer, total_steps), &opts)?;
+        let best = fit_epochs(&mut tr, &train_b, &dev_b, dcfg, &mut rng, progress, &eval_pairs, classes, &mut metrics)?;
+        tr.params = best;
+        test_metrics(&mut tr, &test_b, &eval_pairs, classes, &mut metrics)?;
+    }
+    metrics.insert("train_seconds".into(), started.elapsed().as_secs_f64());
+    metrics.insert("train_examples".into(), train_items.len() as f64);
+    Ok(metrics)
+}
+
+type PairFn<'a> = dyn Fn(&Tensor, &Batch, &mut Vec<(i64, i64)>) + 'a;
+
+/// Trains for the configured epochs with early stopping on dev accuracy; returns the best
+/// parameters (those of the best dev epoch, or the last when there is no dev split).
+#[allow(clippy::too_many_arguments)]
+fn fit_epochs(
+    tr: &mut Trainer,
+    train_b: &[Batch],
+    dev_b: &[Batch],
+    dcfg: &DownstreamConfig,
+    rng: &mut impl rand::Rng,
+    progress: &dyn Progress,
+    pairs_of: &PairFn<'_>,
+    classes: usize,
+    metrics: &mut Metrics,
+) -> Result<ParamStore> {
+    let total = train_b.len() as u64 * dcfg.epochs as u64;
+    let mut best: Option<(f64, ParamStore)> = None;
+    let mut since_best = 0;
+    let mut order: Vec<usize> = (0..train_b.len()).collect();
+    let mut last_loss = f64::NAN;
+    for epoch in 0..dcfg.epochs {
+        order.shuffle(rng);
+        for &i in &order {
+            let s = tr.step(&train_b[i]).with_context(|| format!("epoch {}", epoch + 1))?;
+            last_loss = s.loss;
+            progress.step(tr.opt.step, total, s.loss);
+        }
+        if dev_b.is_empty() {
+            continue;
+        }
+        let mut pairs = Vec::new();
+        for batch in dev_b {
+            let (_, logits) = tr.evaluate(batch)?;
+            pairs_of(&logits, batch, &mut pairs);
+        }
+        let (acc, _) = accuracy_macro_f1(&pairs, classes);
+        if best.as_ref().is_none_or(|(b, _)| acc > *b) {
+            best = Some((acc, tr.params.clone()));
+            since_best = 0;
+        } else {
+            since_best += 1;
+            if dcfg.patience > 0 && since_best >= dcfg.patience {
+                break;
+            }
+        }
+    }
+    metrics.insert("train_loss".into(), last_loss);
+    Ok(match best {
+        Some((acc, p)) => {
+            metrics.insert("dev_accuracy".into(), acc);
+            p
+        }
+        None => tr.params.clone(),
+    })
+}
+
+fn test_metrics(tr: &mut Trainer, test_b: &[Batch], pairs_of: &PairFn<'_>, classes: usize, metrics: &mut Metrics) -> Result<()> {
+    let mut pairs = Vec::new();
+    let mut loss = 0.0;
+    for batch in test_b {
+        let (l, logits) = tr.evaluate(batch)?;
+        loss += l;
+        pairs_of(&logits, batch, &mut pairs);
+    }
+    let (acc, f1) = accuracy_macro_f1(&pairs, classes);
+    metrics.insert("test_accuracy".into(), acc);
+    metrics.insert("test_macro_f1".into(), f1);
+    metrics.insert("test_loss".into(), loss / test_b.len() as f64);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn first_k_layers_and_embeddings_are_transferred() {
+        assert!(transferred("embeddings.word", 1));
+        assert!(transferred("encoder.layer0.attn.qkv.weight", 1));
+        assert!(!transferred("encoder.layer1.attn.qkv.weight", 1));
+        assert!(!transferred("encoder.layer10.ffn.up.bias", 2));
+        assert!(!transferred("head.classifier.weight", 2));
+    }
+
+    #[test]
+    fn macro_f1_averages_over_gold_classes() {
+        // class 0: tp 1, fn 1 -> f1 = 2/3; class 1: tp 1, fp 1 -> f1 = 2/3
+        let (acc, f1) = accuracy_macro_f1(&[(0, 0), (0, 1), (1, 1), (IGNORE_INDEX, 0)], 2);
+        assert!((acc - 2.0 / 3.0).abs() < 1e-12);
+        assert!((f1 - 2.0 / 3.0).abs() < 1e-12);
+    }
+}
+
+/// Writes the ONNX graphs of the stage `pretrain.NAME` or `downstream.NAME` of the plan's first
+/// cell that has it (train_step, eval, encode), sized with the tokenizer's configured vocabulary.
+pub fn write_stage_graphs(plan: &super::plan::Plan, stage: &str, out: &Path) -> Result<Vec<std::path::PathBuf>> {
+    let (kind, name) = stage.split_once('.').context("--stage must be pretrain.NAME or downstream.NAME")?;
+    let e = plan
+        .cells
+        .iter()
+        .map(|c| &c.experiment)
+        .find(|e| match kind {
+            "pretrain" => e.pretrain.contains_key(name),
+            "downstream" => e.downstream.contains_key(name),
+            _ => false,
+        })
+        .with_context(|| format!("no stage '{stage}' in the experiment"))?;
+    let spec = encoder_spec(&e.encoder, &e.embeddings, e.tokenizer.vocab_size, false);
+    let train_mode = Mode::Train { frozen_prefixes: vec![] };
+    let graphs = if kind == "pretrain" {
+        let p = &e.pretrain[name];
+        let seq = p.seq_len.min(spec.max_len);
+        let mut mlm = MlmConfig { prob: p.mask_prob, ..Default::default() };
+        mlm.max_predictions = Some(mlm.max_predictions_for(p.batch_size, seq));
+        let head = Head::Mlm { n_masked: mlm.max_predictions.unwrap() };
+        vec![
+            ("train_step", model::task_graph(&spec, head, p.batch_size, seq, &train_mode, DType::F32, 1)?),
+            ("eval", model::task_graph(&spec, head, p.batch_size, seq, &Mode::Eval, DType::F32, 1)?),
+            ("encode", model::features_graph(&spec, p.batch_size, seq, None, DType::F32)?),
+        ]
+    } else {
+        let d = &e.downstream[name];
+        let seq = d.seq_len.min(spec.max_len);
+        let head = match d.task {
+            DownstreamTask::Tag => Head::Tag { classes: 2 },
+            _ => Head::Classify { classes: 2, pooling: Pooling::Cls },
+        };
+        vec![
+            ("train_step", model::task_graph(&spec, head, d.batch_size, seq, &train_mode, DType::F32, 1)?),
+            ("eval", model::task_graph(&spec, head, d.batch_size, seq, &Mode::Eval, DType::F32, 1)?),
+            ("encode", model::features_graph(&spec, d.batch_size, seq, None, DType::F32)?),
+        ]
+    };
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let mut files = Vec::new();
+    for (file, tg) in graphs {
+        let path = out.join(format!("{}.{file}.onnx", stage.replace('.', "_")));
+        std::fs::write(&path, crate::graph::to_onnx_bytes(&tg.graph)?).with_context(|| format!("writing {}", path.display()))?;
+        files.push(path);
+    }
+    Ok(files)
+}
