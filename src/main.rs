@@ -76,7 +76,11 @@ fn run(args: RunArgs) -> ExitCode {
     match run_plan(&plan, &options) {
         Ok(summary) if summary.failed == 0 => ExitCode::SUCCESS,
         Ok(summary) => {
-            eprintln!("{} of {} runs failed", summary.failed, summary.ok + summary.failed);
+            eprintln!(
+                "{} of {} runs failed",
+                summary.failed,
+                summary.ok + summary.failed
+            );
             ExitCode::from(EXIT_FAILED_RUNS)
         }
         Err(e) => {
@@ -96,20 +100,35 @@ fn shard_option(arg: Option<&str>) -> Result<Option<Shard>, String> {
         if i < 1 || i > n {
             return Err(bad());
         }
-        Ok(Some(Shard { index: i - 1, count: n }))
+        Ok(Some(Shard {
+            index: i - 1,
+            count: n,
+        }))
     };
     if let Some(arg) = arg {
         return parse(arg, "--shard");
     }
-    match (std::env::var("SLURM_ARRAY_TASK_ID"), std::env::var("SLURM_ARRAY_TASK_COUNT")) {
+    match (
+        std::env::var("SLURM_ARRAY_TASK_ID"),
+        std::env::var("SLURM_ARRAY_TASK_COUNT"),
+    ) {
         (Ok(id), Ok(count)) => {
             // SLURM task ids start wherever the array says; take them modulo the count, 1-based.
-            let id: usize = id.trim().parse().map_err(|_| format!("SLURM_ARRAY_TASK_ID {id:?} is not a number"))?;
-            let n: usize = count.trim().parse().map_err(|_| format!("SLURM_ARRAY_TASK_COUNT {count:?} is not a number"))?;
+            let id: usize = id
+                .trim()
+                .parse()
+                .map_err(|_| format!("SLURM_ARRAY_TASK_ID {id:?} is not a number"))?;
+            let n: usize = count
+                .trim()
+                .parse()
+                .map_err(|_| format!("SLURM_ARRAY_TASK_COUNT {count:?} is not a number"))?;
             if n == 0 {
                 return Err("SLURM_ARRAY_TASK_COUNT is 0".into());
             }
-            Ok(Some(Shard { index: id % n, count: n }))
+            Ok(Some(Shard {
+                index: id % n,
+                count: n,
+            }))
         }
         _ => Ok(None),
     }

@@ -15,9 +15,9 @@
 //! (ignoring the seed); normalisation first makes a scratch stage ignore `from` and `layers`.
 
 use crate::config::{
-    ConfigError, CorpusConfig, DatasetConfig, DownstreamConfig, EmbeddingsConfig,
-    EncoderConfig, Experiment, Layers, LoadOptions, Loaded, PositionEmbedding, PretrainConfig,
-    PretrainTask, StageRef, TokenizerConfig, Transfer, WordEmbedding, load,
+    ConfigError, CorpusConfig, DatasetConfig, DownstreamConfig, EmbeddingsConfig, EncoderConfig,
+    Experiment, Layers, LoadOptions, Loaded, PositionEmbedding, PretrainConfig, PretrainTask,
+    StageRef, TokenizerConfig, Transfer, WordEmbedding, load,
 };
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -187,7 +187,12 @@ pub fn plan(loaded: &Loaded) -> Plan {
             Some(&i) => cells[i].merged.push(point.axes.clone()),
             None => {
                 by_signature.insert(signature, cells.len());
-                cells.push(Cell { id: String::new(), axes: point.axes.clone(), merged: Vec::new(), experiment });
+                cells.push(Cell {
+                    id: String::new(),
+                    axes: point.axes.clone(),
+                    merged: Vec::new(),
+                    experiment,
+                });
             }
         }
     }
@@ -206,12 +211,21 @@ pub fn plan(loaded: &Loaded) -> Plan {
             let mut downstream = Vec::new();
             for stage in stages {
                 if stage.kind == StageKind::Downstream {
-                    downstream.push(NamedKey { name: stage.name.clone(), key: stage.key.clone() });
+                    downstream.push(NamedKey {
+                        name: stage.name.clone(),
+                        key: stage.key.clone(),
+                    });
                 }
                 keys.push(stage.key.clone());
                 builder.add(stage, &run_id);
             }
-            runs.push(RunPlan { run_id, cell_id: cell.id.clone(), seed, stages: keys, downstream });
+            runs.push(RunPlan {
+                run_id,
+                cell_id: cell.id.clone(),
+                seed,
+                stages: keys,
+                downstream,
+            });
         }
     }
     let stages = builder.ordered();
@@ -268,7 +282,12 @@ impl StageTable {
             }
             return;
         }
-        let depth = stage.parents.iter().filter_map(|p| self.depth.get(p)).max().map_or(0, |d| d + 1);
+        let depth = stage
+            .parents
+            .iter()
+            .filter_map(|p| self.depth.get(p))
+            .max()
+            .map_or(0, |d| d + 1);
         self.depth.insert(stage.key.clone(), depth);
         self.index.insert(stage.key.clone(), self.stages.len());
         let mut stage = stage;
@@ -298,14 +317,31 @@ fn run_stages(exp: &Experiment, seed: Option<u64>) -> Vec<StagePlan> {
         let mut chain: Vec<String> = Vec::new();
         if d.transfer != Transfer::Scratch {
             for stage_name in d.from.names() {
-                let Some(p) = exp.pretrain.get(stage_name) else { continue };
+                let Some(p) = exp.pretrain.get(stage_name) else {
+                    continue;
+                };
                 chain.push(format!("pretrain.{stage_name}"));
-                let stage = pretrain_stage(exp, stage_name, p, &tok_key, previous.as_deref(), &chain, seed);
+                let stage = pretrain_stage(
+                    exp,
+                    stage_name,
+                    p,
+                    &tok_key,
+                    previous.as_deref(),
+                    &chain,
+                    seed,
+                );
                 previous = Some(stage.key.clone());
                 out.push(stage);
             }
         }
-        out.push(downstream_stage(exp, name, d, &tok_key, previous.as_deref(), seed));
+        out.push(downstream_stage(
+            exp,
+            name,
+            d,
+            &tok_key,
+            previous.as_deref(),
+            seed,
+        ));
     }
     out
 }
@@ -315,17 +351,28 @@ fn data_of(exp: &Experiment, name: &str) -> NamedData {
         (Some(c), _) => DataSource::Corpus(c.clone()),
         (None, Some(d)) => DataSource::Dataset(d.clone()),
         // Validation guarantees references resolve; an empty corpus keeps planning total.
-        (None, None) => DataSource::Corpus(CorpusConfig { path: Default::default(), filter: Default::default() }),
+        (None, None) => DataSource::Corpus(CorpusConfig {
+            path: Default::default(),
+            filter: Default::default(),
+        }),
     };
-    NamedData { name: name.to_string(), source }
+    NamedData {
+        name: name.to_string(),
+        source,
+    }
 }
 
 fn tokenizer_stage(exp: &Experiment) -> StagePlan {
-    let fit_on: Vec<NamedData> = exp.tokenizer.fit_on.iter().map(|n| data_of(exp, n)).collect();
+    let fit_on: Vec<NamedData> = exp
+        .tokenizer
+        .fit_on
+        .iter()
+        .map(|n| data_of(exp, n))
+        .collect();
     let material = json!({
         "stage": "tokenizer",
         "version": KEY_VERSION,
-        "tokenizer": exp.tokenizer,
+        "tokenizer": without(&exp.tokenizer, &["fit_on"]),
         "fit_on": fit_on.iter().map(|d| &d.source).collect::<Vec<_>>(),
     });
     StagePlan {
@@ -335,8 +382,14 @@ fn tokenizer_stage(exp: &Experiment) -> StagePlan {
         label: "tokenizer".into(),
         parents: Vec::new(),
         runs: Vec::new(),
-        config: StageConfig::Tokenizer { tokenizer: exp.tokenizer.clone(), fit_on },
-        estimate: CostEstimate { seconds: TOKENIZER_SECONDS, ..CostEstimate::default() },
+        config: StageConfig::Tokenizer {
+            tokenizer: exp.tokenizer.clone(),
+            fit_on,
+        },
+        estimate: CostEstimate {
+            seconds: TOKENIZER_SECONDS,
+            ..CostEstimate::default()
+        },
         cached: false,
     }
 }
@@ -569,7 +622,12 @@ impl Plan {
     pub fn render_text(&self) -> String {
         let mut out = String::new();
         let cached: Vec<&StagePlan> = self.stages.iter().filter(|s| s.cached).collect();
-        let to_run: f64 = self.stages.iter().filter(|s| !s.cached).map(|s| s.estimate.seconds).sum();
+        let to_run: f64 = self
+            .stages
+            .iter()
+            .filter(|s| !s.cached)
+            .map(|s| s.estimate.seconds)
+            .sum();
         let _ = writeln!(
             out,
             "experiment {}: {} cell{} x {} seed{} = {} runs, {} stages",
@@ -603,8 +661,18 @@ impl Plan {
         }
         let _ = writeln!(out);
         let _ = writeln!(out, "stages");
-        let label_width = self.stages.iter().map(|s| s.label.len()).max().unwrap_or(5).max(5);
-        let _ = writeln!(out, "  {:<16}  {:<label_width$}  {:>8}  {:<6}  runs", "key", "stage", "estimate", "status");
+        let label_width = self
+            .stages
+            .iter()
+            .map(|s| s.label.len())
+            .max()
+            .unwrap_or(5)
+            .max(5);
+        let _ = writeln!(
+            out,
+            "  {:<16}  {:<label_width$}  {:>8}  {:<6}  runs",
+            "key", "stage", "estimate", "status"
+        );
         for s in &self.stages {
             let runs = if s.runs.len() == self.runs.len() && self.runs.len() > 1 {
                 format!("all {}", s.runs.len())
@@ -628,7 +696,12 @@ impl Plan {
             format_seconds(to_run)
         );
         if !cached.is_empty() {
-            let _ = write!(out, " ({} stage{} cached)", cached.len(), plural(cached.len()));
+            let _ = write!(
+                out,
+                " ({} stage{} cached)",
+                cached.len(),
+                plural(cached.len())
+            );
         }
         let _ = writeln!(out);
         out
@@ -643,7 +716,10 @@ fn axes_text(axes: &[AxisValue]) -> String {
     if axes.is_empty() {
         return "(base configuration)".into();
     }
-    axes.iter().map(|a| format!("{} = {}", a.key, a.value)).collect::<Vec<_>>().join(", ")
+    axes.iter()
+        .map(|a| format!("{} = {}", a.key, a.value))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// `45s`, `12m 05s`, `3h 20m`.
