@@ -32,9 +32,30 @@ fn load_plan(input: &InputArgs) -> Result<Plan, ExitCode> {
     let options = LoadOptions {
         files: input.files.clone(),
         sets: input.sets.clone(),
-        env: std::env::vars().collect(),
+        env: process_env(),
     };
     plan_files(&options).map_err(invalid)
+}
+
+/// The process environment; variables that are not Unicode cannot be experiment keys and are skipped.
+fn process_env() -> Vec<(String, String)> {
+    std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .collect()
+}
+
+/// Writes to stdout; a closed pipe (`embedlab plan | head`) is not an error.
+fn print_stdout(text: &str) -> ExitCode {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: cannot write to stdout: {e}");
+            ExitCode::from(EXIT_FAILED_RUNS)
+        }
+    }
 }
 
 fn plan(args: PlanArgs) -> ExitCode {
@@ -45,16 +66,15 @@ fn plan(args: PlanArgs) -> ExitCode {
     plan.mark_cached(&args.out);
     if args.json {
         match serde_json::to_string_pretty(&plan) {
-            Ok(text) => println!("{text}"),
+            Ok(text) => print_stdout(&(text + "\n")),
             Err(e) => {
                 eprintln!("error: cannot write the plan as JSON: {e}");
-                return ExitCode::from(EXIT_FAILED_RUNS);
+                ExitCode::from(EXIT_FAILED_RUNS)
             }
         }
     } else {
-        print!("{}", plan.render_text());
+        print_stdout(&plan.render_text())
     }
-    ExitCode::SUCCESS
 }
 
 fn run(args: RunArgs) -> ExitCode {
@@ -149,10 +169,7 @@ fn report(dir: &std::path::Path) -> ExitCode {
 
 fn schema() -> ExitCode {
     match serde_json::to_string_pretty(&embedlab::config::json_schema()) {
-        Ok(text) => {
-            println!("{text}");
-            ExitCode::SUCCESS
-        }
+        Ok(text) => print_stdout(&(text + "\n")),
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::from(EXIT_FAILED_RUNS)

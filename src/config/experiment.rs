@@ -61,6 +61,14 @@ fn default_seeds() -> Vec<u64> {
     vec![1]
 }
 
+impl Experiment {
+    /// The experiment as a TOML document (what a run writes as its `config.toml`); loading it
+    /// back gives the same experiment.
+    pub fn to_toml(&self) -> Result<String, toml::ser::Error> {
+        toml::to_string(self)
+    }
+}
+
 impl Default for Experiment {
     fn default() -> Self {
         Experiment {

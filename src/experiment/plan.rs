@@ -39,6 +39,8 @@ pub const STAGE_OVERHEAD_SECONDS: f64 = 2.0;
 pub const TOKENIZER_SECONDS: f64 = 5.0;
 /// Training examples assumed for a dataset whose size the plan cannot know (no `max_train`).
 pub const ASSUMED_TRAIN_EXAMPLES: u64 = 10_000;
+/// Runs listed per stage by [`Plan::render_text`] before it abbreviates.
+const MAX_LISTED_RUNS: usize = 8;
 
 /// Everything a runner needs: cells, runs and the deduplicated stages.
 #[derive(Debug, Clone, Serialize)]
@@ -532,49 +534,53 @@ pub fn canonical_json(value: &Value, out: &mut String) {
     }
 }
 
+// Estimates are computed in f64 so that absurd sizes saturate instead of overflowing.
+
 /// Parameters of one encoder layer (attention, feed-forward, two layer norms).
-fn layer_params(e: &EncoderConfig) -> u64 {
-    let (d, f) = (e.d_model as u64, e.ffn as u64);
-    4 * d * d + 4 * d + 2 * d * f + f + d + 4 * d
+fn layer_params(e: &EncoderConfig) -> f64 {
+    let (d, f) = (e.d_model as f64, e.ffn as f64);
+    4.0 * d * d + 4.0 * d + 2.0 * d * f + f + d + 4.0 * d
 }
 
-fn embedding_params(exp: &Experiment) -> u64 {
-    let d = exp.encoder.d_model as u64;
-    let mut n = 2 * d;
+/// Parameters of the embeddings and the encoder.
+fn model_params(exp: &Experiment) -> f64 {
+    let d = exp.encoder.d_model as f64;
+    let mut n = 2.0 * d;
     if exp.embeddings.word != WordEmbedding::None {
-        n += exp.tokenizer.vocab_size as u64 * d;
+        n += exp.tokenizer.vocab_size as f64 * d;
     }
     if exp.embeddings.position == PositionEmbedding::Learned {
-        n += exp.encoder.max_len as u64 * d;
+        n += exp.encoder.max_len as f64 * d;
     }
     if exp.embeddings.segment {
-        n += 2 * d;
+        n += 2.0 * d;
     }
-    n
+    n + exp.encoder.depth as f64 * layer_params(&exp.encoder)
 }
 
 /// Forward FLOPs per token of the encoder at `seq_len` (matmuls plus attention scores).
 fn encoder_flops_per_token(e: &EncoderConfig, seq_len: usize) -> f64 {
     let attention = 4.0 * seq_len as f64 * e.d_model as f64;
-    e.depth as f64 * (2.0 * layer_params(e) as f64 + attention)
+    e.depth as f64 * (2.0 * layer_params(e) + attention)
 }
 
-fn cost(params: u64, steps: u64, tokens_per_step: u64, gflop: f64) -> CostEstimate {
+fn cost(params: f64, steps: f64, tokens_per_step: f64, gflop: f64) -> CostEstimate {
+    // `as` from f64 saturates.
     CostEstimate {
-        params,
-        steps,
-        tokens_per_step,
+        params: params as u64,
+        steps: steps as u64,
+        tokens_per_step: tokens_per_step as u64,
         gflop,
         seconds: STAGE_OVERHEAD_SECONDS + gflop / EFFECTIVE_GFLOPS,
     }
 }
 
 fn pretrain_cost(exp: &Experiment, p: &PretrainConfig) -> CostEstimate {
-    let params = embedding_params(exp) + exp.encoder.depth as u64 * layer_params(&exp.encoder);
+    let params = model_params(exp);
     if p.task == PretrainTask::Import {
-        return cost(params, 0, 0, 0.0);
+        return cost(params, 0.0, 0.0, 0.0);
     }
-    let tokens = (p.batch_size * p.seq_len) as u64;
+    let tokens = p.batch_size as f64 * p.seq_len as f64;
     let vocab_head = 2.0 * exp.tokenizer.vocab_size as f64 * exp.encoder.d_model as f64;
     // Language-model heads project onto the vocabulary: MLM at masked positions, CLM everywhere.
     let head = match p.task {
@@ -583,25 +589,26 @@ fn pretrain_cost(exp: &Experiment, p: &PretrainConfig) -> CostEstimate {
         _ => 0.0,
     };
     let forward = encoder_flops_per_token(&exp.encoder, p.seq_len) + head;
-    let gflop = 3.0 * forward * tokens as f64 * p.steps as f64 / 1e9;
-    cost(params, p.steps, tokens, gflop)
+    let steps = p.steps as f64;
+    // Backward costs about twice the forward pass.
+    let gflop = 3.0 * forward * tokens * steps / 1e9;
+    cost(params, steps, tokens, gflop)
 }
 
 fn downstream_cost(exp: &Experiment, d: &DownstreamConfig) -> CostEstimate {
-    let params = embedding_params(exp) + exp.encoder.depth as u64 * layer_params(&exp.encoder);
+    let params = model_params(exp);
     let examples = exp
         .dataset
         .get(&d.data)
         .and_then(|ds| ds.filter.max_train)
-        .map_or(ASSUMED_TRAIN_EXAMPLES, |n| n as u64);
-    let steps_per_epoch = examples.div_ceil(d.batch_size.max(1) as u64);
-    let steps = steps_per_epoch * d.epochs as u64;
-    let tokens = (d.batch_size * d.seq_len) as u64;
+        .map_or(ASSUMED_TRAIN_EXAMPLES as f64, |n| n as f64);
+    let steps = (examples / d.batch_size.max(1) as f64).ceil() * d.epochs as f64;
+    let tokens = d.batch_size as f64 * d.seq_len as f64;
     let forward = encoder_flops_per_token(&exp.encoder, d.seq_len);
     // Frozen: the encoder runs forward once per example, then only the head trains.
     let gflop = match d.transfer {
-        Transfer::Frozen => forward * (examples * d.seq_len as u64) as f64 / 1e9,
-        _ => 3.0 * forward * tokens as f64 * steps as f64 / 1e9,
+        Transfer::Frozen => forward * examples * d.seq_len as f64 / 1e9,
+        _ => 3.0 * forward * tokens * steps / 1e9,
     };
     cost(params, steps, tokens, gflop)
 }
@@ -676,6 +683,12 @@ impl Plan {
         for s in &self.stages {
             let runs = if s.runs.len() == self.runs.len() && self.runs.len() > 1 {
                 format!("all {}", s.runs.len())
+            } else if s.runs.len() > MAX_LISTED_RUNS {
+                format!(
+                    "{} ... ({} runs)",
+                    s.runs[..MAX_LISTED_RUNS - 1].join(" "),
+                    s.runs.len()
+                )
             } else {
                 s.runs.join(" ")
             };
