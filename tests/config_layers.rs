@@ -249,8 +249,15 @@ fn schema_lists_sections_and_forbids_unknown_keys() {
 
 #[test]
 fn resolved_config_round_trips_through_toml() {
-    let text = BASE.replace("from = \"A\"", "from = \"A\"\nlayers = 1\ntransfer = \"frozen\"");
-    let exp = single(&[("exp/a.toml", &text)], &["threads=2", "pretrain.A.optimizer.lr=1e-3"], &[]);
+    let text = BASE.replace(
+        "from = \"A\"",
+        "from = \"A\"\nlayers = 1\ntransfer = \"frozen\"",
+    );
+    let exp = single(
+        &[("exp/a.toml", &text)],
+        &["threads=2", "pretrain.A.optimizer.lr=1e-3"],
+        &[],
+    );
     let written = exp.to_toml().unwrap_or_else(|e| panic!("{e}"));
     let again = single(&[("elsewhere/config.toml", &written)], &[], &[]);
     assert_eq!(again, exp, "{written}");

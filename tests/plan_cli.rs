@@ -170,3 +170,24 @@ fn schema_is_json() {
     let schema: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(schema["properties"]["encoder"].is_object());
 }
+
+#[test]
+fn plan_marks_cached_stages() {
+    let plan = plan_json(&[], &[]);
+    let tokenizer = plan["stages"][0]["key"].as_str().unwrap().to_string();
+    let out = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(out.path().join(".stages").join(&tokenizer)).unwrap();
+    let dir = out.path().to_string_lossy().into_owned();
+    let cached = plan_json(&["--out", &dir], &[]);
+    assert_eq!(cached["stages"][0]["cached"], serde_json::Value::Bool(true));
+    assert_eq!(
+        cached["stages"][1]["cached"],
+        serde_json::Value::Bool(false)
+    );
+    let text = stdout(&embedlab(&["plan", QUICKSTART, "--out", &dir], &[]));
+    assert!(
+        text.contains(&format!("{tokenizer}  tokenizer")) && text.contains("cached"),
+        "{text}"
+    );
+    assert!(text.contains("(1 stage cached)"), "{text}");
+}

@@ -71,7 +71,10 @@ impl SpanNode {
     pub fn deepest<S: AsRef<str>>(&self, path: &[S]) -> (usize, &SpanNode) {
         let mut node = self;
         for (depth, seg) in path.iter().enumerate() {
-            match node.children.get(seg.as_ref()) {
+            let seg = seg.as_ref();
+            // Array items appear in error paths as their index.
+            let item = || seg.parse::<usize>().ok().and_then(|i| node.items.get(i));
+            match node.children.get(seg).or_else(item) {
                 Some(child) => node = child,
                 None => return (depth, node),
             }
