@@ -34,7 +34,11 @@ fn load_plan(input: &InputArgs) -> Result<Plan, ExitCode> {
         sets: input.sets.clone(),
         env: process_env(),
     };
-    plan_files(&options).map_err(invalid)
+    let plan = plan_files(&options).map_err(invalid)?;
+    for warning in &plan.warnings {
+        eprintln!("warning: {warning}");
+    }
+    Ok(plan)
 }
 
 /// The process environment; variables that are not Unicode cannot be experiment keys and are skipped.
@@ -133,20 +137,23 @@ fn shard_option(arg: Option<&str>) -> Result<Option<Shard>, String> {
         std::env::var("SLURM_ARRAY_TASK_COUNT"),
     ) {
         (Ok(id), Ok(count)) => {
-            // SLURM task ids start wherever the array says; take them modulo the count, 1-based.
-            let id: usize = id
-                .trim()
-                .parse()
-                .map_err(|_| format!("SLURM_ARRAY_TASK_ID {id:?} is not a number"))?;
-            let n: usize = count
-                .trim()
-                .parse()
-                .map_err(|_| format!("SLURM_ARRAY_TASK_COUNT {count:?} is not a number"))?;
+            let number = |name: &str, text: &str| -> Result<usize, String> {
+                text.trim()
+                    .parse()
+                    .map_err(|_| format!("{name} {text:?} is not a number"))
+            };
+            let id = number("SLURM_ARRAY_TASK_ID", &id)?;
+            let n = number("SLURM_ARRAY_TASK_COUNT", &count)?;
+            // Array ids start at SLURM_ARRAY_TASK_MIN (e.g. --array=1-4), not necessarily 0.
+            let min = match std::env::var("SLURM_ARRAY_TASK_MIN") {
+                Ok(min) => number("SLURM_ARRAY_TASK_MIN", &min)?,
+                Err(_) => 0,
+            };
             if n == 0 {
                 return Err("SLURM_ARRAY_TASK_COUNT is 0".into());
             }
             Ok(Some(Shard {
-                index: id % n,
+                index: id.saturating_sub(min) % n,
                 count: n,
             }))
         }

@@ -262,3 +262,25 @@ fn resolved_config_round_trips_through_toml() {
     let again = single(&[("elsewhere/config.toml", &written)], &[], &[]);
     assert_eq!(again, exp, "{written}");
 }
+
+#[test]
+fn doubtful_settings_are_warnings() {
+    let text = format!("{BASE}\n[embeddings]\nsegment = true\n\n[pretrain.Z]\ndata = \"text\"\n");
+    let loaded = load_layers(&[("w.toml", &text)], &[], &[]);
+    assert_eq!(loaded.warnings.len(), 2, "{:?}", loaded.warnings);
+    assert!(
+        loaded.warnings[0].starts_with("w.toml:20:1: embeddings.segment: "),
+        "{:?}",
+        loaded.warnings
+    );
+    assert!(
+        loaded.warnings[1].contains("pretrain.Z: no downstream stage starts from it"),
+        "{:?}",
+        loaded.warnings
+    );
+    assert!(
+        load_layers(&[("w.toml", BASE)], &[], &[])
+            .warnings
+            .is_empty()
+    );
+}

@@ -5,7 +5,7 @@
 use super::error::{CellNote, ConfigError, Hint, Origin, display_path};
 use super::experiment::Experiment;
 use super::source::{Layer, Override, Point, SourceFile, Sources, nest, normalise};
-use super::validate::{Violation, validate};
+use super::validate::{Violation, validate, warnings};
 use figment::Figment;
 use figment::error::{Actual, Kind};
 use figment::providers::Serialized;
@@ -54,6 +54,8 @@ pub struct Loaded {
     pub axes: Vec<String>,
     /// Every grid point, in order; a single point when there is no sweep.
     pub points: Vec<GridPoint>,
+    /// Located messages about valid but doubtful settings (print them as warnings).
+    pub warnings: Vec<String>,
     pub sources: Sources,
 }
 
@@ -105,10 +107,18 @@ fn load_sources(mut sources: Sources, options: &LoadOptions) -> Result<Loaded, C
 
     let axes = sweep_axes(&base, &sources)?;
     let points = expand(&figment, &base, &axes, &sources)?;
+    let warnings = warnings(points.iter().map(|p| &p.experiment))
+        .into_iter()
+        .map(|v| {
+            let at = sources.locate(&v.path, Point::Key);
+            format!("{at}: {}: {}", display_path(&v.path), v.message)
+        })
+        .collect();
     Ok(Loaded {
         base,
         axes: axes.into_iter().map(|a| a.key).collect(),
         points,
+        warnings,
         sources,
     })
 }

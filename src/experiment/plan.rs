@@ -57,6 +57,8 @@ pub struct Plan {
     pub stages: Vec<StagePlan>,
     /// Sum of the stage estimates (one worker), in seconds.
     pub estimated_seconds: f64,
+    /// Valid but doubtful settings, located (`file:line:col: key: message`).
+    pub warnings: Vec<String>,
 }
 
 /// One point of the grid, after normalisation and deduplication.
@@ -241,6 +243,7 @@ pub fn plan(loaded: &Loaded) -> Plan {
         runs,
         stages,
         estimated_seconds,
+        warnings: loaded.warnings.clone(),
     }
 }
 
