@@ -284,3 +284,16 @@ fn doubtful_settings_are_warnings() {
             .is_empty()
     );
 }
+
+#[test]
+fn swept_paths_resolve_against_the_file_of_the_sweep() {
+    let cwd = std::env::current_dir().unwrap();
+    let text = format!("{BASE}\n[sweep]\n\"corpus.text.path\" = [\"a.txt\", \"/abs/b.txt\"]\n");
+    let loaded = load_layers(&[("exp/s.toml", &text)], &[], &[]);
+    let paths: Vec<PathBuf> = loaded
+        .points
+        .iter()
+        .map(|p| p.experiment.corpus["text"].path.clone())
+        .collect();
+    assert_eq!(paths, [cwd.join("exp/a.txt"), PathBuf::from("/abs/b.txt")]);
+}

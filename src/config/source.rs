@@ -256,11 +256,16 @@ impl Sources {
     }
 
     /// The directory a relative path set at `path` resolves against: the directory of the file
-    /// that set it, else the current directory (environment, `--set`).
+    /// that set it (a sweep value included), else the current directory (environment, `--set`).
     pub fn base_dir<S: AsRef<str>>(&self, path: &[S]) -> PathBuf {
         for o in self.sets.iter().rev().chain(self.env.iter().rev()) {
             if dict_depth(&o.value, path) == path.len() {
-                return absolute(Path::new(""));
+                return match &o.origin {
+                    Origin::File { path: file, .. } => {
+                        absolute(file.parent().unwrap_or(Path::new("")))
+                    }
+                    _ => absolute(Path::new("")),
+                };
             }
         }
         for file in self.files.iter().rev() {
