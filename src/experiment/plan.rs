@@ -220,6 +220,10 @@ pub fn plan(loaded: &Loaded) -> Plan {
                         key: stage.key.clone(),
                     });
                 }
+                // Stages two downstream stages share (a pretraining, or identical configs) once.
+                if keys.contains(&stage.key) {
+                    continue;
+                }
                 keys.push(stage.key.clone());
                 builder.add(stage, &run_id);
             }
