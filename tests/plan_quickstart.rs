@@ -223,6 +223,10 @@ fn chains_and_shared_prefixes() {
     }
     assert_eq!(plan.runs[0].downstream.len(), 2);
     let run_keys = &plan.runs[0].stages;
-    assert_eq!(run_keys.len(), 5, "tokenizer, A, C, A > B, D: A listed once");
+    assert_eq!(
+        run_keys.len(),
+        5,
+        "tokenizer, A, C, A > B, D: A listed once"
+    );
     assert!(plan.estimated_seconds > 0.0);
 }

@@ -294,9 +294,9 @@ impl Sources {
                     cell: Default::default(),
                 });
             }
+            let named = NAMED_TABLES.contains(&segments[0].to_ascii_lowercase().as_str());
             for (i, seg) in segments.iter_mut().enumerate() {
-                let keep_case = i == 1 && NAMED_TABLES.contains(&segments_first(rest).as_str());
-                if !keep_case {
+                if !(named && i == 1) {
                     *seg = seg.to_ascii_lowercase();
                 }
             }
@@ -340,13 +340,6 @@ impl Sources {
             value,
         })
     }
-}
-
-fn segments_first(rest: &str) -> String {
-    rest.split(ENV_SEPARATOR)
-        .next()
-        .unwrap_or("")
-        .to_ascii_lowercase()
 }
 
 /// `value` placed at `path` in otherwise empty tables.
