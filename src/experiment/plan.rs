@@ -279,7 +279,6 @@ fn cell_signature(exp: &Experiment) -> String {
 struct StageTable {
     stages: Vec<StagePlan>,
     index: HashMap<String, usize>,
-    depth: HashMap<String, usize>,
 }
 
 impl StageTable {
@@ -291,26 +290,19 @@ impl StageTable {
             }
             return;
         }
-        let depth = stage
-            .parents
-            .iter()
-            .filter_map(|p| self.depth.get(p))
-            .max()
-            .map_or(0, |d| d + 1);
-        self.depth.insert(stage.key.clone(), depth);
         self.index.insert(stage.key.clone(), self.stages.len());
         let mut stage = stage;
         stage.runs = vec![run_id.to_string()];
         self.stages.push(stage);
     }
 
-    /// Parents before children: by kind (tokenizer, pretrain, downstream), then depth in the stage
-    /// graph (a chain's later stages after its earlier ones), then first appearance.
+    /// Parents before children: by kind (tokenizer, pretrain, downstream), then first appearance.
+    /// A pretraining stage first appears after its parent (runs list chains in order), so this is
+    /// a topological order.
     fn ordered(self) -> Vec<StagePlan> {
-        let depth = self.depth;
-        let mut stages: Vec<(usize, StagePlan)> = self.stages.into_iter().enumerate().collect();
-        stages.sort_by_key(|(i, s)| (s.kind, depth.get(&s.key).copied().unwrap_or(0), *i));
-        stages.into_iter().map(|(_, s)| s).collect()
+        let mut stages = self.stages;
+        stages.sort_by_key(|s| s.kind);
+        stages
     }
 }
 
