@@ -71,9 +71,34 @@ fn load_plan(input: &InputArgs) -> Result<Plan, ExitCode> {
     let options = LoadOptions {
         files: input.files.clone(),
         sets: input.sets.clone(),
-        env: std::env::vars().collect(),
+        env: process_env(),
     };
-    plan_files(&options).map_err(invalid)
+    let plan = plan_files(&options).map_err(invalid)?;
+    for warning in &plan.warnings {
+        eprintln!("warning: {warning}");
+    }
+    Ok(plan)
+}
+
+/// The process environment; variables that are not Unicode cannot be experiment keys and are skipped.
+fn process_env() -> Vec<(String, String)> {
+    std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .collect()
+}
+
+/// Writes to stdout; a closed pipe (`embedlab plan | head`) is not an error.
+fn print_stdout(text: &str) -> ExitCode {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: cannot write to stdout: {e}");
+            ExitCode::from(EXIT_FAILED_RUNS)
+        }
+    }
 }
 
 fn plan(args: PlanArgs) -> ExitCode {
@@ -84,16 +109,15 @@ fn plan(args: PlanArgs) -> ExitCode {
     plan.mark_cached(&args.out);
     if args.json {
         match serde_json::to_string_pretty(&plan) {
-            Ok(text) => println!("{text}"),
+            Ok(text) => print_stdout(&(text + "\n")),
             Err(e) => {
                 eprintln!("error: cannot write the plan as JSON: {e}");
-                return ExitCode::from(EXIT_FAILED_RUNS);
+                ExitCode::from(EXIT_FAILED_RUNS)
             }
         }
     } else {
-        print!("{}", plan.render_text());
+        print_stdout(&plan.render_text())
     }
-    ExitCode::SUCCESS
 }
 
 fn run(args: RunArgs) -> ExitCode {
@@ -115,7 +139,11 @@ fn run(args: RunArgs) -> ExitCode {
     match run_plan(&plan, &options) {
         Ok(summary) if summary.failed == 0 => ExitCode::SUCCESS,
         Ok(summary) => {
-            eprintln!("{} of {} runs failed", summary.failed, summary.ok + summary.failed);
+            eprintln!(
+                "{} of {} runs failed",
+                summary.failed,
+                summary.ok + summary.failed
+            );
             ExitCode::from(EXIT_FAILED_RUNS)
         }
         Err(e) => {
@@ -135,20 +163,38 @@ fn shard_option(arg: Option<&str>) -> Result<Option<Shard>, String> {
         if i < 1 || i > n {
             return Err(bad());
         }
-        Ok(Some(Shard { index: i - 1, count: n }))
+        Ok(Some(Shard {
+            index: i - 1,
+            count: n,
+        }))
     };
     if let Some(arg) = arg {
         return parse(arg, "--shard");
     }
-    match (std::env::var("SLURM_ARRAY_TASK_ID"), std::env::var("SLURM_ARRAY_TASK_COUNT")) {
+    match (
+        std::env::var("SLURM_ARRAY_TASK_ID"),
+        std::env::var("SLURM_ARRAY_TASK_COUNT"),
+    ) {
         (Ok(id), Ok(count)) => {
-            // SLURM task ids start wherever the array says; take them modulo the count, 1-based.
-            let id: usize = id.trim().parse().map_err(|_| format!("SLURM_ARRAY_TASK_ID {id:?} is not a number"))?;
-            let n: usize = count.trim().parse().map_err(|_| format!("SLURM_ARRAY_TASK_COUNT {count:?} is not a number"))?;
+            let number = |name: &str, text: &str| -> Result<usize, String> {
+                text.trim()
+                    .parse()
+                    .map_err(|_| format!("{name} {text:?} is not a number"))
+            };
+            let id = number("SLURM_ARRAY_TASK_ID", &id)?;
+            let n = number("SLURM_ARRAY_TASK_COUNT", &count)?;
+            // Array ids start at SLURM_ARRAY_TASK_MIN (e.g. --array=1-4), not necessarily 0.
+            let min = match std::env::var("SLURM_ARRAY_TASK_MIN") {
+                Ok(min) => number("SLURM_ARRAY_TASK_MIN", &min)?,
+                Err(_) => 0,
+            };
             if n == 0 {
                 return Err("SLURM_ARRAY_TASK_COUNT is 0".into());
             }
-            Ok(Some(Shard { index: id % n, count: n }))
+            Ok(Some(Shard {
+                index: id.saturating_sub(min) % n,
+                count: n,
+            }))
         }
         _ => Ok(None),
     }
@@ -169,10 +215,7 @@ fn report(dir: &std::path::Path) -> ExitCode {
 
 fn schema() -> ExitCode {
     match serde_json::to_string_pretty(&embedlab::config::json_schema()) {
-        Ok(text) => {
-            println!("{text}");
-            ExitCode::SUCCESS
-        }
+        Ok(text) => print_stdout(&(text + "\n")),
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::from(EXIT_FAILED_RUNS)

@@ -3,7 +3,7 @@
 //! these tests never touch the process environment and cannot race.
 
 use embedlab::config::{
-    Experiment, LoadOptions, Layers, Loaded, StageRef, Transfer, json_schema, load, load_str,
+    Experiment, Layers, LoadOptions, Loaded, StageRef, Transfer, json_schema, load, load_str,
 };
 use std::path::{Path, PathBuf};
 
@@ -27,9 +27,15 @@ from = "A"
 "#;
 
 fn load_layers(files: &[(&str, &str)], sets: &[&str], env: &[(&str, &str)]) -> Loaded {
-    let files: Vec<(PathBuf, String)> = files.iter().map(|(p, t)| (PathBuf::from(p), t.to_string())).collect();
+    let files: Vec<(PathBuf, String)> = files
+        .iter()
+        .map(|(p, t)| (PathBuf::from(p), t.to_string()))
+        .collect();
     let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
-    let env: Vec<(String, String)> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let env: Vec<(String, String)> = env
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     match load_str(&files, &sets, &env) {
         Ok(l) => l,
         Err(e) => panic!("unexpected error: {e}"),
@@ -59,7 +65,11 @@ fn quickstart_parses() {
     assert_eq!(loaded.axes, vec!["downstream.C.transfer"]);
     assert_eq!(loaded.points.len(), 3);
     let kjv = &exp.corpus["kjv"].path;
-    assert!(kjv.is_absolute() && kjv.ends_with("data/kjv.txt.gz"), "{}", kjv.display());
+    assert!(
+        kjv.is_absolute() && kjv.ends_with("data/kjv.txt.gz"),
+        "{}",
+        kjv.display()
+    );
     assert!(!kjv.to_string_lossy().contains(".."), "{}", kjv.display());
 }
 
@@ -90,9 +100,17 @@ fn precedence_file_then_env_then_set() {
     let exp = single(&[first, second], &[], &[]);
     assert_eq!((exp.encoder.depth, exp.encoder.ffn), (3, 64));
     let exp = single(&[first, second, third], &[], &[]);
-    assert_eq!((exp.encoder.depth, exp.encoder.ffn), (4, 64), "later files override, tables merge");
+    assert_eq!(
+        (exp.encoder.depth, exp.encoder.ffn),
+        (4, 64),
+        "later files override, tables merge"
+    );
 
-    let env = [("EMBEDLAB_ENCODER__DEPTH", "5"), ("EMBEDLAB_PRETRAIN__A__STEPS", "7"), ("OTHER", "x")];
+    let env = [
+        ("EMBEDLAB_ENCODER__DEPTH", "5"),
+        ("EMBEDLAB_PRETRAIN__A__STEPS", "7"),
+        ("OTHER", "x"),
+    ];
     let exp = single(&[first, second], &[], &env);
     assert_eq!(exp.encoder.depth, 5, "environment overrides files");
     assert_eq!(exp.pretrain["A"].steps, 7, "stage names keep their case");
@@ -129,7 +147,10 @@ fn from_and_layers_forms() {
     let text = BASE.replace("from = \"A\"", "from = [\"A\", \"B\"]\nlayers = 1")
         + "\n[pretrain.B]\ndata = \"text\"\ntask = \"clm\"\n";
     let exp = single(&[("a.toml", &text)], &[], &[]);
-    assert_eq!(exp.downstream["C"].from, StageRef(vec!["A".into(), "B".into()]));
+    assert_eq!(
+        exp.downstream["C"].from,
+        StageRef(vec!["A".into(), "B".into()])
+    );
     assert_eq!(exp.downstream["C"].layers, Layers::First(1));
 
     let text = BASE.replace("from = \"A\"", "from = \"none\"\ntransfer = \"scratch\"");
@@ -141,30 +162,61 @@ fn from_and_layers_forms() {
 fn relative_paths_resolve_against_the_defining_file() {
     let cwd = std::env::current_dir().unwrap();
     let other = "[dataset.topics]\npath = \"../shared/topics.tsv\"\n";
-    let exp = single(&[("exp/a.toml", BASE), ("exp/more/b.toml", other)], &[], &[]);
+    let exp = single(
+        &[("exp/a.toml", BASE), ("exp/more/b.toml", other)],
+        &[],
+        &[],
+    );
     assert_eq!(exp.corpus["text"].path, cwd.join("exp/text.txt"));
-    assert_eq!(exp.dataset["topics"].path, cwd.join("exp/shared/topics.tsv"));
+    assert_eq!(
+        exp.dataset["topics"].path,
+        cwd.join("exp/shared/topics.tsv")
+    );
     // Keys set by `--set` resolve against the current directory.
-    let exp = single(&[("exp/a.toml", BASE)], &["corpus.text.path=\"x/t.txt\""], &[]);
+    let exp = single(
+        &[("exp/a.toml", BASE)],
+        &["corpus.text.path=\"x/t.txt\""],
+        &[],
+    );
     assert_eq!(exp.corpus["text"].path, cwd.join("x/t.txt"));
     // Absolute paths stay as they are.
-    let exp = single(&[("exp/a.toml", BASE)], &["corpus.text.path=\"/abs/t.txt\""], &[]);
+    let exp = single(
+        &[("exp/a.toml", BASE)],
+        &["corpus.text.path=\"/abs/t.txt\""],
+        &[],
+    );
     assert_eq!(exp.corpus["text"].path, Path::new("/abs/t.txt"));
 }
 
 #[test]
 fn sweep_expands_in_file_order_first_axis_slowest() {
-    let text = format!("{BASE}\n[sweep]\n\"encoder.depth\" = [1, 2]\n\"downstream.C.transfer\" = [\"frozen\", \"finetune\"]\n");
+    let text = format!(
+        "{BASE}\n[sweep]\n\"encoder.depth\" = [1, 2]\n\"downstream.C.transfer\" = [\"frozen\", \"finetune\"]\n"
+    );
     let loaded = load_layers(&[("a.toml", &text)], &[], &[]);
-    assert_eq!(loaded.axes, vec!["encoder.depth", "downstream.C.transfer"], "file order, not alphabetical");
+    assert_eq!(
+        loaded.axes,
+        vec!["encoder.depth", "downstream.C.transfer"],
+        "file order, not alphabetical"
+    );
     let points: Vec<(usize, Transfer)> = loaded
         .points
         .iter()
-        .map(|p| (p.experiment.encoder.depth, p.experiment.downstream["C"].transfer))
+        .map(|p| {
+            (
+                p.experiment.encoder.depth,
+                p.experiment.downstream["C"].transfer,
+            )
+        })
         .collect();
     assert_eq!(
         points,
-        vec![(1, Transfer::Frozen), (1, Transfer::Finetune), (2, Transfer::Frozen), (2, Transfer::Finetune)]
+        vec![
+            (1, Transfer::Frozen),
+            (1, Transfer::Finetune),
+            (2, Transfer::Frozen),
+            (2, Transfer::Finetune)
+        ]
     );
     assert!(loaded.points.iter().all(|p| p.experiment.sweep.is_empty()));
 }
@@ -173,8 +225,75 @@ fn sweep_expands_in_file_order_first_axis_slowest() {
 fn schema_lists_sections_and_forbids_unknown_keys() {
     let schema = json_schema();
     let props = &schema["properties"];
-    for key in ["name", "seeds", "corpus", "dataset", "tokenizer", "embeddings", "encoder", "pretrain", "downstream", "sweep", "device", "threads"] {
+    for key in [
+        "name",
+        "seeds",
+        "corpus",
+        "dataset",
+        "tokenizer",
+        "embeddings",
+        "encoder",
+        "pretrain",
+        "downstream",
+        "sweep",
+        "device",
+        "threads",
+    ] {
         assert!(props.get(key).is_some(), "schema lacks {key}");
     }
-    assert_eq!(schema["additionalProperties"], serde_json::Value::Bool(false));
+    assert_eq!(
+        schema["additionalProperties"],
+        serde_json::Value::Bool(false)
+    );
+}
+
+#[test]
+fn resolved_config_round_trips_through_toml() {
+    let text = BASE.replace(
+        "from = \"A\"",
+        "from = \"A\"\nlayers = 1\ntransfer = \"frozen\"",
+    );
+    let exp = single(
+        &[("exp/a.toml", &text)],
+        &["threads=2", "pretrain.A.optimizer.lr=1e-3"],
+        &[],
+    );
+    let written = exp.to_toml().unwrap_or_else(|e| panic!("{e}"));
+    let again = single(&[("elsewhere/config.toml", &written)], &[], &[]);
+    assert_eq!(again, exp, "{written}");
+}
+
+#[test]
+fn doubtful_settings_are_warnings() {
+    let text = format!("{BASE}\n[embeddings]\nsegment = true\n\n[pretrain.Z]\ndata = \"text\"\n");
+    let loaded = load_layers(&[("w.toml", &text)], &[], &[]);
+    assert_eq!(loaded.warnings.len(), 2, "{:?}", loaded.warnings);
+    assert!(
+        loaded.warnings[0].starts_with("w.toml:20:1: embeddings.segment: "),
+        "{:?}",
+        loaded.warnings
+    );
+    assert!(
+        loaded.warnings[1].contains("pretrain.Z: no downstream stage starts from it"),
+        "{:?}",
+        loaded.warnings
+    );
+    assert!(
+        load_layers(&[("w.toml", BASE)], &[], &[])
+            .warnings
+            .is_empty()
+    );
+}
+
+#[test]
+fn swept_paths_resolve_against_the_file_of_the_sweep() {
+    let cwd = std::env::current_dir().unwrap();
+    let text = format!("{BASE}\n[sweep]\n\"corpus.text.path\" = [\"a.txt\", \"/abs/b.txt\"]\n");
+    let loaded = load_layers(&[("exp/s.toml", &text)], &[], &[]);
+    let paths: Vec<PathBuf> = loaded
+        .points
+        .iter()
+        .map(|p| p.experiment.corpus["text"].path.clone())
+        .collect();
+    assert_eq!(paths, [cwd.join("exp/a.txt"), PathBuf::from("/abs/b.txt")]);
 }

@@ -10,7 +10,10 @@ use std::path::PathBuf;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Origin {
     /// An experiment file; `line`/`col` are 1-based and absent when the key is not in the text.
-    File { path: PathBuf, pos: Option<(usize, usize)> },
+    File {
+        path: PathBuf,
+        pos: Option<(u32, u32)>,
+    },
     /// An `EMBEDLAB_*` environment variable.
     Env { var: String },
     /// A `--set KEY=VALUE` argument.
@@ -22,7 +25,10 @@ pub enum Origin {
 impl fmt::Display for Origin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Origin::File { path, pos: Some((line, col)) } => {
+            Origin::File {
+                path,
+                pos: Some((line, col)),
+            } => {
                 write!(f, "{}:{line}:{col}", path.display())
             }
             Origin::File { path, pos: None } => write!(f, "{}", path.display()),
@@ -74,7 +80,7 @@ impl fmt::Display for Hint {
 
 /// Which sweep cell an error belongs to, when the experiment has a sweep.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct CellNote(pub Option<String>);
+pub struct CellNote(pub Option<Box<str>>);
 
 impl fmt::Display for CellNote {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -92,28 +98,58 @@ pub enum ConfigError {
     Read { path: PathBuf, message: String },
 
     #[error("{at}: invalid TOML: {message}")]
-    Syntax { at: Origin, message: String },
+    Syntax { at: Box<Origin>, message: String },
 
     #[error("--set {arg}: {message} (expected KEY=VALUE, e.g. --set encoder.depth=3)")]
     BadSet { arg: String, message: String },
 
     #[error("{at}: {key}: unknown key{hint}{cell}")]
-    UnknownKey { at: Origin, key: String, hint: Hint, cell: CellNote },
+    UnknownKey {
+        at: Box<Origin>,
+        key: String,
+        hint: Hint,
+        cell: CellNote,
+    },
 
     #[error("{at}: {key}: expected {expected}, found {found}{cell}")]
-    WrongType { at: Origin, key: String, expected: String, found: String, cell: CellNote },
+    WrongType {
+        at: Box<Origin>,
+        key: String,
+        expected: String,
+        found: String,
+        cell: CellNote,
+    },
 
     #[error("{at}: {key}: unknown value {found}{hint}{cell}")]
-    UnknownValue { at: Origin, key: String, found: String, hint: Hint, cell: CellNote },
+    UnknownValue {
+        at: Box<Origin>,
+        key: String,
+        found: String,
+        hint: Hint,
+        cell: CellNote,
+    },
 
     #[error("{at}: {key}: missing (this key has no default){cell}")]
-    Missing { at: Origin, key: String, cell: CellNote },
+    Missing {
+        at: Box<Origin>,
+        key: String,
+        cell: CellNote,
+    },
 
     #[error("{at}: {key}: {message}{cell}")]
-    Invalid { at: Origin, key: String, message: String, cell: CellNote },
+    Invalid {
+        at: Box<Origin>,
+        key: String,
+        message: String,
+        cell: CellNote,
+    },
 
     #[error("{at}: sweep: {cells} cells is more than the limit of {limit}")]
-    TooManyCells { at: Origin, cells: u128, limit: usize },
+    TooManyCells {
+        at: Box<Origin>,
+        cells: u128,
+        limit: usize,
+    },
 }
 
 /// Joins a key path for messages, quoting segments that are not bare TOML keys
@@ -126,7 +162,9 @@ pub fn display_path<S: AsRef<str>>(path: &[S]) -> String {
             out.push('.');
         }
         let bare = !seg.is_empty()
-            && seg.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+            && seg
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
         if bare {
             out.push_str(seg);
         } else {

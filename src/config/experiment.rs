@@ -61,6 +61,14 @@ fn default_seeds() -> Vec<u64> {
     vec![1]
 }
 
+impl Experiment {
+    /// The experiment as a TOML document (what a run writes as its `config.toml`); loading it
+    /// back gives the same experiment.
+    pub fn to_toml(&self) -> Result<String, toml::ser::Error> {
+        toml::to_string(self)
+    }
+}
+
 impl Default for Experiment {
     fn default() -> Self {
         Experiment {
@@ -91,7 +99,7 @@ pub enum Device {
 }
 
 /// `[embeddings]`: which input embeddings the encoder has.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EmbeddingsConfig {
     #[serde(default)]
@@ -101,16 +109,6 @@ pub struct EmbeddingsConfig {
     /// Segment (sentence A/B) embeddings; they matter only for pair input.
     #[serde(default)]
     pub segment: bool,
-}
-
-impl Default for EmbeddingsConfig {
-    fn default() -> Self {
-        EmbeddingsConfig {
-            word: WordEmbedding::default(),
-            position: PositionEmbedding::default(),
-            segment: false,
-        }
-    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
@@ -410,7 +408,6 @@ pub enum Pooling {
     /// Mean over non-padding tokens.
     Mean,
 }
-
 
 /// `layers = "all"` or `layers = k`: the first k encoder layers are transferred.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]

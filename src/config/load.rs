@@ -5,7 +5,7 @@
 use super::error::{CellNote, ConfigError, Hint, Origin, display_path};
 use super::experiment::Experiment;
 use super::source::{Layer, Override, Point, SourceFile, Sources, nest, normalise};
-use super::validate::{Violation, validate};
+use super::validate::{Violation, validate, warnings};
 use figment::Figment;
 use figment::error::{Actual, Kind};
 use figment::providers::Serialized;
@@ -54,6 +54,8 @@ pub struct Loaded {
     pub axes: Vec<String>,
     /// Every grid point, in order; a single point when there is no sweep.
     pub points: Vec<GridPoint>,
+    /// Located messages about valid but doubtful settings (print them as warnings).
+    pub warnings: Vec<String>,
     pub sources: Sources,
 }
 
@@ -67,12 +69,22 @@ pub fn load(options: &LoadOptions) -> Result<Loaded, ConfigError> {
 }
 
 /// Like [`load`], from experiment texts already in memory (`(path for messages, text)`).
-pub fn load_str(files: &[(PathBuf, String)], sets: &[String], env: &[(String, String)]) -> Result<Loaded, ConfigError> {
+pub fn load_str(
+    files: &[(PathBuf, String)],
+    sets: &[String],
+    env: &[(String, String)],
+) -> Result<Loaded, ConfigError> {
     let mut sources = Sources::default();
     for (path, text) in files {
-        sources.files.push(SourceFile::from_text(path, text.clone())?);
+        sources
+            .files
+            .push(SourceFile::from_text(path, text.clone())?);
     }
-    let options = LoadOptions { files: Vec::new(), sets: sets.to_vec(), env: env.to_vec() };
+    let options = LoadOptions {
+        files: Vec::new(),
+        sets: sets.to_vec(),
+        env: env.to_vec(),
+    };
     load_sources(sources, &options)
 }
 
@@ -85,8 +97,9 @@ fn load_sources(mut sources: Sources, options: &LoadOptions) -> Result<Loaded, C
     for layer in sources.providers() {
         figment = figment.merge(layer);
     }
-    let mut base: Experiment =
-        figment.extract().map_err(|e| map_figment_error(e, &sources, &CellNote(None)))?;
+    let mut base: Experiment = figment
+        .extract()
+        .map_err(|e| map_figment_error(e, &sources, &CellNote(None)))?;
     if base.name.is_empty() {
         base.name = default_name(&sources);
     }
@@ -94,7 +107,20 @@ fn load_sources(mut sources: Sources, options: &LoadOptions) -> Result<Loaded, C
 
     let axes = sweep_axes(&base, &sources)?;
     let points = expand(&figment, &base, &axes, &sources)?;
-    Ok(Loaded { base, axes: axes.into_iter().map(|a| a.key).collect(), points, sources })
+    let warnings = warnings(points.iter().map(|p| &p.experiment))
+        .into_iter()
+        .map(|v| {
+            let at = sources.locate(&v.path, Point::Key);
+            format!("{at}: {}: {}", display_path(&v.path), v.message)
+        })
+        .collect();
+    Ok(Loaded {
+        base,
+        axes: axes.into_iter().map(|a| a.key).collect(),
+        points,
+        warnings,
+        sources,
+    })
 }
 
 fn default_name(sources: &Sources) -> String {
@@ -146,22 +172,30 @@ fn sweep_axes(base: &Experiment, sources: &Sources) -> Result<Vec<Axis>, ConfigE
         check_key_path(&tree, &path, key, &at)?;
         if values.is_empty() {
             return Err(ConfigError::Invalid {
-                at,
+                at: at.into(),
                 key: display_path(&["sweep", key.as_str()]),
                 message: "an axis needs at least one value".into(),
                 cell: CellNote(None),
             });
         }
-        axes.push(Axis { key: key.clone(), path, values: values.clone() });
+        axes.push(Axis {
+            key: key.clone(),
+            path,
+            values: values.clone(),
+        });
     }
     axes.sort_by_key(|a| {
-        sources.file_order(&["sweep", a.key.as_str()]).unwrap_or((usize::MAX, usize::MAX))
+        sources
+            .file_order(&["sweep", a.key.as_str()])
+            .unwrap_or((usize::MAX, usize::MAX))
     });
-    let cells = axes.iter().try_fold(1u128, |acc, a| acc.checked_mul(a.values.len() as u128));
+    let cells = axes
+        .iter()
+        .try_fold(1u128, |acc, a| acc.checked_mul(a.values.len() as u128));
     match cells {
         Some(n) if n <= MAX_CELLS as u128 => Ok(axes),
         n => Err(ConfigError::TooManyCells {
-            at: sources.locate(&["sweep"], Point::Key),
+            at: sources.locate(&["sweep"], Point::Key).into(),
             cells: n.unwrap_or(u128::MAX),
             limit: MAX_CELLS,
         }),
@@ -169,17 +203,26 @@ fn sweep_axes(base: &Experiment, sources: &Sources) -> Result<Vec<Axis>, ConfigE
 }
 
 /// A sweep key must name an existing key of the resolved experiment (not inside `sweep`).
-fn check_key_path(tree: &serde_json::Value, path: &[String], key: &str, at: &Origin) -> Result<(), ConfigError> {
+fn check_key_path(
+    tree: &serde_json::Value,
+    path: &[String],
+    key: &str,
+    at: &Origin,
+) -> Result<(), ConfigError> {
     let unknown = |depth: usize, candidates: Vec<String>| {
         let seg = &path[depth];
-        let parent = if depth == 0 { "the experiment".to_string() } else { display_path(&path[..depth]) };
+        let parent = if depth == 0 {
+            "the experiment".to_string()
+        } else {
+            display_path(&path[..depth])
+        };
         let hint = if candidates.is_empty() {
             format!(" ({parent} is not a table)")
         } else {
             Hint::closest(seg, &candidates).to_string()
         };
         ConfigError::Invalid {
-            at: at.clone(),
+            at: at.clone().into(),
             key: display_path(&["sweep", key]),
             message: format!("not a key of the experiment: {parent} has no key '{seg}'{hint}"),
             cell: CellNote(None),
@@ -187,7 +230,7 @@ fn check_key_path(tree: &serde_json::Value, path: &[String], key: &str, at: &Ori
     };
     if path.first().map(String::as_str) == Some("sweep") {
         return Err(ConfigError::Invalid {
-            at: at.clone(),
+            at: at.clone().into(),
             key: display_path(&["sweep", key]),
             message: "the sweep cannot sweep itself".into(),
             cell: CellNote(None),
@@ -208,7 +251,12 @@ fn check_key_path(tree: &serde_json::Value, path: &[String], key: &str, at: &Ori
 
 /// Every grid point: the base figment with the point's axis values merged on top, extracted,
 /// resolved and validated.
-fn expand(figment: &Figment, base: &Experiment, axes: &[Axis], sources: &Sources) -> Result<Vec<GridPoint>, ConfigError> {
+fn expand(
+    figment: &Figment,
+    base: &Experiment,
+    axes: &[Axis],
+    sources: &Sources,
+) -> Result<Vec<GridPoint>, ConfigError> {
     let total: usize = axes.iter().map(|a| a.values.len()).product();
     let mut points = Vec::with_capacity(total);
     for index in 0..total {
@@ -222,30 +270,50 @@ fn expand(figment: &Figment, base: &Experiment, axes: &[Axis], sources: &Sources
         let point_axes: Vec<AxisValue> = axes
             .iter()
             .zip(&picks)
-            .map(|(a, &p)| AxisValue { key: a.key.clone(), value: a.values[p].clone() })
+            .map(|(a, &p)| AxisValue {
+                key: a.key.clone(),
+                value: a.values[p].clone(),
+            })
             .collect();
         let note = CellNote(if axes.is_empty() {
             None
         } else {
-            Some(point_axes.iter().map(|a| format!("{} = {}", a.key, a.value)).collect::<Vec<_>>().join(", "))
+            Some(
+                point_axes
+                    .iter()
+                    .map(|a| format!("{} = {}", a.key, a.value))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+                    .into(),
+            )
         });
 
         // The axis values form the highest layer; errors in them point at the value in `[sweep]`.
         let mut cell_sources = sources.clone();
         let mut fig = figment.clone();
         for (axis, &pick) in axes.iter().zip(&picks) {
-            let value = Value::serialize(&axis.values[pick]).unwrap_or_else(|_| Value::from(String::new()));
+            let value =
+                Value::serialize(&axis.values[pick]).unwrap_or_else(|_| Value::from(String::new()));
             let origin = sources
                 .locate_item(&["sweep", axis.key.as_str()], pick)
                 .unwrap_or_else(|| sources.locate(&["sweep", axis.key.as_str()], Point::Key));
             let dict = nest(&axis.path, value);
-            cell_sources.sets.push(Override { origin: origin.clone(), value: dict.clone() });
-            fig = fig.merge(Layer { name: origin.to_string(), source: None, dict });
+            cell_sources.sets.push(Override {
+                origin: origin.clone(),
+                value: dict.clone(),
+            });
+            fig = fig.merge(Layer {
+                name: origin.to_string(),
+                source: None,
+                dict,
+            });
         }
         let mut exp: Experiment = if axes.is_empty() {
             base.clone()
         } else {
-            let mut e: Experiment = fig.extract().map_err(|e| map_figment_error(e, &cell_sources, &note))?;
+            let mut e: Experiment = fig
+                .extract()
+                .map_err(|e| map_figment_error(e, &cell_sources, &note))?;
             e.name = base.name.clone();
             resolve_paths(&mut e, &cell_sources);
             e
@@ -257,14 +325,18 @@ fn expand(figment: &Figment, base: &Experiment, axes: &[Axis], sources: &Sources
             let note = if about_cell { note } else { CellNote(None) };
             return Err(violation_error(v, &cell_sources, &note));
         }
-        points.push(GridPoint { index, axes: point_axes, experiment: exp });
+        points.push(GridPoint {
+            index,
+            axes: point_axes,
+            experiment: exp,
+        });
     }
     Ok(points)
 }
 
 fn violation_error(v: Violation, sources: &Sources, note: &CellNote) -> ConfigError {
     ConfigError::Invalid {
-        at: sources.locate(&v.path, Point::Value),
+        at: sources.locate(&v.path, Point::Value).into(),
         key: display_path(&v.path),
         message: v.message,
         cell: note.clone(),
@@ -273,7 +345,10 @@ fn violation_error(v: Violation, sources: &Sources, note: &CellNote) -> ConfigEr
 
 /// Turns figment's first error into a located message.
 fn map_figment_error(err: figment::Error, sources: &Sources, note: &CellNote) -> ConfigError {
-    let err = err.into_iter().next().unwrap_or_else(|| figment::Error::from("unknown error".to_string()));
+    let err = err
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| figment::Error::from("unknown error".to_string()));
     let mut path = err.path.clone();
     let cell = note.clone();
     match err.kind {
@@ -282,7 +357,7 @@ fn map_figment_error(err: figment::Error, sources: &Sources, note: &CellNote) ->
                 path.push(field.clone());
             }
             ConfigError::UnknownKey {
-                at: sources.locate(&path, Point::Key),
+                at: sources.locate(&path, Point::Key).into(),
                 key: display_path(&path),
                 hint: Hint::closest(&field, allowed),
                 cell,
@@ -292,31 +367,37 @@ fn map_figment_error(err: figment::Error, sources: &Sources, note: &CellNote) ->
             if path.last().map(String::as_str) != Some(&*field) {
                 path.push(field.to_string());
             }
-            ConfigError::Missing { at: sources.locate(&path, Point::Key), key: display_path(&path), cell }
+            ConfigError::Missing {
+                at: sources.locate(&path, Point::Key).into(),
+                key: display_path(&path),
+                cell,
+            }
         }
         Kind::UnknownVariant(found, allowed) => ConfigError::UnknownValue {
-            at: sources.locate(&path, Point::Value),
+            at: sources.locate(&path, Point::Value).into(),
             key: display_path(&path),
             hint: Hint::closest(&found, allowed),
             found: format!("'{found}'"),
             cell,
         },
-        Kind::InvalidType(actual, expected) | Kind::InvalidValue(actual, expected) => ConfigError::WrongType {
-            at: sources.locate(&path, Point::Value),
-            key: display_path(&path),
-            expected: describe_expected(&expected),
-            found: describe_actual(&actual),
-            cell,
-        },
+        Kind::InvalidType(actual, expected) | Kind::InvalidValue(actual, expected) => {
+            ConfigError::WrongType {
+                at: sources.locate(&path, Point::Value).into(),
+                key: display_path(&path),
+                expected: describe_expected(&expected),
+                found: describe_actual(&actual),
+                cell,
+            }
+        }
         Kind::InvalidLength(len, expected) => ConfigError::WrongType {
-            at: sources.locate(&path, Point::Value),
+            at: sources.locate(&path, Point::Value).into(),
             key: display_path(&path),
             expected: describe_expected(&expected),
             found: format!("{len} items"),
             cell,
         },
         other => ConfigError::Invalid {
-            at: sources.locate(&path, Point::Value),
+            at: sources.locate(&path, Point::Value).into(),
             key: display_path(&path),
             message: other.to_string(),
             cell,

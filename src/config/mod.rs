@@ -23,5 +23,4 @@ pub use experiment::{
 };
 pub use load::{AxisValue, GridPoint, LoadOptions, Loaded, MAX_CELLS, load, load_str};
 pub use source::{ENV_PREFIX, Sources};
-pub use validate::{Violation, validate};
-
+pub use validate::{Violation, validate, warnings};

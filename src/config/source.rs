@@ -32,7 +32,11 @@ pub struct SpanNode {
 
 impl SpanNode {
     fn from_table(table: &DeTable<'_>, key: Range<usize>, value: Range<usize>) -> SpanNode {
-        let mut node = SpanNode { key, value, ..SpanNode::default() };
+        let mut node = SpanNode {
+            key,
+            value,
+            ..SpanNode::default()
+        };
         for (k, v) in table.iter() {
             let child = SpanNode::from_value(v.get_ref(), k.span(), v.span());
             node.children.insert(k.get_ref().to_string(), child);
@@ -48,9 +52,18 @@ impl SpanNode {
                     .iter()
                     .map(|item| SpanNode::from_value(item.get_ref(), item.span(), item.span()))
                     .collect();
-                SpanNode { key, value: span, items, ..SpanNode::default() }
+                SpanNode {
+                    key,
+                    value: span,
+                    items,
+                    ..SpanNode::default()
+                }
             }
-            _ => SpanNode { key, value: span, ..SpanNode::default() },
+            _ => SpanNode {
+                key,
+                value: span,
+                ..SpanNode::default()
+            },
         }
     }
 
@@ -58,7 +71,10 @@ impl SpanNode {
     pub fn deepest<S: AsRef<str>>(&self, path: &[S]) -> (usize, &SpanNode) {
         let mut node = self;
         for (depth, seg) in path.iter().enumerate() {
-            match node.children.get(seg.as_ref()) {
+            let seg = seg.as_ref();
+            // Array items appear in error paths as their index.
+            let item = || seg.parse::<usize>().ok().and_then(|i| node.items.get(i));
+            match node.children.get(seg).or_else(item) {
                 Some(child) => node = child,
                 None => return (depth, node),
             }
@@ -93,7 +109,8 @@ impl SourceFile {
             at: Origin::File {
                 path: path.to_path_buf(),
                 pos: e.span().map(|s| line_col(&text, s.start)),
-            },
+            }
+            .into(),
             message: e.message().trim().to_string(),
         })?;
         let spans = SpanNode::from_table(spanned.get_ref(), 0..0, spanned.span());
@@ -101,15 +118,25 @@ impl SourceFile {
             at: Origin::File {
                 path: path.to_path_buf(),
                 pos: e.span().map(|s| line_col(&text, s.start)),
-            },
+            }
+            .into(),
             message: e.message().trim().to_string(),
         })?;
         let dir = absolute(path.parent().unwrap_or(Path::new("")));
-        Ok(SourceFile { path: path.to_path_buf(), dir, text, table, spans })
+        Ok(SourceFile {
+            path: path.to_path_buf(),
+            dir,
+            text,
+            table,
+            spans,
+        })
     }
 
     fn origin_at(&self, offset: usize) -> Origin {
-        Origin::File { path: self.path.clone(), pos: Some(line_col(&self.text, offset)) }
+        Origin::File {
+            path: self.path.clone(),
+            pos: Some(line_col(&self.text, offset)),
+        }
     }
 }
 
@@ -152,7 +179,11 @@ impl Sources {
             });
         }
         for o in self.env.iter().chain(&self.sets) {
-            layers.push(Layer { name: o.origin.to_string(), source: None, dict: o.value.clone() });
+            layers.push(Layer {
+                name: o.origin.to_string(),
+                source: None,
+                dict: o.value.clone(),
+            });
         }
         layers
     }
@@ -188,7 +219,10 @@ impl Sources {
         match best {
             Some((_, origin)) => origin,
             None => match self.files.first() {
-                Some(f) => Origin::File { path: f.path.clone(), pos: None },
+                Some(f) => Origin::File {
+                    path: f.path.clone(),
+                    pos: None,
+                },
                 None => Origin::Default,
             },
         }
@@ -204,7 +238,10 @@ impl Sources {
         for file in self.files.iter().rev() {
             let (depth, node) = file.spans.deepest(path);
             if depth == path.len() {
-                return node.items.get(index).map(|item| file.origin_at(item.value.start));
+                return node
+                    .items
+                    .get(index)
+                    .map(|item| file.origin_at(item.value.start));
             }
         }
         None
@@ -219,11 +256,16 @@ impl Sources {
     }
 
     /// The directory a relative path set at `path` resolves against: the directory of the file
-    /// that set it, else the current directory (environment, `--set`).
+    /// that set it (a sweep value included), else the current directory (environment, `--set`).
     pub fn base_dir<S: AsRef<str>>(&self, path: &[S]) -> PathBuf {
         for o in self.sets.iter().rev().chain(self.env.iter().rev()) {
             if dict_depth(&o.value, path) == path.len() {
-                return absolute(Path::new(""));
+                return match &o.origin {
+                    Origin::File { path: file, .. } => {
+                        absolute(file.parent().unwrap_or(Path::new("")))
+                    }
+                    _ => absolute(Path::new("")),
+                };
             }
         }
         for file in self.files.iter().rev() {
@@ -240,24 +282,29 @@ impl Sources {
     pub fn env_overrides(vars: &[(String, String)]) -> Result<Vec<Override>, ConfigError> {
         let mut out = Vec::new();
         for (var, raw) in vars {
-            let Some(rest) = var.strip_prefix(ENV_PREFIX) else { continue };
+            let Some(rest) = var.strip_prefix(ENV_PREFIX) else {
+                continue;
+            };
             let mut segments: Vec<String> = rest.split(ENV_SEPARATOR).map(str::to_string).collect();
             if segments.iter().any(|s| s.is_empty()) {
                 return Err(ConfigError::Invalid {
-                    at: Origin::Env { var: var.clone() },
+                    at: Origin::Env { var: var.clone() }.into(),
                     key: rest.to_string(),
                     message: "empty key segment (use `__` between segments, e.g. EMBEDLAB_ENCODER__DEPTH)".into(),
                     cell: Default::default(),
                 });
             }
+            let named = NAMED_TABLES.contains(&segments[0].to_ascii_lowercase().as_str());
             for (i, seg) in segments.iter_mut().enumerate() {
-                let keep_case = i == 1 && NAMED_TABLES.contains(&segments_first(rest).as_str());
-                if !keep_case {
+                if !(named && i == 1) {
                     *seg = seg.to_ascii_lowercase();
                 }
             }
             let value: Value = raw.parse().unwrap_or_else(|e| match e {});
-            out.push(Override { origin: Origin::Env { var: var.clone() }, value: nest(&segments, value) });
+            out.push(Override {
+                origin: Origin::Env { var: var.clone() },
+                value: nest(&segments, value),
+            });
         }
         Ok(out)
     }
@@ -265,7 +312,10 @@ impl Sources {
     /// Parses `--set KEY=VALUE`: the pair is read as a TOML line `KEY = VALUE` (so keys may be
     /// dotted or quoted and values are TOML); a value that is not valid TOML is taken as a string.
     pub fn set_override(arg: &str) -> Result<Override, ConfigError> {
-        let bad = |message: &str| ConfigError::BadSet { arg: arg.to_string(), message: message.into() };
+        let bad = |message: &str| ConfigError::BadSet {
+            arg: arg.to_string(),
+            message: message.into(),
+        };
         let (key, raw) = arg.split_once('=').ok_or_else(|| bad("no `=`"))?;
         let key = key.trim();
         if key.is_empty() {
@@ -283,12 +333,13 @@ impl Sources {
             Ok(Value::Dict(_, d)) => d,
             _ => return Err(bad("invalid value")),
         };
-        Ok(Override { origin: Origin::Set { arg: arg.to_string() }, value })
+        Ok(Override {
+            origin: Origin::Set {
+                arg: arg.to_string(),
+            },
+            value,
+        })
     }
-}
-
-fn segments_first(rest: &str) -> String {
-    rest.split(ENV_SEPARATOR).next().unwrap_or("").to_ascii_lowercase()
 }
 
 /// `value` placed at `path` in otherwise empty tables.
@@ -343,13 +394,13 @@ impl Provider for Layer {
 }
 
 /// 1-based line and column (in characters) of a byte offset.
-pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+pub fn line_col(text: &str, offset: usize) -> (u32, u32) {
     let offset = offset.min(text.len());
     let before = text.get(..offset).unwrap_or(text);
     let line = before.matches('\n').count() + 1;
     let line_start = before.rfind('\n').map_or(0, |i| i + 1);
     let col = before[line_start..].chars().count() + 1;
-    (line, col)
+    (saturate(line), saturate(col))
 }
 
 /// `path` made absolute against the current directory and lexically normalised (`.` and `..`
@@ -379,4 +430,8 @@ pub fn normalise(path: &Path) -> PathBuf {
         }
     }
     out
+}
+
+fn saturate(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
 }

@@ -2,12 +2,11 @@
 //! sections, and combinations that cannot run. Types and unknown keys are checked earlier, by
 //! deserialisation.
 
+use super::data::TokenizerKind;
 use super::error::Hint;
 use super::experiment::{
-    DownstreamTask, Experiment, Layers, OptimizerConfig, PositionEmbedding, PretrainTask,
-    Transfer,
+    DownstreamTask, Experiment, Layers, OptimizerConfig, PositionEmbedding, PretrainTask, Transfer,
 };
-use super::data::TokenizerKind;
 
 /// A broken rule: the key path it is reported at and what is wrong.
 #[derive(Debug, Clone, PartialEq)]
@@ -17,7 +16,10 @@ pub struct Violation {
 }
 
 fn violation(path: &[&str], message: impl Into<String>) -> Violation {
-    Violation { path: path.iter().map(|s| s.to_string()).collect(), message: message.into() }
+    Violation {
+        path: path.iter().map(|s| s.to_string()).collect(),
+        message: message.into(),
+    }
 }
 
 /// Checks every rule, returning the first violation in file-section order.
@@ -34,11 +36,17 @@ pub fn validate(exp: &Experiment) -> Result<(), Violation> {
 fn check_top(exp: &Experiment) -> Result<(), Violation> {
     let name_ok = !exp.name.is_empty()
         && !exp.name.starts_with('.')
-        && exp.name.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c));
+        && exp
+            .name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c));
     if !name_ok {
         return Err(violation(
             &["name"],
-            format!("{:?} is not a usable name (letters, digits, '_', '-', '.'; it names the results folder)", exp.name),
+            format!(
+                "{:?} is not a usable name (letters, digits, '_', '-', '.'; it names the results folder)",
+                exp.name
+            ),
         ));
     }
     if exp.seeds.is_empty() {
@@ -50,7 +58,10 @@ fn check_top(exp: &Experiment) -> Result<(), Violation> {
         }
     }
     if exp.threads == Some(0) {
-        return Err(violation(&["threads"], "must be at least 1 (leave it out to use all cores)"));
+        return Err(violation(
+            &["threads"],
+            "must be at least 1 (leave it out to use all cores)",
+        ));
     }
     if exp.downstream.is_empty() {
         return Err(violation(
@@ -70,7 +81,9 @@ fn check_names(exp: &Experiment) -> Result<(), Violation> {
     ];
     for (section, names) in &sections {
         for name in names {
-            let ok = name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            let ok = name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
                 && !matches!(name.as_str(), "none" | "all");
             if !ok {
                 return Err(violation(
@@ -83,7 +96,9 @@ fn check_names(exp: &Experiment) -> Result<(), Violation> {
     if let Some(name) = exp.corpus.keys().find(|n| exp.dataset.contains_key(*n)) {
         return Err(violation(
             &["dataset", name],
-            format!("'{name}' names both a corpus and a dataset; references to it would be ambiguous"),
+            format!(
+                "'{name}' names both a corpus and a dataset; references to it would be ambiguous"
+            ),
         ));
     }
     Ok(())
@@ -93,12 +108,18 @@ fn check_tokenizer(exp: &Experiment) -> Result<(), Violation> {
     let t = &exp.tokenizer;
     if t.kind == TokenizerKind::File {
         if t.path.is_none() {
-            return Err(violation(&["tokenizer", "path"], "kind = \"file\" needs path = \"tokenizer.json\""));
+            return Err(violation(
+                &["tokenizer", "path"],
+                "kind = \"file\" needs path = \"tokenizer.json\"",
+            ));
         }
         return Ok(());
     }
     if t.vocab_size < 2 {
-        return Err(violation(&["tokenizer", "vocab_size"], "must be at least 2"));
+        return Err(violation(
+            &["tokenizer", "vocab_size"],
+            "must be at least 2",
+        ));
     }
     if t.fit_on.is_empty() {
         return Err(violation(
@@ -129,7 +150,7 @@ fn check_encoder(exp: &Experiment) -> Result<(), Violation> {
     if e.heads < 1 {
         return Err(violation(&["encoder", "heads"], "must be at least 1"));
     }
-    if e.d_model % e.heads != 0 {
+    if !e.d_model.is_multiple_of(e.heads) {
         return Err(violation(
             &["encoder", "heads"],
             format!("{} heads do not divide d_model = {}", e.heads, e.d_model),
@@ -139,7 +160,10 @@ fn check_encoder(exp: &Experiment) -> Result<(), Violation> {
         return Err(violation(&["encoder", "ffn"], "must be at least 1"));
     }
     if !(0.0..1.0).contains(&e.dropout) {
-        return Err(violation(&["encoder", "dropout"], format!("{} is outside [0, 1)", e.dropout)));
+        return Err(violation(
+            &["encoder", "dropout"],
+            format!("{} is outside [0, 1)", e.dropout),
+        ));
     }
     if e.max_len < 1 {
         return Err(violation(&["encoder", "max_len"], "must be at least 1"));
@@ -150,13 +174,19 @@ fn check_encoder(exp: &Experiment) -> Result<(), Violation> {
 fn check_optimizer(section: &str, name: &str, o: &OptimizerConfig) -> Result<(), Violation> {
     let at = |key: &'static str| [section, name, "optimizer", key];
     if !(o.lr.is_finite() && o.lr > 0.0) {
-        return Err(violation(&at("lr"), format!("{} is not a positive learning rate", o.lr)));
+        return Err(violation(
+            &at("lr"),
+            format!("{} is not a positive learning rate", o.lr),
+        ));
     }
     if !(o.weight_decay.is_finite() && o.weight_decay >= 0.0) {
         return Err(violation(&at("weight_decay"), "must be 0 or more"));
     }
     if !(0.0..1.0).contains(&o.momentum) {
-        return Err(violation(&at("momentum"), format!("{} is outside [0, 1)", o.momentum)));
+        return Err(violation(
+            &at("momentum"),
+            format!("{} is outside [0, 1)", o.momentum),
+        ));
     }
     if !(o.clip_norm.is_finite() && o.clip_norm >= 0.0) {
         return Err(violation(&at("clip_norm"), "must be 0 (off) or more"));
@@ -164,14 +194,22 @@ fn check_optimizer(section: &str, name: &str, o: &OptimizerConfig) -> Result<(),
     Ok(())
 }
 
-fn check_seq_len(exp: &Experiment, section: &str, name: &str, seq_len: usize) -> Result<(), Violation> {
+fn check_seq_len(
+    exp: &Experiment,
+    section: &str,
+    name: &str,
+    seq_len: usize,
+) -> Result<(), Violation> {
     if seq_len < 2 {
         return Err(violation(&[section, name, "seq_len"], "must be at least 2"));
     }
     if seq_len > exp.encoder.max_len && exp.embeddings.position == PositionEmbedding::Learned {
         return Err(violation(
             &[section, name, "seq_len"],
-            format!("{seq_len} exceeds encoder.max_len = {}", exp.encoder.max_len),
+            format!(
+                "{seq_len} exceeds encoder.max_len = {}",
+                exp.encoder.max_len
+            ),
         ));
     }
     Ok(())
@@ -190,24 +228,39 @@ fn check_pretrain(exp: &Experiment) -> Result<(), Violation> {
         if p.task == PretrainTask::Classify && !is_dataset {
             return Err(violation(
                 &["pretrain", name, "data"],
-                format!("task = \"classify\" needs a labeled dataset, but '{}' is a corpus", p.data),
+                format!(
+                    "task = \"classify\" needs a labeled dataset, but '{}' is a corpus",
+                    p.data
+                ),
             ));
         }
         if p.task == PretrainTask::Import {
             if p.path.is_none() {
-                return Err(violation(&["pretrain", name, "path"], "task = \"import\" needs path = \"params.safetensors\""));
+                return Err(violation(
+                    &["pretrain", name, "path"],
+                    "task = \"import\" needs path = \"params.safetensors\"",
+                ));
             }
             continue;
         }
         if p.steps < 1 {
-            return Err(violation(&["pretrain", name, "steps"], "must be at least 1"));
+            return Err(violation(
+                &["pretrain", name, "steps"],
+                "must be at least 1",
+            ));
         }
         if p.batch_size < 1 {
-            return Err(violation(&["pretrain", name, "batch_size"], "must be at least 1"));
+            return Err(violation(
+                &["pretrain", name, "batch_size"],
+                "must be at least 1",
+            ));
         }
         check_seq_len(exp, "pretrain", name, p.seq_len)?;
         if p.task == PretrainTask::Mlm && !(p.mask_prob > 0.0 && p.mask_prob < 1.0) {
-            return Err(violation(&["pretrain", name, "mask_prob"], format!("{} is outside (0, 1)", p.mask_prob)));
+            return Err(violation(
+                &["pretrain", name, "mask_prob"],
+                format!("{} is outside (0, 1)", p.mask_prob),
+            ));
         }
         check_optimizer("pretrain", name, &p.optimizer)?;
     }
@@ -220,38 +273,67 @@ fn check_downstream(exp: &Experiment) -> Result<(), Violation> {
         let Some(dataset) = exp.dataset.get(&d.data) else {
             let names: Vec<&String> = exp.dataset.keys().collect();
             let hint = Hint::closest(&d.data, &names);
-            let extra = if exp.corpus.contains_key(&d.data) { " (it is a corpus; a downstream stage needs a labeled dataset)".to_string() } else { hint.to_string() };
-            return Err(violation(&at("data"), format!("unknown dataset '{}'{extra}", d.data)));
+            let extra = if exp.corpus.contains_key(&d.data) {
+                " (it is a corpus; a downstream stage needs a labeled dataset)".to_string()
+            } else {
+                hint.to_string()
+            };
+            return Err(violation(
+                &at("data"),
+                format!("unknown dataset '{}'{extra}", d.data),
+            ));
         };
         if d.task == DownstreamTask::Pair && dataset.text_pair.is_none() {
             return Err(violation(
                 &at("task"),
-                format!("task = \"pair\" needs two texts, but dataset '{}' has no text_pair column", d.data),
+                format!(
+                    "task = \"pair\" needs two texts, but dataset '{}' has no text_pair column",
+                    d.data
+                ),
             ));
         }
         for (i, stage) in d.from.names().iter().enumerate() {
             if !exp.pretrain.contains_key(stage) {
                 let names: Vec<&String> = exp.pretrain.keys().collect();
                 let hint = Hint::closest(stage, &names);
-                let hint = if names.is_empty() { " (there is no [pretrain.NAME] stage)".to_string() } else { hint.to_string() };
-                return Err(violation(&at("from"), format!("unknown pretrain stage '{stage}'{hint}")));
+                let hint = if names.is_empty() {
+                    " (there is no [pretrain.NAME] stage)".to_string()
+                } else {
+                    hint.to_string()
+                };
+                return Err(violation(
+                    &at("from"),
+                    format!("unknown pretrain stage '{stage}'{hint}"),
+                ));
             }
             if d.from.names()[..i].contains(stage) {
-                return Err(violation(&at("from"), format!("pretrain stage '{stage}' appears twice in the chain")));
+                return Err(violation(
+                    &at("from"),
+                    format!("pretrain stage '{stage}' appears twice in the chain"),
+                ));
             }
         }
         if d.transfer != Transfer::Scratch && d.from.is_none() {
-            let word = if d.transfer == Transfer::Frozen { "frozen" } else { "finetune" };
+            let word = if d.transfer == Transfer::Frozen {
+                "frozen"
+            } else {
+                "finetune"
+            };
             return Err(violation(
                 &at("transfer"),
-                format!("transfer = \"{word}\" needs a pretraining stage, but from = \"none\" (hint: set from = \"NAME\" of a [pretrain.NAME] stage, or use transfer = \"scratch\")"),
+                format!(
+                    "transfer = \"{word}\" needs a pretraining stage, but from = \"none\" (hint: set from = \"NAME\" of a [pretrain.NAME] stage, or use transfer = \"scratch\")"
+                ),
             ));
         }
         if let Layers::First(k) = d.layers {
             if d.transfer == Transfer::Scratch {
                 // A scratch run ignores `layers`; normalisation resets it.
             } else if k < 1 {
-                return Err(violation(&at("layers"), "must be at least 1 (for no transferred layers use transfer = \"scratch\")"));
+                return Err(violation(
+                    &at("layers"),
+                    "must be at least 1 (for no transferred layers use transfer = \"scratch\")",
+                ));
             } else if k > exp.encoder.depth {
                 return Err(violation(
                     &at("layers"),
@@ -277,4 +359,51 @@ fn data_hint(exp: &Experiment, name: &str, corpora_too: bool) -> Hint {
         names.extend(exp.corpus.keys());
     }
     Hint::closest(name, &names)
+}
+
+/// Settings that are valid but probably not what was meant, over all grid points of a sweep
+/// (each reported once): segment embeddings without pair input, pretraining no stage uses.
+pub fn warnings<'e>(points: impl IntoIterator<Item = &'e Experiment> + Clone) -> Vec<Violation> {
+    let mut out = Vec::new();
+    let pair_input = |exp: &Experiment| {
+        exp.downstream
+            .values()
+            .any(|d| d.task == DownstreamTask::Pair)
+            || exp
+                .pretrain
+                .values()
+                .any(|p| matches!(p.task, PretrainTask::Nsp | PretrainTask::Sop))
+    };
+    if points
+        .clone()
+        .into_iter()
+        .any(|e| e.embeddings.segment && !pair_input(e))
+    {
+        out.push(violation(
+            &["embeddings", "segment"],
+            "segment embeddings matter only for pair input (a pair downstream task or nsp/sop pretraining)",
+        ));
+    }
+    let mut unused: Vec<String> = Vec::new();
+    for exp in points.clone() {
+        for name in exp.pretrain.keys() {
+            if !unused.contains(name) {
+                unused.push(name.clone());
+            }
+        }
+    }
+    for exp in points {
+        unused.retain(|name| {
+            !exp.downstream
+                .values()
+                .any(|d| d.transfer != Transfer::Scratch && d.from.names().contains(name))
+        });
+    }
+    for name in unused {
+        out.push(violation(
+            &["pretrain", &name],
+            "no downstream stage starts from it (through `from`), so it will not run",
+        ));
+    }
+    out
 }

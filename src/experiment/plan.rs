@@ -15,9 +15,9 @@
 //! (ignoring the seed); normalisation first makes a scratch stage ignore `from` and `layers`.
 
 use crate::config::{
-    ConfigError, CorpusConfig, DatasetConfig, DownstreamConfig, EmbeddingsConfig,
-    EncoderConfig, Experiment, Layers, LoadOptions, Loaded, PositionEmbedding, PretrainConfig,
-    PretrainTask, StageRef, TokenizerConfig, Transfer, WordEmbedding, load,
+    ConfigError, CorpusConfig, DatasetConfig, DownstreamConfig, EmbeddingsConfig, EncoderConfig,
+    Experiment, Layers, LoadOptions, Loaded, PositionEmbedding, PretrainConfig, PretrainTask,
+    StageRef, TokenizerConfig, Transfer, WordEmbedding, load,
 };
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -39,6 +39,8 @@ pub const STAGE_OVERHEAD_SECONDS: f64 = 2.0;
 pub const TOKENIZER_SECONDS: f64 = 5.0;
 /// Training examples assumed for a dataset whose size the plan cannot know (no `max_train`).
 pub const ASSUMED_TRAIN_EXAMPLES: u64 = 10_000;
+/// Runs listed per stage by [`Plan::render_text`] before it abbreviates.
+const MAX_LISTED_RUNS: usize = 8;
 
 /// Everything a runner needs: cells, runs and the deduplicated stages.
 #[derive(Debug, Clone, Serialize)]
@@ -55,6 +57,8 @@ pub struct Plan {
     pub stages: Vec<StagePlan>,
     /// Sum of the stage estimates (one worker), in seconds.
     pub estimated_seconds: f64,
+    /// Valid but doubtful settings, located (`file:line:col: key: message`).
+    pub warnings: Vec<String>,
 }
 
 /// One point of the grid, after normalisation and deduplication.
@@ -187,7 +191,12 @@ pub fn plan(loaded: &Loaded) -> Plan {
             Some(&i) => cells[i].merged.push(point.axes.clone()),
             None => {
                 by_signature.insert(signature, cells.len());
-                cells.push(Cell { id: String::new(), axes: point.axes.clone(), merged: Vec::new(), experiment });
+                cells.push(Cell {
+                    id: String::new(),
+                    axes: point.axes.clone(),
+                    merged: Vec::new(),
+                    experiment,
+                });
             }
         }
     }
@@ -206,12 +215,25 @@ pub fn plan(loaded: &Loaded) -> Plan {
             let mut downstream = Vec::new();
             for stage in stages {
                 if stage.kind == StageKind::Downstream {
-                    downstream.push(NamedKey { name: stage.name.clone(), key: stage.key.clone() });
+                    downstream.push(NamedKey {
+                        name: stage.name.clone(),
+                        key: stage.key.clone(),
+                    });
+                }
+                // Stages two downstream stages share (a pretraining, or identical configs) once.
+                if keys.contains(&stage.key) {
+                    continue;
                 }
                 keys.push(stage.key.clone());
                 builder.add(stage, &run_id);
             }
-            runs.push(RunPlan { run_id, cell_id: cell.id.clone(), seed, stages: keys, downstream });
+            runs.push(RunPlan {
+                run_id,
+                cell_id: cell.id.clone(),
+                seed,
+                stages: keys,
+                downstream,
+            });
         }
     }
     let stages = builder.ordered();
@@ -225,6 +247,7 @@ pub fn plan(loaded: &Loaded) -> Plan {
         runs,
         stages,
         estimated_seconds,
+        warnings: loaded.warnings.clone(),
     }
 }
 
@@ -256,7 +279,6 @@ fn cell_signature(exp: &Experiment) -> String {
 struct StageTable {
     stages: Vec<StagePlan>,
     index: HashMap<String, usize>,
-    depth: HashMap<String, usize>,
 }
 
 impl StageTable {
@@ -268,21 +290,19 @@ impl StageTable {
             }
             return;
         }
-        let depth = stage.parents.iter().filter_map(|p| self.depth.get(p)).max().map_or(0, |d| d + 1);
-        self.depth.insert(stage.key.clone(), depth);
         self.index.insert(stage.key.clone(), self.stages.len());
         let mut stage = stage;
         stage.runs = vec![run_id.to_string()];
         self.stages.push(stage);
     }
 
-    /// Parents before children: by kind (tokenizer, pretrain, downstream), then depth in the stage
-    /// graph (a chain's later stages after its earlier ones), then first appearance.
+    /// Parents before children: by kind (tokenizer, pretrain, downstream), then first appearance.
+    /// A pretraining stage first appears after its parent (runs list chains in order), so this is
+    /// a topological order.
     fn ordered(self) -> Vec<StagePlan> {
-        let depth = self.depth;
-        let mut stages: Vec<(usize, StagePlan)> = self.stages.into_iter().enumerate().collect();
-        stages.sort_by_key(|(i, s)| (s.kind, depth.get(&s.key).copied().unwrap_or(0), *i));
-        stages.into_iter().map(|(_, s)| s).collect()
+        let mut stages = self.stages;
+        stages.sort_by_key(|s| s.kind);
+        stages
     }
 }
 
@@ -298,14 +318,31 @@ fn run_stages(exp: &Experiment, seed: Option<u64>) -> Vec<StagePlan> {
         let mut chain: Vec<String> = Vec::new();
         if d.transfer != Transfer::Scratch {
             for stage_name in d.from.names() {
-                let Some(p) = exp.pretrain.get(stage_name) else { continue };
+                let Some(p) = exp.pretrain.get(stage_name) else {
+                    continue;
+                };
                 chain.push(format!("pretrain.{stage_name}"));
-                let stage = pretrain_stage(exp, stage_name, p, &tok_key, previous.as_deref(), &chain, seed);
+                let stage = pretrain_stage(
+                    exp,
+                    stage_name,
+                    p,
+                    &tok_key,
+                    previous.as_deref(),
+                    &chain,
+                    seed,
+                );
                 previous = Some(stage.key.clone());
                 out.push(stage);
             }
         }
-        out.push(downstream_stage(exp, name, d, &tok_key, previous.as_deref(), seed));
+        out.push(downstream_stage(
+            exp,
+            name,
+            d,
+            &tok_key,
+            previous.as_deref(),
+            seed,
+        ));
     }
     out
 }
@@ -315,17 +352,28 @@ fn data_of(exp: &Experiment, name: &str) -> NamedData {
         (Some(c), _) => DataSource::Corpus(c.clone()),
         (None, Some(d)) => DataSource::Dataset(d.clone()),
         // Validation guarantees references resolve; an empty corpus keeps planning total.
-        (None, None) => DataSource::Corpus(CorpusConfig { path: Default::default(), filter: Default::default() }),
+        (None, None) => DataSource::Corpus(CorpusConfig {
+            path: Default::default(),
+            filter: Default::default(),
+        }),
     };
-    NamedData { name: name.to_string(), source }
+    NamedData {
+        name: name.to_string(),
+        source,
+    }
 }
 
 fn tokenizer_stage(exp: &Experiment) -> StagePlan {
-    let fit_on: Vec<NamedData> = exp.tokenizer.fit_on.iter().map(|n| data_of(exp, n)).collect();
+    let fit_on: Vec<NamedData> = exp
+        .tokenizer
+        .fit_on
+        .iter()
+        .map(|n| data_of(exp, n))
+        .collect();
     let material = json!({
         "stage": "tokenizer",
         "version": KEY_VERSION,
-        "tokenizer": exp.tokenizer,
+        "tokenizer": without(&exp.tokenizer, &["fit_on"]),
         "fit_on": fit_on.iter().map(|d| &d.source).collect::<Vec<_>>(),
     });
     StagePlan {
@@ -335,8 +383,14 @@ fn tokenizer_stage(exp: &Experiment) -> StagePlan {
         label: "tokenizer".into(),
         parents: Vec::new(),
         runs: Vec::new(),
-        config: StageConfig::Tokenizer { tokenizer: exp.tokenizer.clone(), fit_on },
-        estimate: CostEstimate { seconds: TOKENIZER_SECONDS, ..CostEstimate::default() },
+        config: StageConfig::Tokenizer {
+            tokenizer: exp.tokenizer.clone(),
+            fit_on,
+        },
+        estimate: CostEstimate {
+            seconds: TOKENIZER_SECONDS,
+            ..CostEstimate::default()
+        },
         cached: false,
     }
 }
@@ -479,49 +533,53 @@ pub fn canonical_json(value: &Value, out: &mut String) {
     }
 }
 
+// Estimates are computed in f64 so that absurd sizes saturate instead of overflowing.
+
 /// Parameters of one encoder layer (attention, feed-forward, two layer norms).
-fn layer_params(e: &EncoderConfig) -> u64 {
-    let (d, f) = (e.d_model as u64, e.ffn as u64);
-    4 * d * d + 4 * d + 2 * d * f + f + d + 4 * d
+fn layer_params(e: &EncoderConfig) -> f64 {
+    let (d, f) = (e.d_model as f64, e.ffn as f64);
+    4.0 * d * d + 4.0 * d + 2.0 * d * f + f + d + 4.0 * d
 }
 
-fn embedding_params(exp: &Experiment) -> u64 {
-    let d = exp.encoder.d_model as u64;
-    let mut n = 2 * d;
+/// Parameters of the embeddings and the encoder.
+fn model_params(exp: &Experiment) -> f64 {
+    let d = exp.encoder.d_model as f64;
+    let mut n = 2.0 * d;
     if exp.embeddings.word != WordEmbedding::None {
-        n += exp.tokenizer.vocab_size as u64 * d;
+        n += exp.tokenizer.vocab_size as f64 * d;
     }
     if exp.embeddings.position == PositionEmbedding::Learned {
-        n += exp.encoder.max_len as u64 * d;
+        n += exp.encoder.max_len as f64 * d;
     }
     if exp.embeddings.segment {
-        n += 2 * d;
+        n += 2.0 * d;
     }
-    n
+    n + exp.encoder.depth as f64 * layer_params(&exp.encoder)
 }
 
 /// Forward FLOPs per token of the encoder at `seq_len` (matmuls plus attention scores).
 fn encoder_flops_per_token(e: &EncoderConfig, seq_len: usize) -> f64 {
     let attention = 4.0 * seq_len as f64 * e.d_model as f64;
-    e.depth as f64 * (2.0 * layer_params(e) as f64 + attention)
+    e.depth as f64 * (2.0 * layer_params(e) + attention)
 }
 
-fn cost(params: u64, steps: u64, tokens_per_step: u64, gflop: f64) -> CostEstimate {
+fn cost(params: f64, steps: f64, tokens_per_step: f64, gflop: f64) -> CostEstimate {
+    // `as` from f64 saturates.
     CostEstimate {
-        params,
-        steps,
-        tokens_per_step,
+        params: params as u64,
+        steps: steps as u64,
+        tokens_per_step: tokens_per_step as u64,
         gflop,
         seconds: STAGE_OVERHEAD_SECONDS + gflop / EFFECTIVE_GFLOPS,
     }
 }
 
 fn pretrain_cost(exp: &Experiment, p: &PretrainConfig) -> CostEstimate {
-    let params = embedding_params(exp) + exp.encoder.depth as u64 * layer_params(&exp.encoder);
+    let params = model_params(exp);
     if p.task == PretrainTask::Import {
-        return cost(params, 0, 0, 0.0);
+        return cost(params, 0.0, 0.0, 0.0);
     }
-    let tokens = (p.batch_size * p.seq_len) as u64;
+    let tokens = p.batch_size as f64 * p.seq_len as f64;
     let vocab_head = 2.0 * exp.tokenizer.vocab_size as f64 * exp.encoder.d_model as f64;
     // Language-model heads project onto the vocabulary: MLM at masked positions, CLM everywhere.
     let head = match p.task {
@@ -530,25 +588,26 @@ fn pretrain_cost(exp: &Experiment, p: &PretrainConfig) -> CostEstimate {
         _ => 0.0,
     };
     let forward = encoder_flops_per_token(&exp.encoder, p.seq_len) + head;
-    let gflop = 3.0 * forward * tokens as f64 * p.steps as f64 / 1e9;
-    cost(params, p.steps, tokens, gflop)
+    let steps = p.steps as f64;
+    // Backward costs about twice the forward pass.
+    let gflop = 3.0 * forward * tokens * steps / 1e9;
+    cost(params, steps, tokens, gflop)
 }
 
 fn downstream_cost(exp: &Experiment, d: &DownstreamConfig) -> CostEstimate {
-    let params = embedding_params(exp) + exp.encoder.depth as u64 * layer_params(&exp.encoder);
+    let params = model_params(exp);
     let examples = exp
         .dataset
         .get(&d.data)
         .and_then(|ds| ds.filter.max_train)
-        .map_or(ASSUMED_TRAIN_EXAMPLES, |n| n as u64);
-    let steps_per_epoch = examples.div_ceil(d.batch_size.max(1) as u64);
-    let steps = steps_per_epoch * d.epochs as u64;
-    let tokens = (d.batch_size * d.seq_len) as u64;
+        .map_or(ASSUMED_TRAIN_EXAMPLES as f64, |n| n as f64);
+    let steps = (examples / d.batch_size.max(1) as f64).ceil() * d.epochs as f64;
+    let tokens = d.batch_size as f64 * d.seq_len as f64;
     let forward = encoder_flops_per_token(&exp.encoder, d.seq_len);
     // Frozen: the encoder runs forward once per example, then only the head trains.
     let gflop = match d.transfer {
-        Transfer::Frozen => forward * (examples * d.seq_len as u64) as f64 / 1e9,
-        _ => 3.0 * forward * tokens as f64 * steps as f64 / 1e9,
+        Transfer::Frozen => forward * examples * d.seq_len as f64 / 1e9,
+        _ => 3.0 * forward * tokens * steps / 1e9,
     };
     cost(params, steps, tokens, gflop)
 }
@@ -569,7 +628,12 @@ impl Plan {
     pub fn render_text(&self) -> String {
         let mut out = String::new();
         let cached: Vec<&StagePlan> = self.stages.iter().filter(|s| s.cached).collect();
-        let to_run: f64 = self.stages.iter().filter(|s| !s.cached).map(|s| s.estimate.seconds).sum();
+        let to_run: f64 = self
+            .stages
+            .iter()
+            .filter(|s| !s.cached)
+            .map(|s| s.estimate.seconds)
+            .sum();
         let _ = writeln!(
             out,
             "experiment {}: {} cell{} x {} seed{} = {} runs, {} stages",
@@ -603,11 +667,27 @@ impl Plan {
         }
         let _ = writeln!(out);
         let _ = writeln!(out, "stages");
-        let label_width = self.stages.iter().map(|s| s.label.len()).max().unwrap_or(5).max(5);
-        let _ = writeln!(out, "  {:<16}  {:<label_width$}  {:>8}  {:<6}  runs", "key", "stage", "estimate", "status");
+        let label_width = self
+            .stages
+            .iter()
+            .map(|s| s.label.len())
+            .max()
+            .unwrap_or(5)
+            .max(5);
+        let _ = writeln!(
+            out,
+            "  {:<16}  {:<label_width$}  {:>8}  {:<6}  runs",
+            "key", "stage", "estimate", "status"
+        );
         for s in &self.stages {
             let runs = if s.runs.len() == self.runs.len() && self.runs.len() > 1 {
                 format!("all {}", s.runs.len())
+            } else if s.runs.len() > MAX_LISTED_RUNS {
+                format!(
+                    "{} ... ({} runs)",
+                    s.runs[..MAX_LISTED_RUNS - 1].join(" "),
+                    s.runs.len()
+                )
             } else {
                 s.runs.join(" ")
             };
@@ -628,7 +708,12 @@ impl Plan {
             format_seconds(to_run)
         );
         if !cached.is_empty() {
-            let _ = write!(out, " ({} stage{} cached)", cached.len(), plural(cached.len()));
+            let _ = write!(
+                out,
+                " ({} stage{} cached)",
+                cached.len(),
+                plural(cached.len())
+            );
         }
         let _ = writeln!(out);
         out
@@ -643,7 +728,10 @@ fn axes_text(axes: &[AxisValue]) -> String {
     if axes.is_empty() {
         return "(base configuration)".into();
     }
-    axes.iter().map(|a| format!("{} = {}", a.key, a.value)).collect::<Vec<_>>().join(", ")
+    axes.iter()
+        .map(|a| format!("{} = {}", a.key, a.value))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// `45s`, `12m 05s`, `3h 20m`.

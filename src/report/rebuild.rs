@@ -5,5 +5,8 @@ use std::path::Path;
 
 /// Rebuilds the summary and report of the results folder `dir` (merging shards). Not implemented yet.
 pub fn rebuild(dir: &Path) -> anyhow::Result<()> {
-    anyhow::bail!("rebuilding reports is not implemented yet (asked for {})", dir.display())
+    anyhow::bail!(
+        "rebuilding reports is not implemented yet (asked for {})",
+        dir.display()
+    )
 }
