@@ -22,7 +22,12 @@ fn dataset(path: &str) -> DatasetConfig {
     }
 }
 
-const COLS: Columns<'static> = Columns { text: "text", text_pair: None, label: "label", split: Some("split") };
+const COLS: Columns<'static> = Columns {
+    text: "text",
+    text_pair: None,
+    label: "label",
+    split: Some("split"),
+};
 
 #[test]
 fn plain_text_and_gzip_read_the_same() {
@@ -36,7 +41,10 @@ fn plain_text_and_gzip_read_the_same() {
 
 #[test]
 fn load_corpus_reports_blank_lines() {
-    let cfg = CorpusConfig { path: "corpus.txt.gz".into(), filter: FilterConfig::default() };
+    let cfg = CorpusConfig {
+        path: "corpus.txt.gz".into(),
+        filter: FilterConfig::default(),
+    };
     let (lines, report) = load_corpus(&cfg, &fixtures()).unwrap();
     assert_eq!(lines.len(), 3);
     assert_eq!(report.kept, 3);
@@ -86,7 +94,12 @@ fn seeded_ratios_are_deterministic_and_sized() {
         body.push_str(&format!("example number {i}\tl{}\n", i % 3));
     }
     std::fs::write(dir.path().join("d.tsv"), body).unwrap();
-    let cfg = |seed| DatasetConfig { split: None, ratios: Some([0.7, 0.2, 0.1]), split_seed: seed, ..dataset("d.tsv") };
+    let cfg = |seed| DatasetConfig {
+        split: None,
+        ratios: Some([0.7, 0.2, 0.1]),
+        split_seed: seed,
+        ..dataset("d.tsv")
+    };
     let (a, _) = load_dataset(&cfg(1), dir.path()).unwrap();
     let (b, _) = load_dataset(&cfg(1), dir.path()).unwrap();
     let (c, _) = load_dataset(&cfg(2), dir.path()).unwrap();
@@ -94,21 +107,40 @@ fn seeded_ratios_are_deterministic_and_sized() {
     assert_eq!(a, b);
     assert_ne!(a.train, c.train);
     // Default ratios when there is neither a split column nor ratios.
-    let (d, _) = load_dataset(&DatasetConfig { ratios: None, ..cfg(0) }, dir.path()).unwrap();
+    let (d, _) = load_dataset(
+        &DatasetConfig {
+            ratios: None,
+            ..cfg(0)
+        },
+        dir.path(),
+    )
+    .unwrap();
     assert_eq!((d.train.len(), d.dev.len(), d.test.len()), (80, 10, 10));
 }
 
 #[test]
 fn shipped_files_load() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let (lines, _) =
-        load_corpus(&CorpusConfig { path: "data/kjv.txt.gz".into(), filter: FilterConfig::default() }, root).unwrap();
+    let (lines, _) = load_corpus(
+        &CorpusConfig {
+            path: "data/kjv.txt.gz".into(),
+            filter: FilterConfig::default(),
+        },
+        root,
+    )
+    .unwrap();
     assert_eq!(lines.len(), 31102);
-    assert_eq!(lines[0], "In the beginning God created the heaven and the earth.");
+    assert_eq!(
+        lines[0],
+        "In the beginning God created the heaven and the earth."
+    );
     let (ss, _) = load_dataset(&dataset("data/wordnet/supersense.tsv.gz"), root).unwrap();
     assert_eq!(ss.labels.len(), 45);
     assert!(ss.train.len() > 5000 && ss.unseen_labels.is_empty());
-    let pairs = DatasetConfig { text_pair: Some("text_pair".into()), ..dataset("data/wordnet/defpairs.tsv.gz") };
+    let pairs = DatasetConfig {
+        text_pair: Some("text_pair".into()),
+        ..dataset("data/wordnet/defpairs.tsv.gz")
+    };
     let (dp, _) = load_dataset(&pairs, root).unwrap();
     assert_eq!(dp.labels, ["0", "1"]);
     assert!(dp.train.iter().all(|e| e.text_pair.is_some()));
@@ -124,13 +156,20 @@ fn error_of(name: &str, body: &[u8], cols: Columns<'_>) -> (String, DataError) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join(name);
     std::fs::write(&path, body).unwrap();
-    let err = if name.ends_with(".txt") { read_text(&path).unwrap_err() } else { read_table(&path, &cols).unwrap_err() };
+    let err = if name.ends_with(".txt") {
+        read_text(&path).unwrap_err()
+    } else {
+        read_table(&path, &cols).unwrap_err()
+    };
     (path.display().to_string(), err)
 }
 
 #[test]
 fn bad_input_names_file_and_line() {
-    let pair_cols = Columns { text_pair: Some("pair"), ..COLS };
+    let pair_cols = Columns {
+        text_pair: Some("pair"),
+        ..COLS
+    };
     let cases: Vec<(&str, &[u8], Columns<'_>, &str)> = vec![
         ("ragged.tsv", b"text\tlabel\tsplit\na\tb\ttrain\nc\td\n", COLS, ":3: expected 3 fields like the header, found 2"),
         ("ragged.csv", b"text,label,split\na,b,train\nc,d\n", COLS, ":3: expected 3 fields"),
@@ -152,30 +191,52 @@ fn bad_input_names_file_and_line() {
     for (name, body, cols, want) in cases {
         let (path, err) = error_of(name, body, cols);
         let msg = err.to_string();
-        assert!(msg.starts_with(&path), "{name}: message does not start with the path: {msg}");
+        assert!(
+            msg.starts_with(&path),
+            "{name}: message does not start with the path: {msg}"
+        );
         assert!(msg.contains(want), "{name}: {msg}\n  expected: {want}");
     }
 }
 
 #[test]
 fn missing_file_and_bad_gzip() {
-    let err = load_corpus(&CorpusConfig { path: "nope.txt".into(), filter: FilterConfig::default() }, &fixtures())
-        .unwrap_err();
+    let err = load_corpus(
+        &CorpusConfig {
+            path: "nope.txt".into(),
+            filter: FilterConfig::default(),
+        },
+        &fixtures(),
+    )
+    .unwrap_err();
     assert!(matches!(err, DataError::MissingFile { .. }));
-    assert!(err.to_string().contains("nope.txt: file not found"), "{err}");
+    assert!(
+        err.to_string().contains("nope.txt: file not found"),
+        "{err}"
+    );
     let (_, err) = error_of("broken.txt", &[0x1f, 0x8b, 0x08, 0, 1, 2], COLS);
     assert!(err.to_string().contains("not a valid gzip file"), "{err}");
 }
 
 #[test]
 fn config_mistakes_are_errors() {
-    let both = DatasetConfig { ratios: Some([0.8, 0.1, 0.1]), ..dataset("tiny.tsv") };
+    let both = DatasetConfig {
+        ratios: Some([0.8, 0.1, 0.1]),
+        ..dataset("tiny.tsv")
+    };
     let e = load_dataset(&both, &fixtures()).unwrap_err().to_string();
     assert!(e.contains("either a split column or ratios"), "{e}");
-    let bad = DatasetConfig { split: None, ratios: Some([0.8, 0.3, 0.1]), ..dataset("tiny.tsv") };
+    let bad = DatasetConfig {
+        split: None,
+        ratios: Some([0.8, 0.3, 0.1]),
+        ..dataset("tiny.tsv")
+    };
     let e = load_dataset(&bad, &fixtures()).unwrap_err().to_string();
     assert!(e.contains("sum to 1"), "{e}");
-    let txt = DatasetConfig { split: None, ..dataset("corpus.txt") };
+    let txt = DatasetConfig {
+        split: None,
+        ..dataset("corpus.txt")
+    };
     let e = load_dataset(&txt, &fixtures()).unwrap_err().to_string();
     assert!(e.contains("plain text is for corpora"), "{e}");
 }
@@ -183,8 +244,15 @@ fn config_mistakes_are_errors() {
 #[test]
 fn tagging_check_names_the_example() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("t.tsv"), "text\tlabel\tsplit\nthe cat sat\tO B-x O\ttrain\na dog\tO\ttest\n").unwrap();
+    std::fs::write(
+        dir.path().join("t.tsv"),
+        "text\tlabel\tsplit\nthe cat sat\tO B-x O\ttrain\na dog\tO\ttest\n",
+    )
+    .unwrap();
     let (ds, _) = load_dataset(&dataset("t.tsv"), dir.path()).unwrap();
     let e = ds.check_tagging("tags").unwrap_err().to_string();
-    assert!(e.contains("tags: test example 0: 1 tags for 2 words"), "{e}");
+    assert!(
+        e.contains("tags: test example 0: 1 tags for 2 words"),
+        "{e}"
+    );
 }

@@ -72,13 +72,7 @@ fn tok_err(e: impl std::fmt::Display) -> DataError {
 /// (the caller resolves a relative path against the experiment file's directory).
 pub fn fit(cfg: &TokenizerConfig, texts: &[&str]) -> Result<Tok> {
     if cfg.kind == TokenizerKind::File {
-        let Some(path) = &cfg.path else {
-            return Err(DataError::InvalidConfig {
-                what: "tokenizer".into(),
-                message: "kind = \"file\" needs path = \"…/tokenizer.json\"".into(),
-            });
-        };
-        return Tok::load(path);
+        return load_file(cfg);
     }
     if cfg.vocab_size <= NUM_SPECIAL as usize {
         return Err(DataError::InvalidConfig {
@@ -129,7 +123,7 @@ pub fn fit(cfg: &TokenizerConfig, texts: &[&str]) -> Result<Tok> {
                 .into(),
         ),
         TokenizerKind::Wordpiece => return fit_wordpiece(cfg, texts, specials),
-        TokenizerKind::File => unreachable!("handled above"),
+        TokenizerKind::File => return load_file(cfg),
     };
     let mut inner = Tokenizer::new(model);
     inner.with_normalizer(Some(normalizer(cfg)));
@@ -152,6 +146,16 @@ pub fn fit(cfg: &TokenizerConfig, texts: &[&str]) -> Result<Tok> {
     tok.check_specials()
         .map_err(|message| DataError::Tokenizer { message })?;
     Ok(tok)
+}
+
+fn load_file(cfg: &TokenizerConfig) -> Result<Tok> {
+    match &cfg.path {
+        Some(path) => Tok::load(path),
+        None => Err(DataError::InvalidConfig {
+            what: "tokenizer".into(),
+            message: "kind = \"file\" needs path = \"…/tokenizer.json\"".into(),
+        }),
+    }
 }
 
 fn normalizer(cfg: &TokenizerConfig) -> BertNormalizer {
