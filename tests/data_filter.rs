@@ -390,3 +390,21 @@ fn errors() {
     .to_string();
     assert!(e.contains("max_examples applies to corpora"), "{e}");
 }
+
+#[test]
+fn report_as_metrics() {
+    let (_, report) = Filters::new(&FilterConfig {
+        dedup: true,
+        ..Default::default()
+    })
+    .unwrap()
+    .apply_corpus(lines(&["a", "a", "b"]))
+    .unwrap();
+    assert_eq!(
+        report.metrics("data.kjv."),
+        vec![
+            ("data.kjv.kept".to_string(), 2.0),
+            ("data.kjv.removed.dedup".to_string(), 1.0)
+        ]
+    );
+}

@@ -256,3 +256,29 @@ fn tagging_check_names_the_example() {
         "{e}"
     );
 }
+
+#[test]
+fn conll_token_tag_sentences() {
+    let recs = read_table(&fixtures().join("tiny.conll"), &COLS).unwrap();
+    assert_eq!(recs.len(), 2);
+    assert_eq!(recs[0].example.text, "the cat sat");
+    assert_eq!(recs[0].example.label, "O B-noun.animal O");
+    assert_eq!((recs[0].line, recs[1].line), (2, 6));
+    let cfg = DatasetConfig {
+        split: None,
+        ratios: Some([1.0, 0.0, 0.0]),
+        ..dataset("tiny.conll")
+    };
+    let (ds, _) = load_dataset(&cfg, &fixtures()).unwrap();
+    ds.check_tagging("conll").unwrap();
+    assert_eq!(ds.tag_labels(), ["O", "B-ORG", "B-noun.animal"]);
+    let e = load_dataset(&dataset("tiny.conll"), &fixtures())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("no split column"), "{e}");
+    let (_, e) = error_of("bad.conll", b"the\tO\ncat\n", COLS);
+    assert!(
+        e.to_string().contains(":2: expected 'token<TAB>tag'"),
+        "{e}"
+    );
+}

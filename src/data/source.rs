@@ -77,6 +77,10 @@ pub enum Format {
     Tsv,
     Csv,
     Jsonl,
+    /// Token/tag lines for tagging: `token<TAB>tag` (or space-separated, tag last), a blank line
+    /// between sentences, optional `# ...` comment lines. Becomes text = the tokens joined by
+    /// spaces, label = the tags joined by spaces; no columns and no split column.
+    Conll,
 }
 
 impl Format {
@@ -93,6 +97,7 @@ impl Format {
             "tsv" | "tab" => Ok(Format::Tsv),
             "csv" => Ok(Format::Csv),
             "jsonl" | "ndjson" => Ok(Format::Jsonl),
+            "conll" | "bio" => Ok(Format::Conll),
             _ => Err(DataError::UnknownFormat {
                 path: path.to_path_buf(),
             }),
@@ -176,6 +181,7 @@ pub fn read_table(path: &Path, columns: &Columns<'_>) -> Result<Vec<Record>> {
         Format::Tsv => read_tsv(path, columns)?,
         Format::Csv => read_csv(path, columns)?,
         Format::Jsonl => read_jsonl(path, columns)?,
+        Format::Conll => read_conll(path)?,
         Format::Text => {
             return Err(DataError::InvalidConfig {
                 what: path.display().to_string(),
@@ -471,6 +477,59 @@ fn read_jsonl(path: &Path, columns: &Columns<'_>) -> Result<Vec<Record>> {
         };
         out.push(record(path, line, &fields, &pos, columns)?);
     }
+    Ok(out)
+}
+
+fn read_conll(path: &Path) -> Result<Vec<Record>> {
+    let text = utf8(path, read_bytes(path)?)?;
+    let mut out = Vec::new();
+    let (mut words, mut tags, mut start) = (Vec::new(), Vec::new(), 0);
+    let mut flush = |words: &mut Vec<&str>, tags: &mut Vec<&str>, start: usize| {
+        if !words.is_empty() {
+            let example = Example {
+                text: words.join(" "),
+                text_pair: None,
+                label: tags.join(" "),
+            };
+            out.push(Record {
+                example,
+                split: None,
+                line: start,
+            });
+            words.clear();
+            tags.clear();
+        }
+    };
+    for (i, l) in text.lines().enumerate() {
+        let line = i + 1;
+        let l = l.trim();
+        if l.is_empty() {
+            flush(&mut words, &mut tags, start);
+            continue;
+        }
+        if l.starts_with('#') && words.is_empty() {
+            continue;
+        }
+        let mut parts = if l.contains('\t') {
+            l.split('\t').collect::<Vec<_>>()
+        } else {
+            l.split_whitespace().collect()
+        };
+        parts.retain(|p| !p.trim().is_empty());
+        if parts.len() < 2 {
+            return Err(DataError::Parse {
+                path: path.to_path_buf(),
+                line,
+                message: format!("expected 'token<TAB>tag', found {l:?}"),
+            });
+        }
+        if words.is_empty() {
+            start = line;
+        }
+        words.push(parts[0].trim());
+        tags.push(parts[parts.len() - 1].trim());
+    }
+    flush(&mut words, &mut tags, start);
     Ok(out)
 }
 

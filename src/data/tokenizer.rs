@@ -315,6 +315,18 @@ impl Tok {
             .to_vec())
     }
 
+    /// Token ids of many texts (in parallel), without special tokens.
+    pub fn encode_all(&self, texts: &[&str]) -> Result<Vec<Vec<u32>>> {
+        let encodings = self
+            .inner
+            .encode_batch(texts.to_vec(), false)
+            .map_err(tok_err)?;
+        Ok(encodings
+            .into_iter()
+            .map(|e| e.get_ids().to_vec())
+            .collect())
+    }
+
     /// Token ids of a text given as words (for tagging), with the index of the word each token
     /// comes from. A word that yields no token (only characters the normaliser removes) gets one
     /// [UNK], so every word has at least one token.
@@ -371,8 +383,7 @@ impl Tok {
     /// UNK rate and average length over `texts`.
     pub fn stats(&self, texts: &[&str]) -> Result<TokStats> {
         let (mut tokens, mut unk) = (0usize, 0usize);
-        for t in texts {
-            let ids = self.encode(t)?;
+        for ids in self.encode_all(texts)? {
             tokens += ids.len();
             unk += ids.iter().filter(|&&i| i == UNK_ID).count();
         }
