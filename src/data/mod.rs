@@ -23,4 +23,4 @@ pub use objectives::{
     MlmBatch, MlmConfig, PairObjective, SentencePair, causal_lm_labels, mask_tokens, sentence_pairs,
 };
 pub use source::{Columns, Example, Format, Record, Split, TextLines, read_table, read_text};
-pub use tokenizer::{Tok, TokStats, fit};
+pub use tokenizer::{Tok, TokStats, fit, fit_in};

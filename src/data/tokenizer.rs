@@ -148,6 +148,20 @@ pub fn fit(cfg: &TokenizerConfig, texts: &[&str]) -> Result<Tok> {
     Ok(tok)
 }
 
+/// `fit`, with a relative `path` (kind = "file") resolved against the experiment file's directory.
+pub fn fit_in(cfg: &TokenizerConfig, base_dir: &Path, texts: &[&str]) -> Result<Tok> {
+    match &cfg.path {
+        Some(path) if cfg.kind == TokenizerKind::File => {
+            let cfg = TokenizerConfig {
+                path: Some(crate::data::source::resolve(base_dir, path)),
+                ..cfg.clone()
+            };
+            fit(&cfg, texts)
+        }
+        _ => fit(cfg, texts),
+    }
+}
+
 fn load_file(cfg: &TokenizerConfig) -> Result<Tok> {
     match &cfg.path {
         Some(path) => Tok::load(path),
