@@ -283,24 +283,35 @@ fn split_value(path: &Path, line: usize, value: &str) -> Result<Split> {
     })
 }
 
-/// Builds a record from a row's fields, given the column positions.
-fn record(
-    path: &Path,
-    line: usize,
-    fields: &[&str],
-    pos: &Positions,
-    columns: &Columns<'_>,
-) -> Result<Record> {
-    let text = non_empty(path, line, columns.text, "text", fields[pos.text])?;
-    let text_pair = match (pos.text_pair, columns.text_pair) {
-        (Some(i), Some(c)) => Some(non_empty(path, line, c, "text_pair", fields[i])?),
+/// The values of one row for each role.
+struct Values<'a> {
+    text: &'a str,
+    text_pair: Option<&'a str>,
+    label: &'a str,
+    split: Option<&'a str>,
+}
+
+impl Positions {
+    /// Picks a row's values (the row has as many fields as the header).
+    fn pick<'a>(&self, fields: &[&'a str]) -> Values<'a> {
+        Values {
+            text: fields[self.text],
+            text_pair: self.text_pair.map(|i| fields[i]),
+            label: fields[self.label],
+            split: self.split.map(|i| fields[i]),
+        }
+    }
+}
+
+/// Builds a record from a row's values: texts and label must be non-empty, the split known.
+fn record(path: &Path, line: usize, v: Values<'_>, columns: &Columns<'_>) -> Result<Record> {
+    let text = non_empty(path, line, columns.text, "text", v.text)?;
+    let text_pair = match (v.text_pair, columns.text_pair) {
+        (Some(p), Some(c)) => Some(non_empty(path, line, c, "text_pair", p)?),
         _ => None,
     };
-    let label = non_empty(path, line, columns.label, "label", fields[pos.label])?;
-    let split = pos
-        .split
-        .map(|i| split_value(path, line, fields[i]))
-        .transpose()?;
+    let label = non_empty(path, line, columns.label, "label", v.label)?;
+    let split = v.split.map(|s| split_value(path, line, s)).transpose()?;
     Ok(Record {
         example: Example {
             text,
@@ -345,7 +356,7 @@ fn read_tsv(path: &Path, columns: &Columns<'_>) -> Result<Vec<Record>> {
                 found: fields.len(),
             });
         }
-        out.push(record(path, line, &fields, &pos, columns)?);
+        out.push(record(path, line, pos.pick(&fields), columns)?);
     }
     Ok(out)
 }
@@ -413,7 +424,7 @@ fn read_csv(path: &Path, columns: &Columns<'_>) -> Result<Vec<Record>> {
                 line,
             })?);
         }
-        out.push(record(path, line, &fields, &pos, columns)?);
+        out.push(record(path, line, pos.pick(&fields), columns)?);
     }
     Ok(out)
 }
@@ -455,27 +466,13 @@ fn read_jsonl(path: &Path, columns: &Columns<'_>) -> Result<Vec<Record>> {
         let pair = columns.text_pair.map(|c| get(c, "text_pair")).transpose()?;
         let label = get(columns.label, "label")?;
         let split = columns.split.map(|c| get(c, "split")).transpose()?;
-        let fields: Vec<&str> = [
-            Some(text.as_str()),
-            pair.as_deref(),
-            Some(label.as_str()),
-            split.as_deref(),
-        ]
-        .into_iter()
-        .flatten()
-        .collect();
-        let mut k = 0;
-        let mut next = || {
-            k += 1;
-            k - 1
+        let values = Values {
+            text: &text,
+            text_pair: pair.as_deref(),
+            label: &label,
+            split: split.as_deref(),
         };
-        let pos = Positions {
-            text: next(),
-            text_pair: pair.as_ref().map(|_| next()),
-            label: next(),
-            split: split.as_ref().map(|_| next()),
-        };
-        out.push(record(path, line, &fields, &pos, columns)?);
+        out.push(record(path, line, values, columns)?);
     }
     Ok(out)
 }
