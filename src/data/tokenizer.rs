@@ -12,8 +12,8 @@
 //! unified, optional lowercasing, accents kept) with CJK handling on, so Chinese, Japanese and
 //! Korean ideographs always become one token per character, whatever the kind.
 //!
-//! The special tokens have fixed ids that batching relies on: [PAD]=0, [UNK]=1, [CLS]=2,
-//! [SEP]=3, [MASK]=4. A fitted tokenizer puts them first; a loaded one must have them at those
+//! The special tokens have fixed ids that batching relies on: `[PAD]`=0, `[UNK]`=1, `[CLS]`=2,
+//! `[SEP]`=3, `[MASK]`=4. A fitted tokenizer puts them first; a loaded one must have them at those
 //! ids (a tokenizer.json saved by embedlab does).
 
 use crate::config::{TokenizerConfig, TokenizerKind};
@@ -56,7 +56,7 @@ pub struct Tok {
 pub struct TokStats {
     pub texts: usize,
     pub tokens: usize,
-    /// Share of tokens that are [UNK].
+    /// Share of tokens that are `[UNK]`.
     pub unk_rate: f64,
     /// Average number of tokens per text (without specials).
     pub avg_len: f64,
@@ -187,7 +187,7 @@ const WORD_START: char = '\u{E000}';
 /// text can differ. Instead we train a plain BPE (whose ids start from the sorted alphabet, so
 /// its ties break the same way every time) on words marked with `WORD_START`, and convert:
 /// `WORD_START`+piece becomes the word-initial piece, any other piece becomes `##`piece. Every
-/// alphabet character gets both forms so no word falls back to [UNK] for lack of a first piece.
+/// alphabet character gets both forms so no word falls back to `[UNK]` for lack of a first piece.
 fn fit_wordpiece(cfg: &TokenizerConfig, texts: &[&str], specials: Vec<AddedToken>) -> Result<Tok> {
     let mut bpe = Tokenizer::new(
         BPE::builder()
@@ -343,7 +343,7 @@ impl Tok {
 
     /// Token ids of a text given as words (for tagging), with the index of the word each token
     /// comes from. A word that yields no token (only characters the normaliser removes) gets one
-    /// [UNK], so every word has at least one token.
+    /// `[UNK]`, so every word has at least one token.
     pub fn encode_words(&self, words: &[&str]) -> Result<(Vec<u32>, Vec<usize>)> {
         let mut ids = Vec::new();
         let mut word_of = Vec::new();
