@@ -125,7 +125,7 @@ impl Item {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Labels {
     None,
-    /// [batch_size]; `IGNORE` for padding rows.
+    /// Shape `[batch_size]`; `IGNORE` for padding rows.
     Class(Vec<i64>),
     /// [batch_size, seq_len]; `IGNORE` at `[CLS]`, `[SEP]`, padding and unlabeled tokens.
     Tokens(Vec<i64>),
@@ -142,7 +142,7 @@ pub struct Batch {
     pub attention_mask: Vec<i64>,
     /// [batch_size, seq_len]; segment 0 or 1.
     pub token_type_ids: Vec<i64>,
-    /// [batch_size]; 1 for a real example, 0 for a padding row of the last batch.
+    /// Shape `[batch_size]`; 1 for a real example, 0 for a padding row of the last batch.
     pub row_mask: Vec<i64>,
     pub labels: Labels,
     /// The item index of each row (`None` for padding rows).
