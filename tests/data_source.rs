@@ -282,3 +282,17 @@ fn conll_token_tag_sentences() {
         "{e}"
     );
 }
+
+#[test]
+fn digest_is_the_sha256_of_the_stored_bytes() {
+    let d = embedlab::data::digest(&fixtures().join("corpus.txt")).unwrap();
+    assert_eq!(d.len(), 64);
+    assert_ne!(
+        d,
+        embedlab::data::digest(&fixtures().join("corpus.txt.gz")).unwrap()
+    );
+    assert!(matches!(
+        embedlab::data::digest(&fixtures().join("nope")),
+        Err(DataError::MissingFile { .. })
+    ));
+}

@@ -34,5 +34,7 @@ pub use items::{class_items, corpus_items, sentence_pair_items, tag_items};
 pub use objectives::{
     MlmBatch, MlmConfig, PairObjective, SentencePair, causal_lm_labels, mask_tokens, sentence_pairs,
 };
-pub use source::{Columns, Example, Format, Record, Split, TextLines, read_table, read_text};
+pub use source::{
+    Columns, Example, Format, Record, Split, TextLines, digest, read_table, read_text, resolve,
+};
 pub use tokenizer::{Tok, TokStats, fit, fit_in};

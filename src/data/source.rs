@@ -530,6 +530,14 @@ fn read_conll(path: &Path) -> Result<Vec<Record>> {
     Ok(out)
 }
 
+/// sha256 (hex) of a file's bytes as stored, for stage keys: editing a data file changes the
+/// keys of the stages that read it.
+pub fn digest(path: &Path) -> Result<String> {
+    use sha2::Digest;
+    let raw = std::fs::read(path).map_err(|e| DataError::io(path, e))?;
+    Ok(hex::encode(sha2::Sha256::digest(&raw)))
+}
+
 /// Resolves a data path against the experiment file's directory (absolute paths stay as they are).
 pub fn resolve(base_dir: &Path, path: &Path) -> PathBuf {
     if path.is_absolute() {

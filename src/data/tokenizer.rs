@@ -46,9 +46,18 @@ pub const SPECIALS: [&str; 5] = [PAD, UNK, CLS, SEP, MASK];
 pub const NUM_SPECIAL: u32 = 5;
 
 /// A fitted or loaded tokenizer.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Tok {
     inner: Tokenizer,
+}
+
+impl std::fmt::Debug for Tok {
+    // The derived form would print the whole vocabulary.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tok")
+            .field("vocab_size", &self.vocab_size())
+            .finish_non_exhaustive()
+    }
 }
 
 /// How a tokenizer fares on a set of texts.
