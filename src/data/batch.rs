@@ -1,8 +1,8 @@
 //! Batching: token ids to fixed-shape i64 arrays for static-shape graphs.
 //!
 //! All arrays are row-major `Vec<i64>` with their shape beside them. A row is
-//! `[CLS] a [SEP]` or `[CLS] a [SEP] b [SEP]`, padded with [PAD] (attention mask 0) or truncated
-//! to the row length. `token_type_ids` are 0 for the first segment (its [CLS] and [SEP]
+//! `[CLS] a [SEP]` or `[CLS] a [SEP] b [SEP]`, padded with `[PAD]` (attention mask 0) or truncated
+//! to the row length. `token_type_ids` are 0 for the first segment (its `[CLS]` and `[SEP]`
 //! included) and 1 for the second. The `Batcher` cuts items into batches of exactly
 //! `batch_size` rows: the last partial batch is filled with padding rows (`row_mask` 0, labels
 //! ignored) so every batch has the same shape. Padding rows hold `[CLS] [SEP]` with those two
@@ -98,7 +98,7 @@ pub enum Target {
     None,
     /// A class id, or `IGNORE`.
     Class(i64),
-    /// One label per token of the first segment (before [CLS]/[SEP] are added), `IGNORE` where
+    /// One label per token of the first segment (before `[CLS]`/`[SEP]` are added), `IGNORE` where
     /// a token has none (continuation pieces of a tagged word).
     Tokens(Vec<i64>),
 }
@@ -125,9 +125,9 @@ impl Item {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Labels {
     None,
-    /// [batch_size]; `IGNORE` for padding rows.
+    /// Shape `[batch_size]`; `IGNORE` for padding rows.
     Class(Vec<i64>),
-    /// [batch_size, seq_len]; `IGNORE` at [CLS], [SEP], padding and unlabeled tokens.
+    /// [batch_size, seq_len]; `IGNORE` at `[CLS]`, `[SEP]`, padding and unlabeled tokens.
     Tokens(Vec<i64>),
 }
 
@@ -142,7 +142,7 @@ pub struct Batch {
     pub attention_mask: Vec<i64>,
     /// [batch_size, seq_len]; segment 0 or 1.
     pub token_type_ids: Vec<i64>,
-    /// [batch_size]; 1 for a real example, 0 for a padding row of the last batch.
+    /// Shape `[batch_size]`; 1 for a real example, 0 for a padding row of the last batch.
     pub row_mask: Vec<i64>,
     pub labels: Labels,
     /// The item index of each row (`None` for padding rows).

@@ -8,7 +8,9 @@
 use crate::config::{CorpusConfig, DatasetConfig};
 use crate::data::error::{DataError, Result};
 use crate::data::filter::{FilterReport, Filters, filter_corpus};
-use crate::data::source::{Columns, Example, Record, Split, read_table, read_text, resolve};
+use crate::data::source::{
+    Columns, Example, Format, Record, Split, read_table, read_text, resolve,
+};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
@@ -132,6 +134,12 @@ pub fn load_dataset(cfg: &DatasetConfig, base_dir: &Path) -> Result<(Dataset, Fi
         return Err(DataError::InvalidConfig {
             what,
             message: "give either a split column or ratios, not both".into(),
+        });
+    }
+    if cfg.split.is_some() && Format::from_path(&path)? == Format::Conll {
+        return Err(DataError::InvalidConfig {
+            what,
+            message: "a token/tag (.conll) file has no split column (hint: use ratios, or one file per split as TSV)".into(),
         });
     }
     let ratios = cfg.ratios.unwrap_or(DEFAULT_RATIOS);

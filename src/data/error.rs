@@ -28,7 +28,7 @@ pub enum DataError {
     EmptyInput { path: PathBuf, what: &'static str },
 
     #[error(
-        "{path}: cannot tell the format from the file name (expected .txt, .tsv, .csv or .jsonl, optionally with .gz)"
+        "{path}: cannot tell the format from the file name (expected .txt, .tsv, .csv, .jsonl or .conll, optionally with .gz)"
     )]
     UnknownFormat { path: PathBuf },
 

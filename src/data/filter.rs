@@ -45,6 +45,17 @@ impl FilterReport {
         self.removed.push((filter.to_string(), n));
     }
 
+    /// The report as metrics: `{prefix}kept` and `{prefix}removed.{filter}` for each filter.
+    pub fn metrics(&self, prefix: &str) -> Vec<(String, f64)> {
+        std::iter::once((format!("{prefix}kept"), self.kept as f64))
+            .chain(
+                self.removed
+                    .iter()
+                    .map(|(f, n)| (format!("{prefix}removed.{f}"), *n as f64)),
+            )
+            .collect()
+    }
+
     /// One line for messages and logs: "kept 120; removed min_chars 3, dedup 2".
     pub fn summary(&self) -> String {
         let removed: Vec<String> = self

@@ -21,16 +21,16 @@ fn index_of(labels: &[String], label: &str) -> i64 {
 
 /// Unlabeled lines (for MLM / CLM).
 pub fn corpus_items(lines: &[String], tok: &Tok) -> Result<Vec<Item>> {
-    lines
-        .iter()
-        .map(|l| {
-            Ok(Item {
-                a: tok.encode(l)?,
-                b: None,
-                target: Target::None,
-            })
+    let texts: Vec<&str> = lines.iter().map(String::as_str).collect();
+    Ok(tok
+        .encode_all(&texts)?
+        .into_iter()
+        .map(|a| Item {
+            a,
+            b: None,
+            target: Target::None,
         })
-        .collect()
+        .collect())
 }
 
 /// Single texts or pairs with a class label (`labels` is `Dataset::labels`).

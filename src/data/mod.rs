@@ -1,5 +1,17 @@
 //! Data: sources, filters, datasets, tokenizers, batching and pretraining objectives' inputs.
 //!
+//! The runner's path through it:
+//! ```text
+//! load_corpus / load_dataset      source (read) -> split -> filter (with FilterReport)
+//! tokenizer::fit_in               fit on corpus lines + Dataset::train_texts(), or load a file
+//! corpus_items / class_items / tag_items / sentence_pairs + sentence_pair_items
+//! Batcher::new(items, cfg).epoch(e)    fixed-shape i64 batches
+//! mask_tokens / causal_lm_labels       MLM / CLM inputs and labels for a batch
+//! ```
+//! Modules: `source` (files), `filter`, `dataset` (loading, splits, labels), `tokenizer`,
+//! `items` (examples to token ids), `batch` (rows, batches), `objectives` (MLM, CLM, NSP, SOP),
+//! `error`.
+//!
 //! Imports only `config`; never `experiment`, `model`, `runtime` or `graph`.
 
 pub mod batch;
@@ -22,5 +34,7 @@ pub use items::{class_items, corpus_items, sentence_pair_items, tag_items};
 pub use objectives::{
     MlmBatch, MlmConfig, PairObjective, SentencePair, causal_lm_labels, mask_tokens, sentence_pairs,
 };
-pub use source::{Columns, Example, Format, Record, Split, TextLines, read_table, read_text};
-pub use tokenizer::{Tok, TokStats, fit};
+pub use source::{
+    Columns, Example, Format, Record, Split, TextLines, digest, read_table, read_text, resolve,
+};
+pub use tokenizer::{Tok, TokStats, fit, fit_in};

@@ -14,7 +14,7 @@ use rand_chacha::ChaCha8Rng;
 pub struct MlmConfig {
     /// Share of maskable tokens (not special, not padding) chosen per row.
     pub prob: f64,
-    /// Of the chosen tokens: share replaced by [MASK] ...
+    /// Of the chosen tokens: share replaced by `[MASK]` ...
     pub mask_share: f64,
     /// ... and share replaced by a random non-special token; the rest keep their token.
     pub random_share: f64,
@@ -57,7 +57,7 @@ pub struct MlmBatch {
 }
 
 /// Chooses round(prob · n) of each row's n maskable tokens (at least one when n > 0) and
-/// replaces them 80/10/10 with [MASK] / a random token / themselves. Padding rows
+/// replaces them 80/10/10 with `[MASK]` / a random token / themselves. Padding rows
 /// (`row_mask` 0) are never masked.
 pub fn mask_tokens(
     batch: &Batch,

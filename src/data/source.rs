@@ -77,6 +77,10 @@ pub enum Format {
     Tsv,
     Csv,
     Jsonl,
+    /// Token/tag lines for tagging: `token<TAB>tag` (or space-separated, tag last), a blank line
+    /// between sentences, optional `# ...` comment lines. Becomes text = the tokens joined by
+    /// spaces, label = the tags joined by spaces; no columns and no split column.
+    Conll,
 }
 
 impl Format {
@@ -93,6 +97,7 @@ impl Format {
             "tsv" | "tab" => Ok(Format::Tsv),
             "csv" => Ok(Format::Csv),
             "jsonl" | "ndjson" => Ok(Format::Jsonl),
+            "conll" | "bio" => Ok(Format::Conll),
             _ => Err(DataError::UnknownFormat {
                 path: path.to_path_buf(),
             }),
@@ -176,6 +181,7 @@ pub fn read_table(path: &Path, columns: &Columns<'_>) -> Result<Vec<Record>> {
         Format::Tsv => read_tsv(path, columns)?,
         Format::Csv => read_csv(path, columns)?,
         Format::Jsonl => read_jsonl(path, columns)?,
+        Format::Conll => read_conll(path)?,
         Format::Text => {
             return Err(DataError::InvalidConfig {
                 what: path.display().to_string(),
@@ -277,24 +283,35 @@ fn split_value(path: &Path, line: usize, value: &str) -> Result<Split> {
     })
 }
 
-/// Builds a record from a row's fields, given the column positions.
-fn record(
-    path: &Path,
-    line: usize,
-    fields: &[&str],
-    pos: &Positions,
-    columns: &Columns<'_>,
-) -> Result<Record> {
-    let text = non_empty(path, line, columns.text, "text", fields[pos.text])?;
-    let text_pair = match (pos.text_pair, columns.text_pair) {
-        (Some(i), Some(c)) => Some(non_empty(path, line, c, "text_pair", fields[i])?),
+/// The values of one row for each role.
+struct Values<'a> {
+    text: &'a str,
+    text_pair: Option<&'a str>,
+    label: &'a str,
+    split: Option<&'a str>,
+}
+
+impl Positions {
+    /// Picks a row's values (the row has as many fields as the header).
+    fn pick<'a>(&self, fields: &[&'a str]) -> Values<'a> {
+        Values {
+            text: fields[self.text],
+            text_pair: self.text_pair.map(|i| fields[i]),
+            label: fields[self.label],
+            split: self.split.map(|i| fields[i]),
+        }
+    }
+}
+
+/// Builds a record from a row's values: texts and label must be non-empty, the split known.
+fn record(path: &Path, line: usize, v: Values<'_>, columns: &Columns<'_>) -> Result<Record> {
+    let text = non_empty(path, line, columns.text, "text", v.text)?;
+    let text_pair = match (v.text_pair, columns.text_pair) {
+        (Some(p), Some(c)) => Some(non_empty(path, line, c, "text_pair", p)?),
         _ => None,
     };
-    let label = non_empty(path, line, columns.label, "label", fields[pos.label])?;
-    let split = pos
-        .split
-        .map(|i| split_value(path, line, fields[i]))
-        .transpose()?;
+    let label = non_empty(path, line, columns.label, "label", v.label)?;
+    let split = v.split.map(|s| split_value(path, line, s)).transpose()?;
     Ok(Record {
         example: Example {
             text,
@@ -339,7 +356,7 @@ fn read_tsv(path: &Path, columns: &Columns<'_>) -> Result<Vec<Record>> {
                 found: fields.len(),
             });
         }
-        out.push(record(path, line, &fields, &pos, columns)?);
+        out.push(record(path, line, pos.pick(&fields), columns)?);
     }
     Ok(out)
 }
@@ -407,7 +424,7 @@ fn read_csv(path: &Path, columns: &Columns<'_>) -> Result<Vec<Record>> {
                 line,
             })?);
         }
-        out.push(record(path, line, &fields, &pos, columns)?);
+        out.push(record(path, line, pos.pick(&fields), columns)?);
     }
     Ok(out)
 }
@@ -449,29 +466,76 @@ fn read_jsonl(path: &Path, columns: &Columns<'_>) -> Result<Vec<Record>> {
         let pair = columns.text_pair.map(|c| get(c, "text_pair")).transpose()?;
         let label = get(columns.label, "label")?;
         let split = columns.split.map(|c| get(c, "split")).transpose()?;
-        let fields: Vec<&str> = [
-            Some(text.as_str()),
-            pair.as_deref(),
-            Some(label.as_str()),
-            split.as_deref(),
-        ]
-        .into_iter()
-        .flatten()
-        .collect();
-        let mut k = 0;
-        let mut next = || {
-            k += 1;
-            k - 1
+        let values = Values {
+            text: &text,
+            text_pair: pair.as_deref(),
+            label: &label,
+            split: split.as_deref(),
         };
-        let pos = Positions {
-            text: next(),
-            text_pair: pair.as_ref().map(|_| next()),
-            label: next(),
-            split: split.as_ref().map(|_| next()),
-        };
-        out.push(record(path, line, &fields, &pos, columns)?);
+        out.push(record(path, line, values, columns)?);
     }
     Ok(out)
+}
+
+fn read_conll(path: &Path) -> Result<Vec<Record>> {
+    let text = utf8(path, read_bytes(path)?)?;
+    let mut out = Vec::new();
+    let (mut words, mut tags, mut start) = (Vec::new(), Vec::new(), 0);
+    let mut flush = |words: &mut Vec<&str>, tags: &mut Vec<&str>, start: usize| {
+        if !words.is_empty() {
+            let example = Example {
+                text: words.join(" "),
+                text_pair: None,
+                label: tags.join(" "),
+            };
+            out.push(Record {
+                example,
+                split: None,
+                line: start,
+            });
+            words.clear();
+            tags.clear();
+        }
+    };
+    for (i, l) in text.lines().enumerate() {
+        let line = i + 1;
+        let l = l.trim();
+        if l.is_empty() {
+            flush(&mut words, &mut tags, start);
+            continue;
+        }
+        if l.starts_with('#') && words.is_empty() {
+            continue;
+        }
+        let mut parts = if l.contains('\t') {
+            l.split('\t').collect::<Vec<_>>()
+        } else {
+            l.split_whitespace().collect()
+        };
+        parts.retain(|p| !p.trim().is_empty());
+        if parts.len() < 2 {
+            return Err(DataError::Parse {
+                path: path.to_path_buf(),
+                line,
+                message: format!("expected 'token<TAB>tag', found {l:?}"),
+            });
+        }
+        if words.is_empty() {
+            start = line;
+        }
+        words.push(parts[0].trim());
+        tags.push(parts[parts.len() - 1].trim());
+    }
+    flush(&mut words, &mut tags, start);
+    Ok(out)
+}
+
+/// sha256 (hex) of a file's bytes as stored, for stage keys: editing a data file changes the
+/// keys of the stages that read it.
+pub fn digest(path: &Path) -> Result<String> {
+    use sha2::Digest;
+    let raw = std::fs::read(path).map_err(|e| DataError::io(path, e))?;
+    Ok(hex::encode(sha2::Sha256::digest(&raw)))
 }
 
 /// Resolves a data path against the experiment file's directory (absolute paths stay as they are).

@@ -12,8 +12,8 @@
 //! unified, optional lowercasing, accents kept) with CJK handling on, so Chinese, Japanese and
 //! Korean ideographs always become one token per character, whatever the kind.
 //!
-//! The special tokens have fixed ids that batching relies on: [PAD]=0, [UNK]=1, [CLS]=2,
-//! [SEP]=3, [MASK]=4. A fitted tokenizer puts them first; a loaded one must have them at those
+//! The special tokens have fixed ids that batching relies on: `[PAD]`=0, `[UNK]`=1, `[CLS]`=2,
+//! `[SEP]`=3, `[MASK]`=4. A fitted tokenizer puts them first; a loaded one must have them at those
 //! ids (a tokenizer.json saved by embedlab does).
 
 use crate::config::{TokenizerConfig, TokenizerKind};
@@ -46,9 +46,18 @@ pub const SPECIALS: [&str; 5] = [PAD, UNK, CLS, SEP, MASK];
 pub const NUM_SPECIAL: u32 = 5;
 
 /// A fitted or loaded tokenizer.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Tok {
     inner: Tokenizer,
+}
+
+impl std::fmt::Debug for Tok {
+    // The derived form would print the whole vocabulary.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tok")
+            .field("vocab_size", &self.vocab_size())
+            .finish_non_exhaustive()
+    }
 }
 
 /// How a tokenizer fares on a set of texts.
@@ -56,7 +65,7 @@ pub struct Tok {
 pub struct TokStats {
     pub texts: usize,
     pub tokens: usize,
-    /// Share of tokens that are [UNK].
+    /// Share of tokens that are `[UNK]`.
     pub unk_rate: f64,
     /// Average number of tokens per text (without specials).
     pub avg_len: f64,
@@ -72,13 +81,7 @@ fn tok_err(e: impl std::fmt::Display) -> DataError {
 /// (the caller resolves a relative path against the experiment file's directory).
 pub fn fit(cfg: &TokenizerConfig, texts: &[&str]) -> Result<Tok> {
     if cfg.kind == TokenizerKind::File {
-        let Some(path) = &cfg.path else {
-            return Err(DataError::InvalidConfig {
-                what: "tokenizer".into(),
-                message: "kind = \"file\" needs path = \"…/tokenizer.json\"".into(),
-            });
-        };
-        return Tok::load(path);
+        return load_file(cfg);
     }
     if cfg.vocab_size <= NUM_SPECIAL as usize {
         return Err(DataError::InvalidConfig {
@@ -129,7 +132,7 @@ pub fn fit(cfg: &TokenizerConfig, texts: &[&str]) -> Result<Tok> {
                 .into(),
         ),
         TokenizerKind::Wordpiece => return fit_wordpiece(cfg, texts, specials),
-        TokenizerKind::File => unreachable!("handled above"),
+        TokenizerKind::File => return load_file(cfg),
     };
     let mut inner = Tokenizer::new(model);
     inner.with_normalizer(Some(normalizer(cfg)));
@@ -154,6 +157,30 @@ pub fn fit(cfg: &TokenizerConfig, texts: &[&str]) -> Result<Tok> {
     Ok(tok)
 }
 
+/// `fit`, with a relative `path` (kind = "file") resolved against the experiment file's directory.
+pub fn fit_in(cfg: &TokenizerConfig, base_dir: &Path, texts: &[&str]) -> Result<Tok> {
+    match &cfg.path {
+        Some(path) if cfg.kind == TokenizerKind::File => {
+            let cfg = TokenizerConfig {
+                path: Some(crate::data::source::resolve(base_dir, path)),
+                ..cfg.clone()
+            };
+            fit(&cfg, texts)
+        }
+        _ => fit(cfg, texts),
+    }
+}
+
+fn load_file(cfg: &TokenizerConfig) -> Result<Tok> {
+    match &cfg.path {
+        Some(path) => Tok::load(path),
+        None => Err(DataError::InvalidConfig {
+            what: "tokenizer".into(),
+            message: "kind = \"file\" needs path = \"…/tokenizer.json\"".into(),
+        }),
+    }
+}
+
 fn normalizer(cfg: &TokenizerConfig) -> BertNormalizer {
     BertNormalizer::new(true, true, Some(false), cfg.lowercase)
 }
@@ -169,7 +196,7 @@ const WORD_START: char = '\u{E000}';
 /// text can differ. Instead we train a plain BPE (whose ids start from the sorted alphabet, so
 /// its ties break the same way every time) on words marked with `WORD_START`, and convert:
 /// `WORD_START`+piece becomes the word-initial piece, any other piece becomes `##`piece. Every
-/// alphabet character gets both forms so no word falls back to [UNK] for lack of a first piece.
+/// alphabet character gets both forms so no word falls back to `[UNK]` for lack of a first piece.
 fn fit_wordpiece(cfg: &TokenizerConfig, texts: &[&str], specials: Vec<AddedToken>) -> Result<Tok> {
     let mut bpe = Tokenizer::new(
         BPE::builder()
@@ -311,9 +338,21 @@ impl Tok {
             .to_vec())
     }
 
+    /// Token ids of many texts (in parallel), without special tokens.
+    pub fn encode_all(&self, texts: &[&str]) -> Result<Vec<Vec<u32>>> {
+        let encodings = self
+            .inner
+            .encode_batch(texts.to_vec(), false)
+            .map_err(tok_err)?;
+        Ok(encodings
+            .into_iter()
+            .map(|e| e.get_ids().to_vec())
+            .collect())
+    }
+
     /// Token ids of a text given as words (for tagging), with the index of the word each token
     /// comes from. A word that yields no token (only characters the normaliser removes) gets one
-    /// [UNK], so every word has at least one token.
+    /// `[UNK]`, so every word has at least one token.
     pub fn encode_words(&self, words: &[&str]) -> Result<(Vec<u32>, Vec<usize>)> {
         let mut ids = Vec::new();
         let mut word_of = Vec::new();
@@ -367,8 +406,7 @@ impl Tok {
     /// UNK rate and average length over `texts`.
     pub fn stats(&self, texts: &[&str]) -> Result<TokStats> {
         let (mut tokens, mut unk) = (0usize, 0usize);
-        for t in texts {
-            let ids = self.encode(t)?;
+        for ids in self.encode_all(texts)? {
             tokens += ids.len();
             unk += ids.iter().filter(|&&i| i == UNK_ID).count();
         }
