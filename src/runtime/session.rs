@@ -346,6 +346,12 @@ pub struct Outputs<'s> {
     inner: ort::session::SessionOutputs<'s>,
 }
 
+impl std::fmt::Debug for Outputs<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Outputs").field("graph", &self.graph).field("names", &self.names()).finish()
+    }
+}
+
 impl<'s> Outputs<'s> {
     /// Output names, in the graph's order.
     pub fn names(&self) -> Vec<&str> {
