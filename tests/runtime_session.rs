@@ -2,7 +2,9 @@
 //! f32 and f64), borrowed feeds, borrowed and owned outputs, error messages, and the library
 //! lookup (bundled copy found; a bogus ORT_DYLIB_PATH gives the clear error).
 
-use embedlab::graph::onnx_pb::{self, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, tensor_value_info};
+use embedlab::graph::onnx_pb::{
+    self, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, tensor_value_info,
+};
 use embedlab::graph::{DType, Tensor};
 use embedlab::runtime::{
     self, Feeds, LibraryLookup, LibrarySource, ParamStore, RuntimeError, Session, SessionOptions,
@@ -22,7 +24,10 @@ fn node(op: &str, name: &str, inputs: &[&str], outputs: &[&str]) -> NodeProto {
 fn model(graph: GraphProto) -> Vec<u8> {
     ModelProto {
         ir_version: 10,
-        opset_import: vec![OperatorSetIdProto { domain: String::new(), version: 21 }],
+        opset_import: vec![OperatorSetIdProto {
+            domain: String::new(),
+            version: 21,
+        }],
         producer_name: "embedlab-test".to_string(),
         graph: Some(graph),
         ..Default::default()
@@ -72,7 +77,10 @@ fn double_model() -> Vec<u8> {
             raw_data: 0f32.to_le_bytes().to_vec(),
         }],
         input: vec![tensor_value_info("A", 1, &[Ok(2), Ok(2)])],
-        output: vec![tensor_value_info("Z", 1, &[Ok(2), Ok(2)]), tensor_value_info("C", 7, &[Ok(2), Ok(2)])],
+        output: vec![
+            tensor_value_info("Z", 1, &[Ok(2), Ok(2)]),
+            tensor_value_info("C", 7, &[Ok(2), Ok(2)]),
+        ],
         ..Default::default()
     })
 }
@@ -85,7 +93,10 @@ fn expected_linear() -> Vec<f64> {
     let mut y = vec![0.0f64; 4];
     for r in 0..2 {
         for c in 0..2 {
-            y[r * 2 + c] = B[c] as f64 + (0..3).map(|k| X[r * 3 + k] as f64 * W[k * 2 + c] as f64).sum::<f64>();
+            y[r * 2 + c] = B[c] as f64
+                + (0..3)
+                    .map(|k| X[r * 3 + k] as f64 * W[k * 2 + c] as f64)
+                    .sum::<f64>();
         }
     }
     y
@@ -93,7 +104,12 @@ fn expected_linear() -> Vec<f64> {
 
 #[test]
 fn f32_matmul_add_with_borrowed_feeds() {
-    let mut s = Session::from_bytes("linear_f32", &linear_model(1, "W", "B"), &SessionOptions::default()).unwrap();
+    let mut s = Session::from_bytes(
+        "linear_f32",
+        &linear_model(1, "W", "B"),
+        &SessionOptions::default(),
+    )
+    .unwrap();
     assert_eq!(s.name(), "linear_f32");
     let names: Vec<_> = s.inputs().iter().map(|i| i.name.as_str()).collect();
     assert_eq!(names, ["X", "W", "B"]);
@@ -101,7 +117,10 @@ fn f32_matmul_add_with_borrowed_feeds() {
     assert_eq!(s.outputs()[0].dtype, Some(DType::F32));
 
     let mut feeds = Feeds::new();
-    feeds.f32("X", &[2, 3], &X).f32("W", &[3, 2], &W).f32("B", &[2], &B);
+    feeds
+        .f32("X", &[2, 3], &X)
+        .f32("W", &[3, 2], &W)
+        .f32("B", &[2], &B);
     let out = s.run(&feeds).unwrap();
     assert_eq!(out.names(), ["Y"]);
     let y = out.f32("Y").unwrap();
@@ -117,13 +136,21 @@ fn f32_matmul_add_with_borrowed_feeds() {
 
 #[test]
 fn f64_variant_is_exact() {
-    let mut s = Session::from_bytes("linear_f64", &linear_model(11, "W", "B"), &SessionOptions::default()).unwrap();
+    let mut s = Session::from_bytes(
+        "linear_f64",
+        &linear_model(11, "W", "B"),
+        &SessionOptions::default(),
+    )
+    .unwrap();
     let x: Vec<f64> = X.iter().map(|&v| v as f64).collect();
     let w: Vec<f64> = W.iter().map(|&v| v as f64).collect();
     let b: Vec<f64> = B.iter().map(|&v| v as f64).collect();
     let xt = Tensor::f64(vec![2, 3], x);
     let mut feeds = Feeds::new();
-    feeds.tensor("X", &xt).f64("W", &[3, 2], &w).f64("B", &[2], &b);
+    feeds
+        .tensor("X", &xt)
+        .f64("W", &[3, 2], &w)
+        .f64("B", &[2], &b);
     let out = s.run(&feeds).unwrap();
     let y = out.f64("Y").unwrap();
     for (a, e) in y.data.iter().zip(expected_linear()) {
@@ -131,7 +158,10 @@ fn f64_variant_is_exact() {
     }
     // Asking for the wrong dtype names the graph, the output and both types.
     let e = out.f32("Y").unwrap_err().to_string();
-    assert!(e.contains("linear_f64") && e.contains("'Y'") && e.contains("f32"), "{e}");
+    assert!(
+        e.contains("linear_f64") && e.contains("'Y'") && e.contains("f32"),
+        "{e}"
+    );
     let tensors = out.to_tensors().unwrap();
     assert_eq!(tensors[0].0, "Y");
     assert_eq!(tensors[0].1.dtype(), DType::F64);
@@ -140,8 +170,15 @@ fn f64_variant_is_exact() {
 #[test]
 fn params_are_fed_from_the_store_by_name() {
     let bytes = linear_model(1, "lin.weight", "lin.bias");
-    let mut s = Session::from_bytes("linear_params", &bytes, &SessionOptions { intra_threads: Some(1), ..Default::default() })
-        .unwrap();
+    let mut s = Session::from_bytes(
+        "linear_params",
+        &bytes,
+        &SessionOptions {
+            intra_threads: Some(1),
+            ..Default::default()
+        },
+    )
+    .unwrap();
     let mut store = ParamStore::new();
     store.insert("lin.weight", &[3, 2], &W).unwrap();
     store.insert("lin.bias", &[2], &B).unwrap();
@@ -153,7 +190,10 @@ fn params_are_fed_from_the_store_by_name() {
     drop(out);
     // The same feeds can run again.
     let again = s.run(&feeds).unwrap().tensor("Y").unwrap();
-    assert_eq!(again.as_f32().unwrap()[3] as f64, (expected_linear()[3] as f32) as f64);
+    assert_eq!(
+        again.as_f32().unwrap()[3] as f64,
+        (expected_linear()[3] as f32) as f64
+    );
 }
 
 #[test]
@@ -164,9 +204,15 @@ fn owned_outputs_feed_back_and_other_dtypes_read() {
     feeds.f32("A", &[2, 2], &a);
     let mut out = s.run(&feeds).unwrap();
     assert_eq!(out.i64("C").unwrap().data, [1, 0, 0, 1]);
-    assert_eq!(out.tensor("C").unwrap(), Tensor::i64(vec![2, 2], vec![1, 0, 0, 1]));
+    assert_eq!(
+        out.tensor("C").unwrap(),
+        Tensor::i64(vec![2, 2], vec![1, 0, 0, 1])
+    );
     let z = out.take("Z").unwrap();
-    assert!(matches!(out.take("Z"), Err(RuntimeError::UnknownOutput { .. })));
+    assert!(matches!(
+        out.take("Z"),
+        Err(RuntimeError::UnknownOutput { .. })
+    ));
     drop(out);
     assert_eq!(z.shape(), [2, 2]);
     assert_eq!(z.as_f32().unwrap(), [2.0, -4.0, 0.0, 7.0]);
@@ -174,7 +220,8 @@ fn owned_outputs_feed_back_and_other_dtypes_read() {
     feeds.value("A", &z);
     let out = s.run(&feeds).unwrap();
     assert_eq!(out.f32("Z").unwrap().data, [4.0, -8.0, 0.0, 14.0]);
-    assert_eq!(out.scalar("Z").map_err(|e| e.to_string()).unwrap_err().contains("single"), true);
+    let e = out.scalar("Z").unwrap_err().to_string();
+    assert!(e.contains("double") && e.contains("single"), "{e}");
 }
 
 #[test]
@@ -185,35 +232,61 @@ fn errors_name_the_graph_and_the_input() {
     let mut feeds = Feeds::new();
     feeds.f32("X", &[2, 3], &X).f32("W", &[3, 2], &W);
     let e = s.run(&feeds).unwrap_err().to_string();
-    assert!(e.contains("my_graph") && e.contains("not fed") && e.contains('B'), "{e}");
+    assert!(
+        e.contains("my_graph") && e.contains("not fed") && e.contains('B'),
+        "{e}"
+    );
 
     let mut feeds = Feeds::new();
-    feeds.f32("X", &[2, 3], &X).f32("W", &[3, 2], &W).f32("B", &[2], &B).f32("Q", &[1], &B[..1]);
+    feeds
+        .f32("X", &[2, 3], &X)
+        .f32("W", &[3, 2], &W)
+        .f32("B", &[2], &B)
+        .f32("Q", &[1], &B[..1]);
     let e = s.run(&feeds).unwrap_err().to_string();
-    assert!(e.contains("my_graph") && e.contains("'Q'") && e.contains("X, W, B"), "{e}");
+    assert!(
+        e.contains("my_graph") && e.contains("'Q'") && e.contains("X, W, B"),
+        "{e}"
+    );
 
     let mut feeds = Feeds::new();
-    feeds.f32("X", &[2, 2], &X).f32("W", &[3, 2], &W).f32("B", &[2], &B);
+    feeds
+        .f32("X", &[2, 2], &X)
+        .f32("W", &[3, 2], &W)
+        .f32("B", &[2], &B);
     let e = s.run(&feeds).unwrap_err().to_string();
-    assert!(e.contains("my_graph") && e.contains("'X'") && e.contains("[2, 2]"), "{e}");
+    assert!(
+        e.contains("my_graph") && e.contains("'X'") && e.contains("[2, 2]"),
+        "{e}"
+    );
 
     // A shape ONNX Runtime rejects: its own message comes through, with our graph name.
     let mut feeds = Feeds::new();
-    feeds.f32("X", &[3, 2], &X).f32("W", &[3, 2], &W).f32("B", &[2], &B);
+    feeds
+        .f32("X", &[3, 2], &X)
+        .f32("W", &[3, 2], &W)
+        .f32("B", &[2], &B);
     let e = s.run(&feeds).unwrap_err();
     assert!(matches!(e, RuntimeError::Run { .. }), "{e}");
     assert!(e.to_string().contains("my_graph"), "{e}");
 
     let mut feeds = Feeds::new();
-    feeds.f32("X", &[2, 3], &X).f32("W", &[3, 2], &W).f32("B", &[2], &B);
+    feeds
+        .f32("X", &[2, 3], &X)
+        .f32("W", &[3, 2], &W)
+        .f32("B", &[2], &B);
     let out = s.run(&feeds).unwrap();
     let e = out.f32("Nope").unwrap_err().to_string();
-    assert!(e.contains("my_graph") && e.contains("'Nope'") && e.contains('Y'), "{e}");
+    assert!(
+        e.contains("my_graph") && e.contains("'Nope'") && e.contains('Y'),
+        "{e}"
+    );
 }
 
 #[test]
 fn bad_model_bytes_name_the_graph() {
-    let e = Session::from_bytes("broken_graph", b"not a model", &SessionOptions::default()).unwrap_err();
+    let e = Session::from_bytes("broken_graph", b"not a model", &SessionOptions::default())
+        .unwrap_err();
     assert!(matches!(e, RuntimeError::SessionCreate { .. }));
     assert!(e.to_string().contains("broken_graph"), "{e}");
 }
@@ -234,11 +307,17 @@ fn init_is_idempotent_and_reports_the_version() {
 #[test]
 fn bundled_library_is_found_without_any_environment() {
     let bundled = runtime::BUNDLED_LIBRARY.map(std::path::PathBuf::from);
-    if !bundled.as_ref().is_some_and(|p| p.is_file()) && std::env::var_os("ORT_DYLIB_PATH").is_some() {
+    if !bundled.as_ref().is_some_and(|p| p.is_file())
+        && std::env::var_os("ORT_DYLIB_PATH").is_some()
+    {
         eprintln!("the build was offline and ORT_DYLIB_PATH is set: nothing bundled to check");
         return;
     }
-    let lookup = LibraryLookup { dylib_path: None, python: None, bundled };
+    let lookup = LibraryLookup {
+        dylib_path: None,
+        python: None,
+        bundled,
+    };
     let info = lookup.locate().unwrap();
     assert_eq!(info.source, LibrarySource::Bundled);
     assert_eq!(info.version, "1.32.0");
@@ -254,21 +333,43 @@ fn bogus_ort_dylib_path_gives_a_clear_error() {
     let e = lookup.locate().unwrap_err();
     assert!(matches!(e, RuntimeError::LibraryNotFound { .. }));
     let msg = e.to_string();
-    for needle in ["ORT_DYLIB_PATH", "/nonexistent/libonnxruntime.so", "no such file", "hint", "cargo build"] {
+    for needle in [
+        "ORT_DYLIB_PATH",
+        "/nonexistent/libonnxruntime.so",
+        "no such file",
+        "hint",
+        "cargo build",
+    ] {
         assert!(msg.contains(needle), "missing {needle:?} in:\n{msg}");
     }
 
     // A file that is not a library.
     let not_lib = concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml");
-    let e = LibraryLookup { dylib_path: Some(not_lib.into()), python: None, bundled: None }.locate().unwrap_err();
+    let e = LibraryLookup {
+        dylib_path: Some(not_lib.into()),
+        python: None,
+        bundled: None,
+    }
+    .locate()
+    .unwrap_err();
     assert!(e.to_string().contains("not a loadable library"), "{e}");
 
     // Nothing anywhere: every step is listed.
-    let e = LibraryLookup { dylib_path: None, python: Some("/nonexistent/python3".into()), bundled: Some("/nonexistent/ort.so".into()) }
-        .locate()
-        .unwrap_err()
-        .to_string();
-    assert!(e.contains("Python package") && e.contains("could not run") && e.contains("bundled") && e.contains("/nonexistent/ort.so"), "{e}");
+    let e = LibraryLookup {
+        dylib_path: None,
+        python: Some("/nonexistent/python3".into()),
+        bundled: Some("/nonexistent/ort.so".into()),
+    }
+    .locate()
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("Python package")
+            && e.contains("could not run")
+            && e.contains("bundled")
+            && e.contains("/nonexistent/ort.so"),
+        "{e}"
+    );
 }
 
 /// Run by `init_failure_in_a_fresh_process` in a child process whose ORT_DYLIB_PATH is bogus.
@@ -289,13 +390,28 @@ fn child_init_with_bogus_path() {
 fn init_failure_in_a_fresh_process() {
     let exe = std::env::current_exe().unwrap();
     let out = std::process::Command::new(exe)
-        .args(["--exact", "child_init_with_bogus_path", "--nocapture", "--test-threads=1"])
+        .args([
+            "--exact",
+            "child_init_with_bogus_path",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env("EMBEDLAB_RUNTIME_TEST_CHILD", "1")
         .env("ORT_DYLIB_PATH", "/nonexistent/libonnxruntime.so.1.32.0")
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "child failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    assert!(stdout.contains("CHILD-ERROR: could not load the ONNX Runtime library"), "{stdout}");
-    assert!(stdout.contains("/nonexistent/libonnxruntime.so.1.32.0"), "{stdout}");
+    assert!(
+        out.status.success(),
+        "child failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("CHILD-ERROR: could not load the ONNX Runtime library"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("/nonexistent/libonnxruntime.so.1.32.0"),
+        "{stdout}"
+    );
 }

@@ -2,8 +2,8 @@
 //! transfer of the first k layers, and the errors a wrong checkpoint gives. No ONNX Runtime needed.
 
 use embedlab::runtime::{
-    LoadOptions, Metadata, OptState, ParamStore, RuntimeError, checkpoint_params, load_checkpoint, load_params_into,
-    name_has_prefix, save_checkpoint,
+    LoadOptions, Metadata, OptState, ParamStore, RuntimeError, checkpoint_params, load_checkpoint,
+    load_params_into, name_has_prefix, save_checkpoint,
 };
 
 /// An encoder-like store: `depth` layers of q weight + bias, plus an embedding and a head.
@@ -18,16 +18,29 @@ fn encoder(depth: usize, seed: u32) -> ParamStore {
     s.insert("embeddings.word", &[10, 4], &emb).unwrap();
     for l in 0..depth {
         let w: Vec<f32> = (0..16).map(|_| next()).collect();
-        s.insert(format!("encoder.layer{l}.attn.q.weight"), &[4, 4], &w).unwrap();
-        s.insert(format!("encoder.layer{l}.attn.q.bias"), &[4], &[next(), next(), next(), next()]).unwrap();
+        s.insert(format!("encoder.layer{l}.attn.q.weight"), &[4, 4], &w)
+            .unwrap();
+        s.insert(
+            format!("encoder.layer{l}.attn.q.bias"),
+            &[4],
+            &[next(), next(), next(), next()],
+        )
+        .unwrap();
     }
-    s.insert("head.weight", &[4, 3], &(0..12).map(|_| next()).collect::<Vec<_>>()).unwrap();
+    s.insert(
+        "head.weight",
+        &[4, 3],
+        &(0..12).map(|_| next()).collect::<Vec<_>>(),
+    )
+    .unwrap();
     s
 }
 
 fn files_in(dir: &std::path::Path) -> Vec<String> {
-    let mut v: Vec<String> =
-        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
     v.sort();
     v
 }
@@ -38,29 +51,61 @@ fn round_trip_is_bit_exact_with_optimizer_state_and_metadata() {
     let path = dir.path().join("ckpt.safetensors");
     let mut params = encoder(2, 7);
     // Values whose bits a lossy path would change.
-    params.get_mut("head.weight").unwrap()[..4].copy_from_slice(&[-0.0, f32::MIN_POSITIVE / 3.0, f32::from_bits(0x7fc0_1234), f32::MAX]);
+    params.get_mut("head.weight").unwrap()[..4].copy_from_slice(&[
+        -0.0,
+        f32::MIN_POSITIVE / 3.0,
+        f32::from_bits(0x7fc0_1234),
+        f32::MAX,
+    ]);
     let mut opt = OptState::adamw(&params);
     opt.step = 42;
-    opt.slot_mut("m").unwrap().as_mut_slice().iter_mut().enumerate().for_each(|(i, x)| *x = i as f32 * 0.5);
-    opt.slot_mut("v").unwrap().as_mut_slice().iter_mut().enumerate().for_each(|(i, x)| *x = 1.0 / (i as f32 + 1.0));
+    opt.slot_mut("m")
+        .unwrap()
+        .as_mut_slice()
+        .iter_mut()
+        .enumerate()
+        .for_each(|(i, x)| *x = i as f32 * 0.5);
+    opt.slot_mut("v")
+        .unwrap()
+        .as_mut_slice()
+        .iter_mut()
+        .enumerate()
+        .for_each(|(i, x)| *x = 1.0 / (i as f32 + 1.0));
     let mut meta = Metadata::new();
     meta.insert("step".into(), 42.into());
-    meta.insert("rng".into(), serde_json::json!([1u64, 2u64, 18446744073709551615u64]));
+    meta.insert(
+        "rng".into(),
+        serde_json::json!([1u64, 2u64, 18446744073709551615u64]),
+    );
 
     save_checkpoint(&path, &params, Some(&opt), &meta).unwrap();
-    assert_eq!(files_in(dir.path()), ["ckpt.safetensors"], "no temporary file left behind");
+    assert_eq!(
+        files_in(dir.path()),
+        ["ckpt.safetensors"],
+        "no temporary file left behind"
+    );
 
     let ck = load_checkpoint(&path).unwrap();
     assert_eq!(ck.params.checksum(), params.checksum());
     let names: Vec<_> = ck.params.names().collect();
-    assert_eq!(names, params.names().collect::<Vec<_>>(), "store order is kept");
+    assert_eq!(
+        names,
+        params.names().collect::<Vec<_>>(),
+        "store order is kept"
+    );
     let bits = |s: &ParamStore| s.as_slice().iter().map(|x| x.to_bits()).collect::<Vec<_>>();
     assert_eq!(bits(&ck.params), bits(&params));
     let opt2 = ck.opt.unwrap();
     assert_eq!(opt2.step, 42);
     assert_eq!(opt2.slot_names().collect::<Vec<_>>(), ["m", "v"]);
-    assert_eq!(opt2.slot("m").unwrap().checksum(), opt.slot("m").unwrap().checksum());
-    assert_eq!(opt2.slot("v").unwrap().checksum(), opt.slot("v").unwrap().checksum());
+    assert_eq!(
+        opt2.slot("m").unwrap().checksum(),
+        opt.slot("m").unwrap().checksum()
+    );
+    assert_eq!(
+        opt2.slot("v").unwrap().checksum(),
+        opt.slot("v").unwrap().checksum()
+    );
     assert_eq!(ck.meta, meta);
 
     let listed = checkpoint_params(&path).unwrap();
@@ -89,22 +134,61 @@ fn full_load_into_a_store_checks_names_and_shapes() {
 
     // A deeper model lacks layer 2 in the file; a shallower one has no place for layer 1.
     let mut deeper = encoder(3, 5);
-    let e = load_params_into(&path, &mut deeper, &LoadOptions::default()).unwrap_err().to_string();
-    assert!(e.contains("'encoder.layer2.attn.q.weight' is missing") && e.contains("'encoder.layer2.attn.q.bias' is missing"), "{e}");
+    let e = load_params_into(&path, &mut deeper, &LoadOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("'encoder.layer2.attn.q.weight' is missing")
+            && e.contains("'encoder.layer2.attn.q.bias' is missing"),
+        "{e}"
+    );
     assert!(e.contains("a.safetensors"), "{e}");
     let mut shallower = encoder(1, 5);
     let before = shallower.checksum();
-    let e = load_params_into(&path, &mut shallower, &LoadOptions::default()).unwrap_err().to_string();
-    assert!(e.contains("no parameter for") && e.contains("encoder.layer1.attn.q.weight"), "{e}");
-    assert_eq!(shallower.checksum(), before, "a failed load changes nothing");
-    let report = load_params_into(&path, &mut shallower, &LoadOptions { allow_unused: true, ..Default::default() }).unwrap();
-    assert_eq!(report.unused, ["encoder.layer1.attn.q.weight", "encoder.layer1.attn.q.bias"]);
+    let e = load_params_into(&path, &mut shallower, &LoadOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("no parameter for") && e.contains("encoder.layer1.attn.q.weight"),
+        "{e}"
+    );
+    assert_eq!(
+        shallower.checksum(),
+        before,
+        "a failed load changes nothing"
+    );
+    let report = load_params_into(
+        &path,
+        &mut shallower,
+        &LoadOptions {
+            allow_unused: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        report.unused,
+        ["encoder.layer1.attn.q.weight", "encoder.layer1.attn.q.bias"]
+    );
 
     // A shape mismatch names the tensor and both shapes.
     let mut wide = ParamStore::new();
-    wide.insert("embeddings.word", &[10, 8], &[0.0; 80]).unwrap();
-    let e = load_params_into(&path, &mut wide, &LoadOptions { allow_unused: true, ..Default::default() }).unwrap_err().to_string();
-    assert!(e.contains("'embeddings.word'") && e.contains("[10, 4]") && e.contains("[10, 8]"), "{e}");
+    wide.insert("embeddings.word", &[10, 8], &[0.0; 80])
+        .unwrap();
+    let e = load_params_into(
+        &path,
+        &mut wide,
+        &LoadOptions {
+            allow_unused: true,
+            ..Default::default()
+        },
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("'embeddings.word'") && e.contains("[10, 4]") && e.contains("[10, 8]"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -118,14 +202,22 @@ fn load_subset_transfers_the_first_k_layers() {
     let mut downstream = encoder(3, 12);
     let fresh = downstream.clone();
     let opts = LoadOptions {
-        prefixes: vec!["embeddings".into(), "encoder.layer0".into(), "encoder.layer1.".into()],
+        prefixes: vec![
+            "embeddings".into(),
+            "encoder.layer0".into(),
+            "encoder.layer1.".into(),
+        ],
         allow_unused: false,
     };
     let report = load_params_into(&path, &mut downstream, &opts).unwrap();
     assert_eq!(report.loaded.len(), 5);
     for p in downstream.iter() {
         let transferred = opts.prefixes.iter().any(|pre| name_has_prefix(p.name, pre));
-        let expect = if transferred { pretrained.get(p.name) } else { fresh.get(p.name) };
+        let expect = if transferred {
+            pretrained.get(p.name)
+        } else {
+            fresh.get(p.name)
+        };
         assert_eq!(Some(p.data), expect, "{}", p.name);
     }
 
@@ -133,9 +225,16 @@ fn load_subset_transfers_the_first_k_layers() {
     assert!(name_has_prefix("encoder.layer1.attn", "encoder.layer1"));
     assert!(!name_has_prefix("encoder.layer10.attn", "encoder.layer1"));
     // A prefix that selects nothing is an error (a typo would silently transfer nothing).
-    let e = load_params_into(&path, &mut downstream, &LoadOptions { prefixes: vec!["encoder.layr0".into()], allow_unused: false })
-        .unwrap_err()
-        .to_string();
+    let e = load_params_into(
+        &path,
+        &mut downstream,
+        &LoadOptions {
+            prefixes: vec!["encoder.layr0".into()],
+            allow_unused: false,
+        },
+    )
+    .unwrap_err()
+    .to_string();
     assert!(e.contains("'encoder.layr0' selects no parameter"), "{e}");
 }
 
@@ -179,13 +278,21 @@ fn bad_files_give_clear_errors() {
     let garbage = dir.path().join("garbage.safetensors");
     std::fs::write(&garbage, b"definitely not safetensors").unwrap();
     let e = load_checkpoint(&garbage).unwrap_err().to_string();
-    assert!(e.contains("garbage.safetensors") && e.contains("not a safetensors file"), "{e}");
+    assert!(
+        e.contains("garbage.safetensors") && e.contains("not a safetensors file"),
+        "{e}"
+    );
 
     // A valid safetensors file that we did not write.
     let foreign = dir.path().join("foreign.safetensors");
     let data = [0u8; 8];
-    let view = safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![2], &data).unwrap();
-    std::fs::write(&foreign, safetensors::serialize([("w", view)], None).unwrap()).unwrap();
+    let view =
+        safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![2], &data).unwrap();
+    std::fs::write(
+        &foreign,
+        safetensors::serialize([("w", view)], None).unwrap(),
+    )
+    .unwrap();
     let e = load_checkpoint(&foreign).unwrap_err().to_string();
     assert!(e.contains("not an embedlab checkpoint"), "{e}");
 

@@ -43,16 +43,32 @@ fn f32_bytes(data: &[f32]) -> Vec<u8> {
 }
 
 /// Writes `params` (and `opt`, and `meta`) to `path` atomically.
-pub fn save_checkpoint(path: &Path, params: &ParamStore, opt: Option<&OptState>, meta: &Metadata) -> Result<()> {
-    let mut buffers: Vec<(String, Vec<usize>, Vec<u8>)> =
-        params.iter().map(|p| (p.name.to_string(), p.shape.to_vec(), f32_bytes(p.data))).collect();
+pub fn save_checkpoint(
+    path: &Path,
+    params: &ParamStore,
+    opt: Option<&OptState>,
+    meta: &Metadata,
+) -> Result<()> {
+    let mut buffers: Vec<(String, Vec<usize>, Vec<u8>)> = params
+        .iter()
+        .map(|p| (p.name.to_string(), p.shape.to_vec(), f32_bytes(p.data)))
+        .collect();
     let mut info = HashMap::new();
     info.insert("format".to_string(), FORMAT.to_string());
-    info.insert("params".to_string(), serde_json::to_string(&params.names().collect::<Vec<_>>()).unwrap_or_default());
-    info.insert("meta".to_string(), serde_json::Value::Object(meta.clone()).to_string());
+    info.insert(
+        "params".to_string(),
+        serde_json::to_string(&params.names().collect::<Vec<_>>()).unwrap_or_default(),
+    );
+    info.insert(
+        "meta".to_string(),
+        serde_json::Value::Object(meta.clone()).to_string(),
+    );
     if let Some(opt) = opt {
         let slots: Vec<&str> = opt.slot_names().collect();
-        info.insert("optimizer.slots".to_string(), serde_json::to_string(&slots).unwrap_or_default());
+        info.insert(
+            "optimizer.slots".to_string(),
+            serde_json::to_string(&slots).unwrap_or_default(),
+        );
         info.insert("optimizer.step".to_string(), opt.step.to_string());
         for slot in slots {
             let store = opt.slot(slot).expect("slot listed by slot_names");
@@ -63,7 +79,11 @@ pub fn save_checkpoint(path: &Path, params: &ParamStore, opt: Option<&OptState>,
                 ));
             }
             for p in store.iter() {
-                buffers.push((format!("{OPT_PREFIX}{slot}/{}", p.name), p.shape.to_vec(), f32_bytes(p.data)));
+                buffers.push((
+                    format!("{OPT_PREFIX}{slot}/{}", p.name),
+                    p.shape.to_vec(),
+                    f32_bytes(p.data),
+                ));
             }
         }
     }
@@ -75,8 +95,8 @@ pub fn save_checkpoint(path: &Path, params: &ParamStore, opt: Option<&OptState>,
                 .map_err(|e| RuntimeError::checkpoint(path, format!("tensor '{name}': {e}")))
         })
         .collect::<Result<Vec<_>>>()?;
-    let bytes =
-        safetensors::serialize(views, Some(info)).map_err(|e| RuntimeError::checkpoint(path, format!("serializing: {e}")))?;
+    let bytes = safetensors::serialize(views, Some(info))
+        .map_err(|e| RuntimeError::checkpoint(path, format!("serializing: {e}")))?;
     write_atomic(path, &bytes)
 }
 
@@ -130,40 +150,65 @@ impl Parsed {
         if info.get("format").map(String::as_str) != Some(FORMAT) {
             return Err(RuntimeError::checkpoint(
                 path,
-                format!("not an embedlab checkpoint (format {:?}, expected {FORMAT:?})", info.get("format")),
+                format!(
+                    "not an embedlab checkpoint (format {:?}, expected {FORMAT:?})",
+                    info.get("format")
+                ),
             ));
         }
-        Ok(Parsed { path: path.to_path_buf(), bytes, info })
+        Ok(Parsed {
+            path: path.to_path_buf(),
+            bytes,
+            info,
+        })
     }
 
     fn tensors(&self) -> Result<SafeTensors<'_>> {
-        SafeTensors::deserialize(&self.bytes).map_err(|e| RuntimeError::checkpoint(&self.path, format!("corrupt: {e}")))
+        SafeTensors::deserialize(&self.bytes)
+            .map_err(|e| RuntimeError::checkpoint(&self.path, format!("corrupt: {e}")))
     }
 
     fn json_list(&self, key: &str) -> Result<Vec<String>> {
         match self.info.get(key) {
             None => Ok(Vec::new()),
-            Some(s) => serde_json::from_str(s)
-                .map_err(|e| RuntimeError::checkpoint(&self.path, format!("metadata '{key}' is not a list of names: {e}"))),
+            Some(s) => serde_json::from_str(s).map_err(|e| {
+                RuntimeError::checkpoint(
+                    &self.path,
+                    format!("metadata '{key}' is not a list of names: {e}"),
+                )
+            }),
         }
     }
 
     fn meta(&self) -> Result<Metadata> {
         match self.info.get("meta") {
             None => Ok(Metadata::new()),
-            Some(s) => serde_json::from_str(s)
-                .map_err(|e| RuntimeError::checkpoint(&self.path, format!("metadata 'meta' is not a JSON object: {e}"))),
+            Some(s) => serde_json::from_str(s).map_err(|e| {
+                RuntimeError::checkpoint(
+                    &self.path,
+                    format!("metadata 'meta' is not a JSON object: {e}"),
+                )
+            }),
         }
     }
 }
 
 /// Reads one f32 tensor; errors name the tensor.
 fn read_f32(path: &Path, st: &SafeTensors<'_>, key: &str) -> Result<(Vec<usize>, Vec<f32>)> {
-    let t = st.tensor(key).map_err(|_| RuntimeError::checkpoint(path, format!("tensor '{key}' is missing")))?;
+    let t = st
+        .tensor(key)
+        .map_err(|_| RuntimeError::checkpoint(path, format!("tensor '{key}' is missing")))?;
     if t.dtype() != Dtype::F32 {
-        return Err(RuntimeError::checkpoint(path, format!("tensor '{key}' is {:?}, expected F32", t.dtype())));
+        return Err(RuntimeError::checkpoint(
+            path,
+            format!("tensor '{key}' is {:?}, expected F32", t.dtype()),
+        ));
     }
-    let data = t.data().chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+    let data = t
+        .data()
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
     Ok((t.shape().to_vec(), data))
 }
 
@@ -176,7 +221,9 @@ pub fn load_checkpoint(path: &Path) -> Result<Checkpoint> {
     let mut params = ParamStore::new();
     for name in &names {
         let (shape, data) = read_f32(path, &st, name)?;
-        params.insert(name.clone(), &shape, &data).map_err(|e| RuntimeError::checkpoint(path, e.to_string()))?;
+        params
+            .insert(name.clone(), &shape, &data)
+            .map_err(|e| RuntimeError::checkpoint(path, e.to_string()))?;
     }
     let slots = parsed.json_list("optimizer.slots")?;
     let opt = if parsed.info.contains_key("optimizer.slots") {
@@ -184,7 +231,12 @@ pub fn load_checkpoint(path: &Path) -> Result<Checkpoint> {
             .info
             .get("optimizer.step")
             .and_then(|s| s.parse::<u64>().ok())
-            .ok_or_else(|| RuntimeError::checkpoint(path, "metadata 'optimizer.step' is missing or not a number"))?;
+            .ok_or_else(|| {
+                RuntimeError::checkpoint(
+                    path,
+                    "metadata 'optimizer.step' is missing or not a number",
+                )
+            })?;
         let mut opt = OptState::default();
         opt.step = step;
         for slot in &slots {
@@ -195,12 +247,16 @@ pub fn load_checkpoint(path: &Path) -> Result<Checkpoint> {
                 if Some(shape.as_slice()) != params.shape(name) {
                     return Err(RuntimeError::checkpoint(
                         path,
-                        format!("tensor '{key}' has shape {shape:?}, its parameter {:?}", params.shape(name).unwrap_or(&[])),
+                        format!(
+                            "tensor '{key}' has shape {shape:?}, its parameter {:?}",
+                            params.shape(name).unwrap_or(&[])
+                        ),
                     ));
                 }
                 store.set(name, &data)?;
             }
-            opt.insert_slot(slot.clone(), store).map_err(|e| RuntimeError::checkpoint(path, e.to_string()))?;
+            opt.insert_slot(slot.clone(), store)
+                .map_err(|e| RuntimeError::checkpoint(path, e.to_string()))?;
         }
         Some(opt)
     } else {
@@ -209,11 +265,22 @@ pub fn load_checkpoint(path: &Path) -> Result<Checkpoint> {
     let known = names.len() + slots.len() * names.len();
     if st.len() != known {
         let listed: std::collections::HashSet<&str> = names.iter().map(String::as_str).collect();
-        let extra: Vec<String> =
-            st.names().into_iter().filter(|n| !listed.contains(n) && !n.starts_with(OPT_PREFIX)).map(str::to_string).collect();
-        return Err(RuntimeError::checkpoint(path, format!("tensors not listed in the metadata: {}", extra.join(", "))));
+        let extra: Vec<String> = st
+            .names()
+            .into_iter()
+            .filter(|n| !listed.contains(n) && !n.starts_with(OPT_PREFIX))
+            .map(str::to_string)
+            .collect();
+        return Err(RuntimeError::checkpoint(
+            path,
+            format!("tensors not listed in the metadata: {}", extra.join(", ")),
+        ));
     }
-    Ok(Checkpoint { params, opt, meta: parsed.meta()? })
+    Ok(Checkpoint {
+        params,
+        opt,
+        meta: parsed.meta()?,
+    })
 }
 
 /// The parameter names and shapes a checkpoint holds, in saved order (no data is converted).
@@ -224,7 +291,9 @@ pub fn checkpoint_params(path: &Path) -> Result<Vec<(String, Vec<usize>)>> {
         .json_list("params")?
         .into_iter()
         .map(|n| {
-            let t = st.tensor(&n).map_err(|_| RuntimeError::checkpoint(path, format!("tensor '{n}' is missing")))?;
+            let t = st
+                .tensor(&n)
+                .map_err(|_| RuntimeError::checkpoint(path, format!("tensor '{n}' is missing")))?;
             Ok((n, t.shape().to_vec()))
         })
         .collect()
@@ -258,11 +327,16 @@ pub struct LoadReport {
 /// Overwrites the store's selected parameters with the checkpoint's. Every selected parameter
 /// must be in the file with the same shape; all problems are reported in one error. Parameters
 /// outside the selection keep their values (e.g. freshly initialised upper layers).
-pub fn load_params_into(path: &Path, store: &mut ParamStore, opts: &LoadOptions) -> Result<LoadReport> {
+pub fn load_params_into(
+    path: &Path,
+    store: &mut ParamStore,
+    opts: &LoadOptions,
+) -> Result<LoadReport> {
     let parsed = Parsed::read(path)?;
     let st = parsed.tensors()?;
     let file_names = parsed.json_list("params")?;
-    let selected = |n: &str| opts.prefixes.is_empty() || opts.prefixes.iter().any(|p| name_has_prefix(n, p));
+    let selected =
+        |n: &str| opts.prefixes.is_empty() || opts.prefixes.iter().any(|p| name_has_prefix(n, p));
 
     let mut problems = Vec::new();
     for p in &opts.prefixes {
@@ -271,29 +345,52 @@ pub fn load_params_into(path: &Path, store: &mut ParamStore, opts: &LoadOptions)
         }
     }
     let in_file: std::collections::HashSet<&str> = file_names.iter().map(String::as_str).collect();
-    let wanted: Vec<String> = store.names().filter(|n| selected(n)).map(str::to_string).collect();
+    let wanted: Vec<String> = store
+        .names()
+        .filter(|n| selected(n))
+        .map(str::to_string)
+        .collect();
     for name in &wanted {
         if !in_file.contains(name.as_str()) {
             problems.push(format!("'{name}' is missing from the checkpoint"));
         } else if let Ok(t) = st.tensor(name) {
             let expected = store.shape(name).unwrap_or(&[]);
             if t.shape() != expected {
-                problems.push(format!("'{name}' has shape {:?} in the checkpoint, the store expects {expected:?}", t.shape()));
+                problems.push(format!(
+                    "'{name}' has shape {:?} in the checkpoint, the store expects {expected:?}",
+                    t.shape()
+                ));
             } else if t.dtype() != Dtype::F32 {
-                problems.push(format!("'{name}' is {:?} in the checkpoint, expected F32", t.dtype()));
+                problems.push(format!(
+                    "'{name}' is {:?} in the checkpoint, expected F32",
+                    t.dtype()
+                ));
             }
         }
     }
-    let unused: Vec<String> = file_names.iter().filter(|n| selected(n) && !store.contains(n)).cloned().collect();
+    let unused: Vec<String> = file_names
+        .iter()
+        .filter(|n| selected(n) && !store.contains(n))
+        .cloned()
+        .collect();
     if !unused.is_empty() && !opts.allow_unused {
-        problems.push(format!("the store has no parameter for: {}", unused.join(", ")));
+        problems.push(format!(
+            "the store has no parameter for: {}",
+            unused.join(", ")
+        ));
     }
     if !problems.is_empty() {
-        return Err(RuntimeError::checkpoint(path, format!("cannot load parameters:\n  - {}", problems.join("\n  - "))));
+        return Err(RuntimeError::checkpoint(
+            path,
+            format!("cannot load parameters:\n  - {}", problems.join("\n  - ")),
+        ));
     }
     for name in &wanted {
         let (_, data) = read_f32(path, &st, name)?;
         store.set(name, &data)?;
     }
-    Ok(LoadReport { loaded: wanted, unused })
+    Ok(LoadReport {
+        loaded: wanted,
+        unused,
+    })
 }

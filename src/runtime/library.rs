@@ -69,7 +69,11 @@ impl LibraryLookup {
         if let Some(p) = &self.dylib_path {
             let path = PathBuf::from(p);
             return probe(&path, LibrarySource::EnvVar).map_err(|problem| {
-                attempts.push(LibraryAttempt { source: LibrarySource::EnvVar, path: Some(path), problem });
+                attempts.push(LibraryAttempt {
+                    source: LibrarySource::EnvVar,
+                    path: Some(path),
+                    problem,
+                });
                 not_found(attempts)
             });
         }
@@ -83,17 +87,21 @@ impl LibraryLookup {
                         problem,
                     }),
                 },
-                Err(problem) => {
-                    attempts.push(LibraryAttempt { source: LibrarySource::PythonPackage, path: None, problem })
-                }
+                Err(problem) => attempts.push(LibraryAttempt {
+                    source: LibrarySource::PythonPackage,
+                    path: None,
+                    problem,
+                }),
             }
         }
         match &self.bundled {
             Some(path) => match probe(path, LibrarySource::Bundled) {
                 Ok(info) => return Ok(info),
-                Err(problem) => {
-                    attempts.push(LibraryAttempt { source: LibrarySource::Bundled, path: Some(path.clone()), problem })
-                }
+                Err(problem) => attempts.push(LibraryAttempt {
+                    source: LibrarySource::Bundled,
+                    path: Some(path.clone()),
+                    problem,
+                }),
             },
             None => attempts.push(LibraryAttempt {
                 source: LibrarySource::Bundled,
@@ -106,7 +114,10 @@ impl LibraryLookup {
 }
 
 fn not_found(attempts: Vec<LibraryAttempt>) -> RuntimeError {
-    RuntimeError::LibraryNotFound { attempts, min_minor: ort::MINOR_VERSION }
+    RuntimeError::LibraryNotFound {
+        attempts,
+        min_minor: ort::MINOR_VERSION,
+    }
 }
 
 /// Loads `path` with `dlopen` and reads its version; the error says what is wrong with the file.
@@ -120,7 +131,8 @@ fn probe(path: &Path, source: LibrarySource) -> std::result::Result<RuntimeInfo,
     let path = std::fs::canonicalize(path).map_err(|e| e.to_string())?;
     // SAFETY: loading ONNX Runtime runs its static initialisers, which have no preconditions; the
     // handle is dropped after reading the version (ort loads it again, which only bumps the count).
-    let lib = unsafe { libloading::Library::new(&path) }.map_err(|e| format!("not a loadable library ({e})"))?;
+    let lib = unsafe { libloading::Library::new(&path) }
+        .map_err(|e| format!("not a loadable library ({e})"))?;
     type GetApiBase = unsafe extern "C" fn() -> *const ort::sys::OrtApiBase;
     // SAFETY: `OrtGetApiBase` has this signature in every ONNX Runtime release.
     let get_base = unsafe { lib.get::<GetApiBase>(b"OrtGetApiBase") }
@@ -132,8 +144,13 @@ fn probe(path: &Path, source: LibrarySource) -> std::result::Result<RuntimeInfo,
     }
     // SAFETY: `base` is non-null and points to ONNX Runtime's static OrtApiBase; the version
     // string is a static NUL-terminated string.
-    let version = unsafe { CStr::from_ptr(((*base).GetVersionString)()) }.to_string_lossy().into_owned();
-    let minor = version.split('.').nth(1).and_then(|m| m.parse::<u32>().ok());
+    let version = unsafe { CStr::from_ptr(((*base).GetVersionString)()) }
+        .to_string_lossy()
+        .into_owned();
+    let minor = version
+        .split('.')
+        .nth(1)
+        .and_then(|m| m.parse::<u32>().ok());
     match minor {
         Some(m) if version.starts_with("1.") && m >= ort::MINOR_VERSION => {}
         _ => {
@@ -143,7 +160,11 @@ fn probe(path: &Path, source: LibrarySource) -> std::result::Result<RuntimeInfo,
             ));
         }
     }
-    Ok(RuntimeInfo { path, source, version })
+    Ok(RuntimeInfo {
+        path,
+        source,
+        version,
+    })
 }
 
 /// Asks `python` where the `onnxruntime` package is (without importing it, which is slow) and
@@ -167,7 +188,10 @@ fn python_package_library(python: &OsString) -> std::result::Result<PathBuf, Str
             Ok(None) => {
                 let _ = child.kill();
                 let _ = child.wait();
-                return Err(format!("{} did not answer within {PYTHON_TIMEOUT:?}", python.to_string_lossy()));
+                return Err(format!(
+                    "{} did not answer within {PYTHON_TIMEOUT:?}",
+                    python.to_string_lossy()
+                ));
             }
             Err(e) => return Err(format!("waiting for {}: {e}", python.to_string_lossy())),
         }
@@ -175,24 +199,36 @@ fn python_package_library(python: &OsString) -> std::result::Result<PathBuf, Str
     let output = child.wait_with_output().map_err(|e| e.to_string())?;
     let dir = String::from_utf8_lossy(&output.stdout).trim().to_string();
     if !output.status.success() || dir.is_empty() {
-        return Err(format!("{} has no onnxruntime package", python.to_string_lossy()));
+        return Err(format!(
+            "{} has no onnxruntime package",
+            python.to_string_lossy()
+        ));
     }
     let capi = Path::new(&dir).join("capi");
     let mut found: Vec<PathBuf> = std::fs::read_dir(&capi)
         .map_err(|e| format!("{}: {e}", capi.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(is_onnxruntime_library_name))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(is_onnxruntime_library_name)
+        })
         .collect();
     // Prefer the fully versioned name (the real file), then the shortest.
     found.sort_by_key(|p| (std::cmp::Reverse(p.as_os_str().len()), p.clone()));
-    found.into_iter().next().ok_or_else(|| format!("{} holds no libonnxruntime.so*", capi.display()))
+    found
+        .into_iter()
+        .next()
+        .ok_or_else(|| format!("{} holds no libonnxruntime.so*", capi.display()))
 }
 
 /// `libonnxruntime.so` or `libonnxruntime.so.1.32.0`, not `libonnxruntime_providers_*.so`.
 fn is_onnxruntime_library_name(name: &str) -> bool {
     match name.strip_prefix("libonnxruntime.so") {
         Some("") => true,
-        Some(rest) => rest.strip_prefix('.').is_some_and(|v| v.split('.').all(|p| p.parse::<u32>().is_ok())),
+        Some(rest) => rest
+            .strip_prefix('.')
+            .is_some_and(|v| v.split('.').all(|p| p.parse::<u32>().is_ok())),
         None => false,
     }
 }
@@ -221,7 +257,10 @@ fn runtime() -> Result<&'static Runtime> {
         return Ok(rt);
     }
     let info = LibraryLookup::from_env().locate()?;
-    let env_error = |message: String| RuntimeError::Environment { path: info.path.clone(), message };
+    let env_error = |message: String| RuntimeError::Environment {
+        path: info.path.clone(),
+        message,
+    };
     let builder = ort::init_from(&info.path).map_err(|e| env_error(e.to_string()))?;
     let env = builder
         .with_name("embedlab")
@@ -249,7 +288,11 @@ mod tests {
     fn library_names() {
         assert!(is_onnxruntime_library_name("libonnxruntime.so"));
         assert!(is_onnxruntime_library_name("libonnxruntime.so.1.32.0"));
-        assert!(!is_onnxruntime_library_name("libonnxruntime_providers_shared.so"));
-        assert!(!is_onnxruntime_library_name("libonnxruntime.so.1.32.0.partial-12"));
+        assert!(!is_onnxruntime_library_name(
+            "libonnxruntime_providers_shared.so"
+        ));
+        assert!(!is_onnxruntime_library_name(
+            "libonnxruntime.so.1.32.0.partial-12"
+        ));
     }
 }

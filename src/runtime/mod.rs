@@ -9,14 +9,17 @@ mod params;
 mod session;
 
 pub use checkpoint::{
-    Checkpoint, LoadOptions, LoadReport, Metadata, checkpoint_params, load_checkpoint, load_params_into, name_has_prefix,
-    save_checkpoint, write_atomic,
+    Checkpoint, LoadOptions, LoadReport, Metadata, checkpoint_params, load_checkpoint,
+    load_params_into, name_has_prefix, save_checkpoint, write_atomic,
 };
 pub use error::{LibraryAttempt, LibrarySource, Result, RuntimeError};
 pub use library::{BUNDLED_LIBRARY, LibraryLookup, RuntimeInfo, init, runtime_info};
 pub use optim::{
-    AdamW, DEFAULT_THREADS, PARALLEL_MIN_LEN, Sgd, adamw_step, adamw_step_threads, adamw_update, clip_factor,
-    global_grad_norm, sgd_momentum_step, sgd_momentum_step_threads,
+    AdamW, DEFAULT_THREADS, PARALLEL_MIN_LEN, Sgd, adamw_step, adamw_step_threads, adamw_update,
+    clip_factor, global_grad_norm, sgd_momentum_step, sgd_momentum_step_threads,
 };
 pub use params::{OptState, ParamMut, ParamRef, ParamStore};
-pub use session::{Feeds, IoInfo, OptimizationLevel, OutputView, Outputs, Session, SessionOptions, TensorView, Value};
+pub use session::{
+    Feeds, IoInfo, OptimizationLevel, OutputView, Outputs, Session, SessionOptions, TensorView,
+    Value,
+};

@@ -29,7 +29,13 @@ pub struct AdamW {
 
 impl Default for AdamW {
     fn default() -> Self {
-        AdamW { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.01 }
+        AdamW {
+            lr: 1e-3,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.01,
+        }
     }
 }
 
@@ -44,7 +50,12 @@ pub struct Sgd {
 
 impl Default for Sgd {
     fn default() -> Self {
-        Sgd { lr: 1e-2, momentum: 0.9, weight_decay: 0.0, nesterov: false }
+        Sgd {
+            lr: 1e-2,
+            momentum: 0.9,
+            weight_decay: 0.0,
+            nesterov: false,
+        }
     }
 }
 
@@ -64,7 +75,12 @@ fn par_chunks4(
     let chunk = n.div_ceil(threads);
     std::thread::scope(|s| {
         let f = &f;
-        for (((a, b), c), d) in a.chunks_mut(chunk).zip(b.chunks(chunk)).zip(c.chunks_mut(chunk)).zip(d.chunks_mut(chunk)) {
+        for (((a, b), c), d) in a
+            .chunks_mut(chunk)
+            .zip(b.chunks(chunk))
+            .zip(c.chunks_mut(chunk))
+            .zip(d.chunks_mut(chunk))
+        {
             s.spawn(move || f(a, b, c, d));
         }
     });
@@ -73,7 +89,15 @@ fn par_chunks4(
 /// One AdamW step for one buffer, `step` counting from 1, on [`DEFAULT_THREADS`] threads.
 /// `grad_scale` multiplies the gradients first (1.0, or the clipping factor of
 /// [`clip_factor`]). Panics when the buffers' lengths differ.
-pub fn adamw_step(params: &mut [f32], grads: &[f32], m: &mut [f32], v: &mut [f32], hp: &AdamW, step: u64, grad_scale: f32) {
+pub fn adamw_step(
+    params: &mut [f32],
+    grads: &[f32],
+    m: &mut [f32],
+    v: &mut [f32],
+    hp: &AdamW,
+    step: u64,
+    grad_scale: f32,
+) {
     adamw_step_threads(params, grads, m, v, hp, step, grad_scale, DEFAULT_THREADS)
 }
 
@@ -90,7 +114,10 @@ pub fn adamw_step_threads(
     threads: usize,
 ) {
     let n = params.len();
-    assert!(grads.len() == n && m.len() == n && v.len() == n, "adamw_step: buffer lengths differ");
+    assert!(
+        grads.len() == n && m.len() == n && v.len() == n,
+        "adamw_step: buffer lengths differ"
+    );
     assert!(step >= 1, "adamw_step: steps count from 1");
     let t = step.min(i32::MAX as u64) as i32;
     let bc1 = 1.0 - (hp.beta1 as f64).powi(t);
@@ -113,7 +140,13 @@ pub fn adamw_step_threads(
 
 /// One SGD step with momentum for one buffer, on [`DEFAULT_THREADS`] threads. Panics when the
 /// buffers' lengths differ.
-pub fn sgd_momentum_step(params: &mut [f32], grads: &[f32], momentum_buf: &mut [f32], hp: &Sgd, grad_scale: f32) {
+pub fn sgd_momentum_step(
+    params: &mut [f32],
+    grads: &[f32],
+    momentum_buf: &mut [f32],
+    hp: &Sgd,
+    grad_scale: f32,
+) {
     sgd_momentum_step_threads(params, grads, momentum_buf, hp, grad_scale, DEFAULT_THREADS)
 }
 
@@ -127,8 +160,16 @@ pub fn sgd_momentum_step_threads(
     threads: usize,
 ) {
     let n = params.len();
-    assert!(grads.len() == n && momentum_buf.len() == n, "sgd_momentum_step: buffer lengths differ");
-    let Sgd { lr, momentum, weight_decay, nesterov } = *hp;
+    assert!(
+        grads.len() == n && momentum_buf.len() == n,
+        "sgd_momentum_step: buffer lengths differ"
+    );
+    let Sgd {
+        lr,
+        momentum,
+        weight_decay,
+        nesterov,
+    } = *hp;
     let kernel = |p: &mut [f32], g: &[f32], b: &mut [f32]| {
         for i in 0..p.len() {
             let d = g[i] * grad_scale + weight_decay * p[i];
@@ -144,7 +185,11 @@ pub fn sgd_momentum_step_threads(
     let chunk = n.div_ceil(threads);
     std::thread::scope(|s| {
         let kernel = &kernel;
-        for ((p, g), b) in params.chunks_mut(chunk).zip(grads.chunks(chunk)).zip(momentum_buf.chunks_mut(chunk)) {
+        for ((p, g), b) in params
+            .chunks_mut(chunk)
+            .zip(grads.chunks(chunk))
+            .zip(momentum_buf.chunks_mut(chunk))
+        {
             s.spawn(move || kernel(p, g, b));
         }
     });
@@ -162,7 +207,11 @@ pub fn global_grad_norm(grads: &[&[f32]]) -> f32 {
 /// The factor that scales gradients of norm `norm` down to at most `max_norm` (1.0 when already
 /// within, or when `max_norm` is not positive, meaning no clipping).
 pub fn clip_factor(norm: f32, max_norm: f32) -> f32 {
-    if max_norm > 0.0 && norm > max_norm { max_norm / (norm + 1e-6) } else { 1.0 }
+    if max_norm > 0.0 && norm > max_norm {
+        max_norm / (norm + 1e-6)
+    } else {
+        1.0
+    }
 }
 
 /// AdamW over a whole store: advances `state.step` and updates every parameter that `grad`
@@ -181,14 +230,21 @@ pub fn adamw_update<'g>(
         .slot_pair_mut("m", "v")
         .ok_or_else(|| RuntimeError::param("(optimizer)", "AdamW state needs slots 'm' and 'v'"))?;
     if !m.same_layout(params) || !v.same_layout(params) {
-        return Err(RuntimeError::param("(optimizer)", "AdamW state is not laid out like the parameters"));
+        return Err(RuntimeError::param(
+            "(optimizer)",
+            "AdamW state is not laid out like the parameters",
+        ));
     }
     for ((p, m), v) in params.iter_mut().zip(m.iter_mut()).zip(v.iter_mut()) {
         if let Some(g) = grad(p.name) {
             if g.len() != p.data.len() {
                 return Err(RuntimeError::param(
                     p.name,
-                    format!("gradient has {} values, the parameter {}", g.len(), p.data.len()),
+                    format!(
+                        "gradient has {} values, the parameter {}",
+                        g.len(),
+                        p.data.len()
+                    ),
                 ));
             }
             adamw_step(p.data, g, m.data, v.data, hp, step, grad_scale);
@@ -203,7 +259,13 @@ mod tests {
 
     /// The textbook AdamW, one scalar at a time, in f64.
     fn reference_adamw(p: &mut [f64], g_steps: &[Vec<f64>], hp: &AdamW) {
-        let (lr, b1, b2, eps, wd) = (hp.lr as f64, hp.beta1 as f64, hp.beta2 as f64, hp.eps as f64, hp.weight_decay as f64);
+        let (lr, b1, b2, eps, wd) = (
+            hp.lr as f64,
+            hp.beta1 as f64,
+            hp.beta2 as f64,
+            hp.eps as f64,
+            hp.weight_decay as f64,
+        );
         let mut m = vec![0.0; p.len()];
         let mut v = vec![0.0; p.len()];
         for (t, g) in g_steps.iter().enumerate() {
@@ -220,17 +282,27 @@ mod tests {
     }
 
     fn pseudo_random(n: usize, seed: u64) -> Vec<f32> {
-        let mut x = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        let mut x = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (0..n)
             .map(|_| {
-                x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 ((x >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
             })
             .collect()
     }
 
     fn check_adamw(n: usize, threads: usize) {
-        let hp = AdamW { lr: 1e-2, beta1: 0.9, beta2: 0.99, eps: 1e-8, weight_decay: 0.1 };
+        let hp = AdamW {
+            lr: 1e-2,
+            beta1: 0.9,
+            beta2: 0.99,
+            eps: 1e-8,
+            weight_decay: 0.1,
+        };
         let p0 = pseudo_random(n, 1);
         let grads: Vec<Vec<f32>> = (0..5).map(|s| pseudo_random(n, 10 + s)).collect();
         let mut p = p0.clone();
@@ -239,10 +311,18 @@ mod tests {
             adamw_step_threads(&mut p, g, &mut m, &mut v, &hp, s as u64 + 1, 1.0, threads);
         }
         let mut r: Vec<f64> = p0.iter().map(|&x| x as f64).collect();
-        let g64: Vec<Vec<f64>> = grads.iter().map(|g| g.iter().map(|&x| x as f64).collect()).collect();
+        let g64: Vec<Vec<f64>> = grads
+            .iter()
+            .map(|g| g.iter().map(|&x| x as f64).collect())
+            .collect();
         reference_adamw(&mut r, &g64, &hp);
         for i in 0..n {
-            assert!((p[i] as f64 - r[i]).abs() < 2e-6, "i={i}: {} vs {}", p[i], r[i]);
+            assert!(
+                (p[i] as f64 - r[i]).abs() < 2e-6,
+                "i={i}: {} vs {}",
+                p[i],
+                r[i]
+            );
         }
     }
 
@@ -259,7 +339,8 @@ mod tests {
         let g = pseudo_random(n, 7);
         let mut a = pseudo_random(n, 8);
         let mut b = a.clone();
-        let (mut ma, mut va, mut mb, mut vb) = (vec![0.0; n], vec![0.0; n], vec![0.0; n], vec![0.0; n]);
+        let (mut ma, mut va, mut mb, mut vb) =
+            (vec![0.0; n], vec![0.0; n], vec![0.0; n], vec![0.0; n]);
         adamw_step_threads(&mut a, &g, &mut ma, &mut va, &hp, 1, 0.5, 1);
         adamw_step_threads(&mut b, &g, &mut mb, &mut vb, &hp, 1, 0.5, 4);
         assert_eq!(a, b, "chunking must not change results");
@@ -268,7 +349,12 @@ mod tests {
     #[test]
     fn sgd_momentum_matches_reference() {
         for nesterov in [false, true] {
-            let hp = Sgd { lr: 0.1, momentum: 0.9, weight_decay: 0.01, nesterov };
+            let hp = Sgd {
+                lr: 0.1,
+                momentum: 0.9,
+                weight_decay: 0.01,
+                nesterov,
+            };
             let n = 11;
             let p0 = pseudo_random(n, 3);
             let mut p = p0.clone();
@@ -288,7 +374,10 @@ mod tests {
                 }
             }
             for i in 0..n {
-                assert!((p[i] as f64 - r[i]).abs() < 1e-5, "nesterov={nesterov} i={i}");
+                assert!(
+                    (p[i] as f64 - r[i]).abs() < 1e-5,
+                    "nesterov={nesterov} i={i}"
+                );
             }
         }
     }
@@ -311,12 +400,18 @@ mod tests {
         params.insert("frozen", &[1], &[5.0]).unwrap();
         let mut state = OptState::adamw(&params);
         let g = [0.5f32, -0.5];
-        adamw_update(&mut params, &mut state, &AdamW::default(), 1.0, |n| (n == "a").then_some(&g[..])).unwrap();
+        adamw_update(&mut params, &mut state, &AdamW::default(), 1.0, |n| {
+            (n == "a").then_some(&g[..])
+        })
+        .unwrap();
         assert_eq!(state.step, 1);
         assert_eq!(params.get("frozen").unwrap(), &[5.0]);
         assert!(params.get("a").unwrap()[0] < 1.0);
         let bad = [0.0f32; 3];
-        let e = adamw_update(&mut params, &mut state, &AdamW::default(), 1.0, |_| Some(&bad[..])).unwrap_err();
+        let e = adamw_update(&mut params, &mut state, &AdamW::default(), 1.0, |_| {
+            Some(&bad[..])
+        })
+        .unwrap_err();
         assert!(e.to_string().contains("'a'"), "{e}");
     }
 }

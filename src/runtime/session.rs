@@ -54,7 +54,12 @@ pub struct SessionOptions {
 
 impl Default for SessionOptions {
     fn default() -> Self {
-        SessionOptions { intra_threads: None, inter_threads: None, optimization: OptimizationLevel::All, deterministic: false }
+        SessionOptions {
+            intra_threads: None,
+            inter_threads: None,
+            optimization: OptimizationLevel::All,
+            deterministic: false,
+        }
     }
 }
 
@@ -78,7 +83,11 @@ pub struct Session {
 
 impl std::fmt::Debug for Session {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Session").field("name", &self.name).field("inputs", &self.inputs).field("outputs", &self.outputs).finish()
+        f.debug_struct("Session")
+            .field("name", &self.name)
+            .field("inputs", &self.inputs)
+            .field("outputs", &self.outputs)
+            .finish()
     }
 }
 
@@ -107,28 +116,50 @@ fn io_info(outlet: &ort::value::Outlet) -> IoInfo {
 impl Session {
     /// Creates a session from serialized ModelProto bytes, initialising ONNX Runtime on first use.
     /// `name` identifies the graph in every error this session reports.
-    pub fn from_bytes(name: impl Into<String>, model_bytes: &[u8], opts: &SessionOptions) -> Result<Session> {
+    pub fn from_bytes(
+        name: impl Into<String>,
+        model_bytes: &[u8],
+        opts: &SessionOptions,
+    ) -> Result<Session> {
         let name = name.into();
         let env = environment()?;
-        let create_error = |message: String| RuntimeError::SessionCreate { graph: name.clone(), message };
+        let create_error = |message: String| RuntimeError::SessionCreate {
+            graph: name.clone(),
+            message,
+        };
         let mut builder = ort::session::Session::builder(env)
             .map_err(|e| create_error(e.to_string()))?
             .with_optimization_level(opts.optimization.into())
             .map_err(|e| create_error(e.to_string()))?;
         if let Some(n) = opts.intra_threads {
-            builder = builder.with_intra_threads(n).map_err(|e| create_error(e.to_string()))?;
+            builder = builder
+                .with_intra_threads(n)
+                .map_err(|e| create_error(e.to_string()))?;
         }
         if let Some(n) = opts.inter_threads {
-            builder = builder.with_parallel_execution(true).map_err(|e| create_error(e.to_string()))?;
-            builder = builder.with_inter_threads(n).map_err(|e| create_error(e.to_string()))?;
+            builder = builder
+                .with_parallel_execution(true)
+                .map_err(|e| create_error(e.to_string()))?;
+            builder = builder
+                .with_inter_threads(n)
+                .map_err(|e| create_error(e.to_string()))?;
         }
         if opts.deterministic {
-            builder = builder.with_deterministic_compute(true).map_err(|e| create_error(e.to_string()))?;
+            builder = builder
+                .with_deterministic_compute(true)
+                .map_err(|e| create_error(e.to_string()))?;
         }
-        let inner = builder.commit_from_memory(model_bytes).map_err(|e| create_error(e.to_string()))?;
+        let inner = builder
+            .commit_from_memory(model_bytes)
+            .map_err(|e| create_error(e.to_string()))?;
         let inputs = inner.inputs().iter().map(io_info).collect();
         let outputs = inner.outputs().iter().map(io_info).collect();
-        Ok(Session { name, inner, inputs, outputs })
+        Ok(Session {
+            name,
+            inner,
+            inputs,
+            outputs,
+        })
     }
 
     /// The graph name given at creation.
@@ -148,9 +179,18 @@ impl Session {
     /// or one whose data does not match its shape, is an error that names the graph and input.
     /// The outputs borrow the session until dropped.
     pub fn run<'s>(&'s mut self, feeds: &Feeds<'_>) -> Result<Outputs<'s>> {
-        let Session { name, inner, inputs, .. } = self;
+        let Session {
+            name,
+            inner,
+            inputs,
+            ..
+        } = self;
         if let Some((input, message)) = feeds.errors.first() {
-            return Err(RuntimeError::Feed { graph: name.clone(), input: input.clone(), message: message.clone() });
+            return Err(RuntimeError::Feed {
+                graph: name.clone(),
+                input: input.clone(),
+                message: message.clone(),
+            });
         }
         let declared: HashSet<&str> = inputs.iter().map(|i| i.name.as_str()).collect();
         let mut fed = HashSet::new();
@@ -171,19 +211,38 @@ impl Session {
             }
         }
         if fed.len() != declared.len() {
-            let missing = inputs.iter().map(|i| i.name.as_str()).filter(|n| !fed.contains(n));
-            return Err(RuntimeError::MissingInputs { graph: name.clone(), missing: join_names(missing) });
+            let missing = inputs
+                .iter()
+                .map(|i| i.name.as_str())
+                .filter(|n| !fed.contains(n));
+            return Err(RuntimeError::MissingInputs {
+                graph: name.clone(),
+                missing: join_names(missing),
+            });
         }
-        let values: Vec<(&str, SessionInputValue<'_>)> =
-            feeds.values.iter().map(|(n, v)| (n.as_str(), SessionInputValue::from(&**v))).collect();
-        let outputs = inner.run(values).map_err(|e| RuntimeError::Run { graph: name.clone(), message: e.to_string() })?;
-        Ok(Outputs { graph: name, inner: outputs })
+        let values: Vec<(&str, SessionInputValue<'_>)> = feeds
+            .values
+            .iter()
+            .map(|(n, v)| (n.as_str(), SessionInputValue::from(&**v)))
+            .collect();
+        let outputs = inner.run(values).map_err(|e| RuntimeError::Run {
+            graph: name.clone(),
+            message: e.to_string(),
+        })?;
+        Ok(Outputs {
+            graph: name,
+            inner: outputs,
+        })
     }
 }
 
 fn join_names<'a>(names: impl Iterator<Item = &'a str>) -> String {
     let v: Vec<&str> = names.collect();
-    if v.is_empty() { "(none)".to_string() } else { v.join(", ") }
+    if v.is_empty() {
+        "(none)".to_string()
+    } else {
+        v.join(", ")
+    }
 }
 
 /// A borrowed view over a typed host buffer.
@@ -216,7 +275,13 @@ impl<'a> Feeds<'a> {
     {
         let n: usize = shape.iter().product();
         if n != data.len() {
-            self.errors.push((name, format!("shape {shape:?} holds {n} values but the buffer has {}", data.len())));
+            self.errors.push((
+                name,
+                format!(
+                    "shape {shape:?} holds {n} values but the buffer has {}",
+                    data.len()
+                ),
+            ));
             return self;
         }
         match TensorRef::from_array_view((shape.to_vec(), data)) {
@@ -235,11 +300,21 @@ impl<'a> Feeds<'a> {
     pub fn i64(&mut self, name: impl Into<String>, shape: &[usize], data: &'a [i64]) -> &mut Self {
         self.push(name.into(), shape, data)
     }
-    pub fn bool(&mut self, name: impl Into<String>, shape: &[usize], data: &'a [bool]) -> &mut Self {
+    pub fn bool(
+        &mut self,
+        name: impl Into<String>,
+        shape: &[usize],
+        data: &'a [bool],
+    ) -> &mut Self {
         self.push(name.into(), shape, data)
     }
 
-    pub fn view(&mut self, name: impl Into<String>, shape: &[usize], data: TensorView<'a>) -> &mut Self {
+    pub fn view(
+        &mut self,
+        name: impl Into<String>,
+        shape: &[usize],
+        data: TensorView<'a>,
+    ) -> &mut Self {
         match data {
             TensorView::F32(d) => self.f32(name, shape, d),
             TensorView::F64(d) => self.f64(name, shape, d),
@@ -271,7 +346,11 @@ impl<'a> Feeds<'a> {
 
     /// Parameters of `store` under the input name `rename` gives them; `None` skips one (e.g.
     /// parameters a graph does not use).
-    pub fn params_with(&mut self, store: &'a ParamStore, mut rename: impl FnMut(&str) -> Option<String>) -> &mut Self {
+    pub fn params_with(
+        &mut self,
+        store: &'a ParamStore,
+        mut rename: impl FnMut(&str) -> Option<String>,
+    ) -> &mut Self {
         for p in store.iter() {
             if let Some(input) = rename(p.name) {
                 self.f32(input, p.shape, p.data);
@@ -291,7 +370,10 @@ pub struct Value(DynValue);
 
 impl std::fmt::Debug for Value {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Value").field("dtype", &self.dtype()).field("shape", &self.shape()).finish()
+        f.debug_struct("Value")
+            .field("dtype", &self.dtype())
+            .field("shape", &self.shape())
+            .finish()
     }
 }
 
@@ -300,7 +382,11 @@ impl Value {
         self.0.dtype().tensor_type().and_then(dtype_of)
     }
     pub fn shape(&self) -> Vec<usize> {
-        self.0.dtype().tensor_shape().map(|s| s.iter().map(|&d| d.max(0) as usize).collect()).unwrap_or_default()
+        self.0
+            .dtype()
+            .tensor_shape()
+            .map(|s| s.iter().map(|&d| d.max(0) as usize).collect())
+            .unwrap_or_default()
     }
     /// The data as a borrowed f32 slice; `None` for another dtype.
     pub fn as_f32(&self) -> Option<&[f32]> {
@@ -324,12 +410,25 @@ impl Value {
 
 fn value_to_tensor(v: &DynValue) -> Option<Tensor> {
     let dtype = v.dtype().tensor_type().and_then(dtype_of)?;
-    let shape_of = |s: &ort::value::Shape| s.iter().map(|&d| d.max(0) as usize).collect::<Vec<usize>>();
+    let shape_of =
+        |s: &ort::value::Shape| s.iter().map(|&d| d.max(0) as usize).collect::<Vec<usize>>();
     Some(match dtype {
-        DType::F32 => v.try_extract_tensor::<f32>().ok().map(|(s, d)| Tensor::f32(shape_of(s), d.to_vec()))?,
-        DType::F64 => v.try_extract_tensor::<f64>().ok().map(|(s, d)| Tensor::f64(shape_of(s), d.to_vec()))?,
-        DType::I64 => v.try_extract_tensor::<i64>().ok().map(|(s, d)| Tensor::i64(shape_of(s), d.to_vec()))?,
-        DType::Bool => v.try_extract_tensor::<bool>().ok().map(|(s, d)| Tensor::bool(shape_of(s), d.to_vec()))?,
+        DType::F32 => v
+            .try_extract_tensor::<f32>()
+            .ok()
+            .map(|(s, d)| Tensor::f32(shape_of(s), d.to_vec()))?,
+        DType::F64 => v
+            .try_extract_tensor::<f64>()
+            .ok()
+            .map(|(s, d)| Tensor::f64(shape_of(s), d.to_vec()))?,
+        DType::I64 => v
+            .try_extract_tensor::<i64>()
+            .ok()
+            .map(|(s, d)| Tensor::i64(shape_of(s), d.to_vec()))?,
+        DType::Bool => v
+            .try_extract_tensor::<bool>()
+            .ok()
+            .map(|(s, d)| Tensor::bool(shape_of(s), d.to_vec()))?,
     })
 }
 
@@ -348,7 +447,10 @@ pub struct Outputs<'s> {
 
 impl std::fmt::Debug for Outputs<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Outputs").field("graph", &self.graph).field("names", &self.names()).finish()
+        f.debug_struct("Outputs")
+            .field("graph", &self.graph)
+            .field("names", &self.names())
+            .finish()
     }
 }
 
@@ -373,7 +475,10 @@ impl<'s> Outputs<'s> {
     /// The output's element type.
     pub fn dtype(&self, output: &str) -> Result<DType> {
         let v = self.get(output)?;
-        v.dtype().tensor_type().and_then(dtype_of).ok_or_else(|| self.type_error(output, v, "a tensor of f32, f64, i64 or bool"))
+        v.dtype()
+            .tensor_type()
+            .and_then(dtype_of)
+            .ok_or_else(|| self.type_error(output, v, "a tensor of f32, f64, i64 or bool"))
     }
 
     fn type_error(&self, output: &str, v: &DynValue, expected: &str) -> RuntimeError {
@@ -385,11 +490,19 @@ impl<'s> Outputs<'s> {
         }
     }
 
-    fn view<T: ort::value::PrimitiveTensorElementType>(&self, output: &str, expected: DType) -> Result<OutputView<'_, T>> {
+    fn view<T: ort::value::PrimitiveTensorElementType>(
+        &self,
+        output: &str,
+        expected: DType,
+    ) -> Result<OutputView<'_, T>> {
         let v = self.get(output)?;
-        let (shape, data) =
-            v.try_extract_tensor::<T>().map_err(|_| self.type_error(output, v, &format!("{expected} tensor")))?;
-        Ok(OutputView { shape: shape.iter().map(|&d| d.max(0) as usize).collect(), data })
+        let (shape, data) = v
+            .try_extract_tensor::<T>()
+            .map_err(|_| self.type_error(output, v, &format!("{expected} tensor")))?;
+        Ok(OutputView {
+            shape: shape.iter().map(|&d| d.max(0) as usize).collect(),
+            data,
+        })
     }
 
     pub fn f32(&self, output: &str) -> Result<OutputView<'_, f32>> {
@@ -424,12 +537,16 @@ impl<'s> Outputs<'s> {
     /// An owned host copy of one output.
     pub fn tensor(&self, output: &str) -> Result<Tensor> {
         let v = self.get(output)?;
-        value_to_tensor(v).ok_or_else(|| self.type_error(output, v, "a tensor of f32, f64, i64 or bool"))
+        value_to_tensor(v)
+            .ok_or_else(|| self.type_error(output, v, "a tensor of f32, f64, i64 or bool"))
     }
 
     /// Owned host copies of every output, in the graph's order.
     pub fn to_tensors(&self) -> Result<Vec<(String, Tensor)>> {
-        self.names().into_iter().map(|n| Ok((n.to_string(), self.tensor(n)?))).collect()
+        self.names()
+            .into_iter()
+            .map(|n| Ok((n.to_string(), self.tensor(n)?)))
+            .collect()
     }
 
     /// Takes one output out as an ORT-owned [`Value`] (no copy), to feed into a later run.
