@@ -415,3 +415,109 @@ fn init_failure_in_a_fresh_process() {
         "{stdout}"
     );
 }
+
+/// A training step graph for least squares, backward written by hand:
+/// Y = X W + B, D = Y - T, loss = mean(D^2); dL/dY = 2 D / numel(D),
+/// dL/dW = X^T dL/dY, dL/dB = sum over rows of dL/dY.
+fn least_squares_step_model() -> Vec<u8> {
+    let f32_scalar = |name: &str, v: f32| onnx_pb::TensorProto {
+        dims: vec![],
+        data_type: 1,
+        name: name.to_string(),
+        raw_data: v.to_le_bytes().to_vec(),
+    };
+    let mut reduce_mean = node("ReduceMean", "loss.mean", &["D2"], &["loss"]);
+    reduce_mean.attribute.push(onnx_pb::AttributeProto {
+        name: "keepdims".to_string(),
+        r#type: onnx_pb::attribute_type::INT,
+        i: Some(0),
+        ..Default::default()
+    });
+    let mut reduce_sum = node("ReduceSum", "grad.b.sum", &["gY", "axis0"], &["grad.lin.bias"]);
+    reduce_sum.attribute.push(onnx_pb::AttributeProto {
+        name: "keepdims".to_string(),
+        r#type: onnx_pb::attribute_type::INT,
+        i: Some(0),
+        ..Default::default()
+    });
+    model(GraphProto {
+        name: "least_squares_step".to_string(),
+        node: vec![
+            node("MatMul", "fwd.matmul", &["X", "lin.weight"], &["XW"]),
+            node("Add", "fwd.add", &["XW", "lin.bias"], &["Y"]),
+            node("Sub", "fwd.sub", &["Y", "T"], &["D"]),
+            node("Mul", "fwd.sq", &["D", "D"], &["D2"]),
+            reduce_mean,
+            node("Mul", "bwd.scale", &["D", "two_over_n"], &["gY"]),
+            node("Transpose", "bwd.xt", &["X"], &["XT"]),
+            node("MatMul", "bwd.gw", &["XT", "gY"], &["grad.lin.weight"]),
+            reduce_sum,
+        ],
+        initializer: vec![
+            f32_scalar("two_over_n", 2.0 / 8.0),
+            onnx_pb::TensorProto {
+                dims: vec![1],
+                data_type: 7,
+                name: "axis0".to_string(),
+                raw_data: 0i64.to_le_bytes().to_vec(),
+            },
+        ],
+        input: vec![
+            tensor_value_info("X", 1, &[Ok(4), Ok(3)]),
+            tensor_value_info("T", 1, &[Ok(4), Ok(2)]),
+            tensor_value_info("lin.weight", 1, &[Ok(3), Ok(2)]),
+            tensor_value_info("lin.bias", 1, &[Ok(2)]),
+        ],
+        output: vec![
+            tensor_value_info("loss", 1, &[]),
+            tensor_value_info("grad.lin.weight", 1, &[Ok(3), Ok(2)]),
+            tensor_value_info("grad.lin.bias", 1, &[Ok(2)]),
+        ],
+        ..Default::default()
+    })
+}
+
+/// The loop a trainer runs: borrowed params in, borrowed gradients out, fused AdamW on the host.
+#[test]
+fn training_loop_with_host_adamw_reduces_the_loss() {
+    use embedlab::runtime::{AdamW, OptState, adamw_update, clip_factor, global_grad_norm};
+    let mut s = Session::from_bytes(
+        "least_squares_step",
+        &least_squares_step_model(),
+        &SessionOptions { intra_threads: Some(2), ..Default::default() },
+    )
+    .unwrap();
+    let x = [1.0f32, 0.0, 2.0, 0.5, 1.0, -1.0, -1.5, 2.0, 0.0, 0.0, 1.0, 1.0];
+    // Targets from a known W, B, so the optimum has loss 0.
+    let (w_true, b_true) = ([1.0f32, -2.0, 0.5, 0.0, -1.0, 3.0], [0.5f32, -0.5]);
+    let mut t = [0.0f32; 8];
+    for r in 0..4 {
+        for c in 0..2 {
+            t[r * 2 + c] = b_true[c] + (0..3).map(|k| x[r * 3 + k] * w_true[k * 2 + c]).sum::<f32>();
+        }
+    }
+    let mut params = ParamStore::new();
+    params.insert_zeros("lin.weight", &[3, 2]).unwrap();
+    params.insert_zeros("lin.bias", &[2]).unwrap();
+    let mut state = OptState::adamw(&params);
+    let hp = AdamW { lr: 0.05, weight_decay: 0.0, ..Default::default() };
+
+    let mut losses = Vec::new();
+    for _ in 0..300 {
+        let mut feeds = Feeds::new();
+        feeds.f32("X", &[4, 3], &x).f32("T", &[4, 2], &t).params(&params);
+        let out = s.run(&feeds).unwrap();
+        drop(feeds);
+        losses.push(out.scalar("loss").unwrap());
+        let gw = out.f32("grad.lin.weight").unwrap().data;
+        let gb = out.f32("grad.lin.bias").unwrap().data;
+        let scale = clip_factor(global_grad_norm(&[gw, gb]), 10.0);
+        adamw_update(&mut params, &mut state, &hp, scale, |name| {
+            out.f32(&format!("grad.{name}")).ok().map(|v| v.data)
+        })
+        .unwrap();
+    }
+    assert_eq!(state.step, 300);
+    let (first, last) = (losses[0], *losses.last().unwrap());
+    assert!(last < first * 1e-3, "loss {first} -> {last}");
+}
