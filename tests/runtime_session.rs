@@ -314,9 +314,8 @@ fn bundled_library_is_found_without_any_environment() {
         return;
     }
     let lookup = LibraryLookup {
-        dylib_path: None,
-        python: None,
         bundled,
+        ..Default::default()
     };
     let info = lookup.locate().unwrap();
     assert_eq!(info.source, LibrarySource::Bundled);
@@ -329,6 +328,7 @@ fn bogus_ort_dylib_path_gives_a_clear_error() {
         dylib_path: Some("/nonexistent/libonnxruntime.so".into()),
         python: Some("python3".into()),
         bundled: runtime::BUNDLED_LIBRARY.map(Into::into),
+        ..Default::default()
     };
     let e = lookup.locate().unwrap_err();
     assert!(matches!(e, RuntimeError::LibraryNotFound { .. }));
@@ -347,8 +347,7 @@ fn bogus_ort_dylib_path_gives_a_clear_error() {
     let not_lib = concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml");
     let e = LibraryLookup {
         dylib_path: Some(not_lib.into()),
-        python: None,
-        bundled: None,
+        ..Default::default()
     }
     .locate()
     .unwrap_err();
@@ -359,6 +358,7 @@ fn bogus_ort_dylib_path_gives_a_clear_error() {
         dylib_path: None,
         python: Some("/nonexistent/python3".into()),
         bundled: Some("/nonexistent/ort.so".into()),
+        ..Default::default()
     }
     .locate()
     .unwrap_err()
@@ -433,7 +433,12 @@ fn least_squares_step_model() -> Vec<u8> {
         i: Some(0),
         ..Default::default()
     });
-    let mut reduce_sum = node("ReduceSum", "grad.b.sum", &["gY", "axis0"], &["grad.lin.bias"]);
+    let mut reduce_sum = node(
+        "ReduceSum",
+        "grad.b.sum",
+        &["gY", "axis0"],
+        &["grad.lin.bias"],
+    );
     reduce_sum.attribute.push(onnx_pb::AttributeProto {
         name: "keepdims".to_string(),
         r#type: onnx_pb::attribute_type::INT,
@@ -484,28 +489,43 @@ fn training_loop_with_host_adamw_reduces_the_loss() {
     let mut s = Session::from_bytes(
         "least_squares_step",
         &least_squares_step_model(),
-        &SessionOptions { intra_threads: Some(2), ..Default::default() },
+        &SessionOptions {
+            intra_threads: Some(2),
+            ..Default::default()
+        },
     )
     .unwrap();
-    let x = [1.0f32, 0.0, 2.0, 0.5, 1.0, -1.0, -1.5, 2.0, 0.0, 0.0, 1.0, 1.0];
+    let x = [
+        1.0f32, 0.0, 2.0, 0.5, 1.0, -1.0, -1.5, 2.0, 0.0, 0.0, 1.0, 1.0,
+    ];
     // Targets from a known W, B, so the optimum has loss 0.
     let (w_true, b_true) = ([1.0f32, -2.0, 0.5, 0.0, -1.0, 3.0], [0.5f32, -0.5]);
     let mut t = [0.0f32; 8];
     for r in 0..4 {
         for c in 0..2 {
-            t[r * 2 + c] = b_true[c] + (0..3).map(|k| x[r * 3 + k] * w_true[k * 2 + c]).sum::<f32>();
+            t[r * 2 + c] = b_true[c]
+                + (0..3)
+                    .map(|k| x[r * 3 + k] * w_true[k * 2 + c])
+                    .sum::<f32>();
         }
     }
     let mut params = ParamStore::new();
     params.insert_zeros("lin.weight", &[3, 2]).unwrap();
     params.insert_zeros("lin.bias", &[2]).unwrap();
     let mut state = OptState::adamw(&params);
-    let hp = AdamW { lr: 0.05, weight_decay: 0.0, ..Default::default() };
+    let hp = AdamW {
+        lr: 0.05,
+        weight_decay: 0.0,
+        ..Default::default()
+    };
 
     let mut losses = Vec::new();
     for _ in 0..300 {
         let mut feeds = Feeds::new();
-        feeds.f32("X", &[4, 3], &x).f32("T", &[4, 2], &t).params(&params);
+        feeds
+            .f32("X", &[4, 3], &x)
+            .f32("T", &[4, 2], &t)
+            .params(&params);
         let out = s.run(&feeds).unwrap();
         drop(feeds);
         losses.push(out.scalar("loss").unwrap());
@@ -520,4 +540,66 @@ fn training_loop_with_host_adamw_reduces_the_loss() {
     assert_eq!(state.step, 300);
     let (first, last) = (losses[0], *losses.last().unwrap());
     assert!(last < first * 1e-3, "loss {first} -> {last}");
+}
+
+/// A stand-in interpreter: a shell script that ignores its arguments and runs `body`.
+#[cfg(unix)]
+fn fake_python(dir: &std::path::Path, body: &str) -> std::ffi::OsString {
+    use std::os::unix::fs::PermissionsExt;
+    let path = dir.join("python3");
+    std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path.into_os_string()
+}
+
+#[cfg(unix)]
+#[test]
+fn python_package_lookup() {
+    let Some(bundled) = runtime::BUNDLED_LIBRARY
+        .map(std::path::PathBuf::from)
+        .filter(|p| p.is_file())
+    else {
+        eprintln!("no bundled library to stand in for a Python package");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    // A package directory laid out like the wheel: capi/ holds the library and a provider stub.
+    let pkg = dir.path().join("site-packages/onnxruntime");
+    std::fs::create_dir_all(pkg.join("capi")).unwrap();
+    std::os::unix::fs::symlink(&bundled, pkg.join("capi/libonnxruntime.so.1.32.0")).unwrap();
+    std::fs::write(pkg.join("capi/libonnxruntime_providers_shared.so"), b"stub").unwrap();
+    let python = fake_python(dir.path(), &format!("echo {}", pkg.display()));
+    let info = LibraryLookup {
+        python: Some(python),
+        ..Default::default()
+    }
+    .locate()
+    .unwrap();
+    assert_eq!(info.source, LibrarySource::PythonPackage);
+    assert_eq!(info.version, "1.32.0");
+
+    // An interpreter without the package falls through to the bundled copy.
+    let python = fake_python(dir.path(), "echo");
+    let info = LibraryLookup {
+        python: Some(python),
+        bundled: Some(bundled.clone()),
+        ..Default::default()
+    }
+    .locate()
+    .unwrap();
+    assert_eq!(info.source, LibrarySource::Bundled);
+
+    // One that hangs is abandoned after the timeout.
+    let python = fake_python(dir.path(), "sleep 5");
+    let t0 = std::time::Instant::now();
+    let e = LibraryLookup {
+        python: Some(python),
+        python_timeout: std::time::Duration::from_millis(200),
+        ..Default::default()
+    }
+    .locate()
+    .unwrap_err()
+    .to_string();
+    assert!(t0.elapsed() < std::time::Duration::from_secs(3));
+    assert!(e.contains("did not answer"), "{e}");
 }

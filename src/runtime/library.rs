@@ -27,7 +27,7 @@ use super::error::{LibraryAttempt, LibrarySource, Result, RuntimeError};
 pub const BUNDLED_LIBRARY: Option<&str> = option_env!("EMBEDLAB_ORT_BUNDLED");
 
 /// How long the Python package lookup may take before it is abandoned.
-const PYTHON_TIMEOUT: Duration = Duration::from_secs(5);
+pub const PYTHON_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// What was loaded: recorded in every run's provenance.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,7 +41,7 @@ pub struct RuntimeInfo {
 
 /// The inputs of the library lookup, separated from the process environment so the lookup can be
 /// tested without touching global state. [`LibraryLookup::from_env`] is what [`init`] uses.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct LibraryLookup {
     /// Value of `ORT_DYLIB_PATH`, when set and non-empty.
     pub dylib_path: Option<OsString>,
@@ -49,6 +49,20 @@ pub struct LibraryLookup {
     pub python: Option<OsString>,
     /// The bundled library path; `None` skips that step.
     pub bundled: Option<PathBuf>,
+    /// How long to wait for the Python interpreter.
+    pub python_timeout: Duration,
+}
+
+impl Default for LibraryLookup {
+    /// Skips every step; fill in the ones to try.
+    fn default() -> Self {
+        LibraryLookup {
+            dylib_path: None,
+            python: None,
+            bundled: None,
+            python_timeout: PYTHON_TIMEOUT,
+        }
+    }
 }
 
 impl LibraryLookup {
@@ -59,6 +73,7 @@ impl LibraryLookup {
             dylib_path: std::env::var_os("ORT_DYLIB_PATH").filter(|v| !v.is_empty()),
             python: Some(std::env::var_os("EMBEDLAB_PYTHON").unwrap_or_else(|| "python3".into())),
             bundled: BUNDLED_LIBRARY.map(PathBuf::from),
+            python_timeout: PYTHON_TIMEOUT,
         }
     }
 
@@ -78,7 +93,7 @@ impl LibraryLookup {
             });
         }
         if let Some(python) = &self.python {
-            match python_package_library(python) {
+            match python_package_library(python, self.python_timeout) {
                 Ok(path) => match probe(&path, LibrarySource::PythonPackage) {
                     Ok(info) => return Ok(info),
                     Err(problem) => attempts.push(LibraryAttempt {
@@ -169,7 +184,10 @@ fn probe(path: &Path, source: LibrarySource) -> std::result::Result<RuntimeInfo,
 
 /// Asks `python` where the `onnxruntime` package is (without importing it, which is slow) and
 /// returns its `capi/libonnxruntime.so*`.
-fn python_package_library(python: &OsString) -> std::result::Result<PathBuf, String> {
+fn python_package_library(
+    python: &OsString,
+    timeout: Duration,
+) -> std::result::Result<PathBuf, String> {
     const SCRIPT: &str = "import importlib.util as u\n\
         s = u.find_spec('onnxruntime')\n\
         print(s.submodule_search_locations[0] if s and s.submodule_search_locations else '')";
@@ -180,7 +198,7 @@ fn python_package_library(python: &OsString) -> std::result::Result<PathBuf, Str
         .stderr(Stdio::null())
         .spawn()
         .map_err(|e| format!("could not run {}: {e}", python.to_string_lossy()))?;
-    let deadline = Instant::now() + PYTHON_TIMEOUT;
+    let deadline = Instant::now() + timeout;
     loop {
         match child.try_wait() {
             Ok(Some(_)) => break,
