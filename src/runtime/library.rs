@@ -13,7 +13,8 @@
 //! Each candidate is probed with `dlopen` and `OrtGetApiBase()->GetVersionString()` before `ort`
 //! sees it, so a missing file, a file that is not a library and a too-old version all become one
 //! [`RuntimeError::LibraryNotFound`] listing what was tried, never a panic inside `ort`.
-//! Nothing is downloaded at run time.
+//! Nothing is downloaded at run time. ONNX Runtime's own log level is `error` unless the `ORT_LOG`
+//! environment variable says otherwise (`warning`, `info`, `verbose`).
 
 use std::ffi::{CStr, OsString};
 use std::path::{Path, PathBuf};
