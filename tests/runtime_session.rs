@@ -603,3 +603,100 @@ fn python_package_lookup() {
     assert!(t0.elapsed() < std::time::Duration::from_secs(3));
     assert!(e.contains("did not answer"), "{e}");
 }
+
+/// Per-step overhead of borrowed feeds: 100 parameters fed from a store into a Sum graph. Run with
+/// `cargo test --test runtime_session -- --ignored --nocapture feed_overhead`.
+#[test]
+#[ignore]
+fn feed_overhead_timing() {
+    let names: Vec<String> = (0..100).map(|i| format!("p{i}")).collect();
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    let bytes = model(GraphProto {
+        name: "sum".to_string(),
+        node: vec![node("Sum", "sum", &refs, &["S"])],
+        input: names
+            .iter()
+            .map(|n| tensor_value_info(n, 1, &[Ok(128)]))
+            .collect(),
+        output: vec![tensor_value_info("S", 1, &[Ok(128)])],
+        ..Default::default()
+    });
+    let mut s = Session::from_bytes(
+        "sum",
+        &bytes,
+        &SessionOptions {
+            intra_threads: Some(1),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let mut store = ParamStore::new();
+    for n in &names {
+        store.insert(n.as_str(), &[128], &[1.0; 128]).unwrap();
+    }
+    let iters = 2000;
+    let t0 = std::time::Instant::now();
+    for _ in 0..iters {
+        let mut feeds = Feeds::new();
+        feeds.params(&store);
+        std::hint::black_box(&feeds);
+    }
+    let build = t0.elapsed().as_secs_f64() * 1e6 / iters as f64;
+    let t0 = std::time::Instant::now();
+    for _ in 0..iters {
+        let mut feeds = Feeds::new();
+        feeds.params(&store);
+        let out = s.run(&feeds).unwrap();
+        assert_eq!(out.f32("S").unwrap().data[0], 100.0);
+    }
+    let run = t0.elapsed().as_secs_f64() * 1e6 / iters as f64;
+    println!("100 borrowed feeds: build {build:.1} us, build + run {run:.1} us per step");
+}
+
+/// Bool and scalar feeds, every session option: O = Where(cond, A, s).
+#[test]
+fn bool_and_scalar_feeds_under_every_option() {
+    use embedlab::runtime::{OptimizationLevel, TensorView};
+    let bytes = model(GraphProto {
+        name: "where".to_string(),
+        node: vec![node("Where", "where", &["cond", "A", "s"], &["O"])],
+        input: vec![
+            tensor_value_info("cond", 9, &[Ok(3)]),
+            tensor_value_info("A", 1, &[Ok(3)]),
+            tensor_value_info("s", 1, &[]),
+        ],
+        output: vec![tensor_value_info("O", 1, &[Ok(3)])],
+        ..Default::default()
+    });
+    let options = [
+        SessionOptions::default(),
+        SessionOptions {
+            optimization: OptimizationLevel::Disable,
+            intra_threads: Some(1),
+            ..Default::default()
+        },
+        SessionOptions {
+            optimization: OptimizationLevel::Basic,
+            inter_threads: Some(2),
+            ..Default::default()
+        },
+        SessionOptions {
+            optimization: OptimizationLevel::Extended,
+            deterministic: true,
+            ..Default::default()
+        },
+    ];
+    for opts in &options {
+        let mut s = Session::from_bytes("where", &bytes, opts).unwrap();
+        assert_eq!(s.inputs()[0].dtype, Some(DType::Bool));
+        let cond = [true, false, true];
+        let a = [1.0f32, 2.0, 3.0];
+        let mut feeds = Feeds::new();
+        feeds
+            .bool("cond", &[3], &cond)
+            .view("A", &[3], TensorView::F32(&a))
+            .f32("s", &[], &[-1.0]);
+        let out = s.run(&feeds).unwrap();
+        assert_eq!(out.f32("O").unwrap().data, [1.0, -1.0, 3.0], "{opts:?}");
+    }
+}
