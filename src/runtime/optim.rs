@@ -118,15 +118,51 @@ pub fn adamw_step_threads(
         grads.len() == n && m.len() == n && v.len() == n,
         "adamw_step: buffer lengths differ"
     );
-    assert!(step >= 1, "adamw_step: steps count from 1");
-    let t = step.min(i32::MAX as u64) as i32;
-    let bc1 = 1.0 - (hp.beta1 as f64).powi(t);
-    let bc2 = 1.0 - (hp.beta2 as f64).powi(t);
-    let step_size = (hp.lr as f64 / bc1) as f32;
-    let inv_sqrt_bc2 = (1.0 / bc2.sqrt()) as f32;
-    let decay = 1.0 - hp.lr * hp.weight_decay;
-    let (b1, b2, eps) = (hp.beta1, hp.beta2, hp.eps);
+    let c = AdamWCoeffs::new(hp, step, grad_scale);
     par_chunks4(threads, params, grads, m, v, |p, g, m, v| {
+        c.apply(p, g, m, v)
+    });
+}
+
+/// The per-step constants of AdamW, computed once in f64.
+#[derive(Debug, Clone, Copy)]
+struct AdamWCoeffs {
+    b1: f32,
+    b2: f32,
+    eps: f32,
+    step_size: f32,
+    inv_sqrt_bc2: f32,
+    decay: f32,
+    grad_scale: f32,
+}
+
+impl AdamWCoeffs {
+    fn new(hp: &AdamW, step: u64, grad_scale: f32) -> AdamWCoeffs {
+        assert!(step >= 1, "adamw_step: steps count from 1");
+        let t = step.min(i32::MAX as u64) as i32;
+        let bc1 = 1.0 - (hp.beta1 as f64).powi(t);
+        let bc2 = 1.0 - (hp.beta2 as f64).powi(t);
+        AdamWCoeffs {
+            b1: hp.beta1,
+            b2: hp.beta2,
+            eps: hp.eps,
+            step_size: (hp.lr as f64 / bc1) as f32,
+            inv_sqrt_bc2: (1.0 / bc2.sqrt()) as f32,
+            decay: 1.0 - hp.lr * hp.weight_decay,
+            grad_scale,
+        }
+    }
+
+    fn apply(&self, p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32]) {
+        let AdamWCoeffs {
+            b1,
+            b2,
+            eps,
+            step_size,
+            inv_sqrt_bc2,
+            decay,
+            grad_scale,
+        } = *self;
         // Zipped iterators rather than indexing: no bounds checks, so the loop vectorises.
         for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
             let g = g * grad_scale;
@@ -136,7 +172,7 @@ pub fn adamw_step_threads(
             *v = vi;
             *p = *p * decay - step_size * mi / (vi.sqrt() * inv_sqrt_bc2 + eps);
         }
-    });
+    }
 }
 
 /// One SGD step with momentum for one buffer, on [`DEFAULT_THREADS`] threads. Panics when the
@@ -215,18 +251,32 @@ pub fn clip_factor(norm: f32, max_norm: f32) -> f32 {
     }
 }
 
-/// AdamW over a whole store: advances `state.step` and updates every parameter that `grad`
-/// returns a gradient for (frozen parameters return `None`). `state` must hold slots `m` and `v`
-/// laid out like `params`; a gradient of the wrong length is an error naming the parameter.
+/// AdamW over a whole store on [`DEFAULT_THREADS`] threads: advances `state.step` and updates
+/// every parameter that `grad` returns a gradient for (frozen parameters return `None`). `state`
+/// must hold slots `m` and `v` laid out like `params`. Everything is checked before anything is
+/// updated: on an error (a gradient of the wrong length names its parameter) nothing changed.
 pub fn adamw_update<'g>(
     params: &mut ParamStore,
     state: &mut OptState,
     hp: &AdamW,
     grad_scale: f32,
-    mut grad: impl FnMut(&str) -> Option<&'g [f32]>,
+    grad: impl FnMut(&str) -> Option<&'g [f32]>,
 ) -> Result<()> {
-    state.step += 1;
-    let step = state.step;
+    adamw_update_threads(params, state, hp, grad_scale, grad, DEFAULT_THREADS)
+}
+
+/// [`adamw_update`] on `threads` threads. The work over all parameters is cut into `threads`
+/// pieces of equal size (a large parameter may be split, small ones grouped), so one round of
+/// thread spawns serves the whole step however many parameters there are.
+pub fn adamw_update_threads<'g>(
+    params: &mut ParamStore,
+    state: &mut OptState,
+    hp: &AdamW,
+    grad_scale: f32,
+    mut grad: impl FnMut(&str) -> Option<&'g [f32]>,
+    threads: usize,
+) -> Result<()> {
+    let step = state.step + 1;
     let (m, v) = state
         .slot_pair_mut("m", "v")
         .ok_or_else(|| RuntimeError::param("(optimizer)", "AdamW state needs slots 'm' and 'v'"))?;
@@ -236,6 +286,7 @@ pub fn adamw_update<'g>(
             "AdamW state is not laid out like the parameters",
         ));
     }
+    let mut work = Vec::with_capacity(params.len());
     for ((p, m), v) in params.iter_mut().zip(m.iter_mut()).zip(v.iter_mut()) {
         if let Some(g) = grad(p.name) {
             if g.len() != p.data.len() {
@@ -248,10 +299,92 @@ pub fn adamw_update<'g>(
                     ),
                 ));
             }
-            adamw_step(p.data, g, m.data, v.data, hp, step, grad_scale);
+            work.push(Work {
+                p: p.data,
+                g,
+                m: m.data,
+                v: v.data,
+            });
         }
     }
+    let c = AdamWCoeffs::new(hp, step, grad_scale);
+    let buckets = balance(work, threads);
+    let run = |bucket: Vec<Work<'_>>| {
+        for w in bucket {
+            c.apply(w.p, w.g, w.m, w.v);
+        }
+    };
+    if buckets.len() <= 1 {
+        buckets.into_iter().for_each(run);
+    } else {
+        std::thread::scope(|s| {
+            for bucket in buckets {
+                s.spawn(|| run(bucket));
+            }
+        });
+    }
+    state.step = step;
     Ok(())
+}
+
+/// One parameter's (or one piece of a parameter's) buffers.
+struct Work<'a> {
+    p: &'a mut [f32],
+    g: &'a [f32],
+    m: &'a mut [f32],
+    v: &'a mut [f32],
+}
+
+impl<'a> Work<'a> {
+    fn split_at(self, k: usize) -> (Work<'a>, Work<'a>) {
+        let (p0, p1) = self.p.split_at_mut(k);
+        let (g0, g1) = self.g.split_at(k);
+        let (m0, m1) = self.m.split_at_mut(k);
+        let (v0, v1) = self.v.split_at_mut(k);
+        (
+            Work {
+                p: p0,
+                g: g0,
+                m: m0,
+                v: v0,
+            },
+            Work {
+                p: p1,
+                g: g1,
+                m: m1,
+                v: v1,
+            },
+        )
+    }
+}
+
+/// Cuts the work into at most `threads` buckets of about equal length, in order; a single bucket
+/// when the total is below [`PARALLEL_MIN_LEN`].
+fn balance(work: Vec<Work<'_>>, threads: usize) -> Vec<Vec<Work<'_>>> {
+    let total: usize = work.iter().map(|w| w.p.len()).sum();
+    if threads <= 1 || total < PARALLEL_MIN_LEN {
+        return vec![work];
+    }
+    let target = total.div_ceil(threads);
+    let mut buckets: Vec<Vec<Work<'_>>> = vec![Vec::new()];
+    let mut room = target;
+    for mut w in work {
+        while w.p.len() > room {
+            let (head, tail) = w.split_at(room);
+            if let Some(b) = buckets.last_mut() {
+                b.push(head);
+            }
+            buckets.push(Vec::new());
+            room = target;
+            w = tail;
+        }
+        room -= w.p.len();
+        if let Some(b) = buckets.last_mut() {
+            b.push(w);
+        }
+    }
+    buckets.retain(|b| !b.is_empty());
+    buckets
 }
 
 #[cfg(test)]
@@ -395,6 +528,87 @@ mod tests {
     }
 
     #[test]
+    fn store_update_on_threads_is_bit_identical_to_per_buffer_steps() {
+        // Sizes chosen so buckets split large parameters and group small ones.
+        let sizes = [
+            7usize,
+            PARALLEL_MIN_LEN + 5,
+            3,
+            40_000,
+            1,
+            PARALLEL_MIN_LEN / 3,
+            2 * PARALLEL_MIN_LEN,
+        ];
+        let mut params = ParamStore::new();
+        for (i, &n) in sizes.iter().enumerate() {
+            params
+                .insert(format!("p{i}"), &[n], &pseudo_random(n, i as u64))
+                .unwrap();
+        }
+        let grads: Vec<Vec<f32>> = sizes
+            .iter()
+            .enumerate()
+            .map(|(i, &n)| pseudo_random(n, 100 + i as u64))
+            .collect();
+        let grad_of = |name: &str| {
+            let i: usize = name[1..].parse().unwrap();
+            (i != 2).then(|| grads[i].as_slice()) // p2 is frozen
+        };
+        let hp = AdamW::default();
+        let mut reference = params.clone();
+        let mut ref_state = OptState::adamw(&params);
+        let mut state = OptState::adamw(&params);
+        for step in 1..=3u64 {
+            adamw_update_threads(&mut params, &mut state, &hp, 0.7, grad_of, 3).unwrap();
+            let (m, v) = ref_state.slot_pair_mut("m", "v").unwrap();
+            for ((p, m), v) in reference.iter_mut().zip(m.iter_mut()).zip(v.iter_mut()) {
+                if let Some(g) = grad_of(p.name) {
+                    adamw_step_threads(p.data, g, m.data, v.data, &hp, step, 0.7, 1);
+                }
+            }
+        }
+        assert_eq!(params.checksum(), reference.checksum());
+        assert_eq!(
+            state.slot("v").unwrap().checksum(),
+            ref_state.slot("v").unwrap().checksum()
+        );
+        assert_eq!(state.step, 3);
+    }
+
+    #[test]
+    fn balance_cuts_into_equal_ordered_pieces() {
+        let n = PARALLEL_MIN_LEN;
+        let mut a = vec![0.0f32; 3 * n];
+        let g = vec![0.0f32; 3 * n];
+        let (mut m, mut v) = (a.clone(), a.clone());
+        let (a0, a1) = a.split_at_mut(n / 2);
+        let (m0, m1) = m.split_at_mut(n / 2);
+        let (v0, v1) = v.split_at_mut(n / 2);
+        let (g0, g1) = g.split_at(n / 2);
+        let work = vec![
+            Work {
+                p: a0,
+                g: g0,
+                m: m0,
+                v: v0,
+            },
+            Work {
+                p: a1,
+                g: g1,
+                m: m1,
+                v: v1,
+            },
+        ];
+        let buckets = balance(work, 4);
+        assert_eq!(buckets.len(), 4);
+        let lens: Vec<usize> = buckets
+            .iter()
+            .map(|b| b.iter().map(|w| w.p.len()).sum())
+            .collect();
+        assert!(lens.iter().all(|&l| l.abs_diff(3 * n / 4) <= 1), "{lens:?}");
+    }
+
+    #[test]
     fn adamw_update_over_a_store_skips_frozen() {
         let mut params = ParamStore::new();
         params.insert("a", &[2], &[1.0, 2.0]).unwrap();
@@ -408,11 +622,17 @@ mod tests {
         assert_eq!(state.step, 1);
         assert_eq!(params.get("frozen").unwrap(), &[5.0]);
         assert!(params.get("a").unwrap()[0] < 1.0);
+        let before = params.checksum();
         let bad = [0.0f32; 3];
         let e = adamw_update(&mut params, &mut state, &AdamW::default(), 1.0, |_| {
             Some(&bad[..])
         })
         .unwrap_err();
         assert!(e.to_string().contains("'a'"), "{e}");
+        assert_eq!(
+            (params.checksum(), state.step),
+            (before, 1),
+            "a failed update changes nothing"
+        );
     }
 }
