@@ -327,6 +327,49 @@ pub fn adamw_update_threads<'g>(
     Ok(())
 }
 
+/// SGD with momentum over a whole store: advances `state.step` and updates every parameter that
+/// `grad` returns a gradient for. `state` must hold slot `momentum` laid out like `params`
+/// ([`OptState::sgd_momentum`]). Everything is checked before anything is updated.
+pub fn sgd_update<'g>(
+    params: &mut ParamStore,
+    state: &mut OptState,
+    hp: &Sgd,
+    grad_scale: f32,
+    mut grad: impl FnMut(&str) -> Option<&'g [f32]>,
+) -> Result<()> {
+    let step = state.step + 1;
+    let buf = state
+        .slot_mut("momentum")
+        .ok_or_else(|| RuntimeError::param("(optimizer)", "SGD state needs slot 'momentum'"))?;
+    if !buf.same_layout(params) {
+        return Err(RuntimeError::param(
+            "(optimizer)",
+            "SGD state is not laid out like the parameters",
+        ));
+    }
+    let mut work = Vec::with_capacity(params.len());
+    for (p, b) in params.iter_mut().zip(buf.iter_mut()) {
+        if let Some(g) = grad(p.name) {
+            if g.len() != p.data.len() {
+                return Err(RuntimeError::param(
+                    p.name,
+                    format!(
+                        "gradient has {} values, the parameter {}",
+                        g.len(),
+                        p.data.len()
+                    ),
+                ));
+            }
+            work.push((p.data, g, b.data));
+        }
+    }
+    for (p, g, b) in work {
+        sgd_momentum_step(p, g, b, hp, grad_scale);
+    }
+    state.step = step;
+    Ok(())
+}
+
 /// One parameter's (or one piece of a parameter's) buffers.
 struct Work<'a> {
     p: &'a mut [f32],
@@ -606,6 +649,34 @@ mod tests {
             .map(|b| b.iter().map(|w| w.p.len()).sum())
             .collect();
         assert!(lens.iter().all(|&l| l.abs_diff(3 * n / 4) <= 1), "{lens:?}");
+    }
+
+    #[test]
+    fn sgd_update_over_a_store() {
+        let mut params = ParamStore::new();
+        params.insert("a", &[2], &[1.0, 2.0]).unwrap();
+        params.insert("frozen", &[1], &[5.0]).unwrap();
+        let mut state = OptState::sgd_momentum(&params);
+        let g = [1.0f32, -1.0];
+        let hp = Sgd {
+            lr: 0.1,
+            momentum: 0.5,
+            weight_decay: 0.0,
+            nesterov: false,
+        };
+        for _ in 0..2 {
+            sgd_update(&mut params, &mut state, &hp, 1.0, |n| {
+                (n == "a").then_some(&g[..])
+            })
+            .unwrap();
+        }
+        // b1 = g, b2 = 0.5 g + g = 1.5 g; p = p0 - 0.1 (g + 1.5 g) = p0 - 0.25 g.
+        assert_eq!(params.get("a").unwrap(), &[0.75, 2.25]);
+        assert_eq!(params.get("frozen").unwrap(), &[5.0]);
+        assert_eq!(state.step, 2);
+        let mut wrong = OptState::adamw(&params);
+        let e = sgd_update(&mut params, &mut wrong, &hp, 1.0, |_| None).unwrap_err();
+        assert!(e.to_string().contains("momentum"), "{e}");
     }
 
     #[test]
