@@ -700,3 +700,23 @@ fn bool_and_scalar_feeds_under_every_option() {
         assert_eq!(out.f32("O").unwrap().data, [1.0, -1.0, 3.0], "{opts:?}");
     }
 }
+
+/// Sessions and stores move to worker threads (`--jobs N` runs stages in parallel).
+#[test]
+fn sessions_and_stores_are_send() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<Session>();
+    send_sync::<ParamStore>();
+    send_sync::<embedlab::runtime::OptState>();
+    send_sync::<RuntimeError>();
+    let bytes = linear_model(1, "W", "B");
+    let mut s = Session::from_bytes("threaded", &bytes, &SessionOptions::default()).unwrap();
+    let y = std::thread::spawn(move || {
+        let mut feeds = Feeds::new();
+        feeds.f32("X", &[2, 3], &X).f32("W", &[3, 2], &W).f32("B", &[2], &B);
+        s.run(&feeds).unwrap().tensor("Y").unwrap()
+    })
+    .join()
+    .unwrap();
+    assert_eq!(y.shape, [2, 2]);
+}
