@@ -43,6 +43,15 @@ fn main() {
     if lib.is_file() {
         return;
     }
+    // The pinned wheel is the Linux x86_64 build; elsewhere it would be a useless download.
+    let os = std::env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
+    let arch = std::env::var("CARGO_CFG_TARGET_ARCH").unwrap_or_default();
+    if (os.as_str(), arch.as_str()) != ("linux", "x86_64") {
+        println!(
+            "cargo:warning=embedlab: no pinned ONNX Runtime build for {os}/{arch}; set ORT_DYLIB_PATH at run time"
+        );
+        return;
+    }
     if std::env::var("EMBEDLAB_SKIP_ORT_DOWNLOAD").is_ok_and(|v| v == "1") {
         println!(
             "cargo:warning=embedlab: EMBEDLAB_SKIP_ORT_DOWNLOAD=1, not fetching ONNX Runtime {ORT_VERSION}; set ORT_DYLIB_PATH at run time"

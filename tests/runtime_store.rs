@@ -261,6 +261,12 @@ fn atomic_write_leaves_no_partial_file() {
     assert!(e.to_string().contains("blocked"), "{e}");
     assert_eq!(files_in(dir.path()), ["blocked", "ckpt.safetensors"]);
 
+    // Missing directories are created (stage output folders).
+    let nested = dir.path().join("stages/abc123/params.safetensors");
+    save_checkpoint(&nested, &params, None, &Metadata::new()).unwrap();
+    assert_eq!(files_in(&dir.path().join("stages/abc123")), ["params.safetensors"]);
+    std::fs::remove_dir_all(dir.path().join("stages")).unwrap();
+
     // Overwriting replaces the whole file.
     let bigger = encoder(4, 3);
     save_checkpoint(&path, &bigger, None, &Metadata::new()).unwrap();

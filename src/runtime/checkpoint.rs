@@ -100,8 +100,9 @@ pub fn save_checkpoint(
     write_atomic(path, &bytes)
 }
 
-/// Writes `bytes` to a temporary file beside `path`, syncs it and renames it over `path`. On any
-/// failure the temporary file is removed and `path` is left as it was.
+/// Writes `bytes` to a temporary file beside `path` (creating the directory if needed), syncs it
+/// and renames it over `path`. On any failure the temporary file is removed and `path` is left as
+/// it was.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let file_name = path
@@ -115,6 +116,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         COUNTER.fetch_add(1, Ordering::Relaxed)
     ));
     let result = (|| -> std::io::Result<()> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            fs::create_dir_all(dir)?;
+        }
         let mut f = fs::File::create(&tmp)?;
         f.write_all(bytes)?;
         f.sync_all()?;
