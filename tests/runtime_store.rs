@@ -3,7 +3,7 @@
 
 use embedlab::runtime::{
     LoadOptions, Metadata, OptState, ParamStore, RuntimeError, checkpoint_params, load_checkpoint,
-    load_params_into, name_has_prefix, save_checkpoint,
+    load_params_into, load_params_mapped, name_has_prefix, save_checkpoint,
 };
 
 /// An encoder-like store: `depth` layers of q weight + bias, plus an embedding and a head.
@@ -264,7 +264,10 @@ fn atomic_write_leaves_no_partial_file() {
     // Missing directories are created (stage output folders).
     let nested = dir.path().join("stages/abc123/params.safetensors");
     save_checkpoint(&nested, &params, None, &Metadata::new()).unwrap();
-    assert_eq!(files_in(&dir.path().join("stages/abc123")), ["params.safetensors"]);
+    assert_eq!(
+        files_in(&dir.path().join("stages/abc123")),
+        ["params.safetensors"]
+    );
     std::fs::remove_dir_all(dir.path().join("stages")).unwrap();
 
     // Overwriting replaces the whole file.
@@ -324,8 +327,104 @@ fn adamw_timing() {
     for threads in [1, 2, 4] {
         let t0 = std::time::Instant::now();
         for step in 1..=20 {
-            adamw_step_threads(&mut p, &g, &mut m, &mut v, &AdamW::default(), step, 1.0, threads);
+            adamw_step_threads(
+                &mut p,
+                &g,
+                &mut m,
+                &mut v,
+                &AdamW::default(),
+                step,
+                1.0,
+                threads,
+            );
         }
-        println!("adamw {n} values, {threads} threads: {:.2} ms/step", t0.elapsed().as_secs_f64() * 1e3 / 20.0);
+        println!(
+            "adamw {n} values, {threads} threads: {:.2} ms/step",
+            t0.elapsed().as_secs_f64() * 1e3 / 20.0
+        );
     }
+}
+
+/// Weights written by another tool: no embedlab metadata, other names, F64 tensors.
+#[test]
+fn foreign_safetensors_load_through_a_name_mapping() {
+    use safetensors::{Dtype, tensor::TensorView};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("foreign.safetensors");
+    let w0: Vec<u8> = [0.5f64, -1.25, 3.0, 1e-3]
+        .iter()
+        .flat_map(|x| x.to_le_bytes())
+        .collect();
+    let w1: Vec<u8> = [1.0f32, 2.0, 3.0, 4.0]
+        .iter()
+        .flat_map(|x| x.to_le_bytes())
+        .collect();
+    let half = [0u8; 8];
+    let tensors = vec![
+        (
+            "bert.layer.0.w",
+            TensorView::new(Dtype::F64, vec![2, 2], &w0).unwrap(),
+        ),
+        (
+            "bert.layer.1.w",
+            TensorView::new(Dtype::F32, vec![2, 2], &w1).unwrap(),
+        ),
+        (
+            "bert.pooler.w",
+            TensorView::new(Dtype::F16, vec![4], &half).unwrap(),
+        ),
+    ];
+    std::fs::write(&path, safetensors::serialize(tensors, None).unwrap()).unwrap();
+
+    let listed = checkpoint_params(&path).unwrap();
+    assert_eq!(listed.len(), 3);
+    assert!(
+        load_checkpoint(&path).is_err(),
+        "a full checkpoint load wants our own format"
+    );
+
+    let mut store = ParamStore::new();
+    store.insert_zeros("encoder.layer0.w", &[2, 2]).unwrap();
+    store.insert_zeros("encoder.layer1.w", &[2, 2]).unwrap();
+    let to_file = |n: &str| n.replace("encoder.layer", "bert.layer.");
+    let e = load_params_mapped(&path, &mut store, &LoadOptions::default(), Some(to_file))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("no parameter for: bert.pooler.w"), "{e}");
+    let opts = LoadOptions {
+        allow_unused: true,
+        ..Default::default()
+    };
+    let report = load_params_mapped(&path, &mut store, &opts, Some(to_file)).unwrap();
+    assert_eq!(report.loaded, ["encoder.layer0.w", "encoder.layer1.w"]);
+    assert_eq!(report.unused, ["bert.pooler.w"]);
+    assert_eq!(
+        store.get("encoder.layer0.w").unwrap(),
+        &[0.5, -1.25, 3.0, 1e-3]
+    );
+    assert_eq!(
+        store.get("encoder.layer1.w").unwrap(),
+        &[1.0, 2.0, 3.0, 4.0]
+    );
+
+    // An unsupported dtype, and a mapped name that is not there, are named.
+    let mut pooler = ParamStore::new();
+    pooler.insert_zeros("pooler.w", &[4]).unwrap();
+    pooler.insert_zeros("pooler.b", &[4]).unwrap();
+    let e = load_params_mapped(
+        &path,
+        &mut pooler,
+        &opts,
+        Some(|n: &str| format!("bert.{n}")),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("'pooler.w' (file tensor 'bert.pooler.w') is F16"),
+        "{e}"
+    );
+    assert!(
+        e.contains("'pooler.b' (file tensor 'bert.pooler.b') is missing"),
+        "{e}"
+    );
 }

@@ -143,15 +143,20 @@ struct Parsed {
     path: PathBuf,
     bytes: Vec<u8>,
     info: HashMap<String, String>,
+    /// Parameter names: from our metadata, or for a foreign file every tensor in file order.
+    names: Vec<String>,
 }
 
 impl Parsed {
-    fn read(path: &Path) -> Result<Parsed> {
+    /// Reads and indexes a file. `allow_foreign` accepts safetensors files other tools wrote
+    /// (no embedlab metadata): every tensor in them counts as a parameter.
+    fn read(path: &Path, allow_foreign: bool) -> Result<Parsed> {
         let bytes = fs::read(path).map_err(|e| RuntimeError::io(path, e))?;
         let (_, metadata) = SafeTensors::read_metadata(&bytes)
             .map_err(|e| RuntimeError::checkpoint(path, format!("not a safetensors file: {e}")))?;
         let info = metadata.metadata().clone().unwrap_or_default();
-        if info.get("format").map(String::as_str) != Some(FORMAT) {
+        let ours = info.get("format").map(String::as_str) == Some(FORMAT);
+        if !ours && !(allow_foreign && !info.contains_key("format")) {
             return Err(RuntimeError::checkpoint(
                 path,
                 format!(
@@ -160,11 +165,18 @@ impl Parsed {
                 ),
             ));
         }
-        Ok(Parsed {
+        let mut parsed = Parsed {
             path: path.to_path_buf(),
             bytes,
             info,
-        })
+            names: Vec::new(),
+        };
+        parsed.names = if ours {
+            parsed.json_list("params")?
+        } else {
+            metadata.offset_keys()
+        };
+        Ok(parsed)
     }
 
     fn tensors(&self) -> Result<SafeTensors<'_>> {
@@ -197,31 +209,38 @@ impl Parsed {
     }
 }
 
-/// Reads one f32 tensor; errors name the tensor.
+/// Reads one tensor as f32 (F32 as is, F64 rounded); errors name the tensor.
 fn read_f32(path: &Path, st: &SafeTensors<'_>, key: &str) -> Result<(Vec<usize>, Vec<f32>)> {
     let t = st
         .tensor(key)
         .map_err(|_| RuntimeError::checkpoint(path, format!("tensor '{key}' is missing")))?;
-    if t.dtype() != Dtype::F32 {
-        return Err(RuntimeError::checkpoint(
-            path,
-            format!("tensor '{key}' is {:?}, expected F32", t.dtype()),
-        ));
-    }
-    let data = t
-        .data()
-        .chunks_exact(4)
-        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect();
+    let data = match t.dtype() {
+        Dtype::F32 => t
+            .data()
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect(),
+        Dtype::F64 => t
+            .data()
+            .chunks_exact(8)
+            .map(|c| f64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]) as f32)
+            .collect(),
+        other => {
+            return Err(RuntimeError::checkpoint(
+                path,
+                format!("tensor '{key}' is {other:?}, expected F32 or F64"),
+            ));
+        }
+    };
     Ok((t.shape().to_vec(), data))
 }
 
 /// Reads a whole checkpoint: parameters in the order they were saved, optimizer state if saved,
 /// and the metadata.
 pub fn load_checkpoint(path: &Path) -> Result<Checkpoint> {
-    let parsed = Parsed::read(path)?;
+    let parsed = Parsed::read(path, false)?;
     let st = parsed.tensors()?;
-    let names = parsed.json_list("params")?;
+    let names = parsed.names.clone();
     let mut params = ParamStore::new();
     for name in &names {
         let (shape, data) = read_f32(path, &st, name)?;
@@ -288,17 +307,18 @@ pub fn load_checkpoint(path: &Path) -> Result<Checkpoint> {
 }
 
 /// The parameter names and shapes a checkpoint holds, in saved order (no data is converted).
+/// Also reads safetensors files other tools wrote (every tensor, in file order).
 pub fn checkpoint_params(path: &Path) -> Result<Vec<(String, Vec<usize>)>> {
-    let parsed = Parsed::read(path)?;
+    let parsed = Parsed::read(path, true)?;
     let st = parsed.tensors()?;
     parsed
-        .json_list("params")?
-        .into_iter()
+        .names
+        .iter()
         .map(|n| {
             let t = st
-                .tensor(&n)
+                .tensor(n)
                 .map_err(|_| RuntimeError::checkpoint(path, format!("tensor '{n}' is missing")))?;
-            Ok((n, t.shape().to_vec()))
+            Ok((n.clone(), t.shape().to_vec()))
         })
         .collect()
 }
@@ -324,21 +344,36 @@ pub fn name_has_prefix(name: &str, prefix: &str) -> bool {
 pub struct LoadReport {
     /// Store parameters overwritten from the file, in store order.
     pub loaded: Vec<String>,
-    /// File parameters within the selection that the store lacks (only with `allow_unused`).
+    /// File tensors that no loaded parameter used and that lie within the selection (only with
+    /// `allow_unused`; with a name mapping, every file tensor no parameter used).
     pub unused: Vec<String>,
 }
 
 /// Overwrites the store's selected parameters with the checkpoint's. Every selected parameter
-/// must be in the file with the same shape; all problems are reported in one error. Parameters
-/// outside the selection keep their values (e.g. freshly initialised upper layers).
+/// must be in the file with the same shape; all problems are reported in one error and nothing
+/// is changed. Parameters outside the selection keep their values (e.g. freshly initialised upper
+/// layers). Reads our checkpoints and plain safetensors files from other tools; F64 tensors are
+/// rounded to f32.
 pub fn load_params_into(
     path: &Path,
     store: &mut ParamStore,
     opts: &LoadOptions,
 ) -> Result<LoadReport> {
-    let parsed = Parsed::read(path)?;
+    load_params_mapped(path, store, opts, None::<fn(&str) -> String>)
+}
+
+/// [`load_params_into`] where the file's names differ from the store's: `file_key` gives, for a
+/// store parameter name, the tensor name to read from the file (importing weights another tool
+/// wrote, or renaming between model layouts).
+pub fn load_params_mapped(
+    path: &Path,
+    store: &mut ParamStore,
+    opts: &LoadOptions,
+    file_key: Option<impl Fn(&str) -> String>,
+) -> Result<LoadReport> {
+    let parsed = Parsed::read(path, true)?;
     let st = parsed.tensors()?;
-    let file_names = parsed.json_list("params")?;
+    let key_of = |n: &str| file_key.as_ref().map_or_else(|| n.to_string(), |f| f(n));
     let selected =
         |n: &str| opts.prefixes.is_empty() || opts.prefixes.iter().any(|p| name_has_prefix(n, p));
 
@@ -348,33 +383,45 @@ pub fn load_params_into(
             problems.push(format!("prefix '{p}' selects no parameter of the store"));
         }
     }
-    let in_file: std::collections::HashSet<&str> = file_names.iter().map(String::as_str).collect();
-    let wanted: Vec<String> = store
+    let in_file: std::collections::HashSet<&str> =
+        parsed.names.iter().map(String::as_str).collect();
+    let wanted: Vec<(String, String)> = store
         .names()
         .filter(|n| selected(n))
-        .map(str::to_string)
+        .map(|n| (n.to_string(), key_of(n)))
         .collect();
-    for name in &wanted {
-        if !in_file.contains(name.as_str()) {
-            problems.push(format!("'{name}' is missing from the checkpoint"));
-        } else if let Ok(t) = st.tensor(name) {
-            let expected = store.shape(name).unwrap_or(&[]);
-            if t.shape() != expected {
-                problems.push(format!(
-                    "'{name}' has shape {:?} in the checkpoint, the store expects {expected:?}",
-                    t.shape()
-                ));
-            } else if t.dtype() != Dtype::F32 {
-                problems.push(format!(
-                    "'{name}' is {:?} in the checkpoint, expected F32",
-                    t.dtype()
-                ));
+    for (name, key) in &wanted {
+        let shown = if name == key {
+            format!("'{name}'")
+        } else {
+            format!("'{name}' (file tensor '{key}')")
+        };
+        match st.tensor(key) {
+            Err(_) => problems.push(format!("{shown} is missing from the checkpoint")),
+            Ok(_) if !in_file.contains(key.as_str()) => {
+                problems.push(format!("{shown} is missing from the checkpoint"))
+            }
+            Ok(t) => {
+                let expected = store.shape(name).unwrap_or(&[]);
+                if t.shape() != expected {
+                    problems.push(format!(
+                        "{shown} has shape {:?} in the checkpoint, the store expects {expected:?}",
+                        t.shape()
+                    ));
+                } else if !matches!(t.dtype(), Dtype::F32 | Dtype::F64) {
+                    problems.push(format!(
+                        "{shown} is {:?} in the checkpoint, expected F32 or F64",
+                        t.dtype()
+                    ));
+                }
             }
         }
     }
-    let unused: Vec<String> = file_names
+    let used: std::collections::HashSet<String> = store.names().map(key_of).collect();
+    let unused: Vec<String> = parsed
+        .names
         .iter()
-        .filter(|n| selected(n) && !store.contains(n))
+        .filter(|n| !used.contains(n.as_str()) && (file_key.is_some() || selected(n)))
         .cloned()
         .collect();
     if !unused.is_empty() && !opts.allow_unused {
@@ -389,12 +436,12 @@ pub fn load_params_into(
             format!("cannot load parameters:\n  - {}", problems.join("\n  - ")),
         ));
     }
-    for name in &wanted {
-        let (_, data) = read_f32(path, &st, name)?;
+    for (name, key) in &wanted {
+        let (_, data) = read_f32(path, &st, key)?;
         store.set(name, &data)?;
     }
     Ok(LoadReport {
-        loaded: wanted,
+        loaded: wanted.into_iter().map(|(n, _)| n).collect(),
         unused,
     })
 }
