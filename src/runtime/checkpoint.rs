@@ -156,7 +156,8 @@ impl Parsed {
             .map_err(|e| RuntimeError::checkpoint(path, format!("not a safetensors file: {e}")))?;
         let info = metadata.metadata().clone().unwrap_or_default();
         let ours = info.get("format").map(String::as_str) == Some(FORMAT);
-        if !ours && !(allow_foreign && !info.contains_key("format")) {
+        let foreign_ok = allow_foreign && !info.contains_key("format");
+        if !ours && !foreign_ok {
             return Err(RuntimeError::checkpoint(
                 path,
                 format!(
