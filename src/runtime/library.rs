@@ -147,8 +147,11 @@ fn probe(path: &Path, source: LibrarySource) -> std::result::Result<RuntimeInfo,
     let path = std::fs::canonicalize(path).map_err(|e| e.to_string())?;
     // SAFETY: loading ONNX Runtime runs its static initialisers, which have no preconditions; the
     // handle is dropped after reading the version (ort loads it again, which only bumps the count).
-    let lib = unsafe { libloading::Library::new(&path) }
-        .map_err(|e| format!("not a loadable library ({e})"))?;
+    let lib = unsafe { libloading::Library::new(&path) }.map_err(|e| {
+        // libloading's Display says only "dlopen failed"; the reason is in its source.
+        let reason = std::error::Error::source(&e).map_or_else(|| e.to_string(), |s| s.to_string());
+        format!("not a loadable library ({reason})")
+    })?;
     type GetApiBase = unsafe extern "C" fn() -> *const ort::sys::OrtApiBase;
     // SAFETY: `OrtGetApiBase` has this signature in every ONNX Runtime release.
     let get_base = unsafe { lib.get::<GetApiBase>(b"OrtGetApiBase") }
