@@ -713,10 +713,54 @@ fn sessions_and_stores_are_send() {
     let mut s = Session::from_bytes("threaded", &bytes, &SessionOptions::default()).unwrap();
     let y = std::thread::spawn(move || {
         let mut feeds = Feeds::new();
-        feeds.f32("X", &[2, 3], &X).f32("W", &[3, 2], &W).f32("B", &[2], &B);
+        feeds
+            .f32("X", &[2, 3], &X)
+            .f32("W", &[3, 2], &W)
+            .f32("B", &[2], &B);
         s.run(&feeds).unwrap().tensor("Y").unwrap()
     })
     .join()
     .unwrap();
     assert_eq!(y.shape, [2, 2]);
+}
+
+/// Level All fuses MatMul + Add into Gemm (DESIGN §7); the optimised graph can be written out,
+/// and runs can be profiled.
+#[test]
+fn optimized_model_and_profile_are_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let optimized = dir.path().join("linear.optimized.onnx");
+    let opts = SessionOptions {
+        optimized_model_path: Some(optimized.clone()),
+        profile_prefix: Some(dir.path().join("linear_profile")),
+        ..Default::default()
+    };
+    let mut s = Session::from_bytes("linear_opt", &linear_model(1, "W", "B"), &opts).unwrap();
+    let mut feeds = Feeds::new();
+    feeds
+        .f32("X", &[2, 3], &X)
+        .f32("W", &[3, 2], &W)
+        .f32("B", &[2], &B);
+    s.run(&feeds).unwrap();
+    let trace = s.end_profiling().unwrap();
+    let trace = if trace.is_absolute() {
+        trace
+    } else {
+        std::env::current_dir().unwrap().join(trace)
+    };
+    assert!(trace.is_file(), "{}", trace.display());
+    let _ = std::fs::remove_file(&trace);
+
+    let model = ModelProto::decode(std::fs::read(&optimized).unwrap().as_slice()).unwrap();
+    let ops: Vec<String> = model
+        .graph
+        .unwrap()
+        .node
+        .into_iter()
+        .map(|n| n.op_type)
+        .collect();
+    assert!(
+        ops.iter().any(|o| o == "Gemm" || o == "FusedGemm"),
+        "{ops:?}"
+    );
 }

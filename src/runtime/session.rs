@@ -7,6 +7,7 @@
 //! [`Value`]s that can be fed back into the next run without passing through host vectors.
 
 use std::collections::HashSet;
+use std::path::PathBuf;
 
 use ort::session::SessionInputValue;
 use ort::session::builder::GraphOptimizationLevel;
@@ -50,6 +51,11 @@ pub struct SessionOptions {
     pub optimization: OptimizationLevel,
     /// Ask kernels for deterministic algorithms where they have a choice.
     pub deterministic: bool,
+    /// Write the graph as ONNX Runtime optimised it to this file (to inspect fusions in Netron).
+    pub optimized_model_path: Option<PathBuf>,
+    /// Profile every run; the JSON trace (named from this prefix) is written by
+    /// [`Session::end_profiling`].
+    pub profile_prefix: Option<PathBuf>,
 }
 
 impl Default for SessionOptions {
@@ -59,6 +65,8 @@ impl Default for SessionOptions {
             inter_threads: None,
             optimization: OptimizationLevel::All,
             deterministic: false,
+            optimized_model_path: None,
+            profile_prefix: None,
         }
     }
 }
@@ -149,6 +157,16 @@ impl Session {
                 .with_deterministic_compute(true)
                 .map_err(|e| create_error(e.to_string()))?;
         }
+        if let Some(path) = &opts.optimized_model_path {
+            builder = builder
+                .with_optimized_model_path(path)
+                .map_err(|e| create_error(e.to_string()))?;
+        }
+        if let Some(prefix) = &opts.profile_prefix {
+            builder = builder
+                .with_profiling(prefix)
+                .map_err(|e| create_error(e.to_string()))?;
+        }
         let inner = builder
             .commit_from_memory(model_bytes)
             .map_err(|e| create_error(e.to_string()))?;
@@ -160,6 +178,17 @@ impl Session {
             inputs,
             outputs,
         })
+    }
+
+    /// Ends profiling (see [`SessionOptions::profile_prefix`]) and returns the trace file.
+    pub fn end_profiling(&mut self) -> Result<PathBuf> {
+        self.inner
+            .end_profiling()
+            .map(PathBuf::from)
+            .map_err(|e| RuntimeError::Run {
+                graph: self.name.clone(),
+                message: format!("ending profiling: {e}"),
+            })
     }
 
     /// The graph name given at creation.
