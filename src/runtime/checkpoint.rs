@@ -43,16 +43,32 @@ fn f32_bytes(data: &[f32]) -> Vec<u8> {
 }
 
 /// Writes `params` (and `opt`, and `meta`) to `path` atomically.
-pub fn save_checkpoint(path: &Path, params: &ParamStore, opt: Option<&OptState>, meta: &Metadata) -> Result<()> {
-    let mut buffers: Vec<(String, Vec<usize>, Vec<u8>)> =
-        params.iter().map(|p| (p.name.to_string(), p.shape.to_vec(), f32_bytes(p.data))).collect();
+pub fn save_checkpoint(
+    path: &Path,
+    params: &ParamStore,
+    opt: Option<&OptState>,
+    meta: &Metadata,
+) -> Result<()> {
+    let mut buffers: Vec<(String, Vec<usize>, Vec<u8>)> = params
+        .iter()
+        .map(|p| (p.name.to_string(), p.shape.to_vec(), f32_bytes(p.data)))
+        .collect();
     let mut info = HashMap::new();
     info.insert("format".to_string(), FORMAT.to_string());
-    info.insert("params".to_string(), serde_json::to_string(&params.names().collect::<Vec<_>>()).unwrap_or_default());
-    info.insert("meta".to_string(), serde_json::Value::Object(meta.clone()).to_string());
+    info.insert(
+        "params".to_string(),
+        serde_json::to_string(&params.names().collect::<Vec<_>>()).unwrap_or_default(),
+    );
+    info.insert(
+        "meta".to_string(),
+        serde_json::Value::Object(meta.clone()).to_string(),
+    );
     if let Some(opt) = opt {
         let slots: Vec<&str> = opt.slot_names().collect();
-        info.insert("optimizer.slots".to_string(), serde_json::to_string(&slots).unwrap_or_default());
+        info.insert(
+            "optimizer.slots".to_string(),
+            serde_json::to_string(&slots).unwrap_or_default(),
+        );
         info.insert("optimizer.step".to_string(), opt.step.to_string());
         for slot in slots {
             let store = opt.slot(slot).expect("slot listed by slot_names");
@@ -63,7 +79,11 @@ pub fn save_checkpoint(path: &Path, params: &ParamStore, opt: Option<&OptState>,
                 ));
             }
             for p in store.iter() {
-                buffers.push((format!("{OPT_PREFIX}{slot}/{}", p.name), p.shape.to_vec(), f32_bytes(p.data)));
+                buffers.push((
+                    format!("{OPT_PREFIX}{slot}/{}", p.name),
+                    p.shape.to_vec(),
+                    f32_bytes(p.data),
+                ));
             }
         }
     }
@@ -75,13 +95,14 @@ pub fn save_checkpoint(path: &Path, params: &ParamStore, opt: Option<&OptState>,
                 .map_err(|e| RuntimeError::checkpoint(path, format!("tensor '{name}': {e}")))
         })
         .collect::<Result<Vec<_>>>()?;
-    let bytes =
-        safetensors::serialize(views, Some(info)).map_err(|e| RuntimeError::checkpoint(path, format!("serializing: {e}")))?;
+    let bytes = safetensors::serialize(views, Some(info))
+        .map_err(|e| RuntimeError::checkpoint(path, format!("serializing: {e}")))?;
     write_atomic(path, &bytes)
 }
 
-/// Writes `bytes` to a temporary file beside `path`, syncs it and renames it over `path`. On any
-/// failure the temporary file is removed and `path` is left as it was.
+/// Writes `bytes` to a temporary file beside `path` (creating the directory if needed), syncs it
+/// and renames it over `path`. On any failure the temporary file is removed and `path` is left as
+/// it was.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let file_name = path
@@ -95,6 +116,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         COUNTER.fetch_add(1, Ordering::Relaxed)
     ));
     let result = (|| -> std::io::Result<()> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            fs::create_dir_all(dir)?;
+        }
         let mut f = fs::File::create(&tmp)?;
         f.write_all(bytes)?;
         f.sync_all()?;
@@ -119,64 +143,111 @@ struct Parsed {
     path: PathBuf,
     bytes: Vec<u8>,
     info: HashMap<String, String>,
+    /// Parameter names: from our metadata, or for a foreign file every tensor in file order.
+    names: Vec<String>,
 }
 
 impl Parsed {
-    fn read(path: &Path) -> Result<Parsed> {
+    /// Reads and indexes a file. `allow_foreign` accepts safetensors files other tools wrote
+    /// (no embedlab metadata): every tensor in them counts as a parameter.
+    fn read(path: &Path, allow_foreign: bool) -> Result<Parsed> {
         let bytes = fs::read(path).map_err(|e| RuntimeError::io(path, e))?;
         let (_, metadata) = SafeTensors::read_metadata(&bytes)
             .map_err(|e| RuntimeError::checkpoint(path, format!("not a safetensors file: {e}")))?;
         let info = metadata.metadata().clone().unwrap_or_default();
-        if info.get("format").map(String::as_str) != Some(FORMAT) {
+        let ours = info.get("format").map(String::as_str) == Some(FORMAT);
+        let foreign_ok = allow_foreign && !info.contains_key("format");
+        if !ours && !foreign_ok {
             return Err(RuntimeError::checkpoint(
                 path,
-                format!("not an embedlab checkpoint (format {:?}, expected {FORMAT:?})", info.get("format")),
+                format!(
+                    "not an embedlab checkpoint (format {:?}, expected {FORMAT:?})",
+                    info.get("format")
+                ),
             ));
         }
-        Ok(Parsed { path: path.to_path_buf(), bytes, info })
+        let mut parsed = Parsed {
+            path: path.to_path_buf(),
+            bytes,
+            info,
+            names: Vec::new(),
+        };
+        parsed.names = if ours {
+            parsed.json_list("params")?
+        } else {
+            metadata.offset_keys()
+        };
+        Ok(parsed)
     }
 
     fn tensors(&self) -> Result<SafeTensors<'_>> {
-        SafeTensors::deserialize(&self.bytes).map_err(|e| RuntimeError::checkpoint(&self.path, format!("corrupt: {e}")))
+        SafeTensors::deserialize(&self.bytes)
+            .map_err(|e| RuntimeError::checkpoint(&self.path, format!("corrupt: {e}")))
     }
 
     fn json_list(&self, key: &str) -> Result<Vec<String>> {
         match self.info.get(key) {
             None => Ok(Vec::new()),
-            Some(s) => serde_json::from_str(s)
-                .map_err(|e| RuntimeError::checkpoint(&self.path, format!("metadata '{key}' is not a list of names: {e}"))),
+            Some(s) => serde_json::from_str(s).map_err(|e| {
+                RuntimeError::checkpoint(
+                    &self.path,
+                    format!("metadata '{key}' is not a list of names: {e}"),
+                )
+            }),
         }
     }
 
     fn meta(&self) -> Result<Metadata> {
         match self.info.get("meta") {
             None => Ok(Metadata::new()),
-            Some(s) => serde_json::from_str(s)
-                .map_err(|e| RuntimeError::checkpoint(&self.path, format!("metadata 'meta' is not a JSON object: {e}"))),
+            Some(s) => serde_json::from_str(s).map_err(|e| {
+                RuntimeError::checkpoint(
+                    &self.path,
+                    format!("metadata 'meta' is not a JSON object: {e}"),
+                )
+            }),
         }
     }
 }
 
-/// Reads one f32 tensor; errors name the tensor.
+/// Reads one tensor as f32 (F32 as is, F64 rounded); errors name the tensor.
 fn read_f32(path: &Path, st: &SafeTensors<'_>, key: &str) -> Result<(Vec<usize>, Vec<f32>)> {
-    let t = st.tensor(key).map_err(|_| RuntimeError::checkpoint(path, format!("tensor '{key}' is missing")))?;
-    if t.dtype() != Dtype::F32 {
-        return Err(RuntimeError::checkpoint(path, format!("tensor '{key}' is {:?}, expected F32", t.dtype())));
-    }
-    let data = t.data().chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+    let t = st
+        .tensor(key)
+        .map_err(|_| RuntimeError::checkpoint(path, format!("tensor '{key}' is missing")))?;
+    let data = match t.dtype() {
+        Dtype::F32 => t
+            .data()
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect(),
+        Dtype::F64 => t
+            .data()
+            .chunks_exact(8)
+            .map(|c| f64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]) as f32)
+            .collect(),
+        other => {
+            return Err(RuntimeError::checkpoint(
+                path,
+                format!("tensor '{key}' is {other:?}, expected F32 or F64"),
+            ));
+        }
+    };
     Ok((t.shape().to_vec(), data))
 }
 
 /// Reads a whole checkpoint: parameters in the order they were saved, optimizer state if saved,
 /// and the metadata.
 pub fn load_checkpoint(path: &Path) -> Result<Checkpoint> {
-    let parsed = Parsed::read(path)?;
+    let parsed = Parsed::read(path, false)?;
     let st = parsed.tensors()?;
-    let names = parsed.json_list("params")?;
+    let names = parsed.names.clone();
     let mut params = ParamStore::new();
     for name in &names {
         let (shape, data) = read_f32(path, &st, name)?;
-        params.insert(name.clone(), &shape, &data).map_err(|e| RuntimeError::checkpoint(path, e.to_string()))?;
+        params
+            .insert(name.clone(), &shape, &data)
+            .map_err(|e| RuntimeError::checkpoint(path, e.to_string()))?;
     }
     let slots = parsed.json_list("optimizer.slots")?;
     let opt = if parsed.info.contains_key("optimizer.slots") {
@@ -184,7 +255,12 @@ pub fn load_checkpoint(path: &Path) -> Result<Checkpoint> {
             .info
             .get("optimizer.step")
             .and_then(|s| s.parse::<u64>().ok())
-            .ok_or_else(|| RuntimeError::checkpoint(path, "metadata 'optimizer.step' is missing or not a number"))?;
+            .ok_or_else(|| {
+                RuntimeError::checkpoint(
+                    path,
+                    "metadata 'optimizer.step' is missing or not a number",
+                )
+            })?;
         let mut opt = OptState::default();
         opt.step = step;
         for slot in &slots {
@@ -195,12 +271,16 @@ pub fn load_checkpoint(path: &Path) -> Result<Checkpoint> {
                 if Some(shape.as_slice()) != params.shape(name) {
                     return Err(RuntimeError::checkpoint(
                         path,
-                        format!("tensor '{key}' has shape {shape:?}, its parameter {:?}", params.shape(name).unwrap_or(&[])),
+                        format!(
+                            "tensor '{key}' has shape {shape:?}, its parameter {:?}",
+                            params.shape(name).unwrap_or(&[])
+                        ),
                     ));
                 }
                 store.set(name, &data)?;
             }
-            opt.insert_slot(slot.clone(), store).map_err(|e| RuntimeError::checkpoint(path, e.to_string()))?;
+            opt.insert_slot(slot.clone(), store)
+                .map_err(|e| RuntimeError::checkpoint(path, e.to_string()))?;
         }
         Some(opt)
     } else {
@@ -209,23 +289,37 @@ pub fn load_checkpoint(path: &Path) -> Result<Checkpoint> {
     let known = names.len() + slots.len() * names.len();
     if st.len() != known {
         let listed: std::collections::HashSet<&str> = names.iter().map(String::as_str).collect();
-        let extra: Vec<String> =
-            st.names().into_iter().filter(|n| !listed.contains(n) && !n.starts_with(OPT_PREFIX)).map(str::to_string).collect();
-        return Err(RuntimeError::checkpoint(path, format!("tensors not listed in the metadata: {}", extra.join(", "))));
+        let extra: Vec<String> = st
+            .names()
+            .into_iter()
+            .filter(|n| !listed.contains(n) && !n.starts_with(OPT_PREFIX))
+            .map(str::to_string)
+            .collect();
+        return Err(RuntimeError::checkpoint(
+            path,
+            format!("tensors not listed in the metadata: {}", extra.join(", ")),
+        ));
     }
-    Ok(Checkpoint { params, opt, meta: parsed.meta()? })
+    Ok(Checkpoint {
+        params,
+        opt,
+        meta: parsed.meta()?,
+    })
 }
 
 /// The parameter names and shapes a checkpoint holds, in saved order (no data is converted).
+/// Also reads safetensors files other tools wrote (every tensor, in file order).
 pub fn checkpoint_params(path: &Path) -> Result<Vec<(String, Vec<usize>)>> {
-    let parsed = Parsed::read(path)?;
+    let parsed = Parsed::read(path, true)?;
     let st = parsed.tensors()?;
     parsed
-        .json_list("params")?
-        .into_iter()
+        .names
+        .iter()
         .map(|n| {
-            let t = st.tensor(&n).map_err(|_| RuntimeError::checkpoint(path, format!("tensor '{n}' is missing")))?;
-            Ok((n, t.shape().to_vec()))
+            let t = st
+                .tensor(n)
+                .map_err(|_| RuntimeError::checkpoint(path, format!("tensor '{n}' is missing")))?;
+            Ok((n.clone(), t.shape().to_vec()))
         })
         .collect()
 }
@@ -251,18 +345,38 @@ pub fn name_has_prefix(name: &str, prefix: &str) -> bool {
 pub struct LoadReport {
     /// Store parameters overwritten from the file, in store order.
     pub loaded: Vec<String>,
-    /// File parameters within the selection that the store lacks (only with `allow_unused`).
+    /// File tensors that no loaded parameter used and that lie within the selection (only with
+    /// `allow_unused`; with a name mapping, every file tensor no parameter used).
     pub unused: Vec<String>,
 }
 
 /// Overwrites the store's selected parameters with the checkpoint's. Every selected parameter
-/// must be in the file with the same shape; all problems are reported in one error. Parameters
-/// outside the selection keep their values (e.g. freshly initialised upper layers).
-pub fn load_params_into(path: &Path, store: &mut ParamStore, opts: &LoadOptions) -> Result<LoadReport> {
-    let parsed = Parsed::read(path)?;
+/// must be in the file with the same shape; all problems are reported in one error and nothing
+/// is changed. Parameters outside the selection keep their values (e.g. freshly initialised upper
+/// layers). Reads our checkpoints and plain safetensors files from other tools; F64 tensors are
+/// rounded to f32.
+pub fn load_params_into(
+    path: &Path,
+    store: &mut ParamStore,
+    opts: &LoadOptions,
+) -> Result<LoadReport> {
+    load_params_mapped(path, store, opts, None::<fn(&str) -> String>)
+}
+
+/// [`load_params_into`] where the file's names differ from the store's: `file_key` gives, for a
+/// store parameter name, the tensor name to read from the file (importing weights another tool
+/// wrote, or renaming between model layouts).
+pub fn load_params_mapped(
+    path: &Path,
+    store: &mut ParamStore,
+    opts: &LoadOptions,
+    file_key: Option<impl Fn(&str) -> String>,
+) -> Result<LoadReport> {
+    let parsed = Parsed::read(path, true)?;
     let st = parsed.tensors()?;
-    let file_names = parsed.json_list("params")?;
-    let selected = |n: &str| opts.prefixes.is_empty() || opts.prefixes.iter().any(|p| name_has_prefix(n, p));
+    let key_of = |n: &str| file_key.as_ref().map_or_else(|| n.to_string(), |f| f(n));
+    let selected =
+        |n: &str| opts.prefixes.is_empty() || opts.prefixes.iter().any(|p| name_has_prefix(n, p));
 
     let mut problems = Vec::new();
     for p in &opts.prefixes {
@@ -270,30 +384,65 @@ pub fn load_params_into(path: &Path, store: &mut ParamStore, opts: &LoadOptions)
             problems.push(format!("prefix '{p}' selects no parameter of the store"));
         }
     }
-    let in_file: std::collections::HashSet<&str> = file_names.iter().map(String::as_str).collect();
-    let wanted: Vec<String> = store.names().filter(|n| selected(n)).map(str::to_string).collect();
-    for name in &wanted {
-        if !in_file.contains(name.as_str()) {
-            problems.push(format!("'{name}' is missing from the checkpoint"));
-        } else if let Ok(t) = st.tensor(name) {
-            let expected = store.shape(name).unwrap_or(&[]);
-            if t.shape() != expected {
-                problems.push(format!("'{name}' has shape {:?} in the checkpoint, the store expects {expected:?}", t.shape()));
-            } else if t.dtype() != Dtype::F32 {
-                problems.push(format!("'{name}' is {:?} in the checkpoint, expected F32", t.dtype()));
+    let in_file: std::collections::HashSet<&str> =
+        parsed.names.iter().map(String::as_str).collect();
+    let wanted: Vec<(String, String)> = store
+        .names()
+        .filter(|n| selected(n))
+        .map(|n| (n.to_string(), key_of(n)))
+        .collect();
+    for (name, key) in &wanted {
+        let shown = if name == key {
+            format!("'{name}'")
+        } else {
+            format!("'{name}' (file tensor '{key}')")
+        };
+        match st.tensor(key) {
+            Err(_) => problems.push(format!("{shown} is missing from the checkpoint")),
+            Ok(_) if !in_file.contains(key.as_str()) => {
+                problems.push(format!("{shown} is missing from the checkpoint"))
+            }
+            Ok(t) => {
+                let expected = store.shape(name).unwrap_or(&[]);
+                if t.shape() != expected {
+                    problems.push(format!(
+                        "{shown} has shape {:?} in the checkpoint, the store expects {expected:?}",
+                        t.shape()
+                    ));
+                } else if !matches!(t.dtype(), Dtype::F32 | Dtype::F64) {
+                    problems.push(format!(
+                        "{shown} is {:?} in the checkpoint, expected F32 or F64",
+                        t.dtype()
+                    ));
+                }
             }
         }
     }
-    let unused: Vec<String> = file_names.iter().filter(|n| selected(n) && !store.contains(n)).cloned().collect();
+    let used: std::collections::HashSet<String> = store.names().map(key_of).collect();
+    let unused: Vec<String> = parsed
+        .names
+        .iter()
+        .filter(|n| !used.contains(n.as_str()) && (file_key.is_some() || selected(n)))
+        .cloned()
+        .collect();
     if !unused.is_empty() && !opts.allow_unused {
-        problems.push(format!("the store has no parameter for: {}", unused.join(", ")));
+        problems.push(format!(
+            "the store has no parameter for: {}",
+            unused.join(", ")
+        ));
     }
     if !problems.is_empty() {
-        return Err(RuntimeError::checkpoint(path, format!("cannot load parameters:\n  - {}", problems.join("\n  - "))));
+        return Err(RuntimeError::checkpoint(
+            path,
+            format!("cannot load parameters:\n  - {}", problems.join("\n  - ")),
+        ));
     }
-    for name in &wanted {
-        let (_, data) = read_f32(path, &st, name)?;
+    for (name, key) in &wanted {
+        let (_, data) = read_f32(path, &st, key)?;
         store.set(name, &data)?;
     }
-    Ok(LoadReport { loaded: wanted, unused })
+    Ok(LoadReport {
+        loaded: wanted.into_iter().map(|(n, _)| n).collect(),
+        unused,
+    })
 }

@@ -57,7 +57,10 @@ pub enum RuntimeError {
         list_attempts(.attempts),
         min_minor = .min_minor
     )]
-    LibraryNotFound { attempts: Vec<LibraryAttempt>, min_minor: u32 },
+    LibraryNotFound {
+        attempts: Vec<LibraryAttempt>,
+        min_minor: u32,
+    },
 
     /// The library loaded but the ONNX Runtime environment could not be created.
     #[error("creating the ONNX Runtime environment from {}: {message}", .path.display())]
@@ -70,19 +73,36 @@ pub enum RuntimeError {
     Run { graph: String, message: String },
 
     #[error("graph '{graph}': input '{input}': {message}")]
-    Feed { graph: String, input: String, message: String },
+    Feed {
+        graph: String,
+        input: String,
+        message: String,
+    },
 
     #[error("graph '{graph}': no input named '{input}' (the graph's inputs: {available})")]
-    UnknownInput { graph: String, input: String, available: String },
+    UnknownInput {
+        graph: String,
+        input: String,
+        available: String,
+    },
 
     #[error("graph '{graph}': inputs not fed: {missing}")]
     MissingInputs { graph: String, missing: String },
 
     #[error("graph '{graph}': no output named '{output}' (the run's outputs: {available})")]
-    UnknownOutput { graph: String, output: String, available: String },
+    UnknownOutput {
+        graph: String,
+        output: String,
+        available: String,
+    },
 
     #[error("graph '{graph}': output '{output}' holds {found}, asked for {expected}")]
-    OutputType { graph: String, output: String, found: String, expected: String },
+    OutputType {
+        graph: String,
+        output: String,
+        found: String,
+        expected: String,
+    },
 
     #[error("parameter '{name}': {message}")]
     Param { name: String, message: String },
@@ -105,12 +125,21 @@ pub type Result<T, E = RuntimeError> = std::result::Result<T, E>;
 
 impl RuntimeError {
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        RuntimeError::Io { path: path.into(), source }
+        RuntimeError::Io {
+            path: path.into(),
+            source,
+        }
     }
     pub(crate) fn checkpoint(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
-        RuntimeError::Checkpoint { path: path.into(), message: message.into() }
+        RuntimeError::Checkpoint {
+            path: path.into(),
+            message: message.into(),
+        }
     }
     pub(crate) fn param(name: impl Into<String>, message: impl Into<String>) -> Self {
-        RuntimeError::Param { name: name.into(), message: message.into() }
+        RuntimeError::Param {
+            name: name.into(),
+            message: message.into(),
+        }
     }
 }

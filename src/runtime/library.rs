@@ -13,7 +13,8 @@
 //! Each candidate is probed with `dlopen` and `OrtGetApiBase()->GetVersionString()` before `ort`
 //! sees it, so a missing file, a file that is not a library and a too-old version all become one
 //! [`RuntimeError::LibraryNotFound`] listing what was tried, never a panic inside `ort`.
-//! Nothing is downloaded at run time.
+//! Nothing is downloaded at run time. ONNX Runtime's own log level is `error` unless the `ORT_LOG`
+//! environment variable says otherwise (`warning`, `info`, `verbose`).
 
 use std::ffi::{CStr, OsString};
 use std::path::{Path, PathBuf};
@@ -27,7 +28,7 @@ use super::error::{LibraryAttempt, LibrarySource, Result, RuntimeError};
 pub const BUNDLED_LIBRARY: Option<&str> = option_env!("EMBEDLAB_ORT_BUNDLED");
 
 /// How long the Python package lookup may take before it is abandoned.
-const PYTHON_TIMEOUT: Duration = Duration::from_secs(5);
+pub const PYTHON_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// What was loaded: recorded in every run's provenance.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,7 +42,7 @@ pub struct RuntimeInfo {
 
 /// The inputs of the library lookup, separated from the process environment so the lookup can be
 /// tested without touching global state. [`LibraryLookup::from_env`] is what [`init`] uses.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct LibraryLookup {
     /// Value of `ORT_DYLIB_PATH`, when set and non-empty.
     pub dylib_path: Option<OsString>,
@@ -49,6 +50,20 @@ pub struct LibraryLookup {
     pub python: Option<OsString>,
     /// The bundled library path; `None` skips that step.
     pub bundled: Option<PathBuf>,
+    /// How long to wait for the Python interpreter.
+    pub python_timeout: Duration,
+}
+
+impl Default for LibraryLookup {
+    /// Skips every step; fill in the ones to try.
+    fn default() -> Self {
+        LibraryLookup {
+            dylib_path: None,
+            python: None,
+            bundled: None,
+            python_timeout: PYTHON_TIMEOUT,
+        }
+    }
 }
 
 impl LibraryLookup {
@@ -59,6 +74,7 @@ impl LibraryLookup {
             dylib_path: std::env::var_os("ORT_DYLIB_PATH").filter(|v| !v.is_empty()),
             python: Some(std::env::var_os("EMBEDLAB_PYTHON").unwrap_or_else(|| "python3".into())),
             bundled: BUNDLED_LIBRARY.map(PathBuf::from),
+            python_timeout: PYTHON_TIMEOUT,
         }
     }
 
@@ -69,12 +85,16 @@ impl LibraryLookup {
         if let Some(p) = &self.dylib_path {
             let path = PathBuf::from(p);
             return probe(&path, LibrarySource::EnvVar).map_err(|problem| {
-                attempts.push(LibraryAttempt { source: LibrarySource::EnvVar, path: Some(path), problem });
+                attempts.push(LibraryAttempt {
+                    source: LibrarySource::EnvVar,
+                    path: Some(path),
+                    problem,
+                });
                 not_found(attempts)
             });
         }
         if let Some(python) = &self.python {
-            match python_package_library(python) {
+            match python_package_library(python, self.python_timeout) {
                 Ok(path) => match probe(&path, LibrarySource::PythonPackage) {
                     Ok(info) => return Ok(info),
                     Err(problem) => attempts.push(LibraryAttempt {
@@ -83,17 +103,21 @@ impl LibraryLookup {
                         problem,
                     }),
                 },
-                Err(problem) => {
-                    attempts.push(LibraryAttempt { source: LibrarySource::PythonPackage, path: None, problem })
-                }
+                Err(problem) => attempts.push(LibraryAttempt {
+                    source: LibrarySource::PythonPackage,
+                    path: None,
+                    problem,
+                }),
             }
         }
         match &self.bundled {
             Some(path) => match probe(path, LibrarySource::Bundled) {
                 Ok(info) => return Ok(info),
-                Err(problem) => {
-                    attempts.push(LibraryAttempt { source: LibrarySource::Bundled, path: Some(path.clone()), problem })
-                }
+                Err(problem) => attempts.push(LibraryAttempt {
+                    source: LibrarySource::Bundled,
+                    path: Some(path.clone()),
+                    problem,
+                }),
             },
             None => attempts.push(LibraryAttempt {
                 source: LibrarySource::Bundled,
@@ -106,7 +130,10 @@ impl LibraryLookup {
 }
 
 fn not_found(attempts: Vec<LibraryAttempt>) -> RuntimeError {
-    RuntimeError::LibraryNotFound { attempts, min_minor: ort::MINOR_VERSION }
+    RuntimeError::LibraryNotFound {
+        attempts,
+        min_minor: ort::MINOR_VERSION,
+    }
 }
 
 /// Loads `path` with `dlopen` and reads its version; the error says what is wrong with the file.
@@ -120,7 +147,11 @@ fn probe(path: &Path, source: LibrarySource) -> std::result::Result<RuntimeInfo,
     let path = std::fs::canonicalize(path).map_err(|e| e.to_string())?;
     // SAFETY: loading ONNX Runtime runs its static initialisers, which have no preconditions; the
     // handle is dropped after reading the version (ort loads it again, which only bumps the count).
-    let lib = unsafe { libloading::Library::new(&path) }.map_err(|e| format!("not a loadable library ({e})"))?;
+    let lib = unsafe { libloading::Library::new(&path) }.map_err(|e| {
+        // libloading's Display says only "dlopen failed"; the reason is in its source.
+        let reason = std::error::Error::source(&e).map_or_else(|| e.to_string(), |s| s.to_string());
+        format!("not a loadable library ({reason})")
+    })?;
     type GetApiBase = unsafe extern "C" fn() -> *const ort::sys::OrtApiBase;
     // SAFETY: `OrtGetApiBase` has this signature in every ONNX Runtime release.
     let get_base = unsafe { lib.get::<GetApiBase>(b"OrtGetApiBase") }
@@ -132,8 +163,13 @@ fn probe(path: &Path, source: LibrarySource) -> std::result::Result<RuntimeInfo,
     }
     // SAFETY: `base` is non-null and points to ONNX Runtime's static OrtApiBase; the version
     // string is a static NUL-terminated string.
-    let version = unsafe { CStr::from_ptr(((*base).GetVersionString)()) }.to_string_lossy().into_owned();
-    let minor = version.split('.').nth(1).and_then(|m| m.parse::<u32>().ok());
+    let version = unsafe { CStr::from_ptr(((*base).GetVersionString)()) }
+        .to_string_lossy()
+        .into_owned();
+    let minor = version
+        .split('.')
+        .nth(1)
+        .and_then(|m| m.parse::<u32>().ok());
     match minor {
         Some(m) if version.starts_with("1.") && m >= ort::MINOR_VERSION => {}
         _ => {
@@ -143,12 +179,19 @@ fn probe(path: &Path, source: LibrarySource) -> std::result::Result<RuntimeInfo,
             ));
         }
     }
-    Ok(RuntimeInfo { path, source, version })
+    Ok(RuntimeInfo {
+        path,
+        source,
+        version,
+    })
 }
 
 /// Asks `python` where the `onnxruntime` package is (without importing it, which is slow) and
 /// returns its `capi/libonnxruntime.so*`.
-fn python_package_library(python: &OsString) -> std::result::Result<PathBuf, String> {
+fn python_package_library(
+    python: &OsString,
+    timeout: Duration,
+) -> std::result::Result<PathBuf, String> {
     const SCRIPT: &str = "import importlib.util as u\n\
         s = u.find_spec('onnxruntime')\n\
         print(s.submodule_search_locations[0] if s and s.submodule_search_locations else '')";
@@ -159,7 +202,7 @@ fn python_package_library(python: &OsString) -> std::result::Result<PathBuf, Str
         .stderr(Stdio::null())
         .spawn()
         .map_err(|e| format!("could not run {}: {e}", python.to_string_lossy()))?;
-    let deadline = Instant::now() + PYTHON_TIMEOUT;
+    let deadline = Instant::now() + timeout;
     loop {
         match child.try_wait() {
             Ok(Some(_)) => break,
@@ -167,7 +210,10 @@ fn python_package_library(python: &OsString) -> std::result::Result<PathBuf, Str
             Ok(None) => {
                 let _ = child.kill();
                 let _ = child.wait();
-                return Err(format!("{} did not answer within {PYTHON_TIMEOUT:?}", python.to_string_lossy()));
+                return Err(format!(
+                    "{} did not answer within {PYTHON_TIMEOUT:?}",
+                    python.to_string_lossy()
+                ));
             }
             Err(e) => return Err(format!("waiting for {}: {e}", python.to_string_lossy())),
         }
@@ -175,24 +221,36 @@ fn python_package_library(python: &OsString) -> std::result::Result<PathBuf, Str
     let output = child.wait_with_output().map_err(|e| e.to_string())?;
     let dir = String::from_utf8_lossy(&output.stdout).trim().to_string();
     if !output.status.success() || dir.is_empty() {
-        return Err(format!("{} has no onnxruntime package", python.to_string_lossy()));
+        return Err(format!(
+            "{} has no onnxruntime package",
+            python.to_string_lossy()
+        ));
     }
     let capi = Path::new(&dir).join("capi");
     let mut found: Vec<PathBuf> = std::fs::read_dir(&capi)
         .map_err(|e| format!("{}: {e}", capi.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(is_onnxruntime_library_name))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(is_onnxruntime_library_name)
+        })
         .collect();
     // Prefer the fully versioned name (the real file), then the shortest.
     found.sort_by_key(|p| (std::cmp::Reverse(p.as_os_str().len()), p.clone()));
-    found.into_iter().next().ok_or_else(|| format!("{} holds no libonnxruntime.so*", capi.display()))
+    found
+        .into_iter()
+        .next()
+        .ok_or_else(|| format!("{} holds no libonnxruntime.so*", capi.display()))
 }
 
 /// `libonnxruntime.so` or `libonnxruntime.so.1.32.0`, not `libonnxruntime_providers_*.so`.
 fn is_onnxruntime_library_name(name: &str) -> bool {
     match name.strip_prefix("libonnxruntime.so") {
         Some("") => true,
-        Some(rest) => rest.strip_prefix('.').is_some_and(|v| v.split('.').all(|p| p.parse::<u32>().is_ok())),
+        Some(rest) => rest
+            .strip_prefix('.')
+            .is_some_and(|v| v.split('.').all(|p| p.parse::<u32>().is_ok())),
         None => false,
     }
 }
@@ -221,7 +279,10 @@ fn runtime() -> Result<&'static Runtime> {
         return Ok(rt);
     }
     let info = LibraryLookup::from_env().locate()?;
-    let env_error = |message: String| RuntimeError::Environment { path: info.path.clone(), message };
+    let env_error = |message: String| RuntimeError::Environment {
+        path: info.path.clone(),
+        message,
+    };
     let builder = ort::init_from(&info.path).map_err(|e| env_error(e.to_string()))?;
     let env = builder
         .with_name("embedlab")
@@ -249,7 +310,11 @@ mod tests {
     fn library_names() {
         assert!(is_onnxruntime_library_name("libonnxruntime.so"));
         assert!(is_onnxruntime_library_name("libonnxruntime.so.1.32.0"));
-        assert!(!is_onnxruntime_library_name("libonnxruntime_providers_shared.so"));
-        assert!(!is_onnxruntime_library_name("libonnxruntime.so.1.32.0.partial-12"));
+        assert!(!is_onnxruntime_library_name(
+            "libonnxruntime_providers_shared.so"
+        ));
+        assert!(!is_onnxruntime_library_name(
+            "libonnxruntime.so.1.32.0.partial-12"
+        ));
     }
 }

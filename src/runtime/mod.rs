@@ -1,6 +1,24 @@
 //! The only user of `ort`: loading the ONNX Runtime library, sessions over our graphs' bytes with
 //! borrowed inputs and outputs, the parameter store and optimizer state, checkpoints
 //! (safetensors), and the fused host optimizer updates.
+//!
+//! A training step, as a trainer drives it:
+//!
+//! ```no_run
+//! use embedlab::runtime::{AdamW, Feeds, OptState, ParamStore, Session, SessionOptions, adamw_update};
+//! # fn step(model_bytes: &[u8], x: &[f32], params: &mut ParamStore) -> embedlab::runtime::Result<()> {
+//! let mut session = Session::from_bytes("pretrain.A.train_step", model_bytes, &SessionOptions::default())?;
+//! let mut state = OptState::adamw(params);
+//! let mut feeds = Feeds::new();
+//! feeds.f32("input", &[32, 64], x).params(params); // borrowed views, no copy
+//! let out = session.run(&feeds)?;
+//! drop(feeds);
+//! let loss = out.scalar("loss")?;
+//! adamw_update(params, &mut state, &AdamW::default(), 1.0, |name| {
+//!     out.f32(&format!("grad.{name}")).ok().map(|g| g.data) // borrowed from ONNX Runtime
+//! })?;
+//! # let _ = loss; Ok(()) }
+//! ```
 mod checkpoint;
 mod error;
 mod library;
@@ -9,14 +27,18 @@ mod params;
 mod session;
 
 pub use checkpoint::{
-    Checkpoint, LoadOptions, LoadReport, Metadata, checkpoint_params, load_checkpoint, load_params_into, name_has_prefix,
-    save_checkpoint, write_atomic,
+    Checkpoint, LoadOptions, LoadReport, Metadata, checkpoint_params, load_checkpoint,
+    load_params_into, load_params_mapped, name_has_prefix, save_checkpoint, write_atomic,
 };
 pub use error::{LibraryAttempt, LibrarySource, Result, RuntimeError};
 pub use library::{BUNDLED_LIBRARY, LibraryLookup, RuntimeInfo, init, runtime_info};
 pub use optim::{
-    AdamW, DEFAULT_THREADS, PARALLEL_MIN_LEN, Sgd, adamw_step, adamw_step_threads, adamw_update, clip_factor,
-    global_grad_norm, sgd_momentum_step, sgd_momentum_step_threads,
+    AdamW, DEFAULT_THREADS, PARALLEL_MIN_LEN, Sgd, adamw_step, adamw_step_threads, adamw_update,
+    adamw_update_threads, clip_factor, global_grad_norm, sgd_momentum_step,
+    sgd_momentum_step_threads, sgd_update,
 };
 pub use params::{OptState, ParamMut, ParamRef, ParamStore};
-pub use session::{Feeds, IoInfo, OptimizationLevel, OutputView, Outputs, Session, SessionOptions, TensorView, Value};
+pub use session::{
+    Feeds, IoInfo, OptimizationLevel, OutputView, Outputs, Session, SessionOptions, TensorView,
+    Value,
+};

@@ -52,7 +52,10 @@ pub struct ParamStore {
 /// optimizer slot from a parameter name) and of whitespace.
 fn check_name(name: &str) -> Result<()> {
     if name.is_empty() || name.contains('/') || name.chars().any(char::is_whitespace) {
-        return Err(RuntimeError::param(name, "a parameter name must be non-empty, without '/' or whitespace"));
+        return Err(RuntimeError::param(
+            name,
+            "a parameter name must be non-empty, without '/' or whitespace",
+        ));
     }
     Ok(())
 }
@@ -63,21 +66,34 @@ impl ParamStore {
     }
 
     /// Appends a parameter. Errors on a duplicate or invalid name, or data not matching the shape.
-    pub fn insert(&mut self, name: impl Into<String>, shape: &[usize], values: &[f32]) -> Result<()> {
+    pub fn insert(
+        &mut self,
+        name: impl Into<String>,
+        shape: &[usize],
+        values: &[f32],
+    ) -> Result<()> {
         let name = name.into();
         check_name(&name)?;
         let len: usize = shape.iter().product();
         if len != values.len() {
             return Err(RuntimeError::param(
                 name,
-                format!("shape {shape:?} holds {len} values but {} were given", values.len()),
+                format!(
+                    "shape {shape:?} holds {len} values but {} were given",
+                    values.len()
+                ),
             ));
         }
         if self.index.contains_key(&name) {
             return Err(RuntimeError::param(name, "already in the store"));
         }
         self.index.insert(name.clone(), self.entries.len());
-        self.entries.push(Entry { name, shape: shape.to_vec(), offset: self.data.len(), len });
+        self.entries.push(Entry {
+            name,
+            shape: shape.to_vec(),
+            offset: self.data.len(),
+            len,
+        });
         self.data.extend_from_slice(values);
         Ok(())
     }
@@ -90,13 +106,21 @@ impl ParamStore {
 
     /// A store with the same names and shapes, all zero: optimizer buffers.
     pub fn zeros_like(&self) -> ParamStore {
-        ParamStore { entries: self.entries.clone(), index: self.index.clone(), data: vec![0.0; self.data.len()] }
+        ParamStore {
+            entries: self.entries.clone(),
+            index: self.index.clone(),
+            data: vec![0.0; self.data.len()],
+        }
     }
 
     /// Whether `other` has the same names, order and shapes.
     pub fn same_layout(&self, other: &ParamStore) -> bool {
         self.entries.len() == other.entries.len()
-            && self.entries.iter().zip(&other.entries).all(|(a, b)| a.name == b.name && a.shape == b.shape)
+            && self
+                .entries
+                .iter()
+                .zip(&other.entries)
+                .all(|(a, b)| a.name == b.name && a.shape == b.shape)
     }
 
     /// Number of parameters (tensors).
@@ -127,7 +151,8 @@ impl ParamStore {
     }
 
     pub fn shape(&self, name: &str) -> Option<&[usize]> {
-        self.position(name).map(|i| self.entries[i].shape.as_slice())
+        self.position(name)
+            .map(|i| self.entries[i].shape.as_slice())
     }
 
     pub fn get(&self, name: &str) -> Option<&[f32]> {
@@ -145,18 +170,30 @@ impl ParamStore {
 
     /// Like [`get`](Self::get) but a typed error naming the parameter.
     pub fn param(&self, name: &str) -> Result<ParamRef<'_>> {
-        let i = self.position(name).ok_or_else(|| RuntimeError::UnknownParam { name: name.to_string() })?;
+        let i = self
+            .position(name)
+            .ok_or_else(|| RuntimeError::UnknownParam {
+                name: name.to_string(),
+            })?;
         Ok(self.at(i))
     }
 
     /// The parameter at position `i` of the store's order. Panics when out of range.
     pub fn at(&self, i: usize) -> ParamRef<'_> {
         let e = &self.entries[i];
-        ParamRef { name: &e.name, shape: &e.shape, data: &self.data[e.offset..e.offset + e.len] }
+        ParamRef {
+            name: &e.name,
+            shape: &e.shape,
+            data: &self.data[e.offset..e.offset + e.len],
+        }
     }
 
     pub fn iter(&self) -> impl Iterator<Item = ParamRef<'_>> {
-        self.entries.iter().map(|e| ParamRef { name: &e.name, shape: &e.shape, data: &self.data[e.offset..e.offset + e.len] })
+        self.entries.iter().map(|e| ParamRef {
+            name: &e.name,
+            shape: &e.shape,
+            data: &self.data[e.offset..e.offset + e.len],
+        })
     }
 
     pub fn iter_mut(&mut self) -> impl Iterator<Item = ParamMut<'_>> {
@@ -164,7 +201,11 @@ impl ParamStore {
         self.entries.iter().map(move |e| {
             let (head, tail) = std::mem::take(&mut rest).split_at_mut(e.len);
             rest = tail;
-            ParamMut { name: &e.name, shape: &e.shape, data: head }
+            ParamMut {
+                name: &e.name,
+                shape: &e.shape,
+                data: head,
+            }
         })
     }
 
@@ -179,10 +220,17 @@ impl ParamStore {
 
     /// Overwrites one parameter's values; the length must match.
     pub fn set(&mut self, name: &str, values: &[f32]) -> Result<()> {
-        let dst = self.get_mut(name).ok_or_else(|| RuntimeError::UnknownParam { name: name.to_string() })?;
+        let dst = self
+            .get_mut(name)
+            .ok_or_else(|| RuntimeError::UnknownParam {
+                name: name.to_string(),
+            })?;
         if dst.len() != values.len() {
             let n = dst.len();
-            return Err(RuntimeError::param(name, format!("holds {n} values, {} were given", values.len())));
+            return Err(RuntimeError::param(
+                name,
+                format!("holds {n} values, {} were given", values.len()),
+            ));
         }
         dst.copy_from_slice(values);
         Ok(())
@@ -224,7 +272,13 @@ pub struct OptState {
 impl OptState {
     /// Zero-filled slots shaped like `params`.
     pub fn new(params: &ParamStore, slot_names: &[&str]) -> OptState {
-        OptState { step: 0, slots: slot_names.iter().map(|s| (s.to_string(), params.zeros_like())).collect() }
+        OptState {
+            step: 0,
+            slots: slot_names
+                .iter()
+                .map(|s| (s.to_string(), params.zeros_like()))
+                .collect(),
+        }
     }
 
     /// The state AdamW needs: slots `m` and `v`.
@@ -256,11 +310,18 @@ impl OptState {
     }
 
     pub fn slot_mut(&mut self, name: &str) -> Option<&mut ParamStore> {
-        self.slots.iter_mut().find(|(n, _)| n == name).map(|(_, s)| s)
+        self.slots
+            .iter_mut()
+            .find(|(n, _)| n == name)
+            .map(|(_, s)| s)
     }
 
     /// Two distinct slots, both mutable (AdamW's `m` and `v`).
-    pub fn slot_pair_mut(&mut self, a: &str, b: &str) -> Option<(&mut ParamStore, &mut ParamStore)> {
+    pub fn slot_pair_mut(
+        &mut self,
+        a: &str,
+        b: &str,
+    ) -> Option<(&mut ParamStore, &mut ParamStore)> {
         let ia = self.slots.iter().position(|(n, _)| n == a)?;
         let ib = self.slots.iter().position(|(n, _)| n == b)?;
         if ia == ib {
@@ -279,8 +340,14 @@ mod tests {
 
     fn store() -> ParamStore {
         let mut s = ParamStore::new();
-        s.insert("encoder.layer0.attn.q.weight", &[2, 3], &[1., 2., 3., 4., 5., 6.]).unwrap();
-        s.insert("encoder.layer0.attn.q.bias", &[3], &[0.5, -0.5, 0.25]).unwrap();
+        s.insert(
+            "encoder.layer0.attn.q.weight",
+            &[2, 3],
+            &[1., 2., 3., 4., 5., 6.],
+        )
+        .unwrap();
+        s.insert("encoder.layer0.attn.q.bias", &[3], &[0.5, -0.5, 0.25])
+            .unwrap();
         s
     }
 
@@ -289,12 +356,18 @@ mod tests {
         let mut s = store();
         assert_eq!(s.len(), 2);
         assert_eq!(s.num_values(), 9);
-        assert_eq!(s.get("encoder.layer0.attn.q.bias"), Some(&[0.5, -0.5, 0.25][..]));
+        assert_eq!(
+            s.get("encoder.layer0.attn.q.bias"),
+            Some(&[0.5, -0.5, 0.25][..])
+        );
         assert_eq!(s.shape("encoder.layer0.attn.q.weight"), Some(&[2, 3][..]));
         s.get_mut("encoder.layer0.attn.q.bias").unwrap()[0] = 9.0;
         assert_eq!(s.as_slice()[6], 9.0);
         let names: Vec<_> = s.iter().map(|p| p.name).collect();
-        assert_eq!(names, ["encoder.layer0.attn.q.weight", "encoder.layer0.attn.q.bias"]);
+        assert_eq!(
+            names,
+            ["encoder.layer0.attn.q.weight", "encoder.layer0.attn.q.bias"]
+        );
         for p in s.iter_mut() {
             p.data.iter_mut().for_each(|x| *x *= 2.0);
         }
@@ -304,12 +377,21 @@ mod tests {
     #[test]
     fn insert_errors_name_the_parameter() {
         let mut s = store();
-        let e = s.insert("encoder.layer0.attn.q.bias", &[1], &[0.0]).unwrap_err().to_string();
-        assert!(e.contains("encoder.layer0.attn.q.bias") && e.contains("already"), "{e}");
+        let e = s
+            .insert("encoder.layer0.attn.q.bias", &[1], &[0.0])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("encoder.layer0.attn.q.bias") && e.contains("already"),
+            "{e}"
+        );
         let e = s.insert("x", &[2, 2], &[0.0; 3]).unwrap_err().to_string();
         assert!(e.contains("'x'") && e.contains("[2, 2]"), "{e}");
         assert!(s.insert("m/x", &[1], &[0.0]).is_err());
-        assert!(matches!(s.param("nope"), Err(RuntimeError::UnknownParam { .. })));
+        assert!(matches!(
+            s.param("nope"),
+            Err(RuntimeError::UnknownParam { .. })
+        ));
     }
 
     #[test]
@@ -320,8 +402,14 @@ mod tests {
         b.get_mut("encoder.layer0.attn.q.bias").unwrap()[1] = -0.0 - 0.5 + f32::EPSILON;
         assert_ne!(a.checksum(), b.checksum());
         let mut c = ParamStore::new();
-        c.insert("encoder.layer0.attn.q.weight", &[3, 2], &[1., 2., 3., 4., 5., 6.]).unwrap();
-        c.insert("encoder.layer0.attn.q.bias", &[3], &[0.5, -0.5, 0.25]).unwrap();
+        c.insert(
+            "encoder.layer0.attn.q.weight",
+            &[3, 2],
+            &[1., 2., 3., 4., 5., 6.],
+        )
+        .unwrap();
+        c.insert("encoder.layer0.attn.q.bias", &[3], &[0.5, -0.5, 0.25])
+            .unwrap();
         assert_ne!(a.checksum(), c.checksum());
     }
 

@@ -7,6 +7,7 @@
 //! [`Value`]s that can be fed back into the next run without passing through host vectors.
 
 use std::collections::HashSet;
+use std::path::PathBuf;
 
 use ort::session::SessionInputValue;
 use ort::session::builder::GraphOptimizationLevel;
@@ -50,11 +51,23 @@ pub struct SessionOptions {
     pub optimization: OptimizationLevel,
     /// Ask kernels for deterministic algorithms where they have a choice.
     pub deterministic: bool,
+    /// Write the graph as ONNX Runtime optimised it to this file (to inspect fusions in Netron).
+    pub optimized_model_path: Option<PathBuf>,
+    /// Profile every run; the JSON trace (named from this prefix) is written by
+    /// [`Session::end_profiling`].
+    pub profile_prefix: Option<PathBuf>,
 }
 
 impl Default for SessionOptions {
     fn default() -> Self {
-        SessionOptions { intra_threads: None, inter_threads: None, optimization: OptimizationLevel::All, deterministic: false }
+        SessionOptions {
+            intra_threads: None,
+            inter_threads: None,
+            optimization: OptimizationLevel::All,
+            deterministic: false,
+            optimized_model_path: None,
+            profile_prefix: None,
+        }
     }
 }
 
@@ -78,7 +91,11 @@ pub struct Session {
 
 impl std::fmt::Debug for Session {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Session").field("name", &self.name).field("inputs", &self.inputs).field("outputs", &self.outputs).finish()
+        f.debug_struct("Session")
+            .field("name", &self.name)
+            .field("inputs", &self.inputs)
+            .field("outputs", &self.outputs)
+            .finish()
     }
 }
 
@@ -107,28 +124,71 @@ fn io_info(outlet: &ort::value::Outlet) -> IoInfo {
 impl Session {
     /// Creates a session from serialized ModelProto bytes, initialising ONNX Runtime on first use.
     /// `name` identifies the graph in every error this session reports.
-    pub fn from_bytes(name: impl Into<String>, model_bytes: &[u8], opts: &SessionOptions) -> Result<Session> {
+    pub fn from_bytes(
+        name: impl Into<String>,
+        model_bytes: &[u8],
+        opts: &SessionOptions,
+    ) -> Result<Session> {
         let name = name.into();
         let env = environment()?;
-        let create_error = |message: String| RuntimeError::SessionCreate { graph: name.clone(), message };
+        let create_error = |message: String| RuntimeError::SessionCreate {
+            graph: name.clone(),
+            message,
+        };
         let mut builder = ort::session::Session::builder(env)
             .map_err(|e| create_error(e.to_string()))?
             .with_optimization_level(opts.optimization.into())
             .map_err(|e| create_error(e.to_string()))?;
         if let Some(n) = opts.intra_threads {
-            builder = builder.with_intra_threads(n).map_err(|e| create_error(e.to_string()))?;
+            builder = builder
+                .with_intra_threads(n)
+                .map_err(|e| create_error(e.to_string()))?;
         }
         if let Some(n) = opts.inter_threads {
-            builder = builder.with_parallel_execution(true).map_err(|e| create_error(e.to_string()))?;
-            builder = builder.with_inter_threads(n).map_err(|e| create_error(e.to_string()))?;
+            builder = builder
+                .with_parallel_execution(true)
+                .map_err(|e| create_error(e.to_string()))?;
+            builder = builder
+                .with_inter_threads(n)
+                .map_err(|e| create_error(e.to_string()))?;
         }
         if opts.deterministic {
-            builder = builder.with_deterministic_compute(true).map_err(|e| create_error(e.to_string()))?;
+            builder = builder
+                .with_deterministic_compute(true)
+                .map_err(|e| create_error(e.to_string()))?;
         }
-        let inner = builder.commit_from_memory(model_bytes).map_err(|e| create_error(e.to_string()))?;
+        if let Some(path) = &opts.optimized_model_path {
+            builder = builder
+                .with_optimized_model_path(path)
+                .map_err(|e| create_error(e.to_string()))?;
+        }
+        if let Some(prefix) = &opts.profile_prefix {
+            builder = builder
+                .with_profiling(prefix)
+                .map_err(|e| create_error(e.to_string()))?;
+        }
+        let inner = builder
+            .commit_from_memory(model_bytes)
+            .map_err(|e| create_error(e.to_string()))?;
         let inputs = inner.inputs().iter().map(io_info).collect();
         let outputs = inner.outputs().iter().map(io_info).collect();
-        Ok(Session { name, inner, inputs, outputs })
+        Ok(Session {
+            name,
+            inner,
+            inputs,
+            outputs,
+        })
+    }
+
+    /// Ends profiling (see [`SessionOptions::profile_prefix`]) and returns the trace file.
+    pub fn end_profiling(&mut self) -> Result<PathBuf> {
+        self.inner
+            .end_profiling()
+            .map(PathBuf::from)
+            .map_err(|e| RuntimeError::Run {
+                graph: self.name.clone(),
+                message: format!("ending profiling: {e}"),
+            })
     }
 
     /// The graph name given at creation.
@@ -148,9 +208,18 @@ impl Session {
     /// or one whose data does not match its shape, is an error that names the graph and input.
     /// The outputs borrow the session until dropped.
     pub fn run<'s>(&'s mut self, feeds: &Feeds<'_>) -> Result<Outputs<'s>> {
-        let Session { name, inner, inputs, .. } = self;
+        let Session {
+            name,
+            inner,
+            inputs,
+            ..
+        } = self;
         if let Some((input, message)) = feeds.errors.first() {
-            return Err(RuntimeError::Feed { graph: name.clone(), input: input.clone(), message: message.clone() });
+            return Err(RuntimeError::Feed {
+                graph: name.clone(),
+                input: input.clone(),
+                message: message.clone(),
+            });
         }
         let declared: HashSet<&str> = inputs.iter().map(|i| i.name.as_str()).collect();
         let mut fed = HashSet::new();
@@ -171,19 +240,38 @@ impl Session {
             }
         }
         if fed.len() != declared.len() {
-            let missing = inputs.iter().map(|i| i.name.as_str()).filter(|n| !fed.contains(n));
-            return Err(RuntimeError::MissingInputs { graph: name.clone(), missing: join_names(missing) });
+            let missing = inputs
+                .iter()
+                .map(|i| i.name.as_str())
+                .filter(|n| !fed.contains(n));
+            return Err(RuntimeError::MissingInputs {
+                graph: name.clone(),
+                missing: join_names(missing),
+            });
         }
-        let values: Vec<(&str, SessionInputValue<'_>)> =
-            feeds.values.iter().map(|(n, v)| (n.as_str(), SessionInputValue::from(&**v))).collect();
-        let outputs = inner.run(values).map_err(|e| RuntimeError::Run { graph: name.clone(), message: e.to_string() })?;
-        Ok(Outputs { graph: name, inner: outputs })
+        let values: Vec<(&str, SessionInputValue<'_>)> = feeds
+            .values
+            .iter()
+            .map(|(n, v)| (n.as_str(), SessionInputValue::from(&**v)))
+            .collect();
+        let outputs = inner.run(values).map_err(|e| RuntimeError::Run {
+            graph: name.clone(),
+            message: e.to_string(),
+        })?;
+        Ok(Outputs {
+            graph: name,
+            inner: outputs,
+        })
     }
 }
 
 fn join_names<'a>(names: impl Iterator<Item = &'a str>) -> String {
     let v: Vec<&str> = names.collect();
-    if v.is_empty() { "(none)".to_string() } else { v.join(", ") }
+    if v.is_empty() {
+        "(none)".to_string()
+    } else {
+        v.join(", ")
+    }
 }
 
 /// A borrowed view over a typed host buffer.
@@ -216,7 +304,13 @@ impl<'a> Feeds<'a> {
     {
         let n: usize = shape.iter().product();
         if n != data.len() {
-            self.errors.push((name, format!("shape {shape:?} holds {n} values but the buffer has {}", data.len())));
+            self.errors.push((
+                name,
+                format!(
+                    "shape {shape:?} holds {n} values but the buffer has {}",
+                    data.len()
+                ),
+            ));
             return self;
         }
         match TensorRef::from_array_view((shape.to_vec(), data)) {
@@ -235,11 +329,21 @@ impl<'a> Feeds<'a> {
     pub fn i64(&mut self, name: impl Into<String>, shape: &[usize], data: &'a [i64]) -> &mut Self {
         self.push(name.into(), shape, data)
     }
-    pub fn bool(&mut self, name: impl Into<String>, shape: &[usize], data: &'a [bool]) -> &mut Self {
+    pub fn bool(
+        &mut self,
+        name: impl Into<String>,
+        shape: &[usize],
+        data: &'a [bool],
+    ) -> &mut Self {
         self.push(name.into(), shape, data)
     }
 
-    pub fn view(&mut self, name: impl Into<String>, shape: &[usize], data: TensorView<'a>) -> &mut Self {
+    pub fn view(
+        &mut self,
+        name: impl Into<String>,
+        shape: &[usize],
+        data: TensorView<'a>,
+    ) -> &mut Self {
         match data {
             TensorView::F32(d) => self.f32(name, shape, d),
             TensorView::F64(d) => self.f64(name, shape, d),
@@ -271,7 +375,11 @@ impl<'a> Feeds<'a> {
 
     /// Parameters of `store` under the input name `rename` gives them; `None` skips one (e.g.
     /// parameters a graph does not use).
-    pub fn params_with(&mut self, store: &'a ParamStore, mut rename: impl FnMut(&str) -> Option<String>) -> &mut Self {
+    pub fn params_with(
+        &mut self,
+        store: &'a ParamStore,
+        mut rename: impl FnMut(&str) -> Option<String>,
+    ) -> &mut Self {
         for p in store.iter() {
             if let Some(input) = rename(p.name) {
                 self.f32(input, p.shape, p.data);
@@ -291,7 +399,10 @@ pub struct Value(DynValue);
 
 impl std::fmt::Debug for Value {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Value").field("dtype", &self.dtype()).field("shape", &self.shape()).finish()
+        f.debug_struct("Value")
+            .field("dtype", &self.dtype())
+            .field("shape", &self.shape())
+            .finish()
     }
 }
 
@@ -300,7 +411,11 @@ impl Value {
         self.0.dtype().tensor_type().and_then(dtype_of)
     }
     pub fn shape(&self) -> Vec<usize> {
-        self.0.dtype().tensor_shape().map(|s| s.iter().map(|&d| d.max(0) as usize).collect()).unwrap_or_default()
+        self.0
+            .dtype()
+            .tensor_shape()
+            .map(|s| s.iter().map(|&d| d.max(0) as usize).collect())
+            .unwrap_or_default()
     }
     /// The data as a borrowed f32 slice; `None` for another dtype.
     pub fn as_f32(&self) -> Option<&[f32]> {
@@ -324,12 +439,25 @@ impl Value {
 
 fn value_to_tensor(v: &DynValue) -> Option<Tensor> {
     let dtype = v.dtype().tensor_type().and_then(dtype_of)?;
-    let shape_of = |s: &ort::value::Shape| s.iter().map(|&d| d.max(0) as usize).collect::<Vec<usize>>();
+    let shape_of =
+        |s: &ort::value::Shape| s.iter().map(|&d| d.max(0) as usize).collect::<Vec<usize>>();
     Some(match dtype {
-        DType::F32 => v.try_extract_tensor::<f32>().ok().map(|(s, d)| Tensor::f32(shape_of(s), d.to_vec()))?,
-        DType::F64 => v.try_extract_tensor::<f64>().ok().map(|(s, d)| Tensor::f64(shape_of(s), d.to_vec()))?,
-        DType::I64 => v.try_extract_tensor::<i64>().ok().map(|(s, d)| Tensor::i64(shape_of(s), d.to_vec()))?,
-        DType::Bool => v.try_extract_tensor::<bool>().ok().map(|(s, d)| Tensor::bool(shape_of(s), d.to_vec()))?,
+        DType::F32 => v
+            .try_extract_tensor::<f32>()
+            .ok()
+            .map(|(s, d)| Tensor::f32(shape_of(s), d.to_vec()))?,
+        DType::F64 => v
+            .try_extract_tensor::<f64>()
+            .ok()
+            .map(|(s, d)| Tensor::f64(shape_of(s), d.to_vec()))?,
+        DType::I64 => v
+            .try_extract_tensor::<i64>()
+            .ok()
+            .map(|(s, d)| Tensor::i64(shape_of(s), d.to_vec()))?,
+        DType::Bool => v
+            .try_extract_tensor::<bool>()
+            .ok()
+            .map(|(s, d)| Tensor::bool(shape_of(s), d.to_vec()))?,
     })
 }
 
@@ -344,6 +472,15 @@ pub struct OutputView<'a, T> {
 pub struct Outputs<'s> {
     graph: &'s str,
     inner: ort::session::SessionOutputs<'s>,
+}
+
+impl std::fmt::Debug for Outputs<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Outputs")
+            .field("graph", &self.graph)
+            .field("names", &self.names())
+            .finish()
+    }
 }
 
 impl<'s> Outputs<'s> {
@@ -367,7 +504,10 @@ impl<'s> Outputs<'s> {
     /// The output's element type.
     pub fn dtype(&self, output: &str) -> Result<DType> {
         let v = self.get(output)?;
-        v.dtype().tensor_type().and_then(dtype_of).ok_or_else(|| self.type_error(output, v, "a tensor of f32, f64, i64 or bool"))
+        v.dtype()
+            .tensor_type()
+            .and_then(dtype_of)
+            .ok_or_else(|| self.type_error(output, v, "a tensor of f32, f64, i64 or bool"))
     }
 
     fn type_error(&self, output: &str, v: &DynValue, expected: &str) -> RuntimeError {
@@ -379,11 +519,19 @@ impl<'s> Outputs<'s> {
         }
     }
 
-    fn view<T: ort::value::PrimitiveTensorElementType>(&self, output: &str, expected: DType) -> Result<OutputView<'_, T>> {
+    fn view<T: ort::value::PrimitiveTensorElementType>(
+        &self,
+        output: &str,
+        expected: DType,
+    ) -> Result<OutputView<'_, T>> {
         let v = self.get(output)?;
-        let (shape, data) =
-            v.try_extract_tensor::<T>().map_err(|_| self.type_error(output, v, &format!("{expected} tensor")))?;
-        Ok(OutputView { shape: shape.iter().map(|&d| d.max(0) as usize).collect(), data })
+        let (shape, data) = v
+            .try_extract_tensor::<T>()
+            .map_err(|_| self.type_error(output, v, &format!("{expected} tensor")))?;
+        Ok(OutputView {
+            shape: shape.iter().map(|&d| d.max(0) as usize).collect(),
+            data,
+        })
     }
 
     pub fn f32(&self, output: &str) -> Result<OutputView<'_, f32>> {
@@ -418,12 +566,16 @@ impl<'s> Outputs<'s> {
     /// An owned host copy of one output.
     pub fn tensor(&self, output: &str) -> Result<Tensor> {
         let v = self.get(output)?;
-        value_to_tensor(v).ok_or_else(|| self.type_error(output, v, "a tensor of f32, f64, i64 or bool"))
+        value_to_tensor(v)
+            .ok_or_else(|| self.type_error(output, v, "a tensor of f32, f64, i64 or bool"))
     }
 
     /// Owned host copies of every output, in the graph's order.
     pub fn to_tensors(&self) -> Result<Vec<(String, Tensor)>> {
-        self.names().into_iter().map(|n| Ok((n.to_string(), self.tensor(n)?))).collect()
+        self.names()
+            .into_iter()
+            .map(|n| Ok((n.to_string(), self.tensor(n)?)))
+            .collect()
     }
 
     /// Takes one output out as an ORT-owned [`Value`] (no copy), to feed into a later run.
