@@ -51,6 +51,9 @@ pub struct BenchArgs {
     /// One JSON line instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Write an ONNX Runtime profile of the training steps (JSON, chrome://tracing) with this prefix.
+    #[arg(long, value_name = "PREFIX")]
+    pub profile: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

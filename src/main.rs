@@ -30,7 +30,7 @@ fn bench(args: BenchArgs) -> ExitCode {
         BenchConfigArg::A => embedlab::bench::BenchConfig::A,
         BenchConfigArg::B => embedlab::bench::BenchConfig::B,
     };
-    match embedlab::bench::run(config, args.steps.max(1), args.threads.max(1)) {
+    match embedlab::bench::run(config, args.steps.max(1), args.threads.max(1), args.profile.as_deref()) {
         Ok(report) => {
             if args.json {
                 println!("{}", serde_json::to_string(&report).unwrap_or_default());

@@ -104,11 +104,11 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 /// Runs the benchmark: `steps` timed training steps and encode passes after 3 warm-up steps.
-pub fn run(config: BenchConfig, steps: usize, threads: usize) -> Result<BenchReport> {
+pub fn run(config: BenchConfig, steps: usize, threads: usize, profile: Option<&std::path::Path>) -> Result<BenchReport> {
     let s = config.shape();
     let tokens = (s.batch * s.seq) as f64;
     let n_masked = ((s.batch * s.seq) as f64 * 0.15).round() as usize;
-    let opts = SessionOptions { intra_threads: Some(threads), ..Default::default() };
+    let opts = SessionOptions { intra_threads: Some(threads), profile_prefix: profile.map(|p| p.to_path_buf()), ..Default::default() };
     let head = Head::Mlm { n_masked };
     let train = model::task_graph(&s.spec, head, s.batch, s.seq, &Mode::Train { frozen_prefixes: vec![] }, DType::F32, 1)?;
     let params = init_params(&train.params, 1)?;
@@ -129,6 +129,9 @@ pub fn run(config: BenchConfig, steps: usize, threads: usize) -> Result<BenchRep
         outside.push(tr.last_host_seconds / total);
     }
     let step_s = median(times);
+    if profile.is_some() {
+        eprintln!("training-step profile: {}", tr.end_profiling()?.display());
+    }
     // Encode: the encoder alone, no dropout, the trained parameters.
     let enc = model::features_graph(&s.spec, s.batch, s.seq, None, DType::F32)?;
     let mut sess = session(&enc, &opts)?;

@@ -39,7 +39,8 @@ pub enum Mode {
     Eval,
 }
 
-/// A built graph with its parameters.
+/// A built graph with its parameters. Training graphs output `loss` and `grad.<name>` for each
+/// trainable parameter; evaluation graphs output `loss` and `logits`.
 pub struct TaskGraph {
     pub graph: Graph,
     pub params: Vec<ParamDecl>,
@@ -49,7 +50,10 @@ pub struct TaskGraph {
 
 fn finish(mut g: Graph, params: Vec<ParamDecl>, loss: ValueId, logits: ValueId, mode: &Mode) -> graph::Result<TaskGraph> {
     g.output("loss", loss)?;
-    g.output("logits", logits)?;
+    if *mode == Mode::Eval {
+        // Training graphs leave the logits out: copying them out costs a pass over [rows, classes].
+        g.output("logits", logits)?;
+    }
     let mut trainable = Vec::new();
     if let Mode::Train { frozen_prefixes } = mode {
         let wrt: Vec<(String, ValueId)> = params

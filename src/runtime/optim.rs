@@ -273,7 +273,21 @@ pub fn adamw_update_threads<'g>(
     state: &mut OptState,
     hp: &AdamW,
     grad_scale: f32,
+    grad: impl FnMut(&str) -> Option<&'g [f32]>,
+    threads: usize,
+) -> Result<()> {
+    adamw_update_decay_threads(params, state, hp, grad_scale, grad, |_| true, threads)
+}
+
+/// [`adamw_update_threads`] with weight decay only on the parameters `decays` accepts (AdamW
+/// usually spares LayerNorm parameters and biases).
+pub fn adamw_update_decay_threads<'g>(
+    params: &mut ParamStore,
+    state: &mut OptState,
+    hp: &AdamW,
+    grad_scale: f32,
     mut grad: impl FnMut(&str) -> Option<&'g [f32]>,
+    decays: impl Fn(&str) -> bool,
     threads: usize,
 ) -> Result<()> {
     let step = state.step + 1;
@@ -300,6 +314,7 @@ pub fn adamw_update_threads<'g>(
                 ));
             }
             work.push(Work {
+                decay: decays(p.name),
                 p: p.data,
                 g,
                 m: m.data,
@@ -308,10 +323,11 @@ pub fn adamw_update_threads<'g>(
         }
     }
     let c = AdamWCoeffs::new(hp, step, grad_scale);
+    let c_no_decay = AdamWCoeffs::new(&AdamW { weight_decay: 0.0, ..*hp }, step, grad_scale);
     let buckets = balance(work, threads);
     let run = |bucket: Vec<Work<'_>>| {
         for w in bucket {
-            c.apply(w.p, w.g, w.m, w.v);
+            if w.decay { &c } else { &c_no_decay }.apply(w.p, w.g, w.m, w.v);
         }
     };
     if buckets.len() <= 1 {
@@ -372,6 +388,8 @@ pub fn sgd_update<'g>(
 
 /// One parameter's (or one piece of a parameter's) buffers.
 struct Work<'a> {
+    /// Whether weight decay applies (always true for SGD's use).
+    decay: bool,
     p: &'a mut [f32],
     g: &'a [f32],
     m: &'a mut [f32],
@@ -386,12 +404,14 @@ impl<'a> Work<'a> {
         let (v0, v1) = self.v.split_at_mut(k);
         (
             Work {
+                decay: self.decay,
                 p: p0,
                 g: g0,
                 m: m0,
                 v: v0,
             },
             Work {
+                decay: self.decay,
                 p: p1,
                 g: g1,
                 m: m1,
@@ -630,12 +650,14 @@ mod tests {
         let (g0, g1) = g.split_at(n / 2);
         let work = vec![
             Work {
+                decay: true,
                 p: a0,
                 g: g0,
                 m: m0,
                 v: v0,
             },
             Work {
+                decay: true,
                 p: a1,
                 g: g1,
                 m: m1,

@@ -94,26 +94,31 @@ impl Trainer {
         }
         let scale = runtime::clip_factor(norm as f32, self.spec.clip_norm as f32);
         let lr = self.spec.lr_at(step);
-        self.opt.step = step;
         let names: Vec<String> = self.params.names().map(str::to_string).collect();
         match self.spec.kind {
             OptimizerKind::AdamW => {
-                let (m, v) = self.opt.slot_pair_mut("m", "v").context("AdamW state")?;
-                let mut ms: Vec<_> = m.iter_mut().collect();
-                let mut vs: Vec<_> = v.iter_mut().collect();
-                let mut ps: Vec<_> = self.params.iter_mut().collect();
-                for (i, g) in &grads {
-                    let hp = AdamW {
-                        lr: lr as f32,
-                        beta1: self.spec.beta1 as f32,
-                        beta2: self.spec.beta2 as f32,
-                        eps: self.spec.eps as f32,
-                        weight_decay: if decays(&names[*i]) { self.spec.weight_decay as f32 } else { 0.0 },
-                    };
-                    runtime::adamw_step_threads(ps[*i].data, g.data, ms[*i].data, vs[*i].data, &hp, step, scale, self.threads);
-                }
+                let by_name: std::collections::HashMap<&str, &[f32]> =
+                    grads.iter().map(|(i, g)| (names[*i].as_str(), g.data)).collect();
+                let hp = AdamW {
+                    lr: lr as f32,
+                    beta1: self.spec.beta1 as f32,
+                    beta2: self.spec.beta2 as f32,
+                    eps: self.spec.eps as f32,
+                    weight_decay: self.spec.weight_decay as f32,
+                };
+                // Advances `self.opt.step` to `step`.
+                runtime::adamw_update_decay_threads(
+                    &mut self.params,
+                    &mut self.opt,
+                    &hp,
+                    scale,
+                    |n| by_name.get(n).copied(),
+                    decays,
+                    self.threads,
+                )?;
             }
             OptimizerKind::Sgd => {
+                self.opt.step = step;
                 let buf = self.opt.slot_mut("momentum").context("SGD state")?;
                 let mut bs: Vec<_> = buf.iter_mut().collect();
                 let mut ps: Vec<_> = self.params.iter_mut().collect();
@@ -130,6 +135,12 @@ impl Trainer {
         }
         self.last_host_seconds = (t1 - t0).as_secs_f64() + t2.elapsed().as_secs_f64();
         Ok(StepStats { loss, grad_norm: norm, lr })
+    }
+
+    /// Ends ONNX Runtime profiling of the training session (when enabled in its options) and
+    /// returns the profile's path.
+    pub fn end_profiling(&mut self) -> Result<std::path::PathBuf> {
+        Ok(self.train.end_profiling()?)
     }
 
     /// Runs the evaluation graph: (loss, logits as f32 with their shape).
