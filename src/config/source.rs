@@ -16,6 +16,9 @@ use toml::de::{DeTable, DeValue};
 
 /// Prefix of the environment variables that override experiment keys.
 pub const ENV_PREFIX: &str = "EMBEDLAB_";
+/// `EMBEDLAB_*` variables that configure the tool itself (library provisioning), not the
+/// experiment; the loader passes over them.
+pub const ENV_NOT_KEYS: &[&str] = &["EMBEDLAB_ORT_BUNDLED", "EMBEDLAB_SKIP_ORT_DOWNLOAD", "EMBEDLAB_PYTHON", "EMBEDLAB_LOG"];
 /// Separator of key segments in environment variable names (`EMBEDLAB_ENCODER__DEPTH`).
 pub const ENV_SEPARATOR: &str = "__";
 /// Top-level tables whose second segment is a user-chosen name (kept in its case from the environment).
@@ -282,6 +285,9 @@ impl Sources {
     pub fn env_overrides(vars: &[(String, String)]) -> Result<Vec<Override>, ConfigError> {
         let mut out = Vec::new();
         for (var, raw) in vars {
+            if ENV_NOT_KEYS.contains(&var.as_str()) {
+                continue;
+            }
             let Some(rest) = var.strip_prefix(ENV_PREFIX) else {
                 continue;
             };

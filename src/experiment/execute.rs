@@ -405,7 +405,9 @@ pub fn downstream_stage(
             for p in params.iter().filter(|p| keep(p.name)) {
                 sub.insert(p.name, p.shape, p.data)?;
             }
-            runtime::load_params_into(&path, &mut sub, &runtime::LoadOptions::default())?;
+            // The checkpoint holds every layer; only the first k are wanted here.
+            let opts = runtime::LoadOptions { allow_unused: true, ..Default::default() };
+            runtime::load_params_into(&path, &mut sub, &opts)?;
             for p in sub.iter() {
                 params.set(p.name, p.data)?;
             }

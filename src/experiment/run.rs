@@ -210,9 +210,14 @@ pub fn run_plan(plan: &Plan, options: &RunOptions) -> Result<RunSummary> {
     let info = crate::runtime::init()?;
     let runs_csv = exp_dir.join("runs.csv");
     let mut rows: Vec<Row> = if options.fresh { Vec::new() } else { table::read_csv(&runs_csv)? };
-    let done: std::collections::HashSet<String> =
-        rows.iter().filter(|r| r.get("status").map(String::as_str) == Some("ok")).filter_map(|r| r.get("run_id").cloned()).collect();
-    rows.retain(|r| r.get("run_id").is_some_and(|id| done.contains(id)));
+    // A row is reused only when its run is in this plan with the same stage keys and it
+    // succeeded; rows of an edited grid or of failed runs are dropped and run again.
+    let current: HashMap<&str, String> = plan.runs.iter().map(|r| (r.run_id.as_str(), r.stages.join(" "))).collect();
+    rows.retain(|r| {
+        let (Some(id), Some(keys)) = (r.get("run_id"), r.get("stage_keys")) else { return false };
+        current.get(id.as_str()) == Some(keys) && r.get("status").map(String::as_str) == Some("ok")
+    });
+    let done: std::collections::HashSet<String> = rows.iter().filter_map(|r| r.get("run_id").cloned()).collect();
     let mut summary = RunSummary::default();
     let mut results: HashMap<String, Result<Metrics, String>> = HashMap::new();
     let commit = git_commit();
@@ -282,6 +287,8 @@ pub fn run_plan(plan: &Plan, options: &RunOptions) -> Result<RunSummary> {
         std::fs::create_dir_all(&run_dir)?;
         if let Some(cell) = plan.cells.iter().find(|c| c.id == run.cell_id) {
             let cfg = toml::to_string(&cell.experiment).unwrap_or_default();
+            let digest = <sha2::Sha256 as sha2::Digest>::digest(cfg.as_bytes());
+            row.insert("config_hash".into(), hex::encode(&digest[..8]));
             std::fs::write(run_dir.join("config.toml"), cfg)?;
         }
         std::fs::write(run_dir.join("metrics.json"), serde_json::to_vec_pretty(&metrics)?)?;
@@ -299,7 +306,19 @@ pub fn run_plan(plan: &Plan, options: &RunOptions) -> Result<RunSummary> {
             started.elapsed().as_secs_f64()
         );
     }
+    let cols = table::column_order(&rows, &middle);
+    table::write_csv(&runs_csv, &cols, &rows)?;
     write_summary(&exp_dir, &rows, &middle)?;
+    eprintln!(
+        "{}: {} ok, {} failed, {} already complete; stages: {} run, {} reused. Results in {}",
+        plan.experiment_name,
+        summary.ok,
+        summary.failed,
+        summary.skipped,
+        summary.executed_stages,
+        summary.cached_stages,
+        exp_dir.display()
+    );
     Ok(summary)
 }
 

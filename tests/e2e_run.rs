@@ -1,0 +1,89 @@
+//! End to end: the real binary runs a tiny experiment (tokenizer → MLM pretraining → downstream
+//! classification under scratch, frozen and finetune, 2 seeds) and we read the CSV it wrote;
+//! a rerun reuses everything.
+use std::path::Path;
+use std::process::Command;
+
+fn embedlab(args: &[&str]) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_embedlab")).args(args).output().unwrap();
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut r = csv::Reader::from_path(path).unwrap();
+    let headers = r.headers().unwrap().iter().map(String::from).collect();
+    let rows = r.records().map(|x| x.unwrap().iter().map(String::from).collect()).collect();
+    (headers, rows)
+}
+
+fn col<'a>(headers: &[String], row: &'a [String], name: &str) -> &'a str {
+    let i = headers.iter().position(|h| h == name).unwrap_or_else(|| panic!("no column {name} in {headers:?}"));
+    &row[i]
+}
+
+#[test]
+fn tiny_grid_runs_end_to_end_and_resumes() {
+    let out = tempfile::tempdir().unwrap();
+    let out_s = out.path().to_str().unwrap();
+    let (code, err) = embedlab(&["run", "tests/fixtures/e2e/tiny.toml", "--out", out_s]);
+    assert_eq!(code, 0, "{err}");
+    // One tokenizer, one pretraining shared by 4 runs, 6 downstream stages.
+    assert!(err.contains("6 ok, 0 failed, 0 already complete; stages: 8 run, 0 reused"), "{err}");
+
+    let runs = out.path().join("tiny/runs.csv");
+    let (h, rows) = read_csv(&runs);
+    assert_eq!(rows.len(), 6);
+    for r in &rows {
+        assert_eq!(col(&h, r, "status"), "ok", "{r:?}");
+        let acc: f64 = col(&h, r, "test_accuracy").parse().unwrap();
+        assert!((0.0..=1.0).contains(&acc));
+        let f1: f64 = col(&h, r, "test_macro_f1").parse().unwrap();
+        assert!((0.0..=1.0).contains(&f1));
+        assert_eq!(col(&h, r, "ort_version"), "1.32.0");
+        assert_eq!(col(&h, r, "config_hash").len(), 16);
+        match col(&h, r, "transfer") {
+            "frozen" => assert_eq!(col(&h, r, "encoder_checksum_unchanged"), "1"),
+            "scratch" => assert_eq!(col(&h, r, "pretrain"), "none"),
+            "finetune" => assert!(col(&h, r, "pretrain_loss").parse::<f64>().unwrap().is_finite()),
+            other => panic!("unexpected transfer {other}"),
+        }
+    }
+    let run_ids: Vec<&str> = rows.iter().map(|r| col(&h, r, "run_id")).collect();
+    assert_eq!(run_ids, ["c001-s1", "c001-s2", "c002-s1", "c002-s2", "c003-s1", "c003-s2"]);
+    assert!(out.path().join("tiny/runs/c002-s1/config.toml").exists());
+
+    let (sh, srows) = read_csv(&out.path().join("tiny/summary.csv"));
+    assert_eq!(srows.len(), 3);
+    for r in &srows {
+        assert_eq!(col(&sh, r, "n"), "2");
+        let mean: f64 = col(&sh, r, "test_accuracy_mean").parse().unwrap();
+        assert!((0.0..=1.0).contains(&mean));
+        assert!(!col(&sh, r, "test_accuracy_ci95").is_empty());
+    }
+
+    // A rerun finds every run complete and every stage cached: nothing runs, nothing changes.
+    let before = std::fs::read(&runs).unwrap();
+    let (code, err) = embedlab(&["run", "tests/fixtures/e2e/tiny.toml", "--out", out_s]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("0 ok, 0 failed, 6 already complete; stages: 0 run, 0 reused"), "{err}");
+    assert_eq!(before, std::fs::read(&runs).unwrap());
+
+    // Another seed reuses the tokenizer and the pretraining and adds only the new runs.
+    let (code, err) = embedlab(&["run", "tests/fixtures/e2e/tiny.toml", "--out", out_s, "--set", "seeds=[1, 2, 3]"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("3 ok, 0 failed, 6 already complete; stages: 3 run, 2 reused"), "{err}");
+    assert_eq!(read_csv(&runs).1.len(), 9);
+}
+
+#[test]
+fn invalid_experiment_exits_2_and_runs_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let exp = dir.path().join("bad.toml");
+    let text = std::fs::read_to_string("tests/fixtures/e2e/tiny.toml").unwrap().replace("depth = 2", "depht = 2");
+    std::fs::write(&exp, text).unwrap();
+    let out = dir.path().join("out");
+    let (code, err) = embedlab(&["run", exp.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("bad.toml:") && err.contains("encoder.depht") && err.contains("did you mean 'depth'"), "{err}");
+    assert!(!out.exists(), "nothing may be written for invalid input");
+}
