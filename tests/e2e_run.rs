@@ -61,6 +61,14 @@ fn tiny_grid_runs_end_to_end_and_resumes() {
         assert!(!col(&sh, r, "test_accuracy_ci95").is_empty());
     }
 
+    // `report` rebuilds the same summary from runs.csv alone.
+    let summary = out.path().join("tiny/summary.csv");
+    let written = std::fs::read(&summary).unwrap();
+    std::fs::remove_file(&summary).unwrap();
+    let (code, err) = embedlab(&["report", out.path().join("tiny").to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(String::from_utf8(std::fs::read(&summary).unwrap()).unwrap(), String::from_utf8(written).unwrap());
+
     // A rerun finds every run complete and every stage cached: nothing runs, nothing changes.
     let before = std::fs::read(&runs).unwrap();
     let (code, err) = embedlab(&["run", "tests/fixtures/e2e/tiny.toml", "--out", out_s]);

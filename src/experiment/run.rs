@@ -171,8 +171,6 @@ fn git_commit() -> String {
         .unwrap_or_default()
 }
 
-/// The settings columns every row carries (besides the sweep axes).
-const SETTINGS: &[&str] = &["downstream", "task", "pretrain", "transfer", "layers", "depth", "d_model", "word", "position", "segment"];
 
 fn settings_of(plan: &Plan, run: &RunPlan) -> Row {
     let mut r = Row::new();
@@ -223,7 +221,7 @@ pub fn run_plan(plan: &Plan, options: &RunOptions) -> Result<RunSummary> {
     let commit = git_commit();
     let axes: Vec<String> = plan.axes.clone();
     let mut middle: Vec<String> = axes.clone();
-    middle.extend(SETTINGS.iter().map(|s| s.to_string()));
+    middle.extend(table::SETTINGS.iter().map(|s| s.to_string()));
     let total_runs = plan.runs.len();
     for (pos, run) in plan.runs.iter().enumerate() {
         if let Some(s) = options.shard {
@@ -308,7 +306,7 @@ pub fn run_plan(plan: &Plan, options: &RunOptions) -> Result<RunSummary> {
     }
     let cols = table::column_order(&rows, &middle);
     table::write_csv(&runs_csv, &cols, &rows)?;
-    write_summary(&exp_dir, &rows, &middle)?;
+    table::write_summary(&exp_dir, &rows, &middle)?;
     eprintln!(
         "{}: {} ok, {} failed, {} already complete; stages: {} run, {} reused. Results in {}",
         plan.experiment_name,
@@ -320,20 +318,4 @@ pub fn run_plan(plan: &Plan, options: &RunOptions) -> Result<RunSummary> {
         exp_dir.display()
     );
     Ok(summary)
-}
-
-/// Metric columns: numeric columns that are not settings or provenance.
-fn metric_columns(rows: &[Row], middle: &[String]) -> Vec<String> {
-    let cols = table::column_order(rows, middle);
-    cols.into_iter()
-        .filter(|c| !table::LEADING.contains(&c.as_str()) && !middle.contains(c) && !["stage_keys", "config_hash", "embedlab_version", "git_commit", "ort_version", "threads"].contains(&c.as_str()))
-        .filter(|c| rows.iter().any(|r| r.get(c).is_some_and(|v| v.parse::<f64>().is_ok())))
-        .collect()
-}
-
-/// Writes summary.csv from the rows.
-pub fn write_summary(exp_dir: &Path, rows: &[Row], middle: &[String]) -> Result<()> {
-    let metrics = metric_columns(rows, middle);
-    let (cols, summary) = table::summarize(rows, middle, &metrics);
-    table::write_csv(&exp_dir.join("summary.csv"), &cols, &summary)
 }

@@ -10,6 +10,9 @@ use std::path::Path;
 /// One run's row: column name → value (numbers are written as they are; empty means missing).
 pub type Row = BTreeMap<String, String>;
 
+/// The settings columns every row carries besides the sweep axes (grouping columns, not metrics).
+pub const SETTINGS: &[&str] = &["downstream", "task", "pretrain", "transfer", "layers", "depth", "d_model", "word", "position", "segment"];
+
 /// Columns that come first, in this order, when present.
 pub const LEADING: &[&str] = &["run_id", "cell_id", "seed", "status", "error"];
 /// Columns that come last, in this order, when present.
@@ -125,6 +128,42 @@ pub fn summarize(rows: &[Row], group: &[String], metrics: &[String]) -> (Vec<Str
         out.push(row);
     }
     (cols, out)
+}
+
+/// Metric columns: numeric columns that are not settings or provenance.
+fn metric_columns(rows: &[Row], middle: &[String]) -> Vec<String> {
+    column_order(rows, middle)
+        .into_iter()
+        .filter(|c| !LEADING.contains(&c.as_str()) && !TRAILING.contains(&c.as_str()) && !middle.contains(c))
+        .filter(|c| rows.iter().any(|r| r.get(c).is_some_and(|v| v.parse::<f64>().is_ok())))
+        .collect()
+}
+
+/// Writes `<exp_dir>/summary.csv` from the rows, grouped by cell; `middle` are the axes and
+/// settings columns carried into each summary row.
+pub fn write_summary(exp_dir: &Path, rows: &[Row], middle: &[String]) -> Result<()> {
+    let metrics = metric_columns(rows, middle);
+    let (cols, summary) = summarize(rows, middle, &metrics);
+    write_csv(&exp_dir.join("summary.csv"), &cols, &summary)
+}
+
+/// Rebuilds `<dir>/summary.csv` from `<dir>/runs.csv` (e.g. after shards wrote their rows). The
+/// grouping columns are the settings and every column holding a non-numeric value.
+pub fn rebuild_summary(dir: &Path) -> Result<()> {
+    let path = dir.join("runs.csv");
+    if !path.exists() {
+        anyhow::bail!("{} does not exist", path.display());
+    }
+    let rows = read_csv(&path)?;
+    let header: Vec<String> = csv::Reader::from_path(&path)?.headers()?.iter().map(String::from).collect();
+    // The sweep axes (textual columns other than the settings, in file order), then the settings.
+    let mut middle: Vec<String> = header
+        .into_iter()
+        .filter(|c| !LEADING.contains(&c.as_str()) && !TRAILING.contains(&c.as_str()) && !SETTINGS.contains(&c.as_str()))
+        .filter(|c| rows.iter().any(|r| r.get(c).is_some_and(|v| v.parse::<f64>().is_err())))
+        .collect();
+    middle.extend(SETTINGS.iter().map(|s| s.to_string()));
+    write_summary(dir, &rows, &middle)
 }
 
 #[cfg(test)]
