@@ -60,7 +60,8 @@ fn quickstart_parses() {
     assert_eq!(exp.seeds, vec![1, 2]);
     assert_eq!(exp.tokenizer.vocab_size, 4000);
     assert_eq!(exp.encoder.ffn, 256);
-    assert_eq!(exp.pretrain["A"].steps, 300);
+    assert_eq!(exp.pretrain["A"].steps, 3000);
+    assert_eq!(exp.pretrain["A"].optimizer.lr, 1e-3);
     assert_eq!(exp.downstream["C"].from, StageRef(vec!["A".into()]));
     assert_eq!(loaded.axes, vec!["downstream.C.transfer"]);
     assert_eq!(loaded.points.len(), 3);
