@@ -95,3 +95,26 @@ fn invalid_experiment_exits_2_and_runs_nothing() {
     assert!(err.contains("bad.toml:") && err.contains("encoder.depht") && err.contains("did you mean 'depth'"), "{err}");
     assert!(!out.exists(), "nothing may be written for invalid input");
 }
+
+#[test]
+fn a_run_with_non_finite_loss_fails_alone_and_exits_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let over = dir.path().join("diverge.toml");
+    // A learning rate of 1e30 overflows float32 within a step or two.
+    std::fs::write(&over, "[sweep]\n\"downstream.C.transfer\" = [\"scratch\"]\n\"downstream.C.optimizer.lr\" = [3e-3, 1e30]\n").unwrap();
+    let out = dir.path().join("out");
+    let (code, err) = embedlab(&["run", "tests/fixtures/e2e/tiny.toml", over.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert_eq!(code, 1, "{err}");
+    let (h, rows) = read_csv(&out.join("tiny/runs.csv"));
+    assert_eq!(rows.len(), 4);
+    for r in &rows {
+        let lr = col(&h, r, "downstream.C.optimizer.lr");
+        if lr == "0.003" {
+            assert_eq!(col(&h, r, "status"), "ok", "{r:?}");
+        } else {
+            assert_eq!(col(&h, r, "status"), "failed", "{r:?}");
+            let e = col(&h, r, "error");
+            assert!(e.contains("non-finite") && e.contains("step"), "{e}");
+        }
+    }
+}

@@ -4,7 +4,7 @@
 //! reason in runs.csv; the rest of the grid goes on.
 
 use super::execute::{self, METRICS_FILE, Metrics, Progress};
-use super::plan::{Plan, RunPlan, StageConfig, StagePlan};
+use super::plan::{Plan, RunPlan, StageConfig, StageKind, StagePlan};
 use crate::report::table::{self, Row};
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -248,10 +248,18 @@ pub fn run_plan(plan: &Plan, options: &RunOptions) -> Result<RunSummary> {
                 summary.executed_stages += 1;
                 execute_stage(plan, stage, options).map_err(|e| format!("{}: {e:#}", stage.label))
             });
+            // With several downstream stages in a run, their metrics are told apart by name.
+            let prefix = if stage.kind == StageKind::Downstream && run.downstream.len() > 1 {
+                format!("{}.", stage.name)
+            } else {
+                String::new()
+            };
             match res {
                 Ok(m) => {
                     for (k, v) in m {
-                        metrics.insert(k.clone(), *v);
+                        let shared = k.starts_with("data.") || k.starts_with("tokenizer.") || k.starts_with("pretrain_");
+                        let key = if shared { k.clone() } else { format!("{prefix}{k}") };
+                        metrics.insert(key, *v);
                     }
                 }
                 Err(e) => {
