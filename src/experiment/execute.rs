@@ -127,8 +127,13 @@ pub fn tokenizer_stage(cfg: &config::TokenizerConfig, fit_on: &[NamedData], dir:
     Ok(metrics)
 }
 
+/// Intra-op threads: the experiment's `threads`, else every core the process may use.
+pub fn thread_count(threads: Option<usize>) -> usize {
+    threads.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2))
+}
+
 fn session_options(threads: Option<usize>) -> SessionOptions {
-    SessionOptions { intra_threads: Some(threads.unwrap_or(2)), ..Default::default() }
+    SessionOptions { intra_threads: Some(thread_count(threads)), ..Default::default() }
 }
 
 /// Pretrains an encoder (masked LM) on a corpus; writes `params.safetensors` (encoder and

@@ -101,7 +101,7 @@ fn stage_dir(out: &Path, key: &str) -> PathBuf {
 }
 
 /// Executes one stage into a temporary directory renamed into place on success.
-fn execute_stage(plan: &Plan, stage: &StagePlan, options: &RunOptions) -> Result<Metrics> {
+fn execute_stage(stage: &StagePlan, options: &RunOptions) -> Result<Metrics> {
     let out = &options.out_dir;
     let dir = stage_dir(out, &stage.key);
     let tmp = out.join(".stages").join(format!("{}.tmp-{}", stage.key, std::process::id()));
@@ -138,7 +138,6 @@ fn execute_stage(plan: &Plan, stage: &StagePlan, options: &RunOptions) -> Result
             &progress,
         ),
     };
-    let _ = plan;
     let metrics = match metrics {
         Ok(m) => m,
         Err(e) => {
@@ -206,6 +205,9 @@ pub fn run_plan(plan: &Plan, options: &RunOptions) -> Result<RunSummary> {
     std::fs::create_dir_all(exp_dir.join("runs"))
         .with_context(|| format!("cannot create the output directory {}", exp_dir.display()))?;
     let info = crate::runtime::init()?;
+    if options.jobs > 1 {
+        eprintln!("note: stages run one at a time in this version; --jobs {} is ignored", options.jobs);
+    }
     let runs_csv = exp_dir.join("runs.csv");
     let mut rows: Vec<Row> = if options.fresh { Vec::new() } else { table::read_csv(&runs_csv)? };
     // A row is reused only when its run is in this plan with the same stage keys and it
@@ -246,7 +248,7 @@ pub fn run_plan(plan: &Plan, options: &RunOptions) -> Result<RunSummary> {
                     }
                 }
                 summary.executed_stages += 1;
-                execute_stage(plan, stage, options).map_err(|e| format!("{}: {e:#}", stage.label))
+                execute_stage(stage, options).map_err(|e| format!("{}: {e:#}", stage.label))
             });
             // With several downstream stages in a run, their metrics are told apart by name.
             let prefix = if stage.kind == StageKind::Downstream && run.downstream.len() > 1 {
@@ -288,7 +290,7 @@ pub fn run_plan(plan: &Plan, options: &RunOptions) -> Result<RunSummary> {
         row.insert("embedlab_version".into(), env!("CARGO_PKG_VERSION").into());
         row.insert("git_commit".into(), commit.clone());
         row.insert("ort_version".into(), info.version.clone());
-        row.insert("threads".into(), options.threads.map(|t| t.to_string()).unwrap_or_else(|| "2".into()));
+        row.insert("threads".into(), execute::thread_count(options.threads).to_string());
         let run_dir = exp_dir.join("runs").join(&run.run_id);
         std::fs::create_dir_all(&run_dir)?;
         if let Some(cell) = plan.cells.iter().find(|c| c.id == run.cell_id) {
