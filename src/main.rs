@@ -129,6 +129,9 @@ fn run(args: RunArgs) -> ExitCode {
         Ok(p) => p,
         Err(code) => return code,
     };
+    if let Some(message) = missing_data(&plan) {
+        return invalid(message);
+    }
     let options = RunOptions {
         out_dir: args.out,
         jobs: args.jobs as usize,
@@ -151,6 +154,22 @@ fn run(args: RunArgs) -> ExitCode {
             ExitCode::from(EXIT_FAILED_RUNS)
         }
     }
+}
+
+/// The first corpus or dataset file that does not exist, as an error message (checked before
+/// anything runs, so a typo in a path costs no compute).
+fn missing_data(plan: &Plan) -> Option<String> {
+    for cell in &plan.cells {
+        let e = &cell.experiment;
+        let corpora = e.corpus.iter().map(|(n, c)| ("corpus", n, &c.path));
+        let datasets = e.dataset.iter().map(|(n, d)| ("dataset", n, &d.path));
+        for (kind, name, path) in corpora.chain(datasets) {
+            if !path.exists() {
+                return Some(format!("{kind}.{name}.path: data file {} does not exist", path.display()));
+            }
+        }
+    }
+    None
 }
 
 /// `--shard I/N` (1-based), else SLURM_ARRAY_TASK_ID / SLURM_ARRAY_TASK_COUNT when both are set.

@@ -118,3 +118,16 @@ fn a_run_with_non_finite_loss_fails_alone_and_exits_1() {
         }
     }
 }
+
+#[test]
+fn missing_data_file_exits_2_before_anything_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let exp = dir.path().join("tiny.toml");
+    let text = std::fs::read_to_string("tests/fixtures/e2e/tiny.toml").unwrap();
+    std::fs::write(&exp, text).unwrap(); // its relative data paths now point into the empty temp dir
+    let out = dir.path().join("out");
+    let (code, err) = embedlab(&["run", exp.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("corpus.text.path") && err.contains("does not exist"), "{err}");
+    assert!(!out.exists());
+}
