@@ -155,6 +155,24 @@ fn execute_stage(stage: &StagePlan, options: &RunOptions) -> Result<Metrics> {
     Ok(metrics)
 }
 
+/// Runs `f` holding an exclusive advisory lock on the file `path` (created if missing), so that
+/// processes sharing a results directory (shards) take turns.
+fn with_lock<T>(path: &Path, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .with_context(|| format!("opening lock file {}", path.display()))?;
+    file.lock().with_context(|| format!("locking {}", path.display()))?;
+    let out = f();
+    drop(file);
+    out
+}
+
 fn cached_metrics(out: &Path, key: &str) -> Option<Metrics> {
     let bytes = std::fs::read(stage_dir(out, key).join(METRICS_FILE)).ok()?;
     serde_json::from_slice(&bytes).ok()
@@ -209,15 +227,19 @@ pub fn run_plan(plan: &Plan, options: &RunOptions) -> Result<RunSummary> {
         eprintln!("note: stages run one at a time in this version; --jobs {} is ignored", options.jobs);
     }
     let runs_csv = exp_dir.join("runs.csv");
-    let mut rows: Vec<Row> = if options.fresh { Vec::new() } else { table::read_csv(&runs_csv)? };
+    let rows_lock = exp_dir.join("runs.csv.lock");
     // A row is reused only when its run is in this plan with the same stage keys and it
     // succeeded; rows of an edited grid or of failed runs are dropped and run again.
     let current: HashMap<&str, String> = plan.runs.iter().map(|r| (r.run_id.as_str(), r.stages.join(" "))).collect();
-    rows.retain(|r| {
+    let in_plan = |r: &Row| {
         let (Some(id), Some(keys)) = (r.get("run_id"), r.get("stage_keys")) else { return false };
-        current.get(id.as_str()) == Some(keys) && r.get("status").map(String::as_str) == Some("ok")
-    });
-    let done: std::collections::HashSet<String> = rows.iter().filter_map(|r| r.get("run_id").cloned()).collect();
+        current.get(id.as_str()) == Some(keys)
+    };
+    let done: std::collections::HashSet<String> = with_lock(&rows_lock, || {
+        let rows = if options.fresh { Vec::new() } else { table::read_csv(&runs_csv)? };
+        let ok = |r: &&Row| in_plan(r) && r.get("status").map(String::as_str) == Some("ok");
+        Ok(rows.iter().filter(ok).filter_map(|r| r.get("run_id").cloned()).collect())
+    })?;
     let mut summary = RunSummary::default();
     let mut results: HashMap<String, Result<Metrics, String>> = HashMap::new();
     let commit = git_commit();
@@ -241,14 +263,27 @@ pub fn run_plan(plan: &Plan, options: &RunOptions) -> Result<RunSummary> {
         for key in &run.stages {
             let stage = plan.stage(key).context("plan names a stage it does not hold")?;
             let res = results.entry(key.clone()).or_insert_with(|| {
-                if !options.fresh {
-                    if let Some(m) = cached_metrics(&options.out_dir, key) {
-                        summary.cached_stages += 1;
-                        return Ok(m);
+                // One process at a time per stage: a shard that finds the stage being computed
+                // waits for it and then reuses it.
+                let lock = options.out_dir.join(".stages").join(format!("{key}.lock"));
+                let outcome = with_lock(&lock, || {
+                    if !options.fresh {
+                        if let Some(m) = cached_metrics(&options.out_dir, key) {
+                            return Ok((m, true));
+                        }
+                    }
+                    execute_stage(stage, options).map(|m| (m, false))
+                });
+                match outcome {
+                    Ok((m, cached)) => {
+                        if cached { summary.cached_stages += 1 } else { summary.executed_stages += 1 }
+                        Ok(m)
+                    }
+                    Err(e) => {
+                        summary.executed_stages += 1;
+                        Err(format!("{}: {e:#}", stage.label))
                     }
                 }
-                summary.executed_stages += 1;
-                execute_stage(stage, options).map_err(|e| format!("{}: {e:#}", stage.label))
             });
             // With several downstream stages in a run, their metrics are told apart by name.
             let prefix = if stage.kind == StageKind::Downstream && run.downstream.len() > 1 {
@@ -300,11 +335,14 @@ pub fn run_plan(plan: &Plan, options: &RunOptions) -> Result<RunSummary> {
             std::fs::write(run_dir.join("config.toml"), cfg)?;
         }
         std::fs::write(run_dir.join("metrics.json"), serde_json::to_vec_pretty(&metrics)?)?;
-        rows.retain(|r| r.get("run_id") != Some(&run.run_id));
-        rows.push(row);
-        rows.sort_by(|a, b| a.get("run_id").cmp(&b.get("run_id")));
-        let cols = table::column_order(&rows, &middle);
-        table::write_csv(&runs_csv, &cols, &rows)?;
+        // Merge into the file as it is now (other shards may have added rows), under the lock.
+        with_lock(&rows_lock, || {
+            let mut rows = table::read_csv(&runs_csv)?;
+            rows.retain(|r| in_plan(r) && r.get("run_id") != Some(&run.run_id));
+            rows.push(row);
+            rows.sort_by(|a, b| a.get("run_id").cmp(&b.get("run_id")));
+            table::write_csv(&runs_csv, &table::column_order(&rows, &middle), &rows)
+        })?;
         eprintln!(
             "[{}/{}] run {} {} ({:.1}s)",
             pos + 1,
@@ -314,9 +352,12 @@ pub fn run_plan(plan: &Plan, options: &RunOptions) -> Result<RunSummary> {
             started.elapsed().as_secs_f64()
         );
     }
-    let cols = table::column_order(&rows, &middle);
-    table::write_csv(&runs_csv, &cols, &rows)?;
-    table::write_summary(&exp_dir, &rows, &middle)?;
+    with_lock(&rows_lock, || {
+        let mut rows = table::read_csv(&runs_csv)?;
+        rows.retain(|r| in_plan(r));
+        table::write_csv(&runs_csv, &table::column_order(&rows, &middle), &rows)?;
+        table::write_summary(&exp_dir, &rows, &middle)
+    })?;
     eprintln!(
         "{}: {} ok, {} failed, {} already complete; stages: {} run, {} reused. Results in {}",
         plan.experiment_name,
