@@ -131,3 +131,26 @@ fn missing_data_file_exits_2_before_anything_runs() {
     assert!(err.contains("corpus.text.path") && err.contains("does not exist"), "{err}");
     assert!(!out.exists());
 }
+
+#[test]
+fn same_experiment_and_seeds_twice_give_identical_metrics() {
+    let metrics_of = |dir: &Path| -> Vec<Vec<String>> {
+        let (h, rows) = read_csv(&dir.join("tiny/runs.csv"));
+        let keep: Vec<usize> = (0..h.len())
+            .filter(|&i| {
+                let c = &h[i];
+                c.starts_with("test_") || c.starts_with("dev_") || c == "train_loss" || c == "pretrain_loss"
+            })
+            .collect();
+        assert!(keep.len() >= 5, "{h:?}");
+        rows.iter().map(|r| keep.iter().map(|&i| r[i].clone()).collect()).collect()
+    };
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    for d in [&a, &b] {
+        let (code, err) = embedlab(&["run", "tests/fixtures/e2e/tiny.toml", "--out", d.path().to_str().unwrap()]);
+        assert_eq!(code, 0, "{err}");
+    }
+    let (ma, mb) = (metrics_of(a.path()), metrics_of(b.path()));
+    assert_eq!(ma.len(), 6);
+    assert_eq!(ma, mb);
+}
