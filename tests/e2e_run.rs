@@ -154,3 +154,14 @@ fn same_experiment_and_seeds_twice_give_identical_metrics() {
     assert_eq!(ma.len(), 6);
     assert_eq!(ma, mb);
 }
+
+#[test]
+fn report_md_structure() {
+    let out = tempfile::tempdir().unwrap();
+    let (code, err) = embedlab(&["run", "tests/fixtures/e2e/tiny.toml", "--out", out.path().to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let md = std::fs::read_to_string(out.path().join("tiny/report.md")).unwrap();
+    // The structure is the snapshot; the figures depend on floating point and are masked.
+    let masked = regex::Regex::new(r"-?\d+\.\d+").unwrap().replace_all(&md, "#.####");
+    insta::assert_snapshot!(masked);
+}

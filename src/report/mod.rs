@@ -1,4 +1,5 @@
-//! Reports: runs.csv and summary.csv tables, and rebuilding the summary from runs.csv.
+//! Reports: runs.csv and summary.csv tables, report.md, and rebuilding them from runs.csv.
+pub mod markdown;
 mod rebuild;
 pub mod table;
 

@@ -139,12 +139,16 @@ fn metric_columns(rows: &[Row], middle: &[String]) -> Vec<String> {
         .collect()
 }
 
-/// Writes `<exp_dir>/summary.csv` from the rows, grouped by cell; `middle` are the axes and
+/// Writes `<exp_dir>/summary.csv` and `<exp_dir>/report.md` from the rows, grouped by cell; `middle` are the axes and
 /// settings columns carried into each summary row.
 pub fn write_summary(exp_dir: &Path, rows: &[Row], middle: &[String]) -> Result<()> {
     let metrics = metric_columns(rows, middle);
     let (cols, summary) = summarize(rows, middle, &metrics);
-    write_csv(&exp_dir.join("summary.csv"), &cols, &summary)
+    write_csv(&exp_dir.join("summary.csv"), &cols, &summary)?;
+    let name = exp_dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let md = super::markdown::render(&name, rows, middle);
+    crate::runtime::write_atomic(&exp_dir.join("report.md"), md.as_bytes())?;
+    Ok(())
 }
 
 /// Rebuilds `<dir>/summary.csv` from `<dir>/runs.csv` (e.g. after shards wrote their rows). The
