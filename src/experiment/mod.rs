@@ -7,6 +7,7 @@
 pub mod execute;
 mod plan;
 mod run;
+pub mod vectors;
 
 pub use plan::{
     ASSUMED_TRAIN_EXAMPLES, AxisValue, Cell, CostEstimate, DataSource, EFFECTIVE_GFLOPS,
