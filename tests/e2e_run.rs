@@ -165,3 +165,20 @@ fn report_md_structure() {
     let masked = regex::Regex::new(r"-?\d+\.\d+").unwrap().replace_all(&md, "#.####");
     insta::assert_snapshot!(masked);
 }
+
+#[test]
+fn static_word_vectors_are_trained_upstream_and_kept_fixed() {
+    let out = tempfile::tempdir().unwrap();
+    let (code, err) = embedlab(&["run", "tests/fixtures/e2e/tiny.toml", "--out", out.path().to_str().unwrap(), "--set", "embeddings.word=\"static\""]);
+    assert_eq!(code, 0, "{err}");
+    let stages = out.path().join(".stages");
+    let entries: Vec<std::path::PathBuf> = std::fs::read_dir(&stages).unwrap().map(|e| e.unwrap().path()).collect();
+    let vectors_dir = entries.iter().find(|p| p.to_string_lossy().ends_with(".vectors-d16")).expect("vectors stage");
+    let vectors = embedlab::runtime::load_checkpoint(&vectors_dir.join("vectors.safetensors")).unwrap();
+    let pretrained = entries.iter().find(|p| p.join("params.safetensors").exists()).expect("pretraining stage");
+    let params = embedlab::runtime::load_checkpoint(&pretrained.join("params.safetensors")).unwrap();
+    // Pretraining trained everything else but left the upstream vectors as they were.
+    assert_eq!(params.params.get("embeddings.word"), vectors.params.get("word2vec.in"));
+    let (h, rows) = read_csv(&out.path().join("tiny/runs.csv"));
+    assert!(rows.iter().all(|r| col(&h, r, "status") == "ok" && col(&h, r, "word") == "static"));
+}

@@ -30,6 +30,37 @@ pub trait Progress {
 pub const TOKENIZER_FILE: &str = "tokenizer.json";
 pub const PARAMS_FILE: &str = "params.safetensors";
 pub const METRICS_FILE: &str = "metrics.json";
+pub const VECTORS_FILE: &str = "vectors.safetensors";
+
+/// The word-embedding table that `embeddings.word = "static"` fills with upstream vectors and
+/// keeps fixed.
+pub const STATIC_WORD: &str = "embeddings.word";
+
+/// Static word vectors of dimension `dim` for a tokenizer: trained (skip-gram with negative
+/// sampling) on the texts the tokenizer was fitted on and written to `dir`, or read from it when
+/// already there. Returns the `[vocab, dim]` table.
+pub fn static_vectors(tokenizer_dir: &Path, fit_on: &[NamedData], dim: usize, dir: &Path, threads: Option<usize>) -> Result<Vec<f32>> {
+    let path = dir.join(VECTORS_FILE);
+    if path.exists() {
+        let ck = runtime::load_checkpoint(&path)?;
+        return Ok(ck.params.get(model::IN_VECTORS).context("vectors file without word2vec.in")?.to_vec());
+    }
+    let tok = Tok::load(&tokenizer_dir.join(TOKENIZER_FILE))?;
+    let mut texts = Vec::new();
+    for d in fit_on {
+        texts.extend(texts_of(d, &mut Metrics::new())?);
+    }
+    let seqs = texts.iter().map(|t| tok.encode(t)).collect::<std::result::Result<Vec<_>, _>>()?;
+    let spec = super::vectors::VectorsSpec::new(dim, 1);
+    let (v, loss) = super::vectors::train_vectors(&seqs, tok.vocab_size(), &spec, thread_count(threads))?;
+    let mut store = ParamStore::new();
+    store.insert(model::IN_VECTORS, &[tok.vocab_size(), dim], &v)?;
+    let mut meta = runtime::Metadata::new();
+    meta.insert("skipgram_loss".into(), serde_json::json!(loss));
+    std::fs::create_dir_all(dir)?;
+    runtime::save_checkpoint(&path, &store, None, &meta)?;
+    Ok(v)
+}
 
 pub fn encoder_spec(enc: &EncoderConfig, emb: &EmbeddingsConfig, vocab: usize, causal: bool) -> EncoderSpec {
     EncoderSpec {
@@ -146,6 +177,7 @@ pub fn pretrain_stage(
     seed: u64,
     tokenizer_dir: &Path,
     previous: Option<&Path>,
+    vectors: Option<&[f32]>,
     dir: &Path,
     threads: Option<usize>,
     progress: &dyn Progress,
@@ -166,8 +198,12 @@ pub fn pretrain_stage(
     let slots = mlm.max_predictions_for(p.batch_size, seq);
     mlm.max_predictions = Some(slots);
     let head = Head::Mlm { n_masked: slots };
-    let train_g = model::task_graph(&spec, head, p.batch_size, seq, &Mode::Train { frozen_prefixes: vec![] }, DType::F32, seed as i64)?;
+    let frozen = if vectors.is_some() { vec![STATIC_WORD.to_string()] } else { vec![] };
+    let train_g = model::task_graph(&spec, head, p.batch_size, seq, &Mode::Train { frozen_prefixes: frozen }, DType::F32, seed as i64)?;
     let mut params = train::init_params(&train_g.params, seed)?;
+    if let Some(v) = vectors {
+        params.set(STATIC_WORD, v)?;
+    }
     if let Some(prev) = previous {
         runtime::load_params_into(&prev.join(PARAMS_FILE), &mut params, &runtime::LoadOptions::default())?;
     }
@@ -330,6 +366,7 @@ pub fn downstream_stage(
     seed: u64,
     tokenizer_dir: &Path,
     pretrained: Option<&Path>,
+    vectors: Option<&[f32]>,
     threads: Option<usize>,
     progress: &dyn Progress,
 ) -> Result<Metrics> {
@@ -418,10 +455,16 @@ pub fn downstream_stage(
             frozen.push("embeddings.".to_string());
             frozen.extend((0..k).map(|l| format!("encoder.layer{l}.")));
         }
+        if vectors.is_some() {
+            frozen.push(STATIC_WORD.to_string());
+        }
         let tg = model::task_graph(&spec, head, b, seq, &Mode::Train { frozen_prefixes: frozen }, DType::F32, seed as i64)?;
         let eg = model::task_graph(&spec, head, b, seq, &Mode::Eval, DType::F32, seed as i64)?;
         let checkpoint = (transfer != Transfer::Scratch).then(|| pretrained.unwrap().join(PARAMS_FILE));
-        let (params, n) = initial_params(&tg.params, seed, checkpoint.as_deref(), k)?;
+        let (mut params, n) = initial_params(&tg.params, seed, checkpoint.as_deref(), k)?;
+        if let (Some(v), None) = (vectors, &checkpoint) {
+            params.set(STATIC_WORD, v)?;
+        }
         if checkpoint.is_some() {
             metrics.insert("transferred_tensors".into(), n as f64);
         }

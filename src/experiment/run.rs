@@ -101,7 +101,7 @@ fn stage_dir(out: &Path, key: &str) -> PathBuf {
 }
 
 /// Executes one stage into a temporary directory renamed into place on success.
-fn execute_stage(stage: &StagePlan, options: &RunOptions) -> Result<Metrics> {
+fn execute_stage(plan: &Plan, stage: &StagePlan, options: &RunOptions) -> Result<Metrics> {
     let out = &options.out_dir;
     let dir = stage_dir(out, &stage.key);
     let tmp = out.join(".stages").join(format!("{}.tmp-{}", stage.key, std::process::id()));
@@ -112,31 +112,54 @@ fn execute_stage(stage: &StagePlan, options: &RunOptions) -> Result<Metrics> {
     let progress = StageProgress::new(stage.label.clone());
     let key_dir = |k: &str| stage_dir(out, k);
     let threads = options.threads;
+    // `embeddings.word = "static"`: vectors trained upstream on the tokenizer's texts, once per
+    // tokenizer and dimension, kept beside the tokenizer's stage.
+    let vectors = |emb: &crate::config::EmbeddingsConfig, enc: &crate::config::EncoderConfig, tok_key: &str| -> Result<Option<Vec<f32>>> {
+        if emb.word != crate::config::WordEmbedding::Static {
+            return Ok(None);
+        }
+        let Some(StageConfig::Tokenizer { fit_on, .. }) = plan.stage(tok_key).map(|s| &s.config) else {
+            anyhow::bail!("tokenizer stage {tok_key} missing from the plan");
+        };
+        let dir = out.join(".stages").join(format!("{tok_key}.vectors-d{}", enc.d_model));
+        let lock = out.join(".stages").join(format!("{tok_key}.vectors-d{}.lock", enc.d_model));
+        with_lock(&lock, || execute::static_vectors(&key_dir(tok_key), fit_on, enc.d_model, &dir, threads)).map(Some)
+    };
     let metrics = match &stage.config {
         StageConfig::Tokenizer { tokenizer, fit_on } => execute::tokenizer_stage(tokenizer, fit_on, &tmp),
-        StageConfig::Pretrain { pretrain, encoder, embeddings, data, seed, tokenizer, previous } => execute::pretrain_stage(
-            pretrain,
-            encoder,
-            embeddings,
-            data,
-            *seed,
-            &key_dir(tokenizer),
-            previous.as_deref().map(key_dir).as_deref(),
-            &tmp,
-            threads,
-            &progress,
-        ),
-        StageConfig::Downstream { downstream, encoder, embeddings, data, seed, tokenizer, pretrained } => execute::downstream_stage(
-            downstream,
-            encoder,
-            embeddings,
-            data,
-            *seed,
-            &key_dir(tokenizer),
-            pretrained.as_deref().map(key_dir).as_deref(),
-            threads,
-            &progress,
-        ),
+        StageConfig::Pretrain { pretrain, encoder, embeddings, data, seed, tokenizer, previous } => {
+            vectors(embeddings, encoder, tokenizer).and_then(|v| {
+                execute::pretrain_stage(
+                    pretrain,
+                    encoder,
+                    embeddings,
+                    data,
+                    *seed,
+                    &key_dir(tokenizer),
+                    previous.as_deref().map(key_dir).as_deref(),
+                    v.as_deref(),
+                    &tmp,
+                    threads,
+                    &progress,
+                )
+            })
+        }
+        StageConfig::Downstream { downstream, encoder, embeddings, data, seed, tokenizer, pretrained } => {
+            vectors(embeddings, encoder, tokenizer).and_then(|v| {
+                execute::downstream_stage(
+                    downstream,
+                    encoder,
+                    embeddings,
+                    data,
+                    *seed,
+                    &key_dir(tokenizer),
+                    pretrained.as_deref().map(key_dir).as_deref(),
+                    v.as_deref(),
+                    threads,
+                    &progress,
+                )
+            })
+        }
     };
     let metrics = match metrics {
         Ok(m) => m,
@@ -272,7 +295,7 @@ pub fn run_plan(plan: &Plan, options: &RunOptions) -> Result<RunSummary> {
                             return Ok((m, true));
                         }
                     }
-                    execute_stage(stage, options).map(|m| (m, false))
+                    execute_stage(plan, stage, options).map(|m| (m, false))
                 });
                 match outcome {
                     Ok((m, cached)) => {
