@@ -116,8 +116,50 @@ fn plan(args: PlanArgs) -> ExitCode {
             }
         }
     } else {
-        print_stdout(&plan.render_text())
+        match data_report(&plan) {
+            Ok(data) => {
+                let mut text = plan.render_text();
+                if !text.ends_with('\n') {
+                    text.push('\n');
+                }
+                print_stdout(&(text + &data))
+            }
+            Err(message) => invalid(message),
+        }
     }
+}
+
+/// The data section of `plan`: every corpus and dataset read and filtered as a run would, with
+/// how many examples each filter removed. A data error is invalid input, found before compute.
+fn data_report(plan: &Plan) -> Result<String, String> {
+    use std::collections::BTreeSet;
+    use std::fmt::Write;
+    let mut seen = BTreeSet::new();
+    let mut out = String::from("\ndata (after filters)\n");
+    for cell in &plan.cells {
+        let e = &cell.experiment;
+        for (name, c) in &e.corpus {
+            if seen.insert(format!("corpus.{name}:{c:?}")) {
+                let (_, report) = embedlab::data::load_corpus(c, std::path::Path::new("")).map_err(|e| format!("corpus.{name}: {e}"))?;
+                let _ = writeln!(out, "  corpus.{name}: {}", report.summary());
+            }
+        }
+        for (name, d) in &e.dataset {
+            if seen.insert(format!("dataset.{name}:{d:?}")) {
+                let (ds, report) = embedlab::data::load_dataset(d, std::path::Path::new("")).map_err(|e| format!("dataset.{name}: {e}"))?;
+                let _ = writeln!(
+                    out,
+                    "  dataset.{name}: {} (train {}, dev {}, test {}; {} labels)",
+                    report.summary(),
+                    ds.train.len(),
+                    ds.dev.len(),
+                    ds.test.len(),
+                    ds.labels.len()
+                );
+            }
+        }
+    }
+    Ok(out)
 }
 
 fn run(args: RunArgs) -> ExitCode {

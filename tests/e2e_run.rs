@@ -182,3 +182,23 @@ fn static_word_vectors_are_trained_upstream_and_kept_fixed() {
     let (h, rows) = read_csv(&out.path().join("tiny/runs.csv"));
     assert!(rows.iter().all(|r| col(&h, r, "status") == "ok" && col(&h, r, "word") == "static"));
 }
+
+#[test]
+fn plan_prints_kept_and_removed_counts_per_filter() {
+    let out = Command::new(env!("CARGO_BIN_EXE_embedlab"))
+        .args(["plan", "tests/fixtures/e2e/tiny.toml", "--set", "corpus.text.filter={ min_chars = 55, dedup = true }"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text.lines().find(|l| l.trim_start().starts_with("corpus.text:")).unwrap_or_else(|| panic!("{text}"));
+    // e.g. "corpus.text: kept 60; removed blank_lines 0, min_chars 45, dedup 15"
+    let counts: std::collections::HashMap<String, usize> = regex::Regex::new(r"(\w+) (\d+)")
+        .unwrap()
+        .captures_iter(line)
+        .map(|c| (c[1].to_string(), c[2].parse().unwrap()))
+        .collect();
+    assert!(counts["min_chars"] > 0 && counts["dedup"] > 0, "{line}");
+    assert_eq!(counts["kept"] + counts["blank_lines"] + counts["min_chars"] + counts["dedup"], 120, "{line}");
+    assert!(text.contains("dataset.words: kept 72"), "{text}");
+}
