@@ -375,6 +375,15 @@ pub fn downstream_stage(
     let (ds, report) = data::load_dataset(dc, Path::new(""))?;
     record_filter(&mut metrics, &d.name, &report);
     let tok = Tok::load(&tokenizer_dir.join(TOKENIZER_FILE))?;
+    // How the tokenizer fits this dataset, and labels a model cannot learn (absent from train).
+    let texts = ds.train_texts();
+    let stats = tok.stats(&texts)?;
+    metrics.insert(format!("data.{}.unk_rate", d.name), stats.unk_rate);
+    metrics.insert(format!("data.{}.avg_tokens", d.name), stats.avg_len);
+    metrics.insert(format!("data.{}.unseen_labels", d.name), ds.unseen_labels.len() as f64);
+    if !ds.unseen_labels.is_empty() {
+        eprintln!("note: dataset '{}': labels only outside train (ignored in scores): {}", d.name, ds.unseen_labels.join(", "));
+    }
     let seq = dcfg.seq_len.min(enc.max_len);
     let ([train_items, dev_items, test_items], classes) = prepare(dcfg.task, &ds, &tok)?;
     if train_items.is_empty() || test_items.is_empty() {
