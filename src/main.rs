@@ -171,7 +171,7 @@ fn run(args: RunArgs) -> ExitCode {
         Ok(p) => p,
         Err(code) => return code,
     };
-    if let Some(message) = missing_data(&plan) {
+    if let Some(message) = missing_data(&plan).or_else(|| unsupported(&plan)) {
         return invalid(message);
     }
     let options = RunOptions {
@@ -209,6 +209,24 @@ fn missing_data(plan: &Plan) -> Option<String> {
             if !path.exists() {
                 return Some(format!("{kind}.{name}.path: data file {} does not exist", path.display()));
             }
+        }
+    }
+    None
+}
+
+/// A setting the schema accepts but this version cannot run yet, as an error message.
+fn unsupported(plan: &Plan) -> Option<String> {
+    use embedlab::config::{Device, PretrainTask};
+    for cell in &plan.cells {
+        let e = &cell.experiment;
+        for (name, p) in &e.pretrain {
+            if p.task != PretrainTask::Mlm {
+                let task = serde_json::to_value(p.task).ok()?.as_str()?.to_string();
+                return Some(format!("pretrain.{name}.task: '{task}' is not implemented yet in this version (only 'mlm')"));
+            }
+        }
+        if e.device != Device::Cpu {
+            return Some("device: only \"cpu\" is implemented in this version".into());
         }
     }
     None

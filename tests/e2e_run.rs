@@ -202,3 +202,12 @@ fn plan_prints_kept_and_removed_counts_per_filter() {
     assert_eq!(counts["kept"] + counts["blank_lines"] + counts["min_chars"] + counts["dedup"], 120, "{line}");
     assert!(text.contains("dataset.words: kept 72"), "{text}");
 }
+
+#[test]
+fn a_pretraining_task_not_implemented_yet_is_invalid_input() {
+    let out = tempfile::tempdir().unwrap();
+    let (code, err) = embedlab(&["run", "tests/fixtures/e2e/tiny.toml", "--out", out.path().join("o").to_str().unwrap(), "--set", "pretrain.A.task=\"nsp\""]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("pretrain.A.task: 'nsp' is not implemented yet"), "{err}");
+    assert!(!out.path().join("o").exists());
+}
