@@ -3,7 +3,7 @@
 //! time spent outside ONNX Runtime. Prints figures; asserts nothing.
 
 use crate::graph::{DType, Tensor};
-use crate::model::{self, Activation, EncoderSpec, Head, Mode, NormPlacement, PositionEmbedding, WordEmbedding};
+use crate::model::{self, EncoderSpec, Head, Mode};
 use crate::runtime::{Feeds, SessionOptions};
 use crate::train::{Batch, OptimSpec, Trainer, init_params, session};
 use anyhow::Result;
@@ -23,28 +23,15 @@ pub struct BenchShape {
 }
 
 impl BenchConfig {
+    /// BERT-style post-LN shapes: learned position and segment embeddings, GELU, dropout 0.1
+    /// (the rest of [`EncoderSpec::tiny`]).
     pub fn shape(self) -> BenchShape {
         let (depth, d, heads, batch, seq) = match self {
             BenchConfig::A => (2, 128, 2, 32, 64),
             BenchConfig::B => (4, 256, 4, 32, 128),
         };
         BenchShape {
-            spec: EncoderSpec {
-                vocab: 8000,
-                d_model: d,
-                heads,
-                ffn: 4 * d,
-                depth,
-                max_len: seq,
-                dropout: 0.1,
-                activation: Activation::Gelu,
-                norm: NormPlacement::Post,
-                word: WordEmbedding::Learned,
-                position: PositionEmbedding::Learned,
-                segment: true,
-                causal: false,
-                ln_eps: 1e-12,
-            },
+            spec: EncoderSpec { vocab: 8000, d_model: d, heads, ffn: 4 * d, depth, max_len: seq, ..EncoderSpec::tiny(8000) },
             batch,
             seq,
         }

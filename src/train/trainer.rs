@@ -37,7 +37,8 @@ pub struct Trainer {
     pub params: ParamStore,
     pub opt: OptState,
     pub spec: OptimSpec,
-    trainable: Vec<String>,
+    /// (name, position in the store, output name of its gradient) of each trainable parameter.
+    trainable: Vec<(String, usize, String)>,
     train: Session,
     eval: Option<Session>,
     threads: usize,
@@ -54,7 +55,11 @@ impl Trainer {
             OptimizerKind::Sgd => OptState::sgd_momentum(&params),
         };
         Ok(Trainer {
-            trainable: train.trainable.clone(),
+            trainable: train
+                .trainable
+                .iter()
+                .map(|n| Ok((n.clone(), params.position(n).with_context(|| format!("trainable parameter {n} missing from the store"))?, format!("grad.{n}"))))
+                .collect::<Result<_>>()?,
             train: session(train, opts)?,
             eval: eval.map(|e| session(e, opts)).transpose()?,
             params,
@@ -82,23 +87,22 @@ impl Trainer {
         if !loss.is_finite() {
             bail!("non-finite loss ({loss}) at step {step}");
         }
-        let grads: Vec<(usize, runtime::OutputView<'_, f32>)> = self
+        // (parameter name, position in the store, gradient) for every trainable parameter.
+        let grads: Vec<(&str, usize, &[f32])> = self
             .trainable
             .iter()
-            .map(|n| Ok((self.params.position(n).context("trainable parameter missing from store")?, out.f32(&format!("grad.{n}"))?)))
+            .map(|(n, pos, output)| Ok((n.as_str(), *pos, out.f32(output)?.data)))
             .collect::<Result<_>>()?;
-        let slices: Vec<&[f32]> = grads.iter().map(|(_, g)| g.data).collect();
+        let slices: Vec<&[f32]> = grads.iter().map(|g| g.2).collect();
         let norm = runtime::global_grad_norm(&slices) as f64;
         if !norm.is_finite() {
             bail!("non-finite gradient norm at step {step}");
         }
         let scale = runtime::clip_factor(norm as f32, self.spec.clip_norm as f32);
         let lr = self.spec.lr_at(step);
-        let names: Vec<String> = self.params.names().map(str::to_string).collect();
         match self.spec.kind {
             OptimizerKind::AdamW => {
-                let by_name: std::collections::HashMap<&str, &[f32]> =
-                    grads.iter().map(|(i, g)| (names[*i].as_str(), g.data)).collect();
+                let by_name: std::collections::HashMap<&str, &[f32]> = grads.iter().map(|g| (g.0, g.2)).collect();
                 let hp = AdamW {
                     lr: lr as f32,
                     beta1: self.spec.beta1 as f32,
@@ -122,14 +126,14 @@ impl Trainer {
                 let buf = self.opt.slot_mut("momentum").context("SGD state")?;
                 let mut bs: Vec<_> = buf.iter_mut().collect();
                 let mut ps: Vec<_> = self.params.iter_mut().collect();
-                for (i, g) in &grads {
+                for &(name, i, g) in &grads {
                     let hp = Sgd {
                         lr: lr as f32,
                         momentum: self.spec.momentum as f32,
-                        weight_decay: if decays(&names[*i]) { self.spec.weight_decay as f32 } else { 0.0 },
+                        weight_decay: if decays(name) { self.spec.weight_decay as f32 } else { 0.0 },
                         nesterov: false,
                     };
-                    runtime::sgd_momentum_step_threads(ps[*i].data, g.data, bs[*i].data, &hp, scale, self.threads);
+                    runtime::sgd_momentum_step_threads(ps[i].data, g, bs[i].data, &hp, scale, self.threads);
                 }
             }
         }
