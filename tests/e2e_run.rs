@@ -206,8 +206,49 @@ fn plan_prints_kept_and_removed_counts_per_filter() {
 #[test]
 fn a_pretraining_task_not_implemented_yet_is_invalid_input() {
     let out = tempfile::tempdir().unwrap();
-    let (code, err) = embedlab(&["run", "tests/fixtures/e2e/tiny.toml", "--out", out.path().join("o").to_str().unwrap(), "--set", "pretrain.A.task=\"nsp\""]);
+    let (code, err) = embedlab(&["run", "tests/fixtures/e2e/tiny.toml", "--out", out.path().join("o").to_str().unwrap(), "--set", "pretrain.A.task=\"import\"", "--set", "pretrain.A.path=\"Cargo.toml\""]);
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("pretrain.A.task: 'nsp' is not implemented yet"), "{err}");
+    assert!(err.contains("pretrain.A.task: 'import' is not implemented yet"), "{err}");
     assert!(!out.path().join("o").exists());
+}
+
+#[test]
+fn every_pretraining_task_runs_and_transfers() {
+    for (task, data) in [("mlm", "text"), ("clm", "text"), ("nsp", "text"), ("sop", "text"), ("classify", "words")] {
+        let out = tempfile::tempdir().unwrap();
+        let (code, err) = embedlab(&[
+            "run",
+            "tests/fixtures/e2e/tiny.toml",
+            "--out",
+            out.path().to_str().unwrap(),
+            "--set",
+            &format!("pretrain.A.task=\"{task}\""),
+            "--set",
+            &format!("pretrain.A.data=\"{data}\""),
+        ]);
+        assert_eq!(code, 0, "{task}: {err}");
+        let (h, rows) = read_csv(&out.path().join("tiny/runs.csv"));
+        assert_eq!(rows.len(), 6, "{task}");
+        for r in rows.iter().filter(|r| col(&h, r, "transfer") != "scratch") {
+            assert_eq!(col(&h, r, "status"), "ok", "{task}: {r:?}");
+            assert!(col(&h, r, "pretrain_loss").parse::<f64>().unwrap().is_finite(), "{task}");
+            if task == "clm" {
+                assert!(col(&h, r, "pretrain_perplexity").parse::<f64>().unwrap() > 1.0);
+            }
+        }
+    }
+}
+
+#[test]
+fn a_chain_pretrains_on_a_then_continues_on_b() {
+    let dir = tempfile::tempdir().unwrap();
+    let over = dir.path().join("chain.toml");
+    std::fs::write(&over, "[pretrain.B]\ntask = \"sop\"\ndata = \"text\"\nsteps = 10\nbatch_size = 8\nseq_len = 16\n[downstream.C]\nfrom = [\"A\", \"B\"]\n").unwrap();
+    let out = dir.path().join("out");
+    let (code, err) = embedlab(&["run", "tests/fixtures/e2e/tiny.toml", over.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    // tokenizer, A, B (continuing from A), six downstream stages.
+    assert!(err.contains("6 ok, 0 failed, 0 already complete; stages: 9 run"), "{err}");
+    let (h, rows) = read_csv(&out.join("tiny/runs.csv"));
+    assert!(rows.iter().filter(|r| col(&h, r, "transfer") == "finetune").all(|r| col(&h, r, "pretrain") == "A>B"));
 }

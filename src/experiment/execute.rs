@@ -183,21 +183,44 @@ pub fn pretrain_stage(
     progress: &dyn Progress,
 ) -> Result<Metrics> {
     let mut metrics = Metrics::new();
-    if p.task != PretrainTask::Mlm {
-        bail!("pretraining task {:?} is not implemented yet (only mlm)", p.task);
-    }
     let tok = Tok::load(&tokenizer_dir.join(TOKENIZER_FILE))?;
-    let texts = texts_of(d, &mut metrics)?;
     let seq = p.seq_len.min(enc.max_len);
-    let items: Vec<Item> = data::corpus_items(&texts, &tok)?.into_iter().filter(|i| !i.a.is_empty()).collect();
+    let spec = encoder_spec(enc, emb, tok.vocab_size(), p.task == PretrainTask::Clm);
+    // The examples of the task, and its head.
+    let (items, head): (Vec<Item>, Head) = match p.task {
+        PretrainTask::Mlm | PretrainTask::Clm | PretrainTask::Nsp | PretrainTask::Sop => {
+            let texts = texts_of(d, &mut metrics)?;
+            let seqs: Vec<Vec<u32>> =
+                texts.iter().map(|t| tok.encode(t)).collect::<std::result::Result<Vec<_>, _>>()?.into_iter().filter(|s| !s.is_empty()).collect();
+            match p.task {
+                PretrainTask::Nsp | PretrainTask::Sop => {
+                    let objective = if p.task == PretrainTask::Nsp { data::PairObjective::Nsp } else { data::PairObjective::Sop };
+                    let pairs = data::sentence_pairs(&seqs, objective, seed)?;
+                    (data::sentence_pair_items(pairs), Head::Classify { classes: 2, pooling: Pooling::Cls })
+                }
+                PretrainTask::Clm => (seqs.into_iter().map(|a| Item { a, b: None, target: data::Target::None }).collect(), Head::Clm),
+                _ => {
+                    let slots = MlmConfig { prob: p.mask_prob, ..Default::default() }.max_predictions_for(p.batch_size, seq);
+                    (seqs.into_iter().map(|a| Item { a, b: None, target: data::Target::None }).collect(), Head::Mlm { n_masked: slots })
+                }
+            }
+        }
+        PretrainTask::Classify => {
+            let DataSource::Dataset(dc) = &d.source else { bail!("pretraining task classify needs a dataset, '{}' is a corpus", d.name) };
+            let (ds, report) = data::load_dataset(dc, Path::new(""))?;
+            record_filter(&mut metrics, &d.name, &report);
+            let items = data::class_items(&ds.train, &tok, &ds.labels)?;
+            (items, Head::Classify { classes: ds.labels.len(), pooling: Pooling::Cls })
+        }
+        PretrainTask::Import => bail!("pretraining task 'import' is not implemented yet"),
+    };
     if items.is_empty() {
-        bail!("corpus '{}' has no text left to pretrain on", d.name);
+        bail!("'{}' has no text left to pretrain on", d.name);
     }
-    let spec = encoder_spec(enc, emb, tok.vocab_size(), false);
-    let mut mlm = MlmConfig { prob: p.mask_prob, ..Default::default() };
-    let slots = mlm.max_predictions_for(p.batch_size, seq);
-    mlm.max_predictions = Some(slots);
-    let head = Head::Mlm { n_masked: slots };
+    let mlm = match head {
+        Head::Mlm { n_masked } => Some(MlmConfig { prob: p.mask_prob, max_predictions: Some(n_masked), ..Default::default() }),
+        _ => None,
+    };
     let frozen = if vectors.is_some() { vec![STATIC_WORD.to_string()] } else { vec![] };
     let train_g = model::task_graph(&spec, head, p.batch_size, seq, &Mode::Train { frozen_prefixes: frozen }, DType::F32, seed as i64)?;
     let mut params = train::init_params(&train_g.params, seed)?;
@@ -205,7 +228,9 @@ pub fn pretrain_stage(
         params.set(STATIC_WORD, v)?;
     }
     if let Some(prev) = previous {
-        runtime::load_params_into(&prev.join(PARAMS_FILE), &mut params, &runtime::LoadOptions::default())?;
+        // The previous stage of a chain holds the encoder only; this stage's head starts fresh.
+        let opts = runtime::LoadOptions { prefixes: vec!["embeddings".into(), "encoder".into()], ..Default::default() };
+        runtime::load_params_into(&prev.join(PARAMS_FILE), &mut params, &opts)?;
     }
     let mut tr = Trainer::new(&train_g, None, params, optim_spec(&p.optimizer, p.steps), &session_options(threads))?;
     let batcher = Batcher::new(&items, BatchConfig { batch_size: p.batch_size, seq_len: seq, buckets: vec![], shuffle: true, seed })?;
@@ -217,21 +242,30 @@ pub fn pretrain_stage(
             if step > p.steps {
                 break 'epochs;
             }
-            let masked = data::mask_tokens(&batch, spec.vocab, &mlm, derive_seed(seed, &[step]))?;
             let (b, t) = (batch.batch_size, batch.seq_len);
-            let mut feeds = vec![
-                ("input_ids".to_string(), Tensor::i64(vec![b, t], masked.input_ids)),
-                ("attention_mask".to_string(), Tensor::i64(vec![b, t], batch.attention_mask)),
-                ("mlm_positions".to_string(), Tensor::i64(vec![slots], masked.masked_positions)),
-                ("mlm_labels".to_string(), Tensor::i64(vec![slots], masked.masked_labels)),
-            ];
-            if spec.segment {
-                feeds.push(("token_type_ids".to_string(), Tensor::i64(vec![b, t], batch.token_type_ids)));
-            }
+            let feeds = match (&mlm, head) {
+                (Some(mlm), Head::Mlm { n_masked }) => {
+                    let masked = data::mask_tokens(&batch, spec.vocab, mlm, derive_seed(seed, &[step]))?;
+                    let mut f = feeds_of(data::Batch { input_ids: masked.input_ids, labels: Labels::None, ..batch }, spec.segment);
+                    f.push(("mlm_positions".to_string(), Tensor::i64(vec![n_masked], masked.masked_positions)));
+                    f.push(("mlm_labels".to_string(), Tensor::i64(vec![n_masked], masked.masked_labels)));
+                    f
+                }
+                (_, Head::Clm) => {
+                    let labels = data::causal_lm_labels(&batch);
+                    let mut f = feeds_of(batch, spec.segment);
+                    f.push(("labels".to_string(), Tensor::i64(vec![b * t], labels)));
+                    f
+                }
+                _ => feeds_of(batch, spec.segment),
+            };
             let s = tr.step(&feeds).with_context(|| format!("pretraining step {step}"))?;
             ema = if ema.is_nan() { s.loss } else { 0.98 * ema + 0.02 * s.loss };
             progress.step(step, p.steps, s.loss);
         }
+    }
+    if head == Head::Clm {
+        metrics.insert("pretrain_perplexity".into(), ema.exp());
     }
     metrics.insert("pretrain_loss".into(), ema);
     metrics.insert("pretrain_steps".into(), p.steps as f64);
@@ -356,7 +390,8 @@ fn labels_of(batch: &Batch) -> &[i64] {
     batch.iter().find(|(n, _)| n == "labels").unwrap().1.as_i64().unwrap()
 }
 
-/// Trains and tests a downstream task; returns its metrics.
+/// Trains and tests a downstream task; returns its metrics. `causal` keeps the attention of an
+/// encoder pretrained as a causal LM causal downstream too.
 #[allow(clippy::too_many_arguments)]
 pub fn downstream_stage(
     dcfg: &DownstreamConfig,
@@ -367,6 +402,7 @@ pub fn downstream_stage(
     tokenizer_dir: &Path,
     pretrained: Option<&Path>,
     vectors: Option<&[f32]>,
+    causal: bool,
     threads: Option<usize>,
     progress: &dyn Progress,
 ) -> Result<Metrics> {
@@ -389,7 +425,7 @@ pub fn downstream_stage(
     if train_items.is_empty() || test_items.is_empty() {
         bail!("dataset '{}' needs train and test examples (train {}, test {})", d.name, train_items.len(), test_items.len());
     }
-    let spec = encoder_spec(enc, emb, tok.vocab_size(), false);
+    let spec = encoder_spec(enc, emb, tok.vocab_size(), causal);
     let token_level = dcfg.task == DownstreamTask::Tag;
     let pooling = match dcfg.pooling {
         config::Pooling::Cls => Pooling::Cls,

@@ -155,6 +155,9 @@ fn execute_stage(plan: &Plan, stage: &StagePlan, options: &RunOptions) -> Result
                     &key_dir(tokenizer),
                     pretrained.as_deref().map(key_dir).as_deref(),
                     v.as_deref(),
+                    pretrained.as_deref().is_some_and(|k| {
+                        matches!(plan.stage(k).map(|s| &s.config), Some(StageConfig::Pretrain { pretrain, .. }) if pretrain.task == crate::config::PretrainTask::Clm)
+                    }),
                     threads,
                     &progress,
                 )
