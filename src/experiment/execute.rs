@@ -334,7 +334,7 @@ fn feeds_of(batch: data::Batch, segments: bool) -> Batch {
 }
 
 /// Tokenized train, dev and test items and the number of classes.
-fn prepare(task: DownstreamTask, ds: &Dataset, tok: &Tok) -> Result<([Vec<Item>; 3], usize)> {
+fn prepare(task: DownstreamTask, ds: &Dataset, tok: &Tok) -> Result<([Vec<Item>; 3], Vec<String>)> {
     let (labels, items): (Vec<String>, fn(&[data::Example], &Tok, &[String]) -> data::error::Result<Vec<Item>>) = match task {
         DownstreamTask::Tag => {
             ds.check_tagging("downstream data")?;
@@ -349,7 +349,7 @@ fn prepare(task: DownstreamTask, ds: &Dataset, tok: &Tok) -> Result<([Vec<Item>;
         DownstreamTask::Classify => (ds.labels.clone(), data::class_items),
     };
     let split = |xs: &[data::Example]| items(xs, tok, &labels);
-    Ok(([split(&ds.train)?, split(&ds.dev)?, split(&ds.test)?], labels.len()))
+    Ok(([split(&ds.train)?, split(&ds.dev)?, split(&ds.test)?], labels))
 }
 
 /// Accuracy and macro-F1 over (gold, predicted) pairs, ignoring IGNORE_INDEX gold labels.
@@ -421,7 +421,8 @@ pub fn downstream_stage(
         eprintln!("note: dataset '{}': labels only outside train (ignored in scores): {}", d.name, ds.unseen_labels.join(", "));
     }
     let seq = dcfg.seq_len.min(enc.max_len);
-    let ([train_items, dev_items, test_items], classes) = prepare(dcfg.task, &ds, &tok)?;
+    let ([train_items, dev_items, test_items], label_names) = prepare(dcfg.task, &ds, &tok)?;
+    let classes = label_names.len();
     if train_items.is_empty() || test_items.is_empty() {
         bail!("dataset '{}' needs train and test examples (train {}, test {})", d.name, train_items.len(), test_items.len());
     }
@@ -492,7 +493,8 @@ pub fn downstream_stage(
         let mut tr = Trainer::new(&hg, Some(&he), params, optim_spec(&dcfg.optimizer, total_steps), &opts)?;
         let best = fit_epochs(&mut tr, &ftrain, &fdev, dcfg, &mut rng, progress, &eval_pairs, classes, &mut metrics)?;
         tr.params = best;
-        test_metrics(&mut tr, &ftest, &eval_pairs, classes, &mut metrics)?;
+        let tags = token_level.then_some((label_names.as_slice(), seq));
+        test_metrics(&mut tr, &ftest, &eval_pairs, classes, tags, &mut metrics)?;
         metrics.insert("encoder_checksum_unchanged".into(), (before == enc_params.checksum()) as u8 as f64);
     } else {
         let mut frozen = Vec::new();
@@ -521,7 +523,8 @@ pub fn downstream_stage(
             metrics.insert("encoder_checksum_unchanged".into(), (before == frozen_checksum(&best)?) as u8 as f64);
         }
         tr.params = best;
-        test_metrics(&mut tr, &test_b, &eval_pairs, classes, &mut metrics)?;
+        let tags = token_level.then_some((label_names.as_slice(), seq));
+        test_metrics(&mut tr, &test_b, &eval_pairs, classes, tags, &mut metrics)?;
     }
     metrics.insert("train_seconds".into(), started.elapsed().as_secs_f64());
     metrics.insert("train_examples".into(), train_items.len() as f64);
@@ -585,19 +588,82 @@ fn fit_epochs(
     })
 }
 
-fn test_metrics(tr: &mut Trainer, test_b: &[Batch], pairs_of: &PairFn<'_>, classes: usize, metrics: &mut Metrics) -> Result<()> {
+/// Test metrics: accuracy and macro-F1 over labels (tokens, for tagging), the loss, and for
+/// tagging (`tags` = tag names and sequence length) span-level F1 with conlleval semantics.
+fn test_metrics(
+    tr: &mut Trainer,
+    test_b: &[Batch],
+    pairs_of: &PairFn<'_>,
+    classes: usize,
+    tags: Option<(&[String], usize)>,
+    metrics: &mut Metrics,
+) -> Result<()> {
     let mut pairs = Vec::new();
     let mut loss = 0.0;
+    let (mut correct, mut predicted, mut gold) = (0, 0, 0);
     for batch in test_b {
         let (l, logits) = tr.evaluate(batch)?;
         loss += l;
+        let from = pairs.len();
         pairs_of(&logits, batch, &mut pairs);
+        if let Some((names, seq)) = tags {
+            // Rows of `seq` positions; spans are read from the labelled positions of each row.
+            for row in pairs[from..].chunks(seq) {
+                let labelled: Vec<&(i64, i64)> = row.iter().filter(|(g, _)| *g != IGNORE_INDEX).collect();
+                let name = |i: i64| names.get(i as usize).map(String::as_str).unwrap_or("O");
+                let g: Vec<&str> = labelled.iter().map(|(g, _)| name(*g)).collect();
+                let p: Vec<&str> = labelled.iter().map(|(_, p)| name(*p)).collect();
+                let (c, np, ng) = span_counts(&g, &p);
+                correct += c;
+                predicted += np;
+                gold += ng;
+            }
+        }
     }
     let (acc, f1) = accuracy_macro_f1(&pairs, classes);
     metrics.insert("test_accuracy".into(), acc);
     metrics.insert("test_macro_f1".into(), f1);
     metrics.insert("test_loss".into(), loss / test_b.len() as f64);
+    if tags.is_some() {
+        let prec = if predicted == 0 { 0.0 } else { correct as f64 / predicted as f64 };
+        let rec = if gold == 0 { 0.0 } else { correct as f64 / gold as f64 };
+        let f = if prec + rec == 0.0 { 0.0 } else { 2.0 * prec * rec / (prec + rec) };
+        metrics.insert("test_span_f1".into(), f);
+        metrics.insert("test_span_precision".into(), prec);
+        metrics.insert("test_span_recall".into(), rec);
+    }
     Ok(())
+}
+
+/// Chunks of a BIO tag sequence as (start, end exclusive, type), conlleval style: a chunk starts
+/// at `B-X`, or at `I-X` after anything but a `B-X`/`I-X` of the same type.
+pub fn bio_chunks(tags: &[&str]) -> Vec<(usize, usize, String)> {
+    let mut out = Vec::new();
+    let mut open: Option<(usize, &str)> = None;
+    for (i, t) in tags.iter().enumerate() {
+        let (prefix, kind) = t.split_once('-').unwrap_or((t, ""));
+        let continues = prefix == "I" && open.is_some_and(|(_, k)| k == kind);
+        if !continues {
+            if let Some((start, k)) = open.take() {
+                out.push((start, i, k.to_string()));
+            }
+            if prefix == "B" || prefix == "I" {
+                open = Some((i, kind));
+            }
+        }
+    }
+    if let Some((start, k)) = open {
+        out.push((start, tags.len(), k.to_string()));
+    }
+    out
+}
+
+/// (correctly predicted chunks, predicted chunks, gold chunks) of one sequence.
+pub fn span_counts(gold: &[&str], pred: &[&str]) -> (usize, usize, usize) {
+    let g = bio_chunks(gold);
+    let p = bio_chunks(pred);
+    let correct = p.iter().filter(|c| g.contains(c)).count();
+    (correct, p.len(), g.len())
 }
 
 #[cfg(test)]
@@ -611,6 +677,19 @@ mod tests {
         assert!(!transferred("encoder.layer1.attn.qkv.weight", 1));
         assert!(!transferred("encoder.layer10.ffn.up.bias", 2));
         assert!(!transferred("head.classifier.weight", 2));
+    }
+
+    #[test]
+    fn spans_follow_conlleval() {
+        let tags = ["B-PER", "I-PER", "O", "I-LOC", "I-LOC", "B-LOC", "I-PER", "O", "B-X"];
+        assert_eq!(
+            bio_chunks(&tags),
+            vec![(0, 2, "PER".into()), (3, 5, "LOC".into()), (5, 6, "LOC".into()), (6, 7, "PER".into()), (8, 9, "X".into())]
+        );
+        // A wrong boundary makes the whole chunk wrong.
+        let gold = ["B-PER", "I-PER", "O", "B-LOC"];
+        let pred = ["B-PER", "O", "O", "B-LOC"];
+        assert_eq!(span_counts(&gold, &pred), (1, 2, 2));
     }
 
     #[test]
