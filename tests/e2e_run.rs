@@ -61,6 +61,17 @@ fn tiny_grid_runs_end_to_end_and_resumes() {
         assert!(!col(&sh, r, "test_accuracy_ci95").is_empty());
     }
 
+    // Learning curves: every run has its training loss and dev accuracy; runs that use the
+    // pretraining also carry its loss curve.
+    let (ch, crows) = read_csv(&out.path().join("tiny/curves.csv"));
+    assert_eq!(ch, ["run_id", "stage", "step", "split", "metric", "value"]);
+    for id in &run_ids {
+        let mine: Vec<&Vec<String>> = crows.iter().filter(|r| r[0] == *id).collect();
+        assert!(mine.iter().any(|r| r[1] == "downstream.C" && r[3] == "dev" && r[4] == "accuracy"), "{id}");
+        let pretrained = !id.starts_with("c001");
+        assert_eq!(mine.iter().any(|r| r[1] == "pretrain.A" && r[4] == "loss"), pretrained, "{id}");
+    }
+
     // `report` rebuilds the same summary from runs.csv alone.
     let summary = out.path().join("tiny/summary.csv");
     let written = std::fs::read(&summary).unwrap();

@@ -24,12 +24,20 @@ pub type Metrics = BTreeMap<String, f64>;
 pub trait Progress {
     /// Called with (step, total steps, last loss).
     fn step(&self, step: u64, total: u64, loss: f64);
+    /// A point of a learning curve (`train`/`dev`, metric name, optimizer step, value).
+    fn point(&self, _split: &str, _metric: &str, _step: u64, _value: f64) {}
+}
+
+/// Every how many steps a training loss goes into the learning curve (about 200 points).
+fn curve_every(total: u64) -> u64 {
+    (total / 200).max(1)
 }
 
 /// File names inside a stage directory.
 pub const TOKENIZER_FILE: &str = "tokenizer.json";
 pub const PARAMS_FILE: &str = "params.safetensors";
 pub const METRICS_FILE: &str = "metrics.json";
+pub const CURVES_FILE: &str = "curves.csv";
 pub const VECTORS_FILE: &str = "vectors.safetensors";
 
 /// The word-embedding table that `embeddings.word = "static"` fills with upstream vectors and
@@ -262,6 +270,9 @@ pub fn pretrain_stage(
             let s = tr.step(&feeds).with_context(|| format!("pretraining step {step}"))?;
             ema = if ema.is_nan() { s.loss } else { 0.98 * ema + 0.02 * s.loss };
             progress.step(step, p.steps, s.loss);
+            if step % curve_every(p.steps) == 0 {
+                progress.point("train", "loss", step, s.loss);
+            }
         }
     }
     if head == Head::Clm {
@@ -558,6 +569,9 @@ fn fit_epochs(
             let s = tr.step(&train_b[i]).with_context(|| format!("epoch {}", epoch + 1))?;
             last_loss = s.loss;
             progress.step(tr.opt.step, total, s.loss);
+            if tr.opt.step % curve_every(total) == 0 {
+                progress.point("train", "loss", tr.opt.step, s.loss);
+            }
         }
         if dev_b.is_empty() {
             continue;
@@ -568,6 +582,7 @@ fn fit_epochs(
             pairs_of(&logits, batch, &mut pairs);
         }
         let (acc, _) = accuracy_macro_f1(&pairs, classes);
+        progress.point("dev", "accuracy", tr.opt.step, acc);
         if best.as_ref().is_none_or(|(b, _)| acc > *b) {
             best = Some((acc, tr.params.clone()));
             since_best = 0;

@@ -53,6 +53,8 @@ struct StageProgress {
     bar: Option<ProgressBar>,
     label: String,
     last_tenth: std::cell::Cell<u64>,
+    /// Learning-curve points: (split, metric, step, value).
+    points: std::cell::RefCell<Vec<(String, String, u64, f64)>>,
 }
 
 impl StageProgress {
@@ -67,7 +69,7 @@ impl StageProgress {
             b.set_prefix(label.clone());
             b
         });
-        StageProgress { bar, label, last_tenth: std::cell::Cell::new(0) }
+        StageProgress { bar, label, last_tenth: std::cell::Cell::new(0), points: Default::default() }
     }
     fn finish(&self, msg: &str) {
         match &self.bar {
@@ -78,6 +80,10 @@ impl StageProgress {
 }
 
 impl Progress for StageProgress {
+    fn point(&self, split: &str, metric: &str, step: u64, value: f64) {
+        self.points.borrow_mut().push((split.to_string(), metric.to_string(), step, value));
+    }
+
     fn step(&self, step: u64, total: u64, loss: f64) {
         match &self.bar {
             Some(b) => {
@@ -173,6 +179,13 @@ fn execute_stage(plan: &Plan, stage: &StagePlan, options: &RunOptions) -> Result
         }
     };
     std::fs::write(tmp.join(METRICS_FILE), serde_json::to_vec_pretty(&metrics)?)?;
+    let mut curves = csv::Writer::from_path(tmp.join(execute::CURVES_FILE))?;
+    curves.write_record(["step", "split", "metric", "value"])?;
+    for (split, metric, step, value) in progress.points.borrow().iter() {
+        curves.write_record([step.to_string(), split.clone(), metric.clone(), value.to_string()])?;
+    }
+    curves.flush()?;
+    drop(curves);
     if dir.exists() {
         std::fs::remove_dir_all(&dir)?;
     }
@@ -369,6 +382,14 @@ pub fn run_plan(plan: &Plan, options: &RunOptions) -> Result<RunSummary> {
             rows.sort_by(|a, b| a.get("run_id").cmp(&b.get("run_id")));
             table::write_csv(&runs_csv, &table::column_order(&rows, &middle), &rows)
         })?;
+        if error.is_none() {
+            let stages: Vec<(&str, PathBuf)> = run
+                .stages
+                .iter()
+                .filter_map(|k| Some((plan.stage(k)?.label.as_str(), stage_dir(&options.out_dir, k).join(execute::CURVES_FILE))))
+                .collect();
+            with_lock(&rows_lock, || table::replace_curves(&exp_dir.join("curves.csv"), &run.run_id, &stages))?;
+        }
         eprintln!(
             "[{}/{}] run {} {} ({:.1}s)",
             pos + 1,

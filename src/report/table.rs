@@ -64,6 +64,42 @@ pub fn read_csv(path: &Path) -> Result<Vec<Row>> {
     Ok(rows)
 }
 
+/// Rewrites `curves.csv` (run_id, stage, step, split, metric, value) with the rows of `run_id`
+/// replaced by those of its stages' curve files (each `step,split,metric,value`).
+pub fn replace_curves(path: &Path, run_id: &str, stages: &[(&str, std::path::PathBuf)]) -> Result<()> {
+    const COLS: [&str; 6] = ["run_id", "stage", "step", "split", "metric", "value"];
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    if path.exists() {
+        let mut r = csv::Reader::from_path(path)?;
+        for rec in r.records() {
+            let rec = rec?;
+            if rec.get(0) != Some(run_id) {
+                rows.push(rec.iter().map(String::from).collect());
+            }
+        }
+    }
+    for (label, file) in stages {
+        if !file.exists() {
+            continue;
+        }
+        let mut r = csv::Reader::from_path(file)?;
+        for rec in r.records() {
+            let rec = rec?;
+            let mut row = vec![run_id.to_string(), label.to_string()];
+            row.extend(rec.iter().map(String::from));
+            rows.push(row);
+        }
+    }
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(COLS)?;
+    for r in &rows {
+        w.write_record(r)?;
+    }
+    let bytes = w.into_inner().context("csv buffer")?;
+    crate::runtime::write_atomic(path, &bytes)?;
+    Ok(())
+}
+
 /// Two-sided 95% critical values of Student's t for 1..=30 degrees of freedom.
 const T95: [f64; 30] = [
     12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110,
