@@ -100,3 +100,33 @@ fn killed_mid_grid_then_rerun_completes_without_duplicates() {
     }
     assert_complete(&runs, 6);
 }
+
+#[test]
+fn a_killed_pretraining_resumes_from_its_last_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let args = ["run", TINY, "--out", out.to_str().unwrap(), "--set", "pretrain.A.steps=3000"];
+    let mut child = Command::new(env!("CARGO_BIN_EXE_embedlab")).args(args).stderr(Stdio::null()).spawn().unwrap();
+    // Wait for a periodic checkpoint of the pretraining (every 300 steps here), then kill.
+    let stages = out.join(".stages");
+    let start = Instant::now();
+    let found = loop {
+        let ck = std::fs::read_dir(&stages).ok().and_then(|rd| {
+            rd.filter_map(|e| e.ok()).map(|e| e.path().join("resume.safetensors")).find(|p| p.exists())
+        });
+        if ck.is_some() || child.try_wait().unwrap().is_some() || start.elapsed() > Duration::from_secs(120) {
+            break ck.is_some();
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let _ = child.kill(); // SIGKILL
+    child.wait().unwrap();
+    let (code, err) = embedlab(&args);
+    assert_eq!(code, 0, "{err}");
+    if found {
+        assert!(err.contains("resuming from step") && err.contains("of 3000"), "{err}");
+    }
+    assert_complete(&out.join("tiny/runs.csv"), 6);
+    // Completed stages leave no periodic checkpoints behind.
+    assert!(!std::fs::read_dir(&stages).unwrap().any(|e| e.unwrap().path().join("resume.safetensors").exists()));
+}

@@ -38,6 +38,13 @@ pub const TOKENIZER_FILE: &str = "tokenizer.json";
 pub const PARAMS_FILE: &str = "params.safetensors";
 pub const METRICS_FILE: &str = "metrics.json";
 pub const CURVES_FILE: &str = "curves.csv";
+/// The periodic checkpoint of a pretraining stage in progress (parameters, optimizer state, step).
+pub const RESUME_FILE: &str = "resume.safetensors";
+
+/// Every how many steps a pretraining stage checkpoints (about 10 per stage, at least 100 steps apart).
+fn checkpoint_every(total: u64) -> u64 {
+    (total / 10).max(100)
+}
 pub const VECTORS_FILE: &str = "vectors.safetensors";
 
 /// The word-embedding table that `embeddings.word = "static"` fills with upstream vectors and
@@ -187,6 +194,7 @@ pub fn pretrain_stage(
     previous: Option<&Path>,
     vectors: Option<&[f32]>,
     dir: &Path,
+    resume_dir: &Path,
     threads: Option<usize>,
     progress: &dyn Progress,
 ) -> Result<Metrics> {
@@ -243,12 +251,29 @@ pub fn pretrain_stage(
     let mut tr = Trainer::new(&train_g, None, params, optim_spec(&p.optimizer, p.steps), &session_options(threads))?;
     let batcher = Batcher::new(&items, BatchConfig { batch_size: p.batch_size, seq_len: seq, buckets: vec![], shuffle: true, seed })?;
     let mut ema = f64::NAN;
+    // Resume from the last periodic checkpoint of an interrupted attempt, if there is one.
+    let ckpt_path = resume_dir.join(RESUME_FILE);
+    let mut resumed_at = 0;
+    if ckpt_path.exists() {
+        let ck = runtime::load_checkpoint(&ckpt_path)?;
+        if let (Some(opt), Some(at)) = (ck.opt, ck.meta.get("step").and_then(|v| v.as_u64())) {
+            tr.params = ck.params;
+            tr.opt = opt;
+            ema = ck.meta.get("loss_ema").and_then(|v| v.as_f64()).unwrap_or(f64::NAN);
+            resumed_at = at;
+            eprintln!("resuming from step {at} of {} ({})", p.steps, ckpt_path.display());
+        }
+    }
+    let every = checkpoint_every(p.steps);
     let mut step = 0;
     'epochs: for epoch in 0.. {
         for batch in batcher.epoch(epoch) {
             step += 1;
             if step > p.steps {
                 break 'epochs;
+            }
+            if step <= resumed_at {
+                continue; // the batch order and masks are seeded, so skipping replays them
             }
             let (b, t) = (batch.batch_size, batch.seq_len);
             let feeds = match (&mlm, head) {
@@ -272,6 +297,12 @@ pub fn pretrain_stage(
             progress.step(step, p.steps, s.loss);
             if step % curve_every(p.steps) == 0 {
                 progress.point("train", "loss", step, s.loss);
+            }
+            if step % every == 0 && step < p.steps {
+                let mut meta = runtime::Metadata::new();
+                meta.insert("step".into(), serde_json::json!(step));
+                meta.insert("loss_ema".into(), serde_json::json!(ema));
+                runtime::save_checkpoint(&ckpt_path, &tr.params, Some(&tr.opt), &meta)?;
             }
         }
     }

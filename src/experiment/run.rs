@@ -116,6 +116,13 @@ fn execute_stage(plan: &Plan, stage: &StagePlan, options: &RunOptions) -> Result
     }
     std::fs::create_dir_all(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
     let progress = StageProgress::new(stage.label.clone());
+    // Periodic checkpoints of a long stage live here until it completes (not per process, so a
+    // rerun after a crash continues from them).
+    let resume = out.join(".stages").join(format!("{}.partial", stage.key));
+    if options.fresh && resume.exists() {
+        std::fs::remove_dir_all(&resume)?;
+    }
+    std::fs::create_dir_all(&resume)?;
     let key_dir = |k: &str| stage_dir(out, k);
     let threads = options.threads;
     // `embeddings.word = "static"`: vectors trained upstream on the tokenizer's texts, once per
@@ -145,6 +152,7 @@ fn execute_stage(plan: &Plan, stage: &StagePlan, options: &RunOptions) -> Result
                     previous.as_deref().map(key_dir).as_deref(),
                     v.as_deref(),
                     &tmp,
+                    &resume,
                     threads,
                     &progress,
                 )
@@ -190,6 +198,7 @@ fn execute_stage(plan: &Plan, stage: &StagePlan, options: &RunOptions) -> Result
         std::fs::remove_dir_all(&dir)?;
     }
     std::fs::rename(&tmp, &dir).with_context(|| format!("moving {} into place", dir.display()))?;
+    let _ = std::fs::remove_dir_all(&resume);
     progress.finish("done");
     Ok(metrics)
 }
