@@ -119,10 +119,10 @@ fn execute_stage(plan: &Plan, stage: &StagePlan, options: &RunOptions) -> Result
     // Periodic checkpoints of a long stage live here until it completes (not per process, so a
     // rerun after a crash continues from them).
     let resume = out.join(".stages").join(format!("{}.partial", stage.key));
+    // Created only when a stage writes a checkpoint there (save_checkpoint makes the folder).
     if options.fresh && resume.exists() {
         std::fs::remove_dir_all(&resume)?;
     }
-    std::fs::create_dir_all(&resume)?;
     let key_dir = |k: &str| stage_dir(out, k);
     let threads = options.threads;
     // `embeddings.word = "static"`: vectors trained upstream on the tokenizer's texts, once per
