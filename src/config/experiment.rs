@@ -368,6 +368,18 @@ pub struct DownstreamConfig {
     /// Stop after this many epochs without a better dev score; 0 never stops early.
     #[serde(default)]
     pub patience: u32,
+    /// `freeze = "embeddings"`: fine-tune the encoder layers with the (transferred) embeddings
+    /// kept fixed. Read by `transfer = "finetune"` only; the other modes ignore it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub freeze: Option<Freeze>,
+}
+
+/// What a fine-tuned downstream stage keeps fixed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Freeze {
+    /// Word, position and segment embeddings and their LayerNorm.
+    Embeddings,
 }
 
 fn default_epochs() -> u32 {

@@ -18,8 +18,9 @@ pub use data::{CorpusConfig, DatasetConfig, FilterConfig, TokenizerConfig, Token
 pub use error::{CellNote, ConfigError, Hint, Origin, display_path};
 pub use experiment::{
     Activation, Device, DownstreamConfig, DownstreamTask, EmbeddingsConfig, EncoderConfig,
-    Experiment, Layers, NormPlacement, OptimizerConfig, OptimizerKind, Pooling, PositionEmbedding,
-    PretrainConfig, PretrainTask, Schedule, StageRef, Transfer, WordEmbedding, json_schema,
+    Experiment, Freeze, Layers, NormPlacement, OptimizerConfig, OptimizerKind, Pooling,
+    PositionEmbedding, PretrainConfig, PretrainTask, Schedule, StageRef, Transfer, WordEmbedding,
+    json_schema,
 };
 pub use load::{AxisValue, GridPoint, LoadOptions, Loaded, MAX_CELLS, load, load_str};
 pub use source::{ENV_PREFIX, Sources};

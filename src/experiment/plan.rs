@@ -251,13 +251,17 @@ pub fn plan(loaded: &Loaded) -> Plan {
     }
 }
 
-/// A scratch downstream stage ignores `from` and `layers`: reset them so equal cells compare equal.
+/// A scratch downstream stage ignores `from` and `layers`, and only a fine-tuned one reads
+/// `freeze` (a frozen one keeps everything fixed): reset them so equal cells compare equal.
 pub fn normalise(exp: &Experiment) -> Experiment {
     let mut exp = exp.clone();
     for d in exp.downstream.values_mut() {
         if d.transfer == Transfer::Scratch {
             d.from = StageRef::default();
             d.layers = Layers::All;
+        }
+        if d.transfer != Transfer::Finetune {
+            d.freeze = None;
         }
     }
     exp
