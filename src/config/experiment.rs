@@ -352,7 +352,8 @@ pub struct DownstreamConfig {
     pub from: StageRef,
     #[serde(default)]
     pub transfer: Transfer,
-    /// How many of the encoder's layers are transferred (the rest start random).
+    /// How many of the encoder's layers are transferred with the embeddings (the rest start
+    /// random); 0 transfers the embeddings alone.
     #[serde(default)]
     pub layers: Layers,
     #[serde(default = "default_epochs")]

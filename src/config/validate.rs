@@ -327,14 +327,9 @@ fn check_downstream(exp: &Experiment) -> Result<(), Violation> {
             ));
         }
         if let Layers::First(k) = d.layers {
-            if d.transfer == Transfer::Scratch {
-                // A scratch run ignores `layers`; normalisation resets it.
-            } else if k < 1 {
-                return Err(violation(
-                    &at("layers"),
-                    "must be at least 1 (for no transferred layers use transfer = \"scratch\")",
-                ));
-            } else if k > exp.encoder.depth {
+            // layers = 0 transfers the embeddings alone. A scratch run ignores `layers`;
+            // normalisation resets it.
+            if d.transfer != Transfer::Scratch && k > exp.encoder.depth {
                 return Err(violation(
                     &at("layers"),
                     format!("{k} exceeds encoder.depth = {}", exp.encoder.depth),

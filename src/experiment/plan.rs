@@ -28,8 +28,9 @@ use std::path::Path;
 
 pub use crate::config::AxisValue;
 
-/// Bumped when the meaning of a stage's outputs changes, so old caches are not reused.
-pub const KEY_VERSION: u32 = 1;
+/// Bumped when the meaning of a stage's outputs changes, so old caches are not reused
+/// (2: pretraining holds out a dev share).
+pub const KEY_VERSION: u32 = 2;
 /// Effective training throughput the estimates assume, in GFLOP/s. Calibrated on DESIGN §7's
 /// measured BERT-mini MLM step (~12 GFLOP counted as below, in 97 ms on the development CPU).
 pub const EFFECTIVE_GFLOPS: f64 = 100.0;
@@ -251,11 +252,16 @@ pub fn plan(loaded: &Loaded) -> Plan {
     }
 }
 
-/// A scratch downstream stage ignores `from` and `layers`, and only a fine-tuned one reads
-/// `freeze` (a frozen one keeps everything fixed): reset them so equal cells compare equal.
+/// A scratch downstream stage ignores `from` and `layers`, only a fine-tuned one reads `freeze`
+/// (a frozen one keeps everything fixed), and `layers = depth` is `layers = "all"`: reset them so
+/// equal cells compare equal.
 pub fn normalise(exp: &Experiment) -> Experiment {
     let mut exp = exp.clone();
+    let depth = exp.encoder.depth;
     for d in exp.downstream.values_mut() {
+        if d.layers == Layers::First(depth) {
+            d.layers = Layers::All;
+        }
         if d.transfer == Transfer::Scratch {
             d.from = StageRef::default();
             d.layers = Layers::All;
