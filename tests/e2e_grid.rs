@@ -214,3 +214,20 @@ fn plots_are_written_linked_from_the_report_and_rebuilt_by_report() {
     }
     assert_eq!(std::fs::read_to_string(exp.join("report.md")).unwrap(), md);
 }
+
+#[test]
+fn with_two_jobs_a_failed_shared_stage_fails_the_runs_that_need_it_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    // The pretraining diverges; the scratch runs do not need it.
+    let args = ["run", TINY, "--out", out.to_str().unwrap(), "--jobs", "2", "--set", "pretrain.A.optimizer={ lr = 1e30 }"];
+    let (code, err) = embedlab(&args);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(err.matches("pretrain.A: failed").count(), 1, "{err}");
+    // Failures are printed as they happen, one per run.
+    assert_eq!(err.matches("failed: pretrain.A: ").count(), 4, "{err}");
+    assert!(err.contains("2 ok, 4 failed, 0 already complete; stages: 4 run, 0 reused"), "{err}");
+    let rs = rows(&out.join("tiny/runs.csv"));
+    let failed: Vec<&str> = rs.iter().filter(|(_, s)| s == "failed").map(|(id, _)| id.as_str()).collect();
+    assert_eq!(failed, ["c002-s1", "c002-s2", "c003-s1", "c003-s2"]);
+}
