@@ -10,9 +10,9 @@
 //! the jobs. Processes (shards) and threads alike take a file lock per stage and one for runs.csv.
 use super::execute::{self, METRICS_FILE, Metrics, Progress};
 use super::plan::{Plan, RunPlan, StageConfig, StageKind, StagePlan};
+use crate::report::board::{Board, StageBar};
 use crate::report::table::{self, Row};
 use anyhow::{Context, Result};
-use crate::report::board::{Board, StageBar};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Condvar, Mutex};
@@ -63,7 +63,9 @@ struct StageProgress<'b> {
 
 impl Progress for StageProgress<'_> {
     fn point(&self, split: &str, metric: &str, step: u64, value: f64) {
-        self.points.borrow_mut().push((split.to_string(), metric.to_string(), step, value));
+        self.points
+            .borrow_mut()
+            .push((split.to_string(), metric.to_string(), step, value));
     }
 
     fn step(&self, step: u64, total: u64, loss: f64) {
@@ -76,10 +78,17 @@ fn stage_dir(out: &Path, key: &str) -> PathBuf {
 }
 
 /// Executes one stage into a temporary directory renamed into place on success.
-fn execute_stage(plan: &Plan, stage: &StagePlan, options: &RunOptions, board: &Board) -> Result<Metrics> {
+fn execute_stage(
+    plan: &Plan,
+    stage: &StagePlan,
+    options: &RunOptions,
+    board: &Board,
+) -> Result<Metrics> {
     let out = &options.out_dir;
     let dir = stage_dir(out, &stage.key);
-    let tmp = out.join(".stages").join(format!("{}.tmp-{}", stage.key, std::process::id()));
+    let tmp = out
+        .join(".stages")
+        .join(format!("{}.tmp-{}", stage.key, std::process::id()));
     if tmp.exists() {
         std::fs::remove_dir_all(&tmp)?;
     }
@@ -89,7 +98,10 @@ fn execute_stage(plan: &Plan, stage: &StagePlan, options: &RunOptions, board: &B
         [run] => format!("{} ({run})", stage.label),
         _ => stage.label.clone(),
     };
-    let progress = StageProgress { bar: board.stage(&label), points: Default::default() };
+    let progress = StageProgress {
+        bar: board.stage(&label),
+        points: Default::default(),
+    };
     // Periodic checkpoints of a long stage live here until it completes (not per process, so a
     // rerun after a crash continues from them).
     let resume = out.join(".stages").join(format!("{}.partial", stage.key));
@@ -101,16 +113,27 @@ fn execute_stage(plan: &Plan, stage: &StagePlan, options: &RunOptions, board: &B
     let threads = options.threads;
     // `embeddings.word = "static"`: vectors trained upstream on the tokenizer's texts, once per
     // tokenizer and dimension, kept beside the tokenizer's stage.
-    let vectors = |emb: &crate::config::EmbeddingsConfig, enc: &crate::config::EncoderConfig, tok_key: &str| -> Result<Option<Vec<f32>>> {
+    let vectors = |emb: &crate::config::EmbeddingsConfig,
+                   enc: &crate::config::EncoderConfig,
+                   tok_key: &str|
+     -> Result<Option<Vec<f32>>> {
         if emb.word != crate::config::WordEmbedding::Static {
             return Ok(None);
         }
-        let Some(StageConfig::Tokenizer { fit_on, .. }) = plan.stage(tok_key).map(|s| &s.config) else {
+        let Some(StageConfig::Tokenizer { fit_on, .. }) = plan.stage(tok_key).map(|s| &s.config)
+        else {
             anyhow::bail!("tokenizer stage {tok_key} missing from the plan");
         };
-        let dir = out.join(".stages").join(format!("{tok_key}.vectors-d{}", enc.d_model));
-        let lock = out.join(".stages").join(format!("{tok_key}.vectors-d{}.lock", enc.d_model));
-        with_lock(&lock, || execute::static_vectors(&key_dir(tok_key), fit_on, enc.d_model, &dir, threads)).map(Some)
+        let dir = out
+            .join(".stages")
+            .join(format!("{tok_key}.vectors-d{}", enc.d_model));
+        let lock = out
+            .join(".stages")
+            .join(format!("{tok_key}.vectors-d{}.lock", enc.d_model));
+        with_lock(&lock, || {
+            execute::static_vectors(&key_dir(tok_key), fit_on, enc.d_model, &dir, threads)
+        })
+        .map(Some)
     };
     let metrics = match &stage.config {
         StageConfig::Tokenizer { tokenizer, fit_on } => execute::tokenizer_stage(tokenizer, fit_on, &tmp),
@@ -164,7 +187,12 @@ fn execute_stage(plan: &Plan, stage: &StagePlan, options: &RunOptions, board: &B
     let mut curves = csv::Writer::from_path(tmp.join(execute::CURVES_FILE))?;
     curves.write_record(["step", "split", "metric", "value"])?;
     for (split, metric, step, value) in progress.points.borrow().iter() {
-        curves.write_record([step.to_string(), split.clone(), metric.clone(), value.to_string()])?;
+        curves.write_record([
+            step.to_string(),
+            split.clone(),
+            metric.clone(),
+            value.to_string(),
+        ])?;
     }
     curves.flush()?;
     drop(curves);
@@ -189,7 +217,8 @@ fn with_lock<T>(path: &Path, f: impl FnOnce() -> Result<T>) -> Result<T> {
         .write(true)
         .open(path)
         .with_context(|| format!("opening lock file {}", path.display()))?;
-    file.lock().with_context(|| format!("locking {}", path.display()))?;
+    file.lock()
+        .with_context(|| format!("locking {}", path.display()))?;
     let out = f();
     drop(file);
     out
@@ -210,10 +239,11 @@ fn git_commit() -> String {
         .unwrap_or_default()
 }
 
-
 fn settings_of(plan: &Plan, run: &RunPlan) -> Row {
     let mut r = Row::new();
-    let Some(cell) = plan.cells.iter().find(|c| c.id == run.cell_id) else { return r };
+    let Some(cell) = plan.cells.iter().find(|c| c.id == run.cell_id) else {
+        return r;
+    };
     let e = &cell.experiment;
     let json = |v: serde_json::Value| match v {
         serde_json::Value::String(s) => s,
@@ -223,22 +253,40 @@ fn settings_of(plan: &Plan, run: &RunPlan) -> Row {
         && let Some(dc) = e.downstream.get(&d.name)
     {
         r.insert("downstream".into(), d.name.clone());
-        r.insert("task".into(), json(serde_json::to_value(dc.task).unwrap_or_default()));
-        r.insert("pretrain".into(), if dc.from.is_none() { "none".into() } else { dc.from.0.join(">") });
-        r.insert("transfer".into(), json(serde_json::to_value(dc.transfer).unwrap_or_default()));
+        r.insert(
+            "task".into(),
+            json(serde_json::to_value(dc.task).unwrap_or_default()),
+        );
+        r.insert(
+            "pretrain".into(),
+            if dc.from.is_none() {
+                "none".into()
+            } else {
+                dc.from.0.join(">")
+            },
+        );
+        r.insert(
+            "transfer".into(),
+            json(serde_json::to_value(dc.transfer).unwrap_or_default()),
+        );
         r.insert("layers".into(), dc.layers.to_string());
     }
     r.insert("depth".into(), e.encoder.depth.to_string());
     r.insert("d_model".into(), e.encoder.d_model.to_string());
-    r.insert("word".into(), json(serde_json::to_value(e.embeddings.word).unwrap_or_default()));
-    r.insert("position".into(), json(serde_json::to_value(e.embeddings.position).unwrap_or_default()));
+    r.insert(
+        "word".into(),
+        json(serde_json::to_value(e.embeddings.word).unwrap_or_default()),
+    );
+    r.insert(
+        "position".into(),
+        json(serde_json::to_value(e.embeddings.position).unwrap_or_default()),
+    );
     r.insert("segment".into(), e.embeddings.segment.to_string());
     for a in &cell.axes {
         r.insert(a.key.clone(), json(a.value.clone()));
     }
     r
 }
-
 
 /// What became of a stage: its metrics, or the error that failed it (with the stage's label).
 type StageOutcome = std::result::Result<Metrics, String>;
@@ -273,8 +321,18 @@ struct FinishedRun {
 
 impl<'p> Queue<'p> {
     fn new(plan: &'p Plan, pending: Vec<usize>) -> Queue<'p> {
-        let states = pending.iter().flat_map(|&i| plan.runs[i].stages.iter()).map(|k| (k.as_str(), StageState::Waiting)).collect();
-        Queue { states, pending, started: HashMap::new(), running: 0, fatal: None }
+        let states = pending
+            .iter()
+            .flat_map(|&i| plan.runs[i].stages.iter())
+            .map(|k| (k.as_str(), StageState::Waiting))
+            .collect();
+        Queue {
+            states,
+            pending,
+            started: HashMap::new(),
+            running: 0,
+            fatal: None,
+        }
     }
 
     fn succeeded(&self, key: &str) -> bool {
@@ -288,7 +346,9 @@ impl<'p> Queue<'p> {
             for key in &plan.runs[i].stages {
                 match self.states.get(key.as_str()) {
                     Some(StageState::Waiting) => {
-                        let ready = plan.stage(key).is_some_and(|s| s.parents.iter().all(|p| self.succeeded(p)));
+                        let ready = plan
+                            .stage(key)
+                            .is_some_and(|s| s.parents.iter().all(|p| self.succeeded(p)));
                         if ready {
                             found = Some((i, key.as_str()));
                             break 'runs;
@@ -315,8 +375,16 @@ impl<'p> Queue<'p> {
         for &i in &self.pending {
             match self.outcome_of(plan, &plan.runs[i]) {
                 Some((metrics, error)) => {
-                    let seconds = self.started.get(&i).map_or(0.0, |t| t.elapsed().as_secs_f64());
-                    finished.push(FinishedRun { pos: i, metrics, error, seconds });
+                    let seconds = self
+                        .started
+                        .get(&i)
+                        .map_or(0.0, |t| t.elapsed().as_secs_f64());
+                    finished.push(FinishedRun {
+                        pos: i,
+                        metrics,
+                        error,
+                        seconds,
+                    });
                 }
                 None => still.push(i),
             }
@@ -343,8 +411,14 @@ impl<'p> Queue<'p> {
                 String::new()
             };
             for (k, v) in m {
-                let shared = k.starts_with("data.") || k.starts_with("tokenizer.") || k.starts_with("pretrain_");
-                let key = if shared { k.clone() } else { format!("{prefix}{k}") };
+                let shared = k.starts_with("data.")
+                    || k.starts_with("tokenizer.")
+                    || k.starts_with("pretrain_");
+                let key = if shared {
+                    k.clone()
+                } else {
+                    format!("{prefix}{k}")
+                };
                 metrics.insert(key, *v);
             }
         }
@@ -375,7 +449,9 @@ struct Grid<'a> {
 impl<'a> Grid<'a> {
     /// A row is reused only when its run is in this plan with the same stage keys.
     fn in_plan(&self, r: &Row) -> bool {
-        let (Some(id), Some(keys)) = (r.get("run_id"), r.get("stage_keys")) else { return false };
+        let (Some(id), Some(keys)) = (r.get("run_id"), r.get("stage_keys")) else {
+            return false;
+        };
         self.current.get(id.as_str()) == Some(keys)
     }
 
@@ -396,7 +472,9 @@ impl<'a> Grid<'a> {
                         break key;
                     }
                     if q.running == 0 {
-                        q.fatal = Some(anyhow::anyhow!("no stage of the remaining runs can start (the plan names a stage it does not hold)"));
+                        q.fatal = Some(anyhow::anyhow!(
+                            "no stage of the remaining runs can start (the plan names a stage it does not hold)"
+                        ));
                         self.wake.notify_all();
                         return;
                     }
@@ -420,7 +498,9 @@ impl<'a> Grid<'a> {
     /// Executes a stage, or reuses its outputs. One process at a time per stage: a shard that
     /// finds the stage being computed waits for it and then reuses it.
     fn stage(&self, key: &str) -> StageOutcome {
-        let Some(stage) = self.plan.stage(key) else { return Err(format!("stage {key} is not in the plan")) };
+        let Some(stage) = self.plan.stage(key) else {
+            return Err(format!("stage {key} is not in the plan"));
+        };
         let out = &self.options.out_dir;
         let lock = out.join(".stages").join(format!("{key}.lock"));
         let outcome = with_lock(&lock, || {
@@ -452,13 +532,21 @@ impl<'a> Grid<'a> {
     /// Writes a finished run's row (merged into runs.csv under its lock), its folder and its
     /// learning curves.
     fn finish_run(&self, finished: FinishedRun) -> Result<()> {
-        let FinishedRun { pos, metrics, error, seconds } = finished;
+        let FinishedRun {
+            pos,
+            metrics,
+            error,
+            seconds,
+        } = finished;
         let (plan, run) = (self.plan, &self.plan.runs[pos]);
         let mut row = settings_of(plan, run);
         row.insert("run_id".into(), run.run_id.clone());
         row.insert("cell_id".into(), run.cell_id.clone());
         row.insert("seed".into(), run.seed.to_string());
-        row.insert("status".into(), if error.is_some() { "failed" } else { "ok" }.into());
+        row.insert(
+            "status".into(),
+            if error.is_some() { "failed" } else { "ok" }.into(),
+        );
         if let Some(e) = &error {
             row.insert("error".into(), e.replace('\n', " "));
         }
@@ -470,7 +558,10 @@ impl<'a> Grid<'a> {
         row.insert("embedlab_version".into(), env!("CARGO_PKG_VERSION").into());
         row.insert("git_commit".into(), self.commit.clone());
         row.insert("ort_version".into(), self.ort_version.clone());
-        row.insert("threads".into(), execute::thread_count(self.options.threads).to_string());
+        row.insert(
+            "threads".into(),
+            execute::thread_count(self.options.threads).to_string(),
+        );
         let run_dir = self.exp_dir.join("runs").join(&run.run_id);
         std::fs::create_dir_all(&run_dir)?;
         if let Some(cell) = plan.cells.iter().find(|c| c.id == run.cell_id) {
@@ -479,7 +570,10 @@ impl<'a> Grid<'a> {
             row.insert("config_hash".into(), hex::encode(&digest[..8]));
             std::fs::write(run_dir.join("config.toml"), cfg)?;
         }
-        std::fs::write(run_dir.join("metrics.json"), serde_json::to_vec_pretty(&metrics)?)?;
+        std::fs::write(
+            run_dir.join("metrics.json"),
+            serde_json::to_vec_pretty(&metrics)?,
+        )?;
         // Merge into the file as it is now (other shards and workers may have added rows), under
         // the lock (an advisory file lock, which also excludes the other threads of this process).
         with_lock(&self.rows_lock, || {
@@ -487,23 +581,44 @@ impl<'a> Grid<'a> {
             rows.retain(|r| self.in_plan(r) && r.get("run_id") != Some(&run.run_id));
             rows.push(row);
             rows.sort_by(|a, b| a.get("run_id").cmp(&b.get("run_id")));
-            table::write_csv(&self.runs_csv, &table::column_order(&rows, &self.middle), &rows)
+            table::write_csv(
+                &self.runs_csv,
+                &table::column_order(&rows, &self.middle),
+                &rows,
+            )
         })?;
         if error.is_none() {
             let out = &self.options.out_dir;
             let stages: Vec<(&str, PathBuf)> = run
                 .stages
                 .iter()
-                .filter_map(|k| Some((plan.stage(k)?.label.as_str(), stage_dir(out, k).join(execute::CURVES_FILE))))
+                .filter_map(|k| {
+                    Some((
+                        plan.stage(k)?.label.as_str(),
+                        stage_dir(out, k).join(execute::CURVES_FILE),
+                    ))
+                })
                 .collect();
-            with_lock(&self.rows_lock, || table::replace_curves(&self.exp_dir.join("curves.csv"), &run.run_id, &stages))?;
+            with_lock(&self.rows_lock, || {
+                table::replace_curves(&self.exp_dir.join("curves.csv"), &run.run_id, &stages)
+            })?;
         }
         let mut summary = self.summary.lock().unwrap_or_else(|e| e.into_inner());
-        if error.is_some() { summary.failed += 1 } else { summary.ok += 1 }
+        if error.is_some() {
+            summary.failed += 1
+        } else {
+            summary.ok += 1
+        }
         drop(summary);
         let status = if error.is_some() { "failed" } else { "ok" };
-        let line = format!("[{}/{}] run {} {status} ({seconds:.1}s)", pos + 1, plan.runs.len(), run.run_id);
-        self.board.run_finished(&run.run_id, error.as_deref(), &line);
+        let line = format!(
+            "[{}/{}] run {} {status} ({seconds:.1}s)",
+            pos + 1,
+            plan.runs.len(),
+            run.run_id
+        );
+        self.board
+            .run_finished(&run.run_id, error.as_deref(), &line);
         Ok(())
     }
 }
@@ -511,7 +626,11 @@ impl<'a> Grid<'a> {
 /// Intra-op threads of each of `jobs` stages running at once: the configured (or available)
 /// threads divided among them, at least one. One job keeps the configuration as it is.
 pub fn threads_per_job(threads: Option<usize>, jobs: usize) -> Option<usize> {
-    if jobs <= 1 { threads } else { Some((execute::thread_count(threads) / jobs).max(1)) }
+    if jobs <= 1 {
+        threads
+    } else {
+        Some((execute::thread_count(threads) / jobs).max(1))
+    }
 }
 
 /// Executes every run of `plan` (or of its shard), with up to `options.jobs` stages at once.
@@ -524,17 +643,31 @@ pub fn run_plan(plan: &Plan, options: &RunOptions) -> Result<RunSummary> {
     let mut middle: Vec<String> = plan.axes.clone();
     middle.extend(table::SETTINGS.iter().map(|s| s.to_string()));
     let (runs_csv, rows_lock) = (exp_dir.join("runs.csv"), exp_dir.join("runs.csv.lock"));
-    let current: HashMap<&str, String> = plan.runs.iter().map(|r| (r.run_id.as_str(), r.stages.join(" "))).collect();
+    let current: HashMap<&str, String> = plan
+        .runs
+        .iter()
+        .map(|r| (r.run_id.as_str(), r.stages.join(" ")))
+        .collect();
     let in_plan = |r: &Row| {
-        let (Some(id), Some(keys)) = (r.get("run_id"), r.get("stage_keys")) else { return false };
+        let (Some(id), Some(keys)) = (r.get("run_id"), r.get("stage_keys")) else {
+            return false;
+        };
         current.get(id.as_str()) == Some(keys)
     };
     // Rows of runs that succeeded with the same stage keys are kept; rows of an edited grid or
     // of failed runs are dropped and run again.
     let done: HashSet<String> = with_lock(&rows_lock, || {
-        let rows = if options.fresh { Vec::new() } else { table::read_csv(&runs_csv)? };
+        let rows = if options.fresh {
+            Vec::new()
+        } else {
+            table::read_csv(&runs_csv)?
+        };
         let ok = |r: &&Row| in_plan(r) && r.get("status").map(String::as_str) == Some("ok");
-        Ok(rows.iter().filter(ok).filter_map(|r| r.get("run_id").cloned()).collect())
+        Ok(rows
+            .iter()
+            .filter(ok)
+            .filter_map(|r| r.get("run_id").cloned())
+            .collect())
     })?;
     let mut skipped = 0;
     let mut pending = Vec::new();
@@ -551,7 +684,10 @@ pub fn run_plan(plan: &Plan, options: &RunOptions) -> Result<RunSummary> {
     let workers = jobs.min(pending.len()).max(1);
     let grid = Grid {
         plan,
-        options: RunOptions { threads: threads_per_job(options.threads, jobs), ..options.clone() },
+        options: RunOptions {
+            threads: threads_per_job(options.threads, jobs),
+            ..options.clone()
+        },
         exp_dir: exp_dir.clone(),
         runs_csv: runs_csv.clone(),
         rows_lock: rows_lock.clone(),
@@ -570,7 +706,12 @@ pub fn run_plan(plan: &Plan, options: &RunOptions) -> Result<RunSummary> {
         }
     });
     grid.board.finish();
-    if let Some(e) = grid.queue.into_inner().unwrap_or_else(|e| e.into_inner()).fatal {
+    if let Some(e) = grid
+        .queue
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner())
+        .fatal
+    {
         return Err(e);
     }
     let mut summary = grid.summary.into_inner().unwrap_or_else(|e| e.into_inner());
