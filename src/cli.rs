@@ -17,7 +17,7 @@ pub enum Command {
     Run(RunArgs),
     /// Show cells, stages (with keys and the runs that share them) and the estimated cost; runs nothing.
     Plan(PlanArgs),
-    /// Rebuild summary.csv and report.md from the runs.csv files under DIR (merges shards).
+    /// Rebuild summary.csv, plots/*.svg and report.md from runs.csv and curves.csv in DIR (after shards).
     Report {
         /// A results folder, e.g. results/quickstart.
         dir: PathBuf,
@@ -87,7 +87,8 @@ pub struct RunArgs {
     /// Results root.
     #[arg(long, default_value = "results", value_name = "DIR")]
     pub out: PathBuf,
-    /// Stages executed at the same time.
+    /// Independent stages executed at the same time; the intra-op threads (the experiment's
+    /// `threads`, else all cores) are divided among them.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
     pub jobs: u32,
     /// Run only shard I of N (1-based, e.g. 2/4); defaults from SLURM_ARRAY_TASK_ID/COUNT.

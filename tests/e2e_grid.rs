@@ -215,3 +215,175 @@ fn a_killed_pretraining_resumes_from_its_last_checkpoint() {
             .exists())
     );
 }
+
+/// runs.csv as run_id → (column → value), without the columns that may differ between two
+/// executions of the same grid (wall times, threads).
+fn rows_by_run(
+    path: &Path,
+) -> std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>> {
+    let mut r = csv::Reader::from_path(path).unwrap();
+    let h: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
+    r.records()
+        .map(|x| x.unwrap())
+        .map(|x| {
+            let row: std::collections::BTreeMap<String, String> = h
+                .iter()
+                .cloned()
+                .zip(x.iter().map(String::from))
+                .filter(|(c, _)| !c.ends_with("seconds") && c != "threads")
+                .collect();
+            (row["run_id"].clone(), row)
+        })
+        .collect()
+}
+
+#[test]
+fn two_jobs_give_the_same_rows_as_one_and_run_shared_stages_once() {
+    let dir = tempfile::tempdir().unwrap();
+    // Two pretraining settings: scratch (one cell: it ignores the pretraining), frozen and
+    // finetune per setting, two seeds: 10 runs over 1 tokenizer and 2 pretrainings.
+    let over = dir.path().join("grid.toml");
+    std::fs::write(&over, "[sweep]\n\"pretrain.A.steps\" = [10, 20]\n").unwrap();
+    let mut by_jobs = Vec::new();
+    for jobs in ["1", "2"] {
+        let out = dir.path().join(format!("jobs{jobs}"));
+        let (code, err) = embedlab(&[
+            "run",
+            TINY,
+            over.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--jobs",
+            jobs,
+        ]);
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(err.matches("pretrain.A: done").count(), 2, "{err}");
+        assert_eq!(err.matches("tokenizer: done").count(), 1, "{err}");
+        assert!(
+            err.contains("10 ok, 0 failed, 0 already complete; stages: 13 run, 0 reused"),
+            "{err}"
+        );
+        assert_complete(&out.join("tiny/runs.csv"), 10);
+        by_jobs.push(rows_by_run(&out.join("tiny/runs.csv")));
+    }
+    assert_eq!(by_jobs[0].len(), 10);
+    for (run, row) in &by_jobs[0] {
+        let other = &by_jobs[1][run];
+        let differ: Vec<_> = row
+            .iter()
+            .filter(|(c, v)| other.get(*c) != Some(v))
+            .map(|(c, v)| (c, v, other.get(c)))
+            .collect();
+        assert!(differ.is_empty(), "{run}: {differ:?}");
+    }
+    assert_eq!(
+        by_jobs[0].keys().collect::<Vec<_>>(),
+        by_jobs[1].keys().collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn plots_are_written_linked_from_the_report_and_rebuilt_by_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let (code, err) = embedlab(&["run", TINY, "--out", out.to_str().unwrap(), "--jobs", "2"]);
+    assert_eq!(code, 0, "{err}");
+    let exp = out.join("tiny");
+    let svg = |name: &str| {
+        std::fs::read_to_string(exp.join("plots").join(name))
+            .unwrap_or_else(|e| panic!("{name}: {e}"))
+    };
+    let by_transfer = [
+        "test_accuracy_by_downstream.C.transfer.svg",
+        "test_macro_f1_by_downstream.C.transfer.svg",
+    ];
+    let curves = [
+        "curve_pretrain.A_train_loss.svg",
+        "curve_downstream.C_train_loss.svg",
+        "curve_downstream.C_dev_accuracy.svg",
+    ];
+    for name in by_transfer {
+        let s = svg(name);
+        assert!(s.starts_with("<svg"), "{name}");
+        // The axis values as category labels, the axis and the metric as descriptions.
+        for label in [
+            "\nscratch\n",
+            "\nfrozen\n",
+            "\nfinetune\n",
+            "\ndownstream.C.transfer\n",
+            "95% CI",
+        ] {
+            assert!(s.contains(label), "{name} lacks {label:?}");
+        }
+        // Two seeds per cell: an error bar (a vertical line and two caps) per value.
+        assert!(
+            s.matches("<line").count() + s.matches("<polyline").count() >= 3 * 3,
+            "{name}"
+        );
+    }
+    // The shared pretraining is one curve; every run has its own downstream curves.
+    let s = svg(curves[0]);
+    assert!(
+        s.contains("(+3 runs, same curve)") && s.contains("\nstep\n"),
+        "{s}"
+    );
+    let s = svg(curves[1]);
+    for run in [
+        "c001-s1", "c001-s2", "c002-s1", "c002-s2", "c003-s1", "c003-s2",
+    ] {
+        assert!(
+            s.contains(&format!("\n{run}\n")),
+            "{} lacks {run}",
+            curves[1]
+        );
+    }
+    assert!(svg(curves[2]).contains("\ndev accuracy\n"));
+    let md = std::fs::read_to_string(exp.join("report.md")).unwrap();
+    for name in by_transfer.iter().chain(&curves) {
+        assert!(
+            md.contains(&format!("(plots/{name})")),
+            "report.md lacks {name}:\n{md}"
+        );
+    }
+    // `report` draws them again from runs.csv and curves.csv.
+    std::fs::remove_dir_all(exp.join("plots")).unwrap();
+    let (code, err) = embedlab(&["report", exp.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    for name in by_transfer.iter().chain(&curves) {
+        assert!(exp.join("plots").join(name).exists(), "{name} not rebuilt");
+    }
+    assert_eq!(std::fs::read_to_string(exp.join("report.md")).unwrap(), md);
+}
+
+#[test]
+fn with_two_jobs_a_failed_shared_stage_fails_the_runs_that_need_it_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    // The pretraining diverges; the scratch runs do not need it.
+    let args = [
+        "run",
+        TINY,
+        "--out",
+        out.to_str().unwrap(),
+        "--jobs",
+        "2",
+        "--set",
+        "pretrain.A.optimizer={ lr = 1e30 }",
+    ];
+    let (code, err) = embedlab(&args);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(err.matches("pretrain.A: failed").count(), 1, "{err}");
+    // Failures are printed as they happen, one per run.
+    assert_eq!(err.matches("failed: pretrain.A: ").count(), 4, "{err}");
+    assert!(
+        err.contains("2 ok, 4 failed, 0 already complete; stages: 4 run, 0 reused"),
+        "{err}"
+    );
+    let rs = rows(&out.join("tiny/runs.csv"));
+    let failed: Vec<&str> = rs
+        .iter()
+        .filter(|(_, s)| s == "failed")
+        .map(|(id, _)| id.as_str())
+        .collect();
+    assert_eq!(failed, ["c002-s1", "c002-s2", "c003-s1", "c003-s2"]);
+}

@@ -66,10 +66,20 @@ fn first_layer_is_transferred_second_is_reinitialised() {
     // layers = 0 takes the embeddings alone.
     let (emb, n_emb) = initial_params(&tg.params, 1, Some(&ckpt), 0).unwrap();
     for p in emb.iter() {
-        let want = if p.name.starts_with("embeddings.") { pretrained.get(p.name) } else { fresh.get(p.name) };
+        let want = if p.name.starts_with("embeddings.") {
+            pretrained.get(p.name)
+        } else {
+            fresh.get(p.name)
+        };
         assert_eq!(Some(p.data), want, "{}", p.name);
     }
-    assert_eq!(n_emb, tg.params.iter().filter(|d| d.name.starts_with("embeddings.")).count());
+    assert_eq!(
+        n_emb,
+        tg.params
+            .iter()
+            .filter(|d| d.name.starts_with("embeddings."))
+            .count()
+    );
     let (none, n_none) = initial_params(&tg.params, 1, None, 2).unwrap();
     assert_eq!(n_none, 0);
     assert_eq!(none.checksum(), fresh.checksum());

@@ -15,4 +15,4 @@ pub use plan::{
     KEY_VERSION, NamedData, NamedKey, Plan, RunPlan, StageConfig, StageKind, StagePlan,
     canonical_json, format_seconds, normalise, plan, plan_files, run_stage_plans, stage_key,
 };
-pub use run::{RunOptions, RunSummary, Shard, run_plan};
+pub use run::{RunOptions, RunSummary, Shard, run_plan, threads_per_job};

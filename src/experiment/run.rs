@@ -1,16 +1,21 @@
 //! Executing a plan: every stage once (reused from `<out>/.stages/<key>/` when already complete),
-//! in dependency order, run by run; each run's row written to runs.csv as soon as it finishes,
-//! the per-cell summary after the grid. A failed stage fails the runs that need it, with its
+//! each run's row written to runs.csv as soon as its stages are done, the per-cell summary,
+//! report.md and plots after the grid. A failed stage fails the runs that need it, with its
 //! reason in runs.csv; the rest of the grid goes on.
-
+//!
+//! Stages form a graph (tokenizer → pretraining → downstream, per run); `--jobs N` runs up to N
+//! of them at once on worker threads that share one queue. A worker takes the first stage, in
+//! the plan's order of runs, whose parents have all succeeded, so a stage shared by many runs
+//! runs once and `--jobs 1` keeps the run-by-run order. The intra-op threads are divided among
+//! the jobs. Processes (shards) and threads alike take a file lock per stage and one for runs.csv.
 use super::execute::{self, METRICS_FILE, Metrics, Progress};
 use super::plan::{Plan, RunPlan, StageConfig, StageKind, StagePlan};
+use crate::report::board::{Board, StageBar};
 use crate::report::table::{self, Row};
 use anyhow::{Context, Result};
-use indicatif::{ProgressBar, ProgressStyle};
-use std::collections::HashMap;
-use std::io::IsTerminal;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::{Condvar, Mutex};
 use std::time::Instant;
 
 /// How to execute a plan.
@@ -48,43 +53,15 @@ pub struct RunSummary {
     pub executed_stages: usize,
 }
 
-/// A progress display for one stage: an indicatif bar on a terminal, plain lines otherwise.
-struct StageProgress {
-    bar: Option<ProgressBar>,
-    label: String,
-    last_tenth: std::cell::Cell<u64>,
+/// What a stage reports, passed on to its bar on the board; learning-curve points are kept for
+/// the stage's curves.csv.
+struct StageProgress<'b> {
+    bar: StageBar<'b>,
     /// Learning-curve points: (split, metric, step, value).
     points: std::cell::RefCell<Vec<(String, String, u64, f64)>>,
 }
 
-impl StageProgress {
-    fn new(label: String) -> StageProgress {
-        let bar = std::io::stderr().is_terminal().then(|| {
-            let b = ProgressBar::new(1);
-            b.set_style(
-                ProgressStyle::with_template("{prefix:>28} [{bar:30}] {pos}/{len} {msg} eta {eta}")
-                    .unwrap_or_else(|_| ProgressStyle::default_bar())
-                    .progress_chars("=> "),
-            );
-            b.set_prefix(label.clone());
-            b
-        });
-        StageProgress {
-            bar,
-            label,
-            last_tenth: std::cell::Cell::new(0),
-            points: Default::default(),
-        }
-    }
-    fn finish(&self, msg: &str) {
-        match &self.bar {
-            Some(b) => b.finish_with_message(msg.to_string()),
-            None => eprintln!("{}: {msg}", self.label),
-        }
-    }
-}
-
-impl Progress for StageProgress {
+impl Progress for StageProgress<'_> {
     fn point(&self, split: &str, metric: &str, step: u64, value: f64) {
         self.points
             .borrow_mut()
@@ -92,20 +69,7 @@ impl Progress for StageProgress {
     }
 
     fn step(&self, step: u64, total: u64, loss: f64) {
-        match &self.bar {
-            Some(b) => {
-                b.set_length(total);
-                b.set_position(step);
-                b.set_message(format!("loss {loss:.4}"));
-            }
-            None => {
-                let tenth = step * 10 / total.max(1);
-                if tenth > self.last_tenth.get() {
-                    self.last_tenth.set(tenth);
-                    eprintln!("{}: step {step}/{total} loss {loss:.4}", self.label);
-                }
-            }
-        }
+        self.bar.step(step, total, loss);
     }
 }
 
@@ -114,7 +78,12 @@ fn stage_dir(out: &Path, key: &str) -> PathBuf {
 }
 
 /// Executes one stage into a temporary directory renamed into place on success.
-fn execute_stage(plan: &Plan, stage: &StagePlan, options: &RunOptions) -> Result<Metrics> {
+fn execute_stage(
+    plan: &Plan,
+    stage: &StagePlan,
+    options: &RunOptions,
+    board: &Board,
+) -> Result<Metrics> {
     let out = &options.out_dir;
     let dir = stage_dir(out, &stage.key);
     let tmp = out
@@ -124,7 +93,15 @@ fn execute_stage(plan: &Plan, stage: &StagePlan, options: &RunOptions) -> Result
         std::fs::remove_dir_all(&tmp)?;
     }
     std::fs::create_dir_all(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
-    let progress = StageProgress::new(stage.label.clone());
+    // A stage of one run (a downstream stage) names the run: with --jobs several run at once.
+    let label = match stage.runs.as_slice() {
+        [run] => format!("{} ({run})", stage.label),
+        _ => stage.label.clone(),
+    };
+    let progress = StageProgress {
+        bar: board.stage(&label),
+        points: Default::default(),
+    };
     // Periodic checkpoints of a long stage live here until it completes (not per process, so a
     // rerun after a crash continues from them).
     let resume = out.join(".stages").join(format!("{}.partial", stage.key));
@@ -201,7 +178,7 @@ fn execute_stage(plan: &Plan, stage: &StagePlan, options: &RunOptions) -> Result
     let metrics = match metrics {
         Ok(m) => m,
         Err(e) => {
-            progress.finish("failed");
+            progress.bar.finish("failed");
             let _ = std::fs::remove_dir_all(&tmp);
             return Err(e);
         }
@@ -224,7 +201,7 @@ fn execute_stage(plan: &Plan, stage: &StagePlan, options: &RunOptions) -> Result
     }
     std::fs::rename(&tmp, &dir).with_context(|| format!("moving {} into place", dir.display()))?;
     let _ = std::fs::remove_dir_all(&resume);
-    progress.finish("done");
+    progress.bar.finish("done");
     Ok(metrics)
 }
 
@@ -272,27 +249,27 @@ fn settings_of(plan: &Plan, run: &RunPlan) -> Row {
         serde_json::Value::String(s) => s,
         other => other.to_string(),
     };
-    if let Some(d) = run.downstream.first() {
-        if let Some(dc) = e.downstream.get(&d.name) {
-            r.insert("downstream".into(), d.name.clone());
-            r.insert(
-                "task".into(),
-                json(serde_json::to_value(dc.task).unwrap_or_default()),
-            );
-            r.insert(
-                "pretrain".into(),
-                if dc.from.is_none() {
-                    "none".into()
-                } else {
-                    dc.from.0.join(">")
-                },
-            );
-            r.insert(
-                "transfer".into(),
-                json(serde_json::to_value(dc.transfer).unwrap_or_default()),
-            );
-            r.insert("layers".into(), dc.layers.to_string());
-        }
+    if let Some(d) = run.downstream.first()
+        && let Some(dc) = e.downstream.get(&d.name)
+    {
+        r.insert("downstream".into(), d.name.clone());
+        r.insert(
+            "task".into(),
+            json(serde_json::to_value(dc.task).unwrap_or_default()),
+        );
+        r.insert(
+            "pretrain".into(),
+            if dc.from.is_none() {
+                "none".into()
+            } else {
+                dc.from.0.join(">")
+            },
+        );
+        r.insert(
+            "transfer".into(),
+            json(serde_json::to_value(dc.transfer).unwrap_or_default()),
+        );
+        r.insert("layers".into(), dc.layers.to_string());
     }
     r.insert("depth".into(), e.encoder.depth.to_string());
     r.insert("d_model".into(), e.encoder.d_model.to_string());
@@ -311,22 +288,361 @@ fn settings_of(plan: &Plan, run: &RunPlan) -> Row {
     r
 }
 
-/// Executes every run of `plan` (or of its shard).
+/// What became of a stage: its metrics, or the error that failed it (with the stage's label).
+type StageOutcome = std::result::Result<Metrics, String>;
+
+enum StageState {
+    Waiting,
+    Running,
+    Done(StageOutcome),
+}
+
+/// The work queue of a grid: stage states, and the runs still to finish in plan order. Workers
+/// take the first stage, in plan order of the runs needing it, whose parents have all succeeded;
+/// so one worker executes stages exactly in the order a plain run-by-run loop would.
+struct Queue<'p> {
+    states: HashMap<&'p str, StageState>,
+    /// Positions in `plan.runs` of the runs still to finish.
+    pending: Vec<usize>,
+    /// When each run's first stage was taken.
+    started: HashMap<usize, Instant>,
+    running: usize,
+    /// An error that stops the grid (writing runs.csv failed, a broken plan).
+    fatal: Option<anyhow::Error>,
+}
+
+/// A run whose stages are all done, or one of which failed.
+struct FinishedRun {
+    pos: usize,
+    metrics: Metrics,
+    error: Option<String>,
+    seconds: f64,
+}
+
+impl<'p> Queue<'p> {
+    fn new(plan: &'p Plan, pending: Vec<usize>) -> Queue<'p> {
+        let states = pending
+            .iter()
+            .flat_map(|&i| plan.runs[i].stages.iter())
+            .map(|k| (k.as_str(), StageState::Waiting))
+            .collect();
+        Queue {
+            states,
+            pending,
+            started: HashMap::new(),
+            running: 0,
+            fatal: None,
+        }
+    }
+
+    fn succeeded(&self, key: &str) -> bool {
+        matches!(self.states.get(key), Some(StageState::Done(Ok(_))))
+    }
+
+    /// The next stage to execute, marked running.
+    fn take(&mut self, plan: &'p Plan) -> Option<&'p str> {
+        let mut found = None;
+        'runs: for &i in &self.pending {
+            for key in &plan.runs[i].stages {
+                match self.states.get(key.as_str()) {
+                    Some(StageState::Waiting) => {
+                        let ready = plan
+                            .stage(key)
+                            .is_some_and(|s| s.parents.iter().all(|p| self.succeeded(p)));
+                        if ready {
+                            found = Some((i, key.as_str()));
+                            break 'runs;
+                        }
+                    }
+                    Some(StageState::Done(Err(_))) => continue 'runs,
+                    _ => {}
+                }
+            }
+        }
+        let (i, key) = found?;
+        self.started.entry(i).or_insert_with(Instant::now);
+        self.states.insert(key, StageState::Running);
+        self.running += 1;
+        Some(key)
+    }
+
+    /// Records a stage's outcome; returns the runs that are finished now, removed from `pending`.
+    fn done(&mut self, plan: &'p Plan, key: &'p str, outcome: StageOutcome) -> Vec<FinishedRun> {
+        self.states.insert(key, StageState::Done(outcome));
+        self.running -= 1;
+        let mut finished = Vec::new();
+        let mut still = Vec::new();
+        for &i in &self.pending {
+            match self.outcome_of(plan, &plan.runs[i]) {
+                Some((metrics, error)) => {
+                    let seconds = self
+                        .started
+                        .get(&i)
+                        .map_or(0.0, |t| t.elapsed().as_secs_f64());
+                    finished.push(FinishedRun {
+                        pos: i,
+                        metrics,
+                        error,
+                        seconds,
+                    });
+                }
+                None => still.push(i),
+            }
+        }
+        self.pending = still;
+        finished
+    }
+
+    /// A run's metrics and error once its stages are all done or one (the first, in the run's
+    /// order) failed; `None` while it waits. With several downstream stages in a run, their
+    /// metrics are told apart by name.
+    fn outcome_of(&self, plan: &Plan, run: &RunPlan) -> Option<(Metrics, Option<String>)> {
+        let mut metrics = Metrics::new();
+        for key in &run.stages {
+            let m = match self.states.get(key.as_str()) {
+                Some(StageState::Done(Ok(m))) => m,
+                Some(StageState::Done(Err(e))) => return Some((metrics, Some(e.clone()))),
+                _ => return None,
+            };
+            let stage = plan.stage(key)?;
+            let prefix = if stage.kind == StageKind::Downstream && run.downstream.len() > 1 {
+                format!("{}.", stage.name)
+            } else {
+                String::new()
+            };
+            for (k, v) in m {
+                let shared = k.starts_with("data.")
+                    || k.starts_with("tokenizer.")
+                    || k.starts_with("pretrain_");
+                let key = if shared {
+                    k.clone()
+                } else {
+                    format!("{prefix}{k}")
+                };
+                metrics.insert(key, *v);
+            }
+        }
+        Some((metrics, None))
+    }
+}
+
+/// Everything the workers of one grid share.
+struct Grid<'a> {
+    plan: &'a Plan,
+    /// The caller's options with the intra-op threads of one job.
+    options: RunOptions,
+    exp_dir: PathBuf,
+    runs_csv: PathBuf,
+    rows_lock: PathBuf,
+    /// Axes and settings columns.
+    middle: Vec<String>,
+    /// Stage keys of every run in the plan, by run id.
+    current: HashMap<&'a str, String>,
+    commit: String,
+    ort_version: String,
+    board: Board,
+    summary: Mutex<RunSummary>,
+    queue: Mutex<Queue<'a>>,
+    wake: Condvar,
+}
+
+impl<'a> Grid<'a> {
+    /// A row is reused only when its run is in this plan with the same stage keys.
+    fn in_plan(&self, r: &Row) -> bool {
+        let (Some(id), Some(keys)) = (r.get("run_id"), r.get("stage_keys")) else {
+            return false;
+        };
+        self.current.get(id.as_str()) == Some(keys)
+    }
+
+    fn lock_queue(&self) -> std::sync::MutexGuard<'_, Queue<'a>> {
+        self.queue.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A worker: takes ready stages until every run is finished (or the grid stopped).
+    fn work(&self) {
+        loop {
+            let key = {
+                let mut q = self.lock_queue();
+                loop {
+                    if q.fatal.is_some() || q.pending.is_empty() {
+                        return;
+                    }
+                    if let Some(key) = q.take(self.plan) {
+                        break key;
+                    }
+                    if q.running == 0 {
+                        q.fatal = Some(anyhow::anyhow!(
+                            "no stage of the remaining runs can start (the plan names a stage it does not hold)"
+                        ));
+                        self.wake.notify_all();
+                        return;
+                    }
+                    q = self.wake.wait(q).unwrap_or_else(|e| e.into_inner());
+                }
+            };
+            let outcome = self.stage(key);
+            let finished = self.lock_queue().done(self.plan, key, outcome);
+            self.wake.notify_all();
+            for run in finished {
+                if let Err(e) = self.finish_run(run) {
+                    let mut q = self.lock_queue();
+                    q.fatal.get_or_insert(e);
+                    self.wake.notify_all();
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Executes a stage, or reuses its outputs. One process at a time per stage: a shard that
+    /// finds the stage being computed waits for it and then reuses it.
+    fn stage(&self, key: &str) -> StageOutcome {
+        let Some(stage) = self.plan.stage(key) else {
+            return Err(format!("stage {key} is not in the plan"));
+        };
+        let out = &self.options.out_dir;
+        let lock = out.join(".stages").join(format!("{key}.lock"));
+        let outcome = with_lock(&lock, || {
+            if !self.options.fresh
+                && let Some(m) = cached_metrics(out, key)
+            {
+                return Ok((m, true));
+            }
+            execute_stage(self.plan, stage, &self.options, &self.board).map(|m| (m, false))
+        });
+        let mut summary = self.summary.lock().unwrap_or_else(|e| e.into_inner());
+        match outcome {
+            Ok((m, cached)) => {
+                if cached {
+                    summary.cached_stages += 1;
+                    self.board.stage_cached();
+                } else {
+                    summary.executed_stages += 1;
+                }
+                Ok(m)
+            }
+            Err(e) => {
+                summary.executed_stages += 1;
+                Err(format!("{}: {e:#}", stage.label))
+            }
+        }
+    }
+
+    /// Writes a finished run's row (merged into runs.csv under its lock), its folder and its
+    /// learning curves.
+    fn finish_run(&self, finished: FinishedRun) -> Result<()> {
+        let FinishedRun {
+            pos,
+            metrics,
+            error,
+            seconds,
+        } = finished;
+        let (plan, run) = (self.plan, &self.plan.runs[pos]);
+        let mut row = settings_of(plan, run);
+        row.insert("run_id".into(), run.run_id.clone());
+        row.insert("cell_id".into(), run.cell_id.clone());
+        row.insert("seed".into(), run.seed.to_string());
+        row.insert(
+            "status".into(),
+            if error.is_some() { "failed" } else { "ok" }.into(),
+        );
+        if let Some(e) = &error {
+            row.insert("error".into(), e.replace('\n', " "));
+        }
+        for (k, v) in &metrics {
+            row.insert(k.clone(), format!("{v}"));
+        }
+        row.insert("seconds".into(), format!("{seconds:.2}"));
+        row.insert("stage_keys".into(), run.stages.join(" "));
+        row.insert("embedlab_version".into(), env!("CARGO_PKG_VERSION").into());
+        row.insert("git_commit".into(), self.commit.clone());
+        row.insert("ort_version".into(), self.ort_version.clone());
+        row.insert(
+            "threads".into(),
+            execute::thread_count(self.options.threads).to_string(),
+        );
+        let run_dir = self.exp_dir.join("runs").join(&run.run_id);
+        std::fs::create_dir_all(&run_dir)?;
+        if let Some(cell) = plan.cells.iter().find(|c| c.id == run.cell_id) {
+            let cfg = toml::to_string(&cell.experiment).unwrap_or_default();
+            let digest = <sha2::Sha256 as sha2::Digest>::digest(cfg.as_bytes());
+            row.insert("config_hash".into(), hex::encode(&digest[..8]));
+            std::fs::write(run_dir.join("config.toml"), cfg)?;
+        }
+        std::fs::write(
+            run_dir.join("metrics.json"),
+            serde_json::to_vec_pretty(&metrics)?,
+        )?;
+        // Merge into the file as it is now (other shards and workers may have added rows), under
+        // the lock (an advisory file lock, which also excludes the other threads of this process).
+        with_lock(&self.rows_lock, || {
+            let mut rows = table::read_csv(&self.runs_csv)?;
+            rows.retain(|r| self.in_plan(r) && r.get("run_id") != Some(&run.run_id));
+            rows.push(row);
+            rows.sort_by(|a, b| a.get("run_id").cmp(&b.get("run_id")));
+            table::write_csv(
+                &self.runs_csv,
+                &table::column_order(&rows, &self.middle),
+                &rows,
+            )
+        })?;
+        if error.is_none() {
+            let out = &self.options.out_dir;
+            let stages: Vec<(&str, PathBuf)> = run
+                .stages
+                .iter()
+                .filter_map(|k| {
+                    Some((
+                        plan.stage(k)?.label.as_str(),
+                        stage_dir(out, k).join(execute::CURVES_FILE),
+                    ))
+                })
+                .collect();
+            with_lock(&self.rows_lock, || {
+                table::replace_curves(&self.exp_dir.join("curves.csv"), &run.run_id, &stages)
+            })?;
+        }
+        let mut summary = self.summary.lock().unwrap_or_else(|e| e.into_inner());
+        if error.is_some() {
+            summary.failed += 1
+        } else {
+            summary.ok += 1
+        }
+        drop(summary);
+        let status = if error.is_some() { "failed" } else { "ok" };
+        let line = format!(
+            "[{}/{}] run {} {status} ({seconds:.1}s)",
+            pos + 1,
+            plan.runs.len(),
+            run.run_id
+        );
+        self.board
+            .run_finished(&run.run_id, error.as_deref(), &line);
+        Ok(())
+    }
+}
+
+/// Intra-op threads of each of `jobs` stages running at once: the configured (or available)
+/// threads divided among them, at least one. One job keeps the configuration as it is.
+pub fn threads_per_job(threads: Option<usize>, jobs: usize) -> Option<usize> {
+    if jobs <= 1 {
+        threads
+    } else {
+        Some((execute::thread_count(threads) / jobs).max(1))
+    }
+}
+
+/// Executes every run of `plan` (or of its shard), with up to `options.jobs` stages at once.
 pub fn run_plan(plan: &Plan, options: &RunOptions) -> Result<RunSummary> {
     let exp_dir = options.out_dir.join(&plan.experiment_name);
     std::fs::create_dir_all(exp_dir.join("runs"))
         .with_context(|| format!("cannot create the output directory {}", exp_dir.display()))?;
     let info = crate::runtime::init()?;
-    if options.jobs > 1 {
-        eprintln!(
-            "note: stages run one at a time in this version; --jobs {} is ignored",
-            options.jobs
-        );
-    }
-    let runs_csv = exp_dir.join("runs.csv");
-    let rows_lock = exp_dir.join("runs.csv.lock");
-    // A row is reused only when its run is in this plan with the same stage keys and it
-    // succeeded; rows of an edited grid or of failed runs are dropped and run again.
+    let jobs = options.jobs.max(1);
+    let mut middle: Vec<String> = plan.axes.clone();
+    middle.extend(table::SETTINGS.iter().map(|s| s.to_string()));
+    let (runs_csv, rows_lock) = (exp_dir.join("runs.csv"), exp_dir.join("runs.csv.lock"));
     let current: HashMap<&str, String> = plan
         .runs
         .iter()
@@ -338,7 +654,9 @@ pub fn run_plan(plan: &Plan, options: &RunOptions) -> Result<RunSummary> {
         };
         current.get(id.as_str()) == Some(keys)
     };
-    let done: std::collections::HashSet<String> = with_lock(&rows_lock, || {
+    // Rows of runs that succeeded with the same stage keys are kept; rows of an edited grid or
+    // of failed runs are dropped and run again.
+    let done: HashSet<String> = with_lock(&rows_lock, || {
         let rows = if options.fresh {
             Vec::new()
         } else {
@@ -351,157 +669,53 @@ pub fn run_plan(plan: &Plan, options: &RunOptions) -> Result<RunSummary> {
             .filter_map(|r| r.get("run_id").cloned())
             .collect())
     })?;
-    let mut summary = RunSummary::default();
-    let mut results: HashMap<String, Result<Metrics, String>> = HashMap::new();
-    let commit = git_commit();
-    let axes: Vec<String> = plan.axes.clone();
-    let mut middle: Vec<String> = axes.clone();
-    middle.extend(table::SETTINGS.iter().map(|s| s.to_string()));
-    let total_runs = plan.runs.len();
+    let mut skipped = 0;
+    let mut pending = Vec::new();
     for (pos, run) in plan.runs.iter().enumerate() {
-        if let Some(s) = options.shard {
-            if pos % s.count != s.index {
-                continue;
-            }
-        }
-        if done.contains(&run.run_id) {
-            summary.skipped += 1;
+        if options.shard.is_some_and(|s| pos % s.count != s.index) {
             continue;
         }
-        let started = Instant::now();
-        let mut metrics = Metrics::new();
-        let mut error = None;
-        for key in &run.stages {
-            let stage = plan
-                .stage(key)
-                .context("plan names a stage it does not hold")?;
-            let res = results.entry(key.clone()).or_insert_with(|| {
-                // One process at a time per stage: a shard that finds the stage being computed
-                // waits for it and then reuses it.
-                let lock = options.out_dir.join(".stages").join(format!("{key}.lock"));
-                let outcome = with_lock(&lock, || {
-                    if !options.fresh {
-                        if let Some(m) = cached_metrics(&options.out_dir, key) {
-                            return Ok((m, true));
-                        }
-                    }
-                    execute_stage(plan, stage, options).map(|m| (m, false))
-                });
-                match outcome {
-                    Ok((m, cached)) => {
-                        if cached {
-                            summary.cached_stages += 1
-                        } else {
-                            summary.executed_stages += 1
-                        }
-                        Ok(m)
-                    }
-                    Err(e) => {
-                        summary.executed_stages += 1;
-                        Err(format!("{}: {e:#}", stage.label))
-                    }
-                }
-            });
-            // With several downstream stages in a run, their metrics are told apart by name.
-            let prefix = if stage.kind == StageKind::Downstream && run.downstream.len() > 1 {
-                format!("{}.", stage.name)
-            } else {
-                String::new()
-            };
-            match res {
-                Ok(m) => {
-                    for (k, v) in m {
-                        let shared = k.starts_with("data.")
-                            || k.starts_with("tokenizer.")
-                            || k.starts_with("pretrain_");
-                        let key = if shared {
-                            k.clone()
-                        } else {
-                            format!("{prefix}{k}")
-                        };
-                        metrics.insert(key, *v);
-                    }
-                }
-                Err(e) => {
-                    error = Some(e.clone());
-                    break;
-                }
-            }
-        }
-        let mut row = settings_of(plan, run);
-        row.insert("run_id".into(), run.run_id.clone());
-        row.insert("cell_id".into(), run.cell_id.clone());
-        row.insert("seed".into(), run.seed.to_string());
-        row.insert(
-            "status".into(),
-            if error.is_some() { "failed" } else { "ok" }.into(),
-        );
-        if let Some(e) = &error {
-            row.insert("error".into(), e.replace('\n', " "));
-            summary.failed += 1;
-            eprintln!("run {} failed: {e}", run.run_id);
+        if done.contains(&run.run_id) {
+            skipped += 1;
         } else {
-            summary.ok += 1;
+            pending.push(pos);
         }
-        for (k, v) in &metrics {
-            row.insert(k.clone(), format!("{v}"));
-        }
-        row.insert(
-            "seconds".into(),
-            format!("{:.2}", started.elapsed().as_secs_f64()),
-        );
-        row.insert("stage_keys".into(), run.stages.join(" "));
-        row.insert("embedlab_version".into(), env!("CARGO_PKG_VERSION").into());
-        row.insert("git_commit".into(), commit.clone());
-        row.insert("ort_version".into(), info.version.clone());
-        row.insert(
-            "threads".into(),
-            execute::thread_count(options.threads).to_string(),
-        );
-        let run_dir = exp_dir.join("runs").join(&run.run_id);
-        std::fs::create_dir_all(&run_dir)?;
-        if let Some(cell) = plan.cells.iter().find(|c| c.id == run.cell_id) {
-            let cfg = toml::to_string(&cell.experiment).unwrap_or_default();
-            let digest = <sha2::Sha256 as sha2::Digest>::digest(cfg.as_bytes());
-            row.insert("config_hash".into(), hex::encode(&digest[..8]));
-            std::fs::write(run_dir.join("config.toml"), cfg)?;
-        }
-        std::fs::write(
-            run_dir.join("metrics.json"),
-            serde_json::to_vec_pretty(&metrics)?,
-        )?;
-        // Merge into the file as it is now (other shards may have added rows), under the lock.
-        with_lock(&rows_lock, || {
-            let mut rows = table::read_csv(&runs_csv)?;
-            rows.retain(|r| in_plan(r) && r.get("run_id") != Some(&run.run_id));
-            rows.push(row);
-            rows.sort_by(|a, b| a.get("run_id").cmp(&b.get("run_id")));
-            table::write_csv(&runs_csv, &table::column_order(&rows, &middle), &rows)
-        })?;
-        if error.is_none() {
-            let stages: Vec<(&str, PathBuf)> = run
-                .stages
-                .iter()
-                .filter_map(|k| {
-                    Some((
-                        plan.stage(k)?.label.as_str(),
-                        stage_dir(&options.out_dir, k).join(execute::CURVES_FILE),
-                    ))
-                })
-                .collect();
-            with_lock(&rows_lock, || {
-                table::replace_curves(&exp_dir.join("curves.csv"), &run.run_id, &stages)
-            })?;
-        }
-        eprintln!(
-            "[{}/{}] run {} {} ({:.1}s)",
-            pos + 1,
-            total_runs,
-            run.run_id,
-            if error.is_some() { "failed" } else { "ok" },
-            started.elapsed().as_secs_f64()
-        );
     }
+    let workers = jobs.min(pending.len()).max(1);
+    let grid = Grid {
+        plan,
+        options: RunOptions {
+            threads: threads_per_job(options.threads, jobs),
+            ..options.clone()
+        },
+        exp_dir: exp_dir.clone(),
+        runs_csv: runs_csv.clone(),
+        rows_lock: rows_lock.clone(),
+        middle: middle.clone(),
+        current: current.clone(),
+        commit: git_commit(),
+        ort_version: info.version.clone(),
+        board: Board::new(pending.len() as u64),
+        summary: Mutex::new(RunSummary::default()),
+        queue: Mutex::new(Queue::new(plan, pending)),
+        wake: Condvar::new(),
+    };
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            s.spawn(|| grid.work());
+        }
+    });
+    grid.board.finish();
+    if let Some(e) = grid
+        .queue
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner())
+        .fatal
+    {
+        return Err(e);
+    }
+    let mut summary = grid.summary.into_inner().unwrap_or_else(|e| e.into_inner());
+    summary.skipped = skipped;
     with_lock(&rows_lock, || {
         let mut rows = table::read_csv(&runs_csv)?;
         rows.retain(|r| in_plan(r));

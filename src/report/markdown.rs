@@ -1,6 +1,8 @@
 //! report.md: the summary as a table (mean ± 95% CI of the test metrics per cell), the paired
-//! differences between transfer modes (per seed, e.g. finetune − scratch), and the failed runs.
+//! differences between transfer modes (per seed, e.g. finetune − scratch), the plots, and the
+//! failed runs.
 
+use super::plots::Plot;
 use super::table::{Row, mean_std_ci};
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -15,7 +17,7 @@ fn is_transfer(c: &str) -> bool {
 }
 
 /// The test metrics present, `test_accuracy` and `test_macro_f1` first.
-fn test_metrics(rows: &[Row]) -> Vec<String> {
+pub fn test_metrics(rows: &[Row]) -> Vec<String> {
     let mut cols: Vec<String> = rows
         .iter()
         .flat_map(|r| r.keys())
@@ -42,8 +44,9 @@ fn fmt_ci(xs: &[f64]) -> String {
     }
 }
 
-/// Renders report.md from the rows of runs.csv; `group` are the axes and settings columns.
-pub fn render(name: &str, rows: &[Row], group: &[String]) -> String {
+/// Renders report.md from the rows of runs.csv; `group` are the axes and settings columns,
+/// `plots` the charts written beside it.
+pub fn render(name: &str, rows: &[Row], group: &[String], plots: &[Plot]) -> String {
     let ok: Vec<&Row> = rows
         .iter()
         .filter(|r| r.get("status").map(String::as_str) == Some("ok"))
@@ -160,6 +163,13 @@ pub fn render(name: &str, rows: &[Row], group: &[String]) -> String {
             for l in lines {
                 let _ = writeln!(out, "{l}");
             }
+        }
+    }
+
+    if !plots.is_empty() {
+        let _ = writeln!(out, "\n## Plots\n");
+        for p in plots {
+            let _ = writeln!(out, "![{}]({})\n", p.title, p.file);
         }
     }
 

@@ -1,5 +1,8 @@
-//! Reports: runs.csv and summary.csv tables, report.md, and rebuilding them from runs.csv.
+//! Reports: runs.csv and summary.csv tables, report.md, plots, the live board, and rebuilding
+//! them from runs.csv.
+pub mod board;
 pub mod markdown;
+pub mod plots;
 mod rebuild;
 pub mod table;
 

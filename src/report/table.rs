@@ -237,23 +237,36 @@ fn metric_columns(rows: &[Row], middle: &[String]) -> Vec<String> {
         .collect()
 }
 
-/// Writes `<exp_dir>/summary.csv` and `<exp_dir>/report.md` from the rows, grouped by cell; `middle` are the axes and
-/// settings columns carried into each summary row.
+/// Writes `<exp_dir>/summary.csv`, `<exp_dir>/plots/*.svg` and `<exp_dir>/report.md` from the
+/// rows, grouped by cell; `middle` are the axes and settings columns carried into each summary
+/// row (the axes are those that are not settings). A chart that cannot be drawn is a warning,
+/// not a failed grid.
 pub fn write_summary(exp_dir: &Path, rows: &[Row], middle: &[String]) -> Result<()> {
     let metrics = metric_columns(rows, middle);
     let (cols, summary) = summarize(rows, middle, &metrics);
     write_csv(&exp_dir.join("summary.csv"), &cols, &summary)?;
+    let axes: Vec<String> = middle
+        .iter()
+        .filter(|c| !SETTINGS.contains(&c.as_str()))
+        .cloned()
+        .collect();
+    let plots =
+        super::plots::write_plots(exp_dir, rows, &axes, &super::markdown::test_metrics(rows))
+            .unwrap_or_else(|e| {
+                eprintln!("warning: plots not written: {e:#}");
+                Vec::new()
+            });
     let name = exp_dir
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let md = super::markdown::render(&name, rows, middle);
+    let md = super::markdown::render(&name, rows, middle, &plots);
     crate::runtime::write_atomic(&exp_dir.join("report.md"), md.as_bytes())?;
     Ok(())
 }
 
-/// Rebuilds `<dir>/summary.csv` from `<dir>/runs.csv` (e.g. after shards wrote their rows). The
-/// grouping columns are the settings and every column holding a non-numeric value.
+/// Rebuilds `<dir>/summary.csv`, its plots and report.md from `<dir>/runs.csv` (e.g. after
+/// shards wrote their rows).
 pub fn rebuild_summary(dir: &Path) -> Result<()> {
     let path = dir.join("runs.csv");
     if !path.exists() {
@@ -265,21 +278,32 @@ pub fn rebuild_summary(dir: &Path) -> Result<()> {
         .iter()
         .map(String::from)
         .collect();
-    // The sweep axes (textual columns other than the settings, in file order), then the settings.
-    let mut middle: Vec<String> = header
-        .into_iter()
-        .filter(|c| {
-            !LEADING.contains(&c.as_str())
-                && !TRAILING.contains(&c.as_str())
-                && !SETTINGS.contains(&c.as_str())
-        })
-        .filter(|c| {
-            rows.iter()
-                .any(|r| r.get(c).is_some_and(|v| v.parse::<f64>().is_err()))
-        })
-        .collect();
+    let mut middle = axes_of(&header, &rows);
     middle.extend(SETTINGS.iter().map(|s| s.to_string()));
     write_summary(dir, &rows, &middle)
+}
+
+/// The sweep axes of a runs.csv: [`column_order`] writes them between the leading columns and
+/// the settings. A file without the settings columns falls back to its textual columns.
+fn axes_of(header: &[String], rows: &[Row]) -> Vec<String> {
+    let is = |set: &[&str], c: &String| set.contains(&c.as_str());
+    if header.iter().any(|c| is(SETTINGS, c)) {
+        return header
+            .iter()
+            .filter(|c| !is(LEADING, c))
+            .take_while(|c| !is(SETTINGS, c))
+            .cloned()
+            .collect();
+    }
+    header
+        .iter()
+        .filter(|c| !is(LEADING, c) && !is(TRAILING, c))
+        .filter(|c| {
+            rows.iter()
+                .any(|r| r.get(*c).is_some_and(|v| v.parse::<f64>().is_err()))
+        })
+        .cloned()
+        .collect()
 }
 
 #[cfg(test)]
@@ -316,5 +340,28 @@ mod tests {
         let p = dir.path().join("runs.csv");
         write_csv(&p, &cols, std::slice::from_ref(&r)).unwrap();
         assert_eq!(read_csv(&p).unwrap(), vec![r]);
+    }
+
+    #[test]
+    fn axes_are_read_back_from_the_column_order_numeric_ones_too() {
+        let mut r = Row::new();
+        for (k, v) in [
+            ("run_id", "c001-s1"),
+            ("encoder.depth", "2"),
+            ("downstream.C.transfer", "frozen"),
+            ("test_accuracy", "0.5"),
+        ] {
+            r.insert(k.into(), v.into());
+        }
+        let middle: Vec<String> = ["encoder.depth", "downstream.C.transfer"]
+            .iter()
+            .map(|s| s.to_string())
+            .chain(SETTINGS.iter().map(|s| s.to_string()))
+            .collect();
+        let header = column_order(std::slice::from_ref(&r), &middle);
+        assert_eq!(
+            axes_of(&header, std::slice::from_ref(&r)),
+            ["encoder.depth", "downstream.C.transfer"]
+        );
     }
 }
