@@ -237,6 +237,19 @@ pub struct PretrainConfig {
     /// Pretrain once per run seed instead (the run seed replaces `seed`).
     #[serde(default)]
     pub replicate: bool,
+    /// `mlm`/`clm`: the output layer is the word-embedding table (BERT, GPT). Untied, the
+    /// output layer is a separate matrix and a token's embedding changes only when it occurs,
+    /// so tokens the corpus lacks keep their random initialisation instead of drifting
+    /// together under the softmax's shared gradient.
+    #[serde(default = "default_true", skip_serializing_if = "is_true")]
+    pub tie_output: bool,
+}
+
+fn default_true() -> bool {
+    true
+}
+fn is_true(b: &bool) -> bool {
+    *b
 }
 
 fn default_steps() -> u64 {

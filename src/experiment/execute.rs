@@ -125,6 +125,7 @@ pub fn encoder_spec(
         segment: emb.segment,
         causal,
         ln_eps: 1e-12,
+        tie_output: true,
     }
 }
 
@@ -237,7 +238,10 @@ pub fn pretrain_stage(
     let mut metrics = Metrics::new();
     let tok = Tok::load(&tokenizer_dir.join(TOKENIZER_FILE))?;
     let seq = p.seq_len.min(enc.max_len);
-    let spec = encoder_spec(enc, emb, tok.vocab_size(), p.task == PretrainTask::Clm);
+    let spec = EncoderSpec {
+        tie_output: p.tie_output,
+        ..encoder_spec(enc, emb, tok.vocab_size(), p.task == PretrainTask::Clm)
+    };
     // The examples of the task, and its head.
     let (items, dev_items, head): (Vec<Item>, Option<Vec<Item>>, Head) = match p.task {
         PretrainTask::Mlm | PretrainTask::Clm | PretrainTask::Nsp | PretrainTask::Sop => {

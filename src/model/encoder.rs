@@ -52,6 +52,10 @@ pub struct EncoderSpec {
     /// Causal self-attention (a decoder used as a feature extractor, for causal LM).
     pub causal: bool,
     pub ln_eps: f64,
+    /// Language-model heads (mlm, clm) reuse the word embeddings as their output layer; when
+    /// false they get their own `decoder` matrix and the word table is updated only through the
+    /// tokens a batch contains.
+    pub tie_output: bool,
 }
 
 impl EncoderSpec {
@@ -72,6 +76,7 @@ impl EncoderSpec {
             segment: true,
             causal: false,
             ln_eps: 1e-12,
+            tie_output: true,
         }
     }
 

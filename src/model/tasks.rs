@@ -166,7 +166,7 @@ pub fn task_graph(
                 let x = m.g.gelu(x)?;
                 let x = m.layer_norm("norm", x, spec.ln_eps)?;
                 let bias = m.param("bias", &[spec.vocab], Init::Zeros)?;
-                match out.word_table {
+                match out.word_table.filter(|_| spec.tie_output) {
                     Some(w) => {
                         let wt = m.g.transpose(w, &[1, 0])?;
                         let y = m.g.matmul(x, wt)?;
@@ -188,7 +188,7 @@ pub fn task_graph(
             let flat = m.g.reshape(out.hidden, &[batch * seq, d])?;
             let logits = m.scoped("head.lm", |m| -> graph::Result<ValueId> {
                 let bias = m.param("bias", &[spec.vocab], Init::Zeros)?;
-                match out.word_table {
+                match out.word_table.filter(|_| spec.tie_output) {
                     Some(w) => {
                         let wt = m.g.transpose(w, &[1, 0])?;
                         let y = m.g.matmul(flat, wt)?;
