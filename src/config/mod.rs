@@ -14,13 +14,16 @@ mod load;
 mod source;
 mod validate;
 
-pub use data::{CorpusConfig, DatasetConfig, FilterConfig, TokenizerConfig, TokenizerKind};
+pub use data::{
+    CorpusConfig, DatasetConfig, FilterConfig, SPECIAL_TOKENS, TokenizerConfig, TokenizerKind,
+    UnseenLabels,
+};
 pub use error::{CellNote, ConfigError, Hint, Origin, display_path};
 pub use experiment::{
     Activation, Device, DownstreamConfig, DownstreamTask, EmbeddingsConfig, EncoderConfig,
     Experiment, Layers, NormPlacement, OptimizerConfig, OptimizerKind, Pooling, PositionEmbedding,
     PretrainConfig, PretrainTask, Schedule, StageRef, Transfer, WordEmbedding, json_schema,
 };
-pub use load::{AxisValue, GridPoint, LoadOptions, Loaded, MAX_CELLS, load, load_str};
+pub use load::{AxisValue, GridPoint, LoadOptions, Loaded, MAX_CELLS, load, load_str, parse};
 pub use source::{ENV_PREFIX, Sources};
 pub use validate::{Violation, validate, warnings};

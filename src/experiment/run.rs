@@ -111,9 +111,7 @@ fn execute_stage(plan: &Plan, stage: &StagePlan, options: &RunOptions) -> Result
     let out = &options.out_dir;
     let dir = stage_dir(out, &stage.key);
     let tmp = out.join(".stages").join(format!("{}.tmp-{}", stage.key, std::process::id()));
-    if tmp.exists() {
-        std::fs::remove_dir_all(&tmp)?;
-    }
+    remove_stale_tmp(out, &stage.key)?;
     std::fs::create_dir_all(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
     let progress = StageProgress::new(stage.label.clone());
     // Periodic checkpoints of a long stage live here until it completes (not per process, so a
@@ -201,6 +199,19 @@ fn execute_stage(plan: &Plan, stage: &StagePlan, options: &RunOptions) -> Result
     let _ = std::fs::remove_dir_all(&resume);
     progress.finish("done");
     Ok(metrics)
+}
+
+/// Removes `<key>.tmp-<pid>` folders that processes killed while executing the stage left
+/// behind. The caller holds the stage's lock, so no live process is writing one of them.
+fn remove_stale_tmp(out: &Path, key: &str) -> Result<()> {
+    let prefix = format!("{key}.tmp-");
+    let Ok(entries) = std::fs::read_dir(out.join(".stages")) else { return Ok(()) };
+    for entry in entries.flatten() {
+        if entry.file_name().to_string_lossy().starts_with(&prefix) {
+            std::fs::remove_dir_all(entry.path()).with_context(|| format!("removing {}", entry.path().display()))?;
+        }
+    }
+    Ok(())
 }
 
 /// Runs `f` holding an exclusive advisory lock on the file `path` (created if missing), so that
