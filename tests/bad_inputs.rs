@@ -747,10 +747,10 @@ fn check(case: &Case) -> Result<Option<String>, String> {
         }
     }
     let mut env = Vec::new();
-    if let Some(setup) = case.setup {
-        if let Err(reason) = setup(dir, &mut env) {
-            return Ok(Some(reason));
-        }
+    if let Some(setup) = case.setup
+        && let Err(reason) = setup(dir, &mut env)
+    {
+        return Ok(Some(reason));
     }
     let (code, err) = run_case(case, dir, &env);
     let fail = |what: String| Err(format!("{what}\n--- stderr ---\n{err}"));

@@ -6,7 +6,9 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     match embedlab::config::parse(text, "fuzz/experiment.toml") {
         Ok(loaded) => {
             // Every error must render, and so must every plan.

@@ -20,7 +20,8 @@ use crate::config::{
     UnseenLabels,
 };
 use crate::data::{self, Columns, DataError, Dataset, Example};
-use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// Why an experiment cannot run, found before anything ran.
@@ -37,7 +38,7 @@ pub enum CheckError {
     Data {
         key: String,
         #[source]
-        source: DataError,
+        source: Box<DataError>,
     },
 
     /// The data does not fit the task that uses it.
@@ -87,22 +88,19 @@ pub fn check_supported(plan: &Plan) -> Result<(), CheckError> {
 /// Reads every corpus and dataset of every cell once and checks each downstream dataset
 /// against its task.
 pub fn check_data(plan: &Plan) -> Result<(), CheckError> {
-    let mut corpora: BTreeMap<String, ()> = BTreeMap::new();
+    // Cells share most of their data; each distinct configuration is read once.
+    let mut corpora: BTreeSet<String> = BTreeSet::new();
     let mut datasets: BTreeMap<String, Dataset> = BTreeMap::new();
     for cell in &plan.cells {
         let e = &cell.experiment;
         for (name, c) in &e.corpus {
-            let id = format!("{c:?}");
-            if !corpora.contains_key(&id) {
+            if corpora.insert(format!("{c:?}")) {
                 read_corpus(name, c)?;
-                corpora.insert(id, ());
             }
         }
         for (name, d) in &e.dataset {
-            let id = format!("{d:?}");
-            if !datasets.contains_key(&id) {
-                let ds = read_dataset(name, d)?;
-                datasets.insert(id, ds);
+            if let Entry::Vacant(slot) = datasets.entry(format!("{d:?}")) {
+                slot.insert(read_dataset(name, d)?);
             }
         }
         check_tokenizer_file(e)?;
@@ -130,12 +128,16 @@ fn missing(key: String, path: &Path) -> Result<(), CheckError> {
     }
 }
 
+fn data_error(key: String, e: DataError) -> CheckError {
+    CheckError::Data {
+        key,
+        source: Box::new(e),
+    }
+}
+
 fn read_corpus(name: &str, c: &CorpusConfig) -> Result<(), CheckError> {
     missing(format!("corpus.{name}.path"), &c.path)?;
-    data::load_corpus(c, Path::new("")).map_err(|source| CheckError::Data {
-        key: format!("corpus.{name}"),
-        source,
-    })?;
+    data::load_corpus(c, Path::new("")).map_err(|e| data_error(format!("corpus.{name}"), e))?;
     Ok(())
 }
 
@@ -143,10 +145,7 @@ fn read_dataset(name: &str, d: &DatasetConfig) -> Result<Dataset, CheckError> {
     missing(format!("dataset.{name}.path"), &d.path)?;
     data::load_dataset(d, Path::new(""))
         .map(|(ds, _)| ds)
-        .map_err(|source| CheckError::Data {
-            key: format!("dataset.{name}"),
-            source,
-        })
+        .map_err(|e| data_error(format!("dataset.{name}"), e))
 }
 
 fn check_tokenizer_file(e: &Experiment) -> Result<(), CheckError> {
@@ -155,10 +154,7 @@ fn check_tokenizer_file(e: &Experiment) -> Result<(), CheckError> {
         return Ok(());
     };
     missing("tokenizer.path".into(), path)?;
-    data::Tok::load(path).map_err(|source| CheckError::Data {
-        key: "tokenizer.path".into(),
-        source,
-    })?;
+    data::Tok::load(path).map_err(|e| data_error("tokenizer.path".into(), e))?;
     Ok(())
 }
 
