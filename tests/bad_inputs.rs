@@ -470,6 +470,15 @@ fn catalogue() -> Vec<Case> {
         .at("filter ="),
         // ---- data files ----
         invalid(
+            "data_empty_after_filtering_in_one_sweep_cell",
+            &[
+                "dataset.words",
+                "nothing left after filtering",
+                "(in sweep cell dataset.words.filter.min_chars = 10000)",
+            ],
+        )
+        .append("\n[sweep]\n\"dataset.words.filter.min_chars\" = [1, 10000]\n"),
+        invalid(
             "data_file_missing",
             &["dataset.words.path", "labeled.tsv does not exist"],
         )
@@ -846,18 +855,18 @@ fn every_bad_input_gets_one_clear_message_and_no_partial_results() {
         match check(case) {
             Ok(None) => {
                 passed += 1;
-                println!("{:>3}. {:<34} {expect:<30} ok", i + 1, case.name);
+                println!("{:>3}. {:<46} {expect:<30} ok", i + 1, case.name);
             }
             Ok(Some(reason)) => {
                 skipped += 1;
                 println!(
-                    "{:>3}. {:<34} {expect:<30} SKIPPED: {reason}",
+                    "{:>3}. {:<46} {expect:<30} SKIPPED: {reason}",
                     i + 1,
                     case.name
                 );
             }
             Err(e) => {
-                println!("{:>3}. {:<34} {expect:<30} FAILED", i + 1, case.name);
+                println!("{:>3}. {:<46} {expect:<30} FAILED", i + 1, case.name);
                 failures.push(format!("{}: {e}", case.name));
             }
         }

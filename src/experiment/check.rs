@@ -48,6 +48,13 @@ pub enum CheckError {
     #[error("{key}: {message}")]
     Unsupported { key: String, message: String },
 
+    /// A data error that only one sweep cell's settings cause.
+    #[error("{inner} (in sweep cell {cell})")]
+    InCell {
+        cell: String,
+        inner: Box<CheckError>,
+    },
+
     #[error("{0}")]
     Runtime(#[from] crate::runtime::RuntimeError),
 
@@ -89,30 +96,54 @@ pub fn check_supported(plan: &Plan) -> Result<(), CheckError> {
 /// against its task.
 pub fn check_data(plan: &Plan) -> Result<(), CheckError> {
     // Cells share most of their data; each distinct configuration is read once.
-    let mut corpora: BTreeSet<String> = BTreeSet::new();
-    let mut datasets: BTreeMap<String, Dataset> = BTreeMap::new();
+    let mut seen = Seen::default();
     for cell in &plan.cells {
-        let e = &cell.experiment;
-        for (name, c) in &e.corpus {
-            if corpora.insert(format!("{c:?}")) {
-                read_corpus(name, c)?;
+        check_cell(&cell.experiment, &mut seen).map_err(|e| {
+            if cell.axes.is_empty() {
+                return e;
             }
-        }
-        for (name, d) in &e.dataset {
-            if let Entry::Vacant(slot) = datasets.entry(format!("{d:?}")) {
-                slot.insert(read_dataset(name, d)?);
+            let axes: Vec<String> = cell
+                .axes
+                .iter()
+                .map(|a| format!("{} = {}", a.key, a.value))
+                .collect();
+            CheckError::InCell {
+                cell: axes.join(", "),
+                inner: Box::new(e),
             }
+        })?;
+    }
+    Ok(())
+}
+
+/// Corpora read and datasets loaded so far, by configuration.
+#[derive(Default)]
+struct Seen {
+    corpora: BTreeSet<String>,
+    datasets: BTreeMap<String, Dataset>,
+}
+
+fn check_cell(e: &Experiment, seen: &mut Seen) -> Result<(), CheckError> {
+    for (name, c) in &e.corpus {
+        if seen.corpora.insert(format!("{c:?}")) {
+            read_corpus(name, c)?;
         }
-        check_tokenizer_file(e)?;
-        for (stage, d) in &e.downstream {
-            let (Some(dc), key) = (e.dataset.get(&d.data), format!("downstream.{stage}")) else {
-                continue; // config validation names unknown datasets
-            };
-            let Some(ds) = datasets.get(&format!("{dc:?}")) else {
-                continue;
-            };
-            fits_task(&key, &d.data, dc, ds, d.task)?;
+    }
+    for (name, d) in &e.dataset {
+        if let Entry::Vacant(slot) = seen.datasets.entry(format!("{d:?}")) {
+            slot.insert(read_dataset(name, d)?);
         }
+    }
+    check_tokenizer_file(e)?;
+    for (stage, d) in &e.downstream {
+        // Config validation has made sure the dataset exists.
+        let Some(dc) = e.dataset.get(&d.data) else {
+            continue;
+        };
+        let Some(ds) = seen.datasets.get(&format!("{dc:?}")) else {
+            continue;
+        };
+        fits_task(&format!("downstream.{stage}"), &d.data, dc, ds, d.task)?;
     }
     Ok(())
 }
