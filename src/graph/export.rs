@@ -22,13 +22,26 @@ pub struct Emitter<'a> {
 
 impl<'a> Emitter<'a> {
     pub fn input_names(&self, node: &Node) -> Vec<String> {
-        node.inputs.iter().map(|v| self.names[v.0].clone()).collect()
+        node.inputs
+            .iter()
+            .map(|v| self.names[v.0].clone())
+            .collect()
     }
     pub fn output_names(&self, node: &Node) -> Vec<String> {
-        node.outputs.iter().map(|v| self.names[v.0].clone()).collect()
+        node.outputs
+            .iter()
+            .map(|v| self.names[v.0].clone())
+            .collect()
     }
     /// Appends one ONNX node.
-    pub fn node(&mut self, op_type: &str, name: &str, inputs: Vec<String>, outputs: Vec<String>, attribute: Vec<AttributeProto>) {
+    pub fn node(
+        &mut self,
+        op_type: &str,
+        name: &str,
+        inputs: Vec<String>,
+        outputs: Vec<String>,
+        attribute: Vec<AttributeProto>,
+    ) {
         self.nodes.push(NodeProto {
             input: inputs,
             output: outputs,
@@ -59,16 +72,36 @@ impl<'a> Emitter<'a> {
 }
 
 pub fn attr_int(name: &str, i: i64) -> AttributeProto {
-    AttributeProto { name: name.into(), r#type: attribute_type::INT, i: Some(i), ..Default::default() }
+    AttributeProto {
+        name: name.into(),
+        r#type: attribute_type::INT,
+        i: Some(i),
+        ..Default::default()
+    }
 }
 pub fn attr_ints(name: &str, v: &[i64]) -> AttributeProto {
-    AttributeProto { name: name.into(), r#type: attribute_type::INTS, ints: v.to_vec(), ..Default::default() }
+    AttributeProto {
+        name: name.into(),
+        r#type: attribute_type::INTS,
+        ints: v.to_vec(),
+        ..Default::default()
+    }
 }
 pub fn attr_float(name: &str, f: f32) -> AttributeProto {
-    AttributeProto { name: name.into(), r#type: attribute_type::FLOAT, f: Some(f), ..Default::default() }
+    AttributeProto {
+        name: name.into(),
+        r#type: attribute_type::FLOAT,
+        f: Some(f),
+        ..Default::default()
+    }
 }
 pub fn attr_string(name: &str, s: &str) -> AttributeProto {
-    AttributeProto { name: name.into(), r#type: attribute_type::STRING, s: Some(s.as_bytes().to_vec()), ..Default::default() }
+    AttributeProto {
+        name: name.into(),
+        r#type: attribute_type::STRING,
+        s: Some(s.as_bytes().to_vec()),
+        ..Default::default()
+    }
 }
 
 /// A `TensorProto` holding `t` as little-endian raw data.
@@ -79,7 +112,12 @@ pub fn tensor_proto(name: &str, t: &Tensor) -> TensorProto {
         TensorData::I64(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
         TensorData::Bool(v) => v.iter().map(|&b| b as u8).collect(),
     };
-    TensorProto { dims: t.shape.iter().map(|&d| d as i64).collect(), data_type: t.dtype().onnx_code(), name: name.to_string(), raw_data }
+    TensorProto {
+        dims: t.shape.iter().map(|&d| d as i64).collect(),
+        data_type: t.dtype().onnx_code(),
+        name: name.to_string(),
+        raw_data,
+    }
 }
 
 /// Which nodes the outputs depend on.
@@ -104,7 +142,11 @@ fn live_nodes(g: &Graph) -> Vec<bool> {
 /// keep their names; each output gets exactly its declared name.
 pub fn to_model(g: &Graph) -> Result<ModelProto> {
     if g.outputs.is_empty() {
-        return Err(GraphError::Shape { op: "export", node: g.name.clone(), message: "graph has no outputs".into() });
+        return Err(GraphError::Shape {
+            op: "export",
+            node: g.name.clone(),
+            message: "graph has no outputs".into(),
+        });
     }
     let mut names = vec![String::new(); g.values.len()];
     for node in &g.nodes {
@@ -117,7 +159,13 @@ pub fn to_model(g: &Graph) -> Result<ModelProto> {
             }
         }
     }
-    let mut e = Emitter { graph: g, names, nodes: Vec::new(), initializers: Vec::new(), counter: 0 };
+    let mut e = Emitter {
+        graph: g,
+        names,
+        nodes: Vec::new(),
+        initializers: Vec::new(),
+        counter: 0,
+    };
     let live = live_nodes(g);
     for (i, node) in g.nodes.iter().enumerate() {
         if !live[i] {
@@ -134,14 +182,21 @@ pub fn to_model(g: &Graph) -> Result<ModelProto> {
     }
     let vi = |name: &str, v: ValueId| {
         let info = g.info(v);
-        let dims: Vec<std::result::Result<i64, String>> = info.shape.iter().map(|&d| Ok(d as i64)).collect();
+        let dims: Vec<std::result::Result<i64, String>> =
+            info.shape.iter().map(|&d| Ok(d as i64)).collect();
         tensor_value_info(name, info.dtype.onnx_code(), &dims)
     };
     let input = g.inputs.iter().map(|&v| vi(&e.names[v.0], v)).collect();
     let mut output = Vec::new();
     for (name, v) in &g.outputs {
         let src = e.names[v.0].clone();
-        e.node("Identity", &format!("output.{name}"), vec![src], vec![name.clone()], vec![]);
+        e.node(
+            "Identity",
+            &format!("output.{name}"),
+            vec![src],
+            vec![name.clone()],
+            vec![],
+        );
         output.push(vi(name, *v));
     }
     let graph = GraphProto {
@@ -155,7 +210,10 @@ pub fn to_model(g: &Graph) -> Result<ModelProto> {
     };
     Ok(ModelProto {
         ir_version: IR_VERSION,
-        opset_import: vec![OperatorSetIdProto { domain: String::new(), version: OPSET }],
+        opset_import: vec![OperatorSetIdProto {
+            domain: String::new(),
+            version: OPSET,
+        }],
         producer_name: "embedlab".into(),
         producer_version: env!("CARGO_PKG_VERSION").into(),
         domain: String::new(),
