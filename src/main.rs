@@ -178,8 +178,9 @@ fn run(args: RunArgs) -> ExitCode {
         Ok(p) => p,
         Err(code) => return code,
     };
-    if let Some(message) = missing_data(&plan).or_else(|| unsupported(&plan)) {
-        return invalid(message);
+    // Data, ONNX Runtime and the results folder are checked before anything runs or is written.
+    if let Err(e) = embedlab::experiment::preflight(&plan, &args.out) {
+        return invalid(e);
     }
     let options = RunOptions {
         out_dir: args.out,
@@ -203,44 +204,6 @@ fn run(args: RunArgs) -> ExitCode {
             ExitCode::from(EXIT_FAILED_RUNS)
         }
     }
-}
-
-/// The first corpus or dataset file that does not exist, as an error message (checked before
-/// anything runs, so a typo in a path costs no compute).
-fn missing_data(plan: &Plan) -> Option<String> {
-    for cell in &plan.cells {
-        let e = &cell.experiment;
-        let corpora = e.corpus.iter().map(|(n, c)| ("corpus", n, &c.path));
-        let datasets = e.dataset.iter().map(|(n, d)| ("dataset", n, &d.path));
-        for (kind, name, path) in corpora.chain(datasets) {
-            if !path.exists() {
-                return Some(format!(
-                    "{kind}.{name}.path: data file {} does not exist",
-                    path.display()
-                ));
-            }
-        }
-    }
-    None
-}
-
-/// A setting the schema accepts but this version cannot run yet, as an error message.
-fn unsupported(plan: &Plan) -> Option<String> {
-    use embedlab::config::{Device, PretrainTask};
-    for cell in &plan.cells {
-        let e = &cell.experiment;
-        for (name, p) in &e.pretrain {
-            if p.task == PretrainTask::Import {
-                return Some(format!(
-                    "pretrain.{name}.task: 'import' is not implemented yet in this version"
-                ));
-            }
-        }
-        if e.device != Device::Cpu {
-            return Some("device: only \"cpu\" is implemented in this version".into());
-        }
-    }
-    None
 }
 
 /// `--shard I/N` (1-based), else SLURM_ARRAY_TASK_ID / SLURM_ARRAY_TASK_COUNT when both are set.

@@ -42,6 +42,7 @@ fn quickstart_data_path() {
             max_train: Some(2000),
             ..Default::default()
         },
+        unseen_labels: Default::default(),
     };
     let (ds, _) = load_dataset(&data, root).unwrap();
     assert_eq!(ds.train.len(), 2000);

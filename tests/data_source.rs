@@ -19,6 +19,7 @@ fn dataset(path: &str) -> DatasetConfig {
         ratios: None,
         split_seed: 0,
         filter: FilterConfig::default(),
+        unseen_labels: Default::default(),
     }
 }
 

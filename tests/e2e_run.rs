@@ -239,6 +239,16 @@ fn same_experiment_and_seeds_twice_give_identical_metrics() {
     let (ma, mb) = (metrics_of(a.path()), metrics_of(b.path()));
     assert_eq!(ma.len(), 6);
     assert_eq!(ma, mb);
+    // The learning curves too, point by point, and the stage keys.
+    let read = |d: &Path, f: &str| std::fs::read_to_string(d.join("tiny").join(f)).unwrap();
+    assert_eq!(read(a.path(), "curves.csv"), read(b.path(), "curves.csv"));
+    let keys = |d: &Path| {
+        let (h, rows) = read_csv(&d.join("tiny/runs.csv"));
+        rows.iter()
+            .map(|r| col(&h, r, "stage_keys").to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(keys(a.path()), keys(b.path()));
 }
 
 #[test]

@@ -41,6 +41,26 @@ pub struct DatasetConfig {
     pub split_seed: u64,
     #[serde(default)]
     pub filter: FilterConfig,
+    /// What a label found in dev or test but never in train is: an error before anything runs
+    /// (the default: usually a typo), or `"ignore"`d (such examples are left out of the scores).
+    #[serde(default, skip_serializing_if = "UnseenLabels::is_default")]
+    pub unseen_labels: UnseenLabels,
+}
+
+/// `unseen_labels`: how a dev/test label absent from train is treated.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum UnseenLabels {
+    #[default]
+    Error,
+    Ignore,
+}
+
+impl UnseenLabels {
+    /// Left out of serialised configs (and so of stage keys) when it is the default.
+    fn is_default(&self) -> bool {
+        *self == UnseenLabels::Error
+    }
 }
 
 fn default_text_column() -> String {
@@ -84,6 +104,10 @@ pub struct FilterConfig {
     /// At most this many lines of a corpus.
     pub max_examples: Option<usize>,
 }
+
+/// The special tokens every fitted vocabulary holds first (`[PAD]`, `[UNK]`, `[CLS]`, `[SEP]`,
+/// `[MASK]`; the data module's `NUM_SPECIAL`), so `vocab_size` must exceed it.
+pub const SPECIAL_TOKENS: usize = 5;
 
 /// `[tokenizer]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

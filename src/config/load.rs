@@ -88,6 +88,13 @@ pub fn load_str(
     load_sources(sources, &options)
 }
 
+/// Parses one experiment text as if read from `file_name`: merged over the defaults, validated
+/// and expanded, without touching the disk (no `EMBEDLAB_*` environment, no `--set`). Relative
+/// data paths resolve against `file_name`'s directory but are not opened. The fuzzing entry point.
+pub fn parse(text: &str, file_name: &str) -> Result<Loaded, ConfigError> {
+    load_str(&[(PathBuf::from(file_name), text.to_string())], &[], &[])
+}
+
 fn load_sources(mut sources: Sources, options: &LoadOptions) -> Result<Loaded, ConfigError> {
     sources.env = Sources::env_overrides(&options.env)?;
     for arg in &options.sets {

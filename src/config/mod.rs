@@ -14,7 +14,10 @@ mod load;
 mod source;
 mod validate;
 
-pub use data::{CorpusConfig, DatasetConfig, FilterConfig, TokenizerConfig, TokenizerKind};
+pub use data::{
+    CorpusConfig, DatasetConfig, FilterConfig, SPECIAL_TOKENS, TokenizerConfig, TokenizerKind,
+    UnseenLabels,
+};
 pub use error::{CellNote, ConfigError, Hint, Origin, display_path};
 pub use experiment::{
     Activation, Device, DownstreamConfig, DownstreamTask, EmbeddingsConfig, EncoderConfig,
@@ -22,6 +25,6 @@ pub use experiment::{
     PositionEmbedding, PretrainConfig, PretrainTask, Schedule, StageRef, Transfer, WordEmbedding,
     json_schema,
 };
-pub use load::{AxisValue, GridPoint, LoadOptions, Loaded, MAX_CELLS, load, load_str};
+pub use load::{AxisValue, GridPoint, LoadOptions, Loaded, MAX_CELLS, load, load_str, parse};
 pub use source::{ENV_PREFIX, Sources};
 pub use validate::{Violation, validate, warnings};

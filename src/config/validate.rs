@@ -2,11 +2,27 @@
 //! sections, and combinations that cannot run. Types and unknown keys are checked earlier, by
 //! deserialisation.
 
-use super::data::TokenizerKind;
+use super::data::{FilterConfig, SPECIAL_TOKENS, TokenizerKind};
 use super::error::Hint;
 use super::experiment::{
     DownstreamTask, Experiment, Layers, OptimizerConfig, PositionEmbedding, PretrainTask, Transfer,
 };
+
+/// Upper bounds on sizes. Beyond them a run cannot fit in memory on any machine this targets
+/// (or would abort in an allocation), so they are input mistakes, reported before compute.
+pub mod limits {
+    pub const THREADS: usize = 1024;
+    pub const DEPTH: usize = 1024;
+    pub const D_MODEL: usize = 1 << 16;
+    pub const FFN: usize = 1 << 18;
+    pub const MAX_LEN: usize = 1 << 16;
+    pub const VOCAB_SIZE: usize = 1 << 22;
+    pub const BATCH_SIZE: usize = 1 << 16;
+    /// Tokens in one batch (batch_size × seq_len).
+    pub const BATCH_TOKENS: usize = 1 << 22;
+    /// Parameters of the encoder and its embeddings (f32: 8 GiB, before optimizer state).
+    pub const PARAMS: u128 = 1 << 31;
+}
 
 /// A broken rule: the key path it is reported at and what is wrong.
 #[derive(Debug, Clone, PartialEq)]
@@ -26,6 +42,7 @@ fn violation(path: &[&str], message: impl Into<String>) -> Violation {
 pub fn validate(exp: &Experiment) -> Result<(), Violation> {
     check_top(exp)?;
     check_names(exp)?;
+    check_data(exp)?;
     check_tokenizer(exp)?;
     check_encoder(exp)?;
     check_pretrain(exp)?;
@@ -61,6 +78,14 @@ fn check_top(exp: &Experiment) -> Result<(), Violation> {
         return Err(violation(
             &["threads"],
             "must be at least 1 (leave it out to use all cores)",
+        ));
+    }
+    if let Some(t) = exp.threads
+        && t > limits::THREADS
+    {
+        return Err(violation(
+            &["threads"],
+            format!("{t} is more than the limit of {}", limits::THREADS),
         ));
     }
     if exp.downstream.is_empty() {
@@ -104,6 +129,99 @@ fn check_names(exp: &Experiment) -> Result<(), Violation> {
     Ok(())
 }
 
+/// Filters, split ratios and the split column: what the data module would refuse when it reads
+/// the file, found here so that the message points at the key.
+fn check_data(exp: &Experiment) -> Result<(), Violation> {
+    for (name, c) in &exp.corpus {
+        check_filter("corpus", name, &c.filter)?;
+    }
+    for (name, d) in &exp.dataset {
+        if let (Some(_), Some(_)) = (&d.split, &d.ratios) {
+            return Err(violation(
+                &["dataset", name, "ratios"],
+                "give either a split column (split = \"COLUMN\") or ratios, not both",
+            ));
+        }
+        if let Some(r) = d.ratios {
+            let sum: f64 = r.iter().sum();
+            if r.iter().any(|x| !(0.0..=1.0).contains(x)) || (sum - 1.0).abs() > 1e-6 || r[0] <= 0.0
+            {
+                return Err(violation(
+                    &["dataset", name, "ratios"],
+                    format!(
+                        "{r:?}: expected three shares [train, dev, test] in [0, 1], train > 0, that sum to 1"
+                    ),
+                ));
+            }
+        }
+        for (key, column) in [("text", &d.text), ("label", &d.label)] {
+            if column.trim().is_empty() {
+                return Err(violation(&["dataset", name, key], "names no column"));
+            }
+        }
+        check_filter("dataset", name, &d.filter)?;
+    }
+    Ok(())
+}
+
+fn check_filter(section: &str, name: &str, f: &FilterConfig) -> Result<(), Violation> {
+    let at = |key: &'static str| [section, name, "filter", key];
+    if let (Some(lo), Some(hi)) = (f.min_chars, f.max_chars)
+        && lo > hi
+    {
+        return Err(violation(
+            &at("min_chars"),
+            format!("{lo} is greater than max_chars = {hi}"),
+        ));
+    }
+    if let (Some(lo), Some(hi)) = (f.min_words, f.max_words)
+        && lo > hi
+    {
+        return Err(violation(
+            &at("min_words"),
+            format!("{lo} is greater than max_words = {hi}"),
+        ));
+    }
+    for (key, share) in [
+        ("min_cjk_share", f.min_cjk_share),
+        ("min_latin_share", f.min_latin_share),
+    ] {
+        if let Some(v) = share
+            && !(0.0..=1.0).contains(&v)
+        {
+            return Err(violation(
+                &at(key),
+                format!("{v} is not a share between 0 and 1"),
+            ));
+        }
+    }
+    if let Some(v) = f.fraction
+        && !(v > 0.0 && v <= 1.0)
+    {
+        return Err(violation(&at("fraction"), format!("{v} is outside (0, 1]")));
+    }
+    for (key, pattern) in [("include", &f.include), ("exclude", &f.exclude)] {
+        if let Some(p) = pattern
+            && let Err(e) = regex::Regex::new(p)
+        {
+            // The regex crate's message spans lines (pattern, caret, reason); keep its last line.
+            let reason = e.to_string();
+            let reason = reason
+                .lines()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("")
+                .trim()
+                .to_string();
+            return Err(violation(
+                &at(key),
+                format!("{p:?} is not a valid regular expression: {reason}"),
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn check_tokenizer(exp: &Experiment) -> Result<(), Violation> {
     let t = &exp.tokenizer;
     if t.kind == TokenizerKind::File {
@@ -115,10 +233,23 @@ fn check_tokenizer(exp: &Experiment) -> Result<(), Violation> {
         }
         return Ok(());
     }
-    if t.vocab_size < 2 {
+    if t.vocab_size <= SPECIAL_TOKENS {
         return Err(violation(
             &["tokenizer", "vocab_size"],
-            "must be at least 2",
+            format!(
+                "{} is too small: it must be larger than the {SPECIAL_TOKENS} special tokens ([PAD], [UNK], [CLS], [SEP], [MASK]) every vocabulary starts with",
+                t.vocab_size
+            ),
+        ));
+    }
+    if t.vocab_size > limits::VOCAB_SIZE {
+        return Err(violation(
+            &["tokenizer", "vocab_size"],
+            format!(
+                "{} is more than the limit of {}",
+                t.vocab_size,
+                limits::VOCAB_SIZE
+            ),
         ));
     }
     if t.fit_on.is_empty() {
@@ -168,6 +299,70 @@ fn check_encoder(exp: &Experiment) -> Result<(), Violation> {
     if e.max_len < 1 {
         return Err(violation(&["encoder", "max_len"], "must be at least 1"));
     }
+    for (key, value, limit) in [
+        ("depth", e.depth, limits::DEPTH),
+        ("d_model", e.d_model, limits::D_MODEL),
+        ("ffn", e.ffn, limits::FFN),
+        ("max_len", e.max_len, limits::MAX_LEN),
+    ] {
+        if value > limit {
+            return Err(violation(
+                &["encoder", key],
+                format!("{value} is more than the limit of {limit}"),
+            ));
+        }
+    }
+    // Embeddings (words, positions) and per layer attention (4 d²) and feed-forward (2 d·ffn).
+    let vocab = if exp.tokenizer.kind == TokenizerKind::File {
+        0
+    } else {
+        exp.tokenizer.vocab_size
+    };
+    let (d, f) = (e.d_model as u128, e.ffn as u128);
+    let params =
+        (vocab as u128 + e.max_len as u128) * d + e.depth as u128 * (4 * d * d + 2 * d * f);
+    if params > limits::PARAMS {
+        return Err(violation(
+            &["encoder", "d_model"],
+            format!(
+                "the encoder would hold about {params} parameters, more than the limit of {} (hint: lower d_model, ffn, depth or tokenizer.vocab_size)",
+                limits::PARAMS
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn check_batch(
+    section: &str,
+    name: &str,
+    batch_size: usize,
+    seq_len: usize,
+) -> Result<(), Violation> {
+    if batch_size < 1 {
+        return Err(violation(
+            &[section, name, "batch_size"],
+            "must be at least 1",
+        ));
+    }
+    if batch_size > limits::BATCH_SIZE {
+        return Err(violation(
+            &[section, name, "batch_size"],
+            format!(
+                "{batch_size} is more than the limit of {}",
+                limits::BATCH_SIZE
+            ),
+        ));
+    }
+    if batch_size.saturating_mul(seq_len) > limits::BATCH_TOKENS {
+        return Err(violation(
+            &[section, name, "batch_size"],
+            format!(
+                "{batch_size} x seq_len {seq_len} tokens per batch is more than the limit of {}",
+                limits::BATCH_TOKENS
+            ),
+        ));
+    }
     Ok(())
 }
 
@@ -202,6 +397,12 @@ fn check_seq_len(
 ) -> Result<(), Violation> {
     if seq_len < 2 {
         return Err(violation(&[section, name, "seq_len"], "must be at least 2"));
+    }
+    if seq_len > limits::MAX_LEN {
+        return Err(violation(
+            &[section, name, "seq_len"],
+            format!("{seq_len} is more than the limit of {}", limits::MAX_LEN),
+        ));
     }
     if seq_len > exp.encoder.max_len && exp.embeddings.position == PositionEmbedding::Learned {
         return Err(violation(
@@ -249,13 +450,8 @@ fn check_pretrain(exp: &Experiment) -> Result<(), Violation> {
                 "must be at least 1",
             ));
         }
-        if p.batch_size < 1 {
-            return Err(violation(
-                &["pretrain", name, "batch_size"],
-                "must be at least 1",
-            ));
-        }
         check_seq_len(exp, "pretrain", name, p.seq_len)?;
+        check_batch("pretrain", name, p.batch_size, p.seq_len)?;
         if p.task == PretrainTask::Mlm && !(p.mask_prob > 0.0 && p.mask_prob < 1.0) {
             return Err(violation(
                 &["pretrain", name, "mask_prob"],
@@ -339,10 +535,8 @@ fn check_downstream(exp: &Experiment) -> Result<(), Violation> {
         if d.epochs < 1 {
             return Err(violation(&at("epochs"), "must be at least 1"));
         }
-        if d.batch_size < 1 {
-            return Err(violation(&at("batch_size"), "must be at least 1"));
-        }
         check_seq_len(exp, "downstream", name, d.seq_len)?;
+        check_batch("downstream", name, d.batch_size, d.seq_len)?;
         check_optimizer("downstream", name, &d.optimizer)?;
     }
     Ok(())

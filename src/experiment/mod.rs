@@ -1,14 +1,17 @@
 //! Experiments: a loaded spec becomes a plan (cells, runs, stages under content keys), and a plan
 //! is executed.
 //!
+//! - `check`: checks before compute that read files (data, ONNX Runtime, the results folder);
 //! - `plan`: grid points → deduplicated cells → runs → shared stages, with cost estimates;
 //! - `execute`: one stage (tokenizer, pretraining, downstream) into its directory;
 //! - `run`: the whole plan, run by run, stages shared and cached, rows to runs.csv.
+mod check;
 pub mod execute;
 mod plan;
 mod run;
 pub mod vectors;
 
+pub use check::{CheckError, check_data, check_output, check_supported, preflight};
 pub use execute::write_stage_graphs;
 pub use plan::{
     ASSUMED_TRAIN_EXAMPLES, AxisValue, Cell, CostEstimate, DataSource, EFFECTIVE_GFLOPS,

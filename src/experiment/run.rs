@@ -89,9 +89,7 @@ fn execute_stage(
     let tmp = out
         .join(".stages")
         .join(format!("{}.tmp-{}", stage.key, std::process::id()));
-    if tmp.exists() {
-        std::fs::remove_dir_all(&tmp)?;
-    }
+    remove_stale_tmp(out, &stage.key)?;
     std::fs::create_dir_all(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
     // A stage of one run (a downstream stage) names the run: with --jobs several run at once.
     let label = match stage.runs.as_slice() {
@@ -203,6 +201,22 @@ fn execute_stage(
     let _ = std::fs::remove_dir_all(&resume);
     progress.bar.finish("done");
     Ok(metrics)
+}
+
+/// Removes `<key>.tmp-<pid>` folders that processes killed while executing the stage left
+/// behind. The caller holds the stage's lock, so no live process is writing one of them.
+fn remove_stale_tmp(out: &Path, key: &str) -> Result<()> {
+    let prefix = format!("{key}.tmp-");
+    let Ok(entries) = std::fs::read_dir(out.join(".stages")) else {
+        return Ok(());
+    };
+    for entry in entries.flatten() {
+        if entry.file_name().to_string_lossy().starts_with(&prefix) {
+            std::fs::remove_dir_all(entry.path())
+                .with_context(|| format!("removing {}", entry.path().display()))?;
+        }
+    }
+    Ok(())
 }
 
 /// Runs `f` holding an exclusive advisory lock on the file `path` (created if missing), so that
