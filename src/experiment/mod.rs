@@ -4,6 +4,7 @@
 //! - `plan`: grid points → deduplicated cells → runs → shared stages, with cost estimates;
 //! - `execute`: one stage (tokenizer, pretraining, downstream) into its directory;
 //! - `run`: the whole plan, run by run, stages shared and cached, rows to runs.csv.
+pub mod artifacts;
 pub mod execute;
 mod plan;
 mod run;
