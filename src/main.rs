@@ -219,14 +219,9 @@ fn missing_data(plan: &Plan) -> Option<String> {
 
 /// A setting the schema accepts but this version cannot run yet, as an error message.
 fn unsupported(plan: &Plan) -> Option<String> {
-    use embedlab::config::{Device, PretrainTask};
+    use embedlab::config::Device;
     for cell in &plan.cells {
         let e = &cell.experiment;
-        for (name, p) in &e.pretrain {
-            if p.task == PretrainTask::Import {
-                return Some(format!("pretrain.{name}.task: 'import' is not implemented yet in this version"));
-            }
-        }
         if e.device != Device::Cpu {
             return Some("device: only \"cpu\" is implemented in this version".into());
         }

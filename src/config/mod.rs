@@ -22,5 +22,5 @@ pub use experiment::{
     PretrainConfig, PretrainTask, Schedule, StageRef, Transfer, WordEmbedding, json_schema,
 };
 pub use load::{AxisValue, GridPoint, LoadOptions, Loaded, MAX_CELLS, load, load_str};
-pub use source::{ENV_PREFIX, Sources};
+pub use source::{ENV_PREFIX, Point, Sources};
 pub use validate::{Violation, validate, warnings};

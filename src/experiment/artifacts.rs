@@ -7,6 +7,7 @@
 //! export, and a fine-tuned run exports the encoder it started from.
 
 use super::execute::{PARAMS_FILE, TOKENIZER_FILE, encoder_spec};
+use super::imports::IMPORT_CONFIG_FILE;
 use crate::config::{self, Experiment, PretrainTask, Transfer};
 use crate::data::Tok;
 use crate::interop::{self, ExportedModel};
@@ -15,9 +16,6 @@ use crate::runtime::{self, ParamStore};
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
 
-/// An import stage writes the model's config.json beside its parameters; stages using it take
-/// their encoder from there.
-pub const IMPORT_CONFIG_FILE: &str = "config.json";
 
 /// An encoder with its parameters and tokenizer, and where it came from.
 pub struct LoadedEncoder {

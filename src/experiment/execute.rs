@@ -198,10 +198,16 @@ pub fn pretrain_stage(
     threads: Option<usize>,
     progress: &dyn Progress,
 ) -> Result<Metrics> {
+    if p.task == PretrainTask::Import {
+        return super::imports::import_stage(p, dir);
+    }
     let mut metrics = Metrics::new();
     let tok = Tok::load(&tokenizer_dir.join(TOKENIZER_FILE))?;
     let seq = p.seq_len.min(enc.max_len);
-    let spec = encoder_spec(enc, emb, tok.vocab_size(), p.task == PretrainTask::Clm);
+    let causal = p.task == PretrainTask::Clm;
+    // After an imported model the chain keeps its architecture (and passes it on).
+    super::imports::inherit_import(previous, dir)?;
+    let spec = super::imports::imported_spec(previous, enc.dropout, causal)?.unwrap_or_else(|| encoder_spec(enc, emb, tok.vocab_size(), causal));
     // The examples of the task, and its head.
     let (items, head): (Vec<Item>, Head) = match p.task {
         PretrainTask::Mlm | PretrainTask::Clm | PretrainTask::Nsp | PretrainTask::Sop => {
@@ -228,7 +234,7 @@ pub fn pretrain_stage(
             let items = data::class_items(&ds.train, &tok, &ds.labels)?;
             (items, Head::Classify { classes: ds.labels.len(), pooling: Pooling::Cls })
         }
-        PretrainTask::Import => bail!("pretraining task 'import' is not implemented yet"),
+        PretrainTask::Import => bail!("an import stage does not train (handled above)"),
     };
     if items.is_empty() {
         bail!("'{}' has no text left to pretrain on", d.name);
@@ -468,7 +474,7 @@ pub fn downstream_stage(
     if train_items.is_empty() || test_items.is_empty() {
         bail!("dataset '{}' needs train and test examples (train {}, test {})", d.name, train_items.len(), test_items.len());
     }
-    let spec = encoder_spec(enc, emb, tok.vocab_size(), causal);
+    let spec = super::imports::imported_spec(pretrained, enc.dropout, causal)?.unwrap_or_else(|| encoder_spec(enc, emb, tok.vocab_size(), causal));
     let token_level = dcfg.task == DownstreamTask::Tag;
     let pooling = match dcfg.pooling {
         config::Pooling::Cls => Pooling::Cls,

@@ -6,6 +6,7 @@
 //! - `run`: the whole plan, run by run, stages shared and cached, rows to runs.csv.
 pub mod artifacts;
 pub mod execute;
+pub mod imports;
 mod plan;
 mod run;
 pub mod vectors;
