@@ -27,7 +27,15 @@ fn fail(code: u8, message: impl std::fmt::Display) -> ExitCode {
 pub fn export(args: ExportArgs) -> ExitCode {
     let enc = match resolve_model_path(&args.source) {
         Ok(ModelPath::Encoder(e)) => e,
-        Ok(ModelPath::Onnx { .. }) => return fail(EXIT_INVALID_INPUT, format!("{}: already an ONNX model; export takes a run directory or a model directory", args.source.display())),
+        Ok(ModelPath::Onnx { .. }) => {
+            return fail(
+                EXIT_INVALID_INPUT,
+                format!(
+                    "{}: already an ONNX model; export takes a run directory or a model directory",
+                    args.source.display()
+                ),
+            );
+        }
         Err(e) => return fail(EXIT_INVALID_INPUT, format!("{e:#}")),
     };
     let model = match enc.export(args.pooling.map(pooling)) {
@@ -44,7 +52,10 @@ pub fn export(args: ExportArgs) -> ExitCode {
         Ok(())
     })();
     if let Err(e) = written {
-        return fail(EXIT_FAILED, format!("writing {}: {e:#}", args.out.display()));
+        return fail(
+            EXIT_FAILED,
+            format!("writing {}: {e:#}", args.out.display()),
+        );
     }
     let s = &enc.spec;
     eprintln!(
@@ -53,7 +64,11 @@ pub fn export(args: ExportArgs) -> ExitCode {
         s.depth,
         s.d_model,
         enc.params.num_values(),
-        if model.dynamic_sequence { "dynamic".to_string() } else { format!("fixed at {}", s.max_len) },
+        if model.dynamic_sequence {
+            "dynamic".to_string()
+        } else {
+            format!("fixed at {}", s.max_len)
+        },
         tokenizer.display()
     );
     ExitCode::SUCCESS
@@ -62,7 +77,8 @@ pub fn export(args: ExportArgs) -> ExitCode {
 pub fn embed(args: EmbedArgs) -> ExitCode {
     let loaded = resolve_model_path(&args.model).and_then(|m| match m {
         ModelPath::Onnx { model, tokenizer } => {
-            let bytes = std::fs::read(&model).map_err(|e| anyhow::anyhow!("reading {}: {e}", model.display()))?;
+            let bytes = std::fs::read(&model)
+                .map_err(|e| anyhow::anyhow!("reading {}: {e}", model.display()))?;
             let tok = embedlab::data::Tok::load(&tokenizer)?;
             Embedder::new(&model.display().to_string(), &bytes, tok, args.threads)
         }
@@ -75,7 +91,11 @@ pub fn embed(args: EmbedArgs) -> ExitCode {
         Ok(e) => e,
         Err(e) => return fail(EXIT_INVALID_INPUT, format!("{e:#}")),
     };
-    let opts = EmbedOptions { pooling: pooling(args.pooling), normalize: args.normalize, batch_size: args.batch_size as usize };
+    let opts = EmbedOptions {
+        pooling: pooling(args.pooling),
+        normalize: args.normalize,
+        batch_size: args.batch_size as usize,
+    };
     let stdin = std::io::stdin().lock();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let mut lines = stdin.lines();
@@ -101,7 +121,11 @@ pub fn embed(args: EmbedArgs) -> ExitCode {
         };
         for v in vectors {
             let line = match args.format {
-                FormatArg::Csv => v.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(","),
+                FormatArg::Csv => v
+                    .iter()
+                    .map(|x| x.to_string())
+                    .collect::<Vec<_>>()
+                    .join(","),
                 FormatArg::Jsonl => serde_json::to_string(&v).unwrap_or_default(),
             };
             if let Err(e) = writeln!(out, "{line}") {

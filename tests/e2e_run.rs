@@ -215,11 +215,11 @@ fn plan_prints_kept_and_removed_counts_per_filter() {
 }
 
 #[test]
-fn a_pretraining_task_not_implemented_yet_is_invalid_input() {
+fn an_import_of_something_that_is_not_a_model_is_invalid_input() {
     let out = tempfile::tempdir().unwrap();
     let (code, err) = embedlab(&["run", "tests/fixtures/e2e/tiny.toml", "--out", out.path().join("o").to_str().unwrap(), "--set", "pretrain.A.task=\"import\"", "--set", "pretrain.A.path=\"Cargo.toml\""]);
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("pretrain.A.task: 'import' is not implemented yet"), "{err}");
+    assert!(err.contains("pretrain.A.path: ") && err.contains("expected a BERT-family model directory"), "{err}");
     assert!(!out.path().join("o").exists());
 }
 

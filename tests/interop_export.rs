@@ -22,18 +22,34 @@ fn embedlab(args: &[&str], stdin: Option<&str>) -> (i32, String, String) {
         input.write_all(text.as_bytes()).unwrap();
     }
     let out = child.wait_with_output().unwrap();
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
-const TEXTS: &[&str] = &["the quick brown fox", "a", "jumps over the lazy dog and the cat and the dog again", "", "fox"];
+const TEXTS: &[&str] = &[
+    "the quick brown fox",
+    "a",
+    "jumps over the lazy dog and the cat and the dog again",
+    "",
+    "fox",
+];
 
 fn vectors(jsonl: &str) -> Vec<Vec<f32>> {
-    jsonl.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    jsonl
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
 }
 
 fn max_abs(a: &[Vec<f32>], b: &[Vec<f32>]) -> f32 {
     assert_eq!(a.len(), b.len());
-    a.iter().zip(b).flat_map(|(x, y)| x.iter().zip(y).map(|(p, q)| (p - q).abs())).fold(0.0, f32::max)
+    a.iter()
+        .zip(b)
+        .flat_map(|(x, y)| x.iter().zip(y).map(|(p, q)| (p - q).abs()))
+        .fold(0.0, f32::max)
 }
 
 /// A one-run experiment on the e2e fixtures: MLM pretraining, then fine-tuning.
@@ -76,7 +92,15 @@ seq_len = 16
     );
     let file = out.join("tiny_export.toml");
     std::fs::write(&file, toml).unwrap();
-    let (code, _, err) = embedlab(&["run", file.to_str().unwrap(), "--out", out.join("results").to_str().unwrap()], None);
+    let (code, _, err) = embedlab(
+        &[
+            "run",
+            file.to_str().unwrap(),
+            "--out",
+            out.join("results").to_str().unwrap(),
+        ],
+        None,
+    );
     assert_eq!(code, 0, "{err}");
     out.join("results/tiny_export/runs/c001-s1")
 }
@@ -86,14 +110,35 @@ fn exported_run_embeds_the_same_everywhere() {
     let tmp = tempfile::tempdir().unwrap();
     let run = tiny_run(tmp.path());
     let model = tmp.path().join("export/model.onnx");
-    let (code, _, err) = embedlab(&["export", run.to_str().unwrap(), "--out", model.to_str().unwrap(), "--pooling", "mean"], None);
+    let (code, _, err) = embedlab(
+        &[
+            "export",
+            run.to_str().unwrap(),
+            "--out",
+            model.to_str().unwrap(),
+            "--pooling",
+            "mean",
+        ],
+        None,
+    );
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("sequence axis dynamic"), "{err}");
     assert!(model.with_file_name("tokenizer.json").is_file());
 
     let input = TEXTS.join("\n") + "\n";
     let embed = |path: &Path, batch: &str| {
-        let (code, out, err) = embedlab(&["embed", "--model", path.to_str().unwrap(), "--format", "jsonl", "--batch-size", batch], Some(&input));
+        let (code, out, err) = embedlab(
+            &[
+                "embed",
+                "--model",
+                path.to_str().unwrap(),
+                "--format",
+                "jsonl",
+                "--batch-size",
+                batch,
+            ],
+            Some(&input),
+        );
         assert_eq!(code, 0, "{err}");
         vectors(&out)
     };
@@ -106,12 +151,24 @@ fn exported_run_embeds_the_same_everywhere() {
     assert!(d <= MAX_ABS, "{d}");
 
     // CSV has the same numbers.
-    let (_, csv, _) = embedlab(&["embed", "--model", model.to_str().unwrap(), "--format", "csv"], Some("fox\n"));
+    let (_, csv, _) = embedlab(
+        &[
+            "embed",
+            "--model",
+            model.to_str().unwrap(),
+            "--format",
+            "csv",
+        ],
+        Some("fox\n"),
+    );
     let row: Vec<f32> = csv.trim().split(',').map(|x| x.parse().unwrap()).collect();
     assert_eq!(row, from_file[4]);
 
     // A run directory that is not one, and a scratch-only folder, are input errors.
-    let (code, _, err) = embedlab(&["export", tmp.path().to_str().unwrap(), "--out", "x.onnx"], None);
+    let (code, _, err) = embedlab(
+        &["export", tmp.path().to_str().unwrap(), "--out", "x.onnx"],
+        None,
+    );
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("not a model"), "{err}");
 
@@ -121,9 +178,13 @@ fn exported_run_embeds_the_same_everywhere() {
 /// Python's onnxruntime runs the exported file on the token ids `embed` used and gives the same
 /// pooled vectors; `onnx.checker` accepts the file when `onnx` is installed.
 fn python_onnxruntime_agrees(model: &Path, expected: &[Vec<f32>]) {
-    let probe = Command::new("python3").args(["-c", "import onnxruntime, numpy"]).output();
+    let probe = Command::new("python3")
+        .args(["-c", "import onnxruntime, numpy"])
+        .output();
     if !probe.is_ok_and(|o| o.status.success()) {
-        eprintln!("skipped the Python check: python3 cannot import onnxruntime and numpy (python3 -m pip install onnxruntime==1.32.0)");
+        eprintln!(
+            "skipped the Python check: python3 cannot import onnxruntime and numpy (python3 -m pip install onnxruntime==1.32.0)"
+        );
         return;
     }
     // The ids `embed` feeds, from our tokenizer (so that Python needs no tokenizer library).
@@ -163,12 +224,31 @@ except ImportError:
 print(json.dumps({"pooled": pooled.tolist(), "features_shape": list(feats.shape),
     "input_shapes": [i.shape for i in s.get_inputs()], "checked": checked}))
 "#;
-    let out = Command::new("python3").args(["-c", script, model.to_str().unwrap(), ids_file.to_str().unwrap()]).output().unwrap();
-    assert!(out.status.success(), "python: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new("python3")
+        .args([
+            "-c",
+            script,
+            model.to_str().unwrap(),
+            ids_file.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "python: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["input_shapes"][0], serde_json::json!(["batch", "sequence"]), "{v}");
+    assert_eq!(
+        v["input_shapes"][0],
+        serde_json::json!(["batch", "sequence"]),
+        "{v}"
+    );
     let pooled: Vec<Vec<f32>> = serde_json::from_value(v["pooled"].clone()).unwrap();
     let d = max_abs(&pooled, expected);
-    eprintln!("Python onnxruntime vs embed: max abs diff {d:e} (onnx.checker ran: {})", v["checked"]);
+    eprintln!(
+        "Python onnxruntime vs embed: max abs diff {d:e} (onnx.checker ran: {})",
+        v["checked"]
+    );
     assert!(d <= MAX_ABS, "{d}");
 }

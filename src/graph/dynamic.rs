@@ -34,7 +34,11 @@ impl SymDim {
             (false, true) => "sequence",
             (true, true) => "batch*sequence",
         };
-        if self.coef == 1 { Err(sym.to_string()) } else { Err(format!("{}*{sym}", self.coef)) }
+        if self.coef == 1 {
+            Err(sym.to_string())
+        } else {
+            Err(format!("{}*{sym}", self.coef))
+        }
     }
 }
 
@@ -54,7 +58,11 @@ impl DynamicShapes {
 }
 
 fn mismatch(node: &str, message: String) -> GraphError {
-    GraphError::Shape { op: "export", node: node.to_string(), message }
+    GraphError::Shape {
+        op: "export",
+        node: node.to_string(),
+        message,
+    }
 }
 
 /// Identifies `d` (size `da` in the first build, `db` in the second) as a monomial of B and T.
@@ -65,9 +73,16 @@ fn identify(da: usize, db: usize, batch: (usize, usize), seq: (usize, usize)) ->
         if (b && !batch_varies) || (t && !seq_varies) {
             continue;
         }
-        let (ka, kb) = (if b { batch.0 } else { 1 } * if t { seq.0 } else { 1 }, if b { batch.1 } else { 1 } * if t { seq.1 } else { 1 });
-        if da % ka == 0 && db % kb == 0 && da / ka == db / kb {
-            return Some(SymDim { coef: da / ka, batch: b, seq: t });
+        let (ka, kb) = (
+            if b { batch.0 } else { 1 } * if t { seq.0 } else { 1 },
+            if b { batch.1 } else { 1 } * if t { seq.1 } else { 1 },
+        );
+        if da.is_multiple_of(ka) && db.is_multiple_of(kb) && da / ka == db / kb {
+            return Some(SymDim {
+                coef: da / ka,
+                batch: b,
+                seq: t,
+            });
         }
     }
     None
@@ -76,32 +91,65 @@ fn identify(da: usize, db: usize, batch: (usize, usize), seq: (usize, usize)) ->
 /// Compares two builds of one graph (`a` at sizes `batch.0 × seq.0`, `b` at `batch.1 × seq.1`;
 /// equal sizes keep that axis static) and returns the symbolic dimensions of `a`'s values.
 /// `anchor` names a `[B, T]` input.
-pub fn infer(a: &Graph, b: &Graph, batch: (usize, usize), seq: (usize, usize), anchor: &str) -> Result<DynamicShapes> {
+pub fn infer(
+    a: &Graph,
+    b: &Graph,
+    batch: (usize, usize),
+    seq: (usize, usize),
+    anchor: &str,
+) -> Result<DynamicShapes> {
     if a.nodes.len() != b.nodes.len() || a.values.len() != b.values.len() {
-        return Err(mismatch(&a.name, format!("the two builds differ in structure ({} and {} nodes)", a.nodes.len(), b.nodes.len())));
+        return Err(mismatch(
+            &a.name,
+            format!(
+                "the two builds differ in structure ({} and {} nodes)",
+                a.nodes.len(),
+                b.nodes.len()
+            ),
+        ));
     }
     let mut dims = Vec::with_capacity(a.values.len());
     for (i, (va, vb)) in a.values.iter().zip(&b.values).enumerate() {
         let node = &a.nodes[va.node].name;
         if va.shape.len() != vb.shape.len() {
-            return Err(mismatch(node, format!("value {i}: ranks differ between the builds")));
+            return Err(mismatch(
+                node,
+                format!("value {i}: ranks differ between the builds"),
+            ));
         }
         let d = va
             .shape
             .iter()
             .zip(&vb.shape)
-            .map(|(&x, &y)| identify(x, y, batch, seq).ok_or_else(|| mismatch(node, format!("dimension {x} / {y} is not c, c·batch, c·seq or c·batch·seq"))))
+            .map(|(&x, &y)| {
+                identify(x, y, batch, seq).ok_or_else(|| {
+                    mismatch(
+                        node,
+                        format!("dimension {x} / {y} is not c, c·batch, c·seq or c·batch·seq"),
+                    )
+                })
+            })
             .collect::<Result<Vec<_>>>()?;
         dims.push(d);
     }
     for (na, nb) in a.nodes.iter().zip(&b.nodes) {
         if na.name != nb.name || na.op.kind() != nb.op.kind() {
-            return Err(mismatch(&na.name, format!("the second build has '{}' here", nb.name)));
+            return Err(mismatch(
+                &na.name,
+                format!("the second build has '{}' here", nb.name),
+            ));
         }
         let same_params = match (&na.op, &nb.op) {
             // Shape-bearing ops are re-derived from the symbolic dimensions.
             (Op::Reshape { .. }, _) | (Op::Expand { .. }, _) | (Op::Input { .. }, _) => true,
-            (Op::Slice { axis, start, .. }, Op::Slice { axis: axis2, start: start2, .. }) => axis == axis2 && start == start2,
+            (
+                Op::Slice { axis, start, .. },
+                Op::Slice {
+                    axis: axis2,
+                    start: start2,
+                    ..
+                },
+            ) => axis == axis2 && start == start2,
             (Op::Constant { value }, _) => {
                 let d = &dims[na.outputs[0].0];
                 d.iter().all(SymDim::is_static) || all_equal(value)
@@ -110,7 +158,13 @@ pub fn infer(a: &Graph, b: &Graph, batch: (usize, usize), seq: (usize, usize), a
             (x, y) => format!("{x:?}") == format!("{y:?}"),
         };
         if !same_params {
-            return Err(mismatch(&na.name, format!("{} depends on the batch or sequence size in a way export cannot express", na.op.kind())));
+            return Err(mismatch(
+                &na.name,
+                format!(
+                    "{} depends on the batch or sequence size in a way export cannot express",
+                    na.op.kind()
+                ),
+            ));
         }
     }
     let anchor = a
@@ -122,12 +176,19 @@ pub fn infer(a: &Graph, b: &Graph, batch: (usize, usize), seq: (usize, usize), a
     let ad = &dims[anchor.0];
     let ok = ad.len() == 2 && ad[0].coef == 1 && !ad[0].seq && ad[1].coef == 1 && !ad[1].batch;
     if !ok {
-        return Err(mismatch(&a.name, format!("input '{anchor_name}' must be [batch, sequence]", anchor_name = a.producer(anchor).name)));
+        return Err(mismatch(
+            &a.name,
+            format!(
+                "input '{anchor_name}' must be [batch, sequence]",
+                anchor_name = a.producer(anchor).name
+            ),
+        ));
     }
     Ok(DynamicShapes { dims, anchor })
 }
 
 fn all_equal(t: &super::Tensor) -> bool {
     let v = t.to_f64_vec();
-    v.windows(2).all(|w| w[0] == w[1] || (w[0].is_nan() && w[1].is_nan()))
+    v.windows(2)
+        .all(|w| w[0] == w[1] || (w[0].is_nan() && w[1].is_nan()))
 }

@@ -14,7 +14,9 @@
 //! added into the position table, which is what BERT computes for single-segment input.
 
 use super::vocab::{AdoptedVocab, adopt_tokenizer, permute_rows};
-use crate::model::{self, Activation, EncoderSpec, NormPlacement, PositionEmbedding, WordEmbedding};
+use crate::model::{
+    self, Activation, EncoderSpec, NormPlacement, PositionEmbedding, WordEmbedding,
+};
 use crate::runtime::ParamStore;
 use safetensors::{Dtype, SafeTensors};
 use serde::Deserialize;
@@ -31,11 +33,17 @@ pub enum ImportError {
     #[error("{path}: {message}")]
     File { path: PathBuf, message: String },
     #[error("{path}: cannot import:\n  - {}", problems.join("\n  - "))]
-    Weights { path: PathBuf, problems: Vec<String> },
+    Weights {
+        path: PathBuf,
+        problems: Vec<String>,
+    },
 }
 
 fn file_err(path: &Path, message: impl Into<String>) -> ImportError {
-    ImportError::File { path: path.to_path_buf(), message: message.into() }
+    ImportError::File {
+        path: path.to_path_buf(),
+        message: message.into(),
+    }
 }
 
 /// The fields of a Hugging Face `config.json` that fix a BERT encoder.
@@ -78,30 +86,45 @@ impl BertConfig {
     pub fn read(dir: &Path) -> Result<BertConfig, ImportError> {
         let path = dir.join(CONFIG_FILE);
         let text = std::fs::read_to_string(&path).map_err(|e| file_err(&path, e.to_string()))?;
-        let c: BertConfig = serde_json::from_str(&text).map_err(|e| file_err(&path, format!("not a BERT config: {e}")))?;
+        let c: BertConfig = serde_json::from_str(&text)
+            .map_err(|e| file_err(&path, format!("not a BERT config: {e}")))?;
         c.check().map_err(|m| file_err(&path, m))?;
         Ok(c)
     }
 
     fn check(&self) -> Result<(), String> {
         if let Some(t) = &self.model_type
-            && !matches!(t.as_str(), "bert" | "roberta" | "xlm-roberta" | "electra" | "camembert")
+            && !matches!(
+                t.as_str(),
+                "bert" | "roberta" | "xlm-roberta" | "electra" | "camembert"
+            )
         {
             return Err(format!("model_type \"{t}\" is not a BERT-family encoder"));
         }
         if !matches!(self.hidden_act.as_str(), "gelu" | "relu") {
-            return Err(format!("hidden_act \"{}\" is not supported (exact \"gelu\" or \"relu\")", self.hidden_act));
+            return Err(format!(
+                "hidden_act \"{}\" is not supported (exact \"gelu\" or \"relu\")",
+                self.hidden_act
+            ));
         }
         if let Some(p) = &self.position_embedding_type
             && p != "absolute"
         {
-            return Err(format!("position_embedding_type \"{p}\" is not supported (\"absolute\")"));
+            return Err(format!(
+                "position_embedding_type \"{p}\" is not supported (\"absolute\")"
+            ));
         }
-        if self.num_attention_heads == 0 || self.hidden_size % self.num_attention_heads != 0 {
-            return Err(format!("hidden_size {} is not divisible by num_attention_heads {}", self.hidden_size, self.num_attention_heads));
+        if self.num_attention_heads == 0 || !self.hidden_size.is_multiple_of(self.num_attention_heads) {
+            return Err(format!(
+                "hidden_size {} is not divisible by num_attention_heads {}",
+                self.hidden_size, self.num_attention_heads
+            ));
         }
         if !(1..=2).contains(&self.type_vocab_size) {
-            return Err(format!("type_vocab_size {} is not supported (1 or 2)", self.type_vocab_size));
+            return Err(format!(
+                "type_vocab_size {} is not supported (1 or 2)",
+                self.type_vocab_size
+            ));
         }
         Ok(())
     }
@@ -117,7 +140,11 @@ impl BertConfig {
             depth: self.num_hidden_layers,
             max_len: max_len.min(self.max_position_embeddings),
             dropout: self.hidden_dropout_prob,
-            activation: if self.hidden_act == "relu" { Activation::Relu } else { Activation::Gelu },
+            activation: if self.hidden_act == "relu" {
+                Activation::Relu
+            } else {
+                Activation::Gelu
+            },
             norm: NormPlacement::Post,
             word: WordEmbedding::Learned,
             position: PositionEmbedding::Learned,
@@ -157,21 +184,54 @@ pub fn import_dir(dir: &Path, max_len: usize) -> Result<Imported, ImportError> {
     let vocab = read_vocab(dir)?;
     let path = dir.join(WEIGHTS_FILE);
     let bytes = std::fs::read(&path).map_err(|e| file_err(&path, e.to_string()))?;
-    let st = SafeTensors::deserialize(&bytes).map_err(|e| file_err(&path, format!("not a safetensors file: {e}")))?;
-    let prefix = if st.names().iter().any(|n| n.starts_with("bert.")) { "bert." } else { "" };
+    let st = SafeTensors::deserialize(&bytes)
+        .map_err(|e| file_err(&path, format!("not a safetensors file: {e}")))?;
+    let prefix = if st.names().iter().any(|n| n.starts_with("bert.")) {
+        "bert."
+    } else {
+        ""
+    };
     let tok_vocab = vocab.tok.vocab_size();
     if tok_vocab > config.vocab_size {
-        return Err(file_err(&dir.join(TOKENIZER_FILE), format!("has {tok_vocab} tokens, config.json vocab_size is {}", config.vocab_size)));
+        return Err(file_err(
+            &dir.join(TOKENIZER_FILE),
+            format!(
+                "has {tok_vocab} tokens, config.json vocab_size is {}",
+                config.vocab_size
+            ),
+        ));
     }
     let spec = config.spec(config.vocab_size, max_len);
-    let mut w = Weights { st: &st, prefix, used: BTreeSet::new(), problems: Vec::new() };
+    let mut w = Weights {
+        st: &st,
+        prefix,
+        used: BTreeSet::new(),
+        problems: Vec::new(),
+    };
     let params = map_params(&config, &spec, &vocab, &mut w);
     if !w.problems.is_empty() {
-        return Err(ImportError::Weights { path, problems: w.problems });
+        return Err(ImportError::Weights {
+            path,
+            problems: w.problems,
+        });
     }
-    let params = params.map_err(|m| ImportError::Weights { path: path.clone(), problems: vec![m] })?;
-    let unused = st.names().into_iter().filter(|n| !w.used.contains(*n)).map(str::to_string).collect();
-    Ok(Imported { config, spec, params, vocab, unused })
+    let params = params.map_err(|m| ImportError::Weights {
+        path: path.clone(),
+        problems: vec![m],
+    })?;
+    let unused = st
+        .names()
+        .into_iter()
+        .filter(|n| !w.used.contains(*n))
+        .map(str::to_string)
+        .collect();
+    Ok(Imported {
+        config,
+        spec,
+        params,
+        vocab,
+        unused,
+    })
 }
 
 struct Weights<'a> {
@@ -185,29 +245,45 @@ impl Weights<'_> {
     /// The tensor `name` (tried with the prefix, then without; `alt` also tried for LayerNorm's
     /// old gamma/beta names) as f32, checked against `shape`. Problems are collected.
     fn get(&mut self, name: &str, alt: Option<&str>, shape: &[usize]) -> Vec<f32> {
-        let candidates = [Some(name), alt].into_iter().flatten().flat_map(|n| [format!("{}{n}", self.prefix), n.to_string()]);
+        let candidates = [Some(name), alt]
+            .into_iter()
+            .flatten()
+            .flat_map(|n| [format!("{}{n}", self.prefix), n.to_string()]);
         for key in candidates {
-            let Ok(t) = self.st.tensor(&key) else { continue };
+            let Ok(t) = self.st.tensor(&key) else {
+                continue;
+            };
             self.used.insert(key.clone());
             if t.shape() != shape {
-                self.problems.push(format!("'{key}' has shape {:?}, expected {shape:?}", t.shape()));
+                self.problems.push(format!(
+                    "'{key}' has shape {:?}, expected {shape:?}",
+                    t.shape()
+                ));
                 return vec![0.0; shape.iter().product()];
             }
             return match to_f32(t.dtype(), t.data()) {
                 Some(v) => v,
                 None => {
-                    self.problems.push(format!("'{key}' is {:?}; F32, F16, BF16 and F64 are supported", t.dtype()));
+                    self.problems.push(format!(
+                        "'{key}' is {:?}; F32, F16, BF16 and F64 are supported",
+                        t.dtype()
+                    ));
                     vec![0.0; shape.iter().product()]
                 }
             };
         }
-        self.problems.push(format!("'{}{name}' is missing", self.prefix));
+        self.problems
+            .push(format!("'{}{name}' is missing", self.prefix));
         vec![0.0; shape.iter().product()]
     }
 
     /// LayerNorm `weight`/`bias` (or `gamma`/`beta`) of `base`.
     fn norm(&mut self, base: &str, d: usize) -> (Vec<f32>, Vec<f32>) {
-        let w = self.get(&format!("{base}.weight"), Some(&format!("{base}.gamma")), &[d]);
+        let w = self.get(
+            &format!("{base}.weight"),
+            Some(&format!("{base}.gamma")),
+            &[d],
+        );
         let b = self.get(&format!("{base}.bias"), Some(&format!("{base}.beta")), &[d]);
         (w, b)
     }
@@ -222,10 +298,22 @@ impl Weights<'_> {
 
 fn to_f32(dtype: Dtype, data: &[u8]) -> Option<Vec<f32>> {
     Some(match dtype {
-        Dtype::F32 => data.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect(),
-        Dtype::F64 => data.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().unwrap()) as f32).collect(),
-        Dtype::BF16 => data.chunks_exact(2).map(|c| f32::from_bits((u16::from_le_bytes([c[0], c[1]]) as u32) << 16)).collect(),
-        Dtype::F16 => data.chunks_exact(2).map(|c| f16_to_f32(u16::from_le_bytes([c[0], c[1]]))).collect(),
+        Dtype::F32 => data
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect(),
+        Dtype::F64 => data
+            .chunks_exact(8)
+            .map(|c| f64::from_le_bytes(c.try_into().unwrap()) as f32)
+            .collect(),
+        Dtype::BF16 => data
+            .chunks_exact(2)
+            .map(|c| f32::from_bits((u16::from_le_bytes([c[0], c[1]]) as u32) << 16))
+            .collect(),
+        Dtype::F16 => data
+            .chunks_exact(2)
+            .map(|c| f16_to_f32(u16::from_le_bytes([c[0], c[1]])))
+            .collect(),
         _ => return None,
     })
 }
@@ -260,15 +348,37 @@ fn transpose(m: &[f32], rows: usize, cols: usize) -> Vec<f32> {
 }
 
 /// Our parameters, in the order the encoder declares them, filled from the file's tensors.
-fn map_params(c: &BertConfig, spec: &EncoderSpec, vocab: &AdoptedVocab, w: &mut Weights) -> Result<ParamStore, String> {
+fn map_params(
+    c: &BertConfig,
+    spec: &EncoderSpec,
+    vocab: &AdoptedVocab,
+    w: &mut Weights,
+) -> Result<ParamStore, String> {
     let (d, f) = (c.hidden_size, c.intermediate_size);
-    let decls = model::features_graph(spec, 1, 2, None, crate::graph::DType::F32).map_err(|e| e.to_string())?.params;
+    let decls = model::features_graph(spec, 1, 2, None, crate::graph::DType::F32)
+        .map_err(|e| e.to_string())?
+        .params;
     let mut values: std::collections::HashMap<String, Vec<f32>> = std::collections::HashMap::new();
-    let word = w.get("embeddings.word_embeddings.weight", None, &[c.vocab_size, d]);
-    values.insert("embeddings.word".into(), permute_rows(&word, d, &vocab.perm));
-    let pos = w.get("embeddings.position_embeddings.weight", None, &[c.max_position_embeddings, d]);
+    let word = w.get(
+        "embeddings.word_embeddings.weight",
+        None,
+        &[c.vocab_size, d],
+    );
+    values.insert(
+        "embeddings.word".into(),
+        permute_rows(&word, d, &vocab.perm),
+    );
+    let pos = w.get(
+        "embeddings.position_embeddings.weight",
+        None,
+        &[c.max_position_embeddings, d],
+    );
     let mut pos = pos[..spec.max_len * d].to_vec();
-    let types = w.get("embeddings.token_type_embeddings.weight", None, &[c.type_vocab_size, d]);
+    let types = w.get(
+        "embeddings.token_type_embeddings.weight",
+        None,
+        &[c.type_vocab_size, d],
+    );
     if spec.segment {
         values.insert("embeddings.segment".into(), types);
     } else {
@@ -313,8 +423,12 @@ fn map_params(c: &BertConfig, spec: &EncoderSpec, vocab: &AdoptedVocab, w: &mut 
     }
     let mut store = ParamStore::new();
     for decl in &decls {
-        let v = values.remove(&decl.name).ok_or_else(|| format!("no imported value for our parameter '{}'", decl.name))?;
-        store.insert(decl.name.clone(), &decl.shape, &v).map_err(|e| format!("{}: {e}", decl.name))?;
+        let v = values
+            .remove(&decl.name)
+            .ok_or_else(|| format!("no imported value for our parameter '{}'", decl.name))?;
+        store
+            .insert(decl.name.clone(), &decl.shape, &v)
+            .map_err(|e| format!("{}: {e}", decl.name))?;
     }
     Ok(store)
 }
@@ -334,6 +448,9 @@ mod tests {
     #[test]
     fn transpose_swaps_axes() {
         // [[1, 2, 3], [4, 5, 6]] -> [[1, 4], [2, 5], [3, 6]]
-        assert_eq!(transpose(&[1., 2., 3., 4., 5., 6.], 2, 3), vec![1., 4., 2., 5., 3., 6.]);
+        assert_eq!(
+            transpose(&[1., 2., 3., 4., 5., 6.], 2, 3),
+            vec![1., 4., 2., 5., 3., 6.]
+        );
     }
 }

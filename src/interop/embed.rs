@@ -34,17 +34,35 @@ impl Embedder {
     /// length limit is then `max_len` if given, else 512.
     pub fn new(name: &str, bytes: &[u8], tok: Tok, threads: Option<usize>) -> Result<Embedder> {
         let meta = metadata(bytes);
-        let get = |k: &str| meta.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone());
-        let opts = SessionOptions { intra_threads: threads, ..Default::default() };
+        let get = |k: &str| {
+            meta.iter()
+                .find(|(key, _)| key == k)
+                .map(|(_, v)| v.clone())
+        };
+        let opts = SessionOptions {
+            intra_threads: threads,
+            ..Default::default()
+        };
         let session = Session::from_bytes(name, bytes, &opts)?;
         let segment = session.inputs().iter().any(|i| i.name == "token_type_ids");
         if !session.outputs().iter().any(|o| o.name == TOKEN_FEATURES) {
-            anyhow::bail!("{name}: the model has no output '{TOKEN_FEATURES}' (is it an embedlab export?)");
+            anyhow::bail!(
+                "{name}: the model has no output '{TOKEN_FEATURES}' (is it an embedlab export?)"
+            );
         }
-        let max_len = get("embedlab.max_len").and_then(|v| v.parse().ok()).unwrap_or(512);
+        let max_len = get("embedlab.max_len")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(512);
         let fixed_len = get("embedlab.dynamic_sequence").is_some_and(|v| v == "false");
         let d_model = get("embedlab.d_model").and_then(|v| v.parse().ok());
-        Ok(Embedder { session, tok, max_len, fixed_len, segment, d_model })
+        Ok(Embedder {
+            session,
+            tok,
+            max_len,
+            fixed_len,
+            segment,
+            d_model,
+        })
     }
 
     pub fn max_len(&self) -> usize {
@@ -78,35 +96,47 @@ impl Embedder {
     fn embed_batch(&mut self, texts: &[&str], opts: &EmbedOptions) -> Result<Vec<Vec<f32>>> {
         let rows = self.token_ids(texts)?;
         let b = rows.len();
-        let t = if self.fixed_len { self.max_len } else { rows.iter().map(Vec::len).max().unwrap_or(2) };
+        let t = if self.fixed_len {
+            self.max_len
+        } else {
+            rows.iter().map(Vec::len).max().unwrap_or(2)
+        };
         let mut ids = vec![PAD_ID as i64; b * t];
         let mut mask = vec![0i64; b * t];
         for (r, row) in rows.iter().enumerate() {
             ids[r * t..r * t + row.len()].copy_from_slice(row);
-            mask[r * t..r * t + row.len()].iter_mut().for_each(|m| *m = 1);
+            mask[r * t..r * t + row.len()]
+                .iter_mut()
+                .for_each(|m| *m = 1);
         }
         let types = vec![0i64; b * t];
         let mut feeds = Feeds::new();
-        feeds.i64("input_ids", &[b, t], &ids).i64("attention_mask", &[b, t], &mask);
+        feeds
+            .i64("input_ids", &[b, t], &ids)
+            .i64("attention_mask", &[b, t], &mask);
         if self.segment {
             feeds.i64("token_type_ids", &[b, t], &types);
         }
         let out = self.session.run(&feeds)?;
         let f = out.f32(TOKEN_FEATURES)?;
-        let d = *f.shape.last().context("token features without a feature axis")?;
+        let d = *f
+            .shape
+            .last()
+            .context("token features without a feature axis")?;
         if let Some(dm) = self.d_model
             && dm != d
         {
-            anyhow::bail!("the model's token features have {d} values, its metadata says d_model {dm}");
+            anyhow::bail!(
+                "the model's token features have {d} values, its metadata says d_model {dm}"
+            );
         }
         let mut vectors = Vec::with_capacity(b);
-        for r in 0..b {
-            let feats = &f.data[r * t * d..(r + 1) * t * d];
+        for (feats, row) in f.data.chunks(t * d).zip(&rows) {
             let mut v = match opts.pooling {
                 Pooling::Cls => feats[..d].to_vec(),
                 Pooling::Mean => {
                     let mut acc = vec![0f64; d];
-                    let n = rows[r].len();
+                    let n = row.len();
                     for tok in feats.chunks(d).take(n) {
                         acc.iter_mut().zip(tok).for_each(|(a, x)| *a += *x as f64);
                     }
@@ -114,7 +144,12 @@ impl Embedder {
                 }
             };
             if opts.normalize {
-                let norm = v.iter().map(|x| (*x as f64) * (*x as f64)).sum::<f64>().sqrt().max(1e-12);
+                let norm = v
+                    .iter()
+                    .map(|x| (*x as f64) * (*x as f64))
+                    .sum::<f64>()
+                    .sqrt()
+                    .max(1e-12);
                 v.iter_mut().for_each(|x| *x = (*x as f64 / norm) as f32);
             }
             vectors.push(v);

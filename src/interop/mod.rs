@@ -7,7 +7,10 @@ mod embed;
 mod onnx;
 mod vocab;
 
-pub use bert::{BertConfig, CONFIG_FILE, ImportError, Imported, TOKENIZER_FILE, WEIGHTS_FILE, import_dir, is_model_dir, read_vocab};
+pub use bert::{
+    BertConfig, CONFIG_FILE, ImportError, Imported, TOKENIZER_FILE, WEIGHTS_FILE, import_dir,
+    is_model_dir, read_vocab,
+};
 pub use embed::{EmbedOptions, Embedder};
 pub use onnx::{ExportedModel, POOLED, TOKEN_FEATURES, encoder_model, metadata};
 pub use vocab::{AdoptedVocab, adopt_tokenizer, permute_rows};

@@ -30,7 +30,12 @@ pub struct ExportedModel {
     pub dynamic_sequence: bool,
 }
 
-fn build(spec: &EncoderSpec, batch: usize, seq: usize, pooling: Pooling) -> graph::Result<(Graph, Vec<model::ParamDecl>)> {
+fn build(
+    spec: &EncoderSpec,
+    batch: usize,
+    seq: usize,
+    pooling: Pooling,
+) -> graph::Result<(Graph, Vec<model::ParamDecl>)> {
     let mut g = Graph::new("encode");
     let mut m = ModelBuilder::new(&mut g, DType::F32, false, 0);
     let inp = EncoderInputs::declare(&mut m, spec, batch, seq)?;
@@ -50,7 +55,11 @@ fn pooling_name(p: Pooling) -> &'static str {
 }
 
 /// The inference model of `spec` with `params` (which must hold every encoder parameter).
-pub fn encoder_model(spec: &EncoderSpec, params: &ParamStore, pooling: Pooling) -> anyhow::Result<ExportedModel> {
+pub fn encoder_model(
+    spec: &EncoderSpec,
+    params: &ParamStore,
+    pooling: Pooling,
+) -> anyhow::Result<ExportedModel> {
     // Symbolic batch and sequence when the graph allows it, else a fixed sequence.
     let attempt = |seq: (usize, usize)| -> graph::Result<(Graph, Vec<model::ParamDecl>, dynamic::DynamicShapes)> {
         let (a, decls) = build(spec, BATCH.0, seq.0, pooling)?;
@@ -71,12 +80,18 @@ pub fn encoder_model(spec: &EncoderSpec, params: &ParamStore, pooling: Pooling) 
     for decl in &decls {
         match params.to_tensor(&decl.name) {
             Some(t) if t.shape == decl.shape => gp.initializer.push(tensor_proto(&decl.name, &t)),
-            Some(t) => missing.push(format!("{} has shape {:?}, the encoder expects {:?}", decl.name, t.shape, decl.shape)),
+            Some(t) => missing.push(format!(
+                "{} has shape {:?}, the encoder expects {:?}",
+                decl.name, t.shape, decl.shape
+            )),
             None => missing.push(format!("{} is missing", decl.name)),
         }
     }
     if !missing.is_empty() {
-        anyhow::bail!("the parameters do not fit the encoder:\n  - {}", missing.join("\n  - "));
+        anyhow::bail!(
+            "the parameters do not fit the encoder:\n  - {}",
+            missing.join("\n  - ")
+        );
     }
     let names: std::collections::HashSet<&str> = decls.iter().map(|d| d.name.as_str()).collect();
     gp.input.retain(|i| !names.contains(i.name.as_str()));
@@ -86,19 +101,43 @@ pub fn encoder_model(spec: &EncoderSpec, params: &ParamStore, pooling: Pooling) 
         ("embedlab.pooling", pooling_name(pooling).to_string()),
         ("embedlab.segment", spec.segment.to_string()),
         ("embedlab.dynamic_sequence", dynamic_sequence.to_string()),
-        ("embedlab.cls_id", crate::data::tokenizer::CLS_ID.to_string()),
-        ("embedlab.sep_id", crate::data::tokenizer::SEP_ID.to_string()),
-        ("embedlab.pad_id", crate::data::tokenizer::PAD_ID.to_string()),
+        (
+            "embedlab.cls_id",
+            crate::data::tokenizer::CLS_ID.to_string(),
+        ),
+        (
+            "embedlab.sep_id",
+            crate::data::tokenizer::SEP_ID.to_string(),
+        ),
+        (
+            "embedlab.pad_id",
+            crate::data::tokenizer::PAD_ID.to_string(),
+        ),
     ];
-    proto.metadata_props = meta.into_iter().map(|(k, v)| onnx_pb::StringStringEntryProto { key: k.into(), value: v }).collect();
-    proto.doc_string = "embedlab encoder: input_ids, attention_mask[, token_type_ids] -> token_features, pooled".into();
-    Ok(ExportedModel { bytes: proto.encode_to_vec(), dynamic_sequence })
+    proto.metadata_props = meta
+        .into_iter()
+        .map(|(k, v)| onnx_pb::StringStringEntryProto {
+            key: k.into(),
+            value: v,
+        })
+        .collect();
+    proto.doc_string =
+        "embedlab encoder: input_ids, attention_mask[, token_type_ids] -> token_features, pooled"
+            .into();
+    Ok(ExportedModel {
+        bytes: proto.encode_to_vec(),
+        dynamic_sequence,
+    })
 }
 
 /// Reads the `embedlab.*` metadata properties of an exported model.
 pub fn metadata(bytes: &[u8]) -> Vec<(String, String)> {
     match onnx_pb::ModelProto::decode(bytes) {
-        Ok(m) => m.metadata_props.into_iter().map(|p| (p.key, p.value)).collect(),
+        Ok(m) => m
+            .metadata_props
+            .into_iter()
+            .map(|p| (p.key, p.value))
+            .collect(),
         Err(_) => Vec::new(),
     }
 }

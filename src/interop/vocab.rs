@@ -37,18 +37,31 @@ fn id_of(v: &Value, token: &str) -> Option<u32> {
             }
         }
     }
-    v.pointer("/model/vocab").and_then(|m| m.get(token)).and_then(Value::as_u64).map(|i| i as u32)
+    v.pointer("/model/vocab")
+        .and_then(|m| m.get(token))
+        .and_then(Value::as_u64)
+        .map(|i| i as u32)
 }
 
 /// Reads a tokenizer.json written by any tool with a WordPiece, WordLevel or BPE vocabulary that
 /// has `[PAD]`, `[UNK]`, `[CLS]`, `[SEP]` and `[MASK]`, and moves those to our ids.
 pub fn adopt_tokenizer(json: &[u8]) -> Result<AdoptedVocab, String> {
-    let mut v: Value = serde_json::from_slice(json).map_err(|e| format!("not a tokenizer.json: {e}"))?;
+    let mut v: Value =
+        serde_json::from_slice(json).map_err(|e| format!("not a tokenizer.json: {e}"))?;
     let Some(vocab) = v.pointer("/model/vocab").and_then(Value::as_object) else {
-        let kind = v.pointer("/model/type").and_then(Value::as_str).unwrap_or("unknown");
-        return Err(format!("model type {kind} has no token→id map (WordPiece, WordLevel and BPE vocabularies are supported)"));
+        let kind = v
+            .pointer("/model/type")
+            .and_then(Value::as_str)
+            .unwrap_or("unknown");
+        return Err(format!(
+            "model type {kind} has no token→id map (WordPiece, WordLevel and BPE vocabularies are supported)"
+        ));
     };
-    let mut size = vocab.values().filter_map(Value::as_u64).max().map_or(0, |m| m as usize + 1);
+    let mut size = vocab
+        .values()
+        .filter_map(Value::as_u64)
+        .max()
+        .map_or(0, |m| m as usize + 1);
     if let Some(added) = v.get("added_tokens").and_then(Value::as_array) {
         for a in added {
             if let Some(id) = a.get("id").and_then(Value::as_u64) {
@@ -74,7 +87,10 @@ pub fn adopt_tokenizer(json: &[u8]) -> Result<AdoptedVocab, String> {
         }
     }
     if !missing.is_empty() {
-        return Err(format!("the vocabulary has no {} (BERT-style special tokens are required)", missing.join(", ")));
+        return Err(format!(
+            "the vocabulary has no {} (BERT-style special tokens are required)",
+            missing.join(", ")
+        ));
     }
     let map = |id: &mut Value| {
         if let Some(i) = id.as_u64()
@@ -160,6 +176,9 @@ mod tests {
         let a = adopted.tok.id("a").unwrap() as usize;
         assert_eq!(moved[a], 1.0);
         assert_eq!(moved[2], 4.0, "[CLS] row");
-        assert_eq!(adopted.tok.encode("b a").unwrap(), vec![adopted.tok.id("b").unwrap(), a as u32]);
+        assert_eq!(
+            adopted.tok.encode("b a").unwrap(),
+            vec![adopted.tok.id("b").unwrap(), a as u32]
+        );
     }
 }
