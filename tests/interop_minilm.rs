@@ -118,7 +118,17 @@ fn minilm_matches_the_numpy_reference() {
     let mut worst = 1.0f64;
     for (r, v) in refs.iter().zip(&vectors) {
         let c = cosine(&r.vector, v);
-        eprintln!("cosine {c:.9}  {:?}", r.text);
+        let diff = r
+            .vector
+            .iter()
+            .zip(v)
+            .map(|(a, b)| (a - *b as f64).abs())
+            .fold(0.0, f64::max);
+        eprintln!(
+            "cosine {c:.12} (1 - cos = {:.1e}), max abs diff {diff:.1e}  {:?}",
+            1.0 - c,
+            r.text
+        );
         worst = worst.min(c);
         assert!(c >= MIN_COSINE, "{:?}: cosine {c} < {MIN_COSINE}", r.text);
     }
