@@ -33,7 +33,12 @@ fn bench(args: BenchArgs) -> ExitCode {
         BenchConfigArg::A => embedlab::bench::BenchConfig::A,
         BenchConfigArg::B => embedlab::bench::BenchConfig::B,
     };
-    match embedlab::bench::run(config, args.steps.max(1), args.threads.max(1), args.profile.as_deref()) {
+    match embedlab::bench::run(
+        config,
+        args.steps.max(1),
+        args.threads.max(1),
+        args.profile.as_deref(),
+    ) {
         Ok(report) => {
             if args.json {
                 println!("{}", serde_json::to_string(&report).unwrap_or_default());
@@ -143,13 +148,15 @@ fn data_report(plan: &Plan) -> Result<String, String> {
         let e = &cell.experiment;
         for (name, c) in &e.corpus {
             if seen.insert(format!("corpus.{name}:{c:?}")) {
-                let (_, report) = embedlab::data::load_corpus(c, std::path::Path::new("")).map_err(|e| format!("corpus.{name}: {e}"))?;
+                let (_, report) = embedlab::data::load_corpus(c, std::path::Path::new(""))
+                    .map_err(|e| format!("corpus.{name}: {e}"))?;
                 let _ = writeln!(out, "  corpus.{name}: {}", report.summary());
             }
         }
         for (name, d) in &e.dataset {
             if seen.insert(format!("dataset.{name}:{d:?}")) {
-                let (ds, report) = embedlab::data::load_dataset(d, std::path::Path::new("")).map_err(|e| format!("dataset.{name}: {e}"))?;
+                let (ds, report) = embedlab::data::load_dataset(d, std::path::Path::new(""))
+                    .map_err(|e| format!("dataset.{name}: {e}"))?;
                 let _ = writeln!(
                     out,
                     "  dataset.{name}: {} (train {}, dev {}, test {}; {} labels)",
@@ -210,7 +217,10 @@ fn missing_data(plan: &Plan) -> Option<String> {
         let datasets = e.dataset.iter().map(|(n, d)| ("dataset", n, &d.path));
         for (kind, name, path) in corpora.chain(datasets) {
             if !path.exists() {
-                return Some(format!("{kind}.{name}.path: data file {} does not exist", path.display()));
+                return Some(format!(
+                    "{kind}.{name}.path: data file {} does not exist",
+                    path.display()
+                ));
             }
         }
     }

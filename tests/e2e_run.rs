@@ -5,19 +5,31 @@ use std::path::Path;
 use std::process::Command;
 
 fn embedlab(args: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_embedlab")).args(args).output().unwrap();
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned())
+    let out = Command::new(env!("CARGO_BIN_EXE_embedlab"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
     let mut r = csv::Reader::from_path(path).unwrap();
     let headers = r.headers().unwrap().iter().map(String::from).collect();
-    let rows = r.records().map(|x| x.unwrap().iter().map(String::from).collect()).collect();
+    let rows = r
+        .records()
+        .map(|x| x.unwrap().iter().map(String::from).collect())
+        .collect();
     (headers, rows)
 }
 
 fn col<'a>(headers: &[String], row: &'a [String], name: &str) -> &'a str {
-    let i = headers.iter().position(|h| h == name).unwrap_or_else(|| panic!("no column {name} in {headers:?}"));
+    let i = headers
+        .iter()
+        .position(|h| h == name)
+        .unwrap_or_else(|| panic!("no column {name} in {headers:?}"));
     &row[i]
 }
 
@@ -28,7 +40,10 @@ fn tiny_grid_runs_end_to_end_and_resumes() {
     let (code, err) = embedlab(&["run", "tests/fixtures/e2e/tiny.toml", "--out", out_s]);
     assert_eq!(code, 0, "{err}");
     // One tokenizer, one pretraining shared by 4 runs, 6 downstream stages.
-    assert!(err.contains("6 ok, 0 failed, 0 already complete; stages: 8 run, 0 reused"), "{err}");
+    assert!(
+        err.contains("6 ok, 0 failed, 0 already complete; stages: 8 run, 0 reused"),
+        "{err}"
+    );
 
     let runs = out.path().join("tiny/runs.csv");
     let (h, rows) = read_csv(&runs);
@@ -44,12 +59,22 @@ fn tiny_grid_runs_end_to_end_and_resumes() {
         match col(&h, r, "transfer") {
             "frozen" => assert_eq!(col(&h, r, "encoder_checksum_unchanged"), "1"),
             "scratch" => assert_eq!(col(&h, r, "pretrain"), "none"),
-            "finetune" => assert!(col(&h, r, "pretrain_loss").parse::<f64>().unwrap().is_finite()),
+            "finetune" => assert!(
+                col(&h, r, "pretrain_loss")
+                    .parse::<f64>()
+                    .unwrap()
+                    .is_finite()
+            ),
             other => panic!("unexpected transfer {other}"),
         }
     }
     let run_ids: Vec<&str> = rows.iter().map(|r| col(&h, r, "run_id")).collect();
-    assert_eq!(run_ids, ["c001-s1", "c001-s2", "c002-s1", "c002-s2", "c003-s1", "c003-s2"]);
+    assert_eq!(
+        run_ids,
+        [
+            "c001-s1", "c001-s2", "c002-s1", "c002-s2", "c003-s1", "c003-s2"
+        ]
+    );
     assert!(out.path().join("tiny/runs/c002-s1/config.toml").exists());
 
     let (sh, srows) = read_csv(&out.path().join("tiny/summary.csv"));
@@ -67,9 +92,17 @@ fn tiny_grid_runs_end_to_end_and_resumes() {
     assert_eq!(ch, ["run_id", "stage", "step", "split", "metric", "value"]);
     for id in &run_ids {
         let mine: Vec<&Vec<String>> = crows.iter().filter(|r| r[0] == *id).collect();
-        assert!(mine.iter().any(|r| r[1] == "downstream.C" && r[3] == "dev" && r[4] == "accuracy"), "{id}");
+        assert!(
+            mine.iter()
+                .any(|r| r[1] == "downstream.C" && r[3] == "dev" && r[4] == "accuracy"),
+            "{id}"
+        );
         let pretrained = !id.starts_with("c001");
-        assert_eq!(mine.iter().any(|r| r[1] == "pretrain.A" && r[4] == "loss"), pretrained, "{id}");
+        assert_eq!(
+            mine.iter().any(|r| r[1] == "pretrain.A" && r[4] == "loss"),
+            pretrained,
+            "{id}"
+        );
     }
 
     // `report` rebuilds the same summary from runs.csv alone.
@@ -78,19 +111,35 @@ fn tiny_grid_runs_end_to_end_and_resumes() {
     std::fs::remove_file(&summary).unwrap();
     let (code, err) = embedlab(&["report", out.path().join("tiny").to_str().unwrap()]);
     assert_eq!(code, 0, "{err}");
-    assert_eq!(String::from_utf8(std::fs::read(&summary).unwrap()).unwrap(), String::from_utf8(written).unwrap());
+    assert_eq!(
+        String::from_utf8(std::fs::read(&summary).unwrap()).unwrap(),
+        String::from_utf8(written).unwrap()
+    );
 
     // A rerun finds every run complete and every stage cached: nothing runs, nothing changes.
     let before = std::fs::read(&runs).unwrap();
     let (code, err) = embedlab(&["run", "tests/fixtures/e2e/tiny.toml", "--out", out_s]);
     assert_eq!(code, 0, "{err}");
-    assert!(err.contains("0 ok, 0 failed, 6 already complete; stages: 0 run, 0 reused"), "{err}");
+    assert!(
+        err.contains("0 ok, 0 failed, 6 already complete; stages: 0 run, 0 reused"),
+        "{err}"
+    );
     assert_eq!(before, std::fs::read(&runs).unwrap());
 
     // Another seed reuses the tokenizer and the pretraining and adds only the new runs.
-    let (code, err) = embedlab(&["run", "tests/fixtures/e2e/tiny.toml", "--out", out_s, "--set", "seeds=[1, 2, 3]"]);
+    let (code, err) = embedlab(&[
+        "run",
+        "tests/fixtures/e2e/tiny.toml",
+        "--out",
+        out_s,
+        "--set",
+        "seeds=[1, 2, 3]",
+    ]);
     assert_eq!(code, 0, "{err}");
-    assert!(err.contains("3 ok, 0 failed, 6 already complete; stages: 3 run, 2 reused"), "{err}");
+    assert!(
+        err.contains("3 ok, 0 failed, 6 already complete; stages: 3 run, 2 reused"),
+        "{err}"
+    );
     assert_eq!(read_csv(&runs).1.len(), 9);
 }
 
@@ -98,12 +147,19 @@ fn tiny_grid_runs_end_to_end_and_resumes() {
 fn invalid_experiment_exits_2_and_runs_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let exp = dir.path().join("bad.toml");
-    let text = std::fs::read_to_string("tests/fixtures/e2e/tiny.toml").unwrap().replace("depth = 2", "depht = 2");
+    let text = std::fs::read_to_string("tests/fixtures/e2e/tiny.toml")
+        .unwrap()
+        .replace("depth = 2", "depht = 2");
     std::fs::write(&exp, text).unwrap();
     let out = dir.path().join("out");
     let (code, err) = embedlab(&["run", exp.to_str().unwrap(), "--out", out.to_str().unwrap()]);
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("bad.toml:") && err.contains("encoder.depht") && err.contains("did you mean 'depth'"), "{err}");
+    assert!(
+        err.contains("bad.toml:")
+            && err.contains("encoder.depht")
+            && err.contains("did you mean 'depth'"),
+        "{err}"
+    );
     assert!(!out.exists(), "nothing may be written for invalid input");
 }
 
@@ -114,7 +170,13 @@ fn a_run_with_non_finite_loss_fails_alone_and_exits_1() {
     // A learning rate of 1e30 overflows float32 within a step or two.
     std::fs::write(&over, "[sweep]\n\"downstream.C.transfer\" = [\"scratch\"]\n\"downstream.C.optimizer.lr\" = [3e-3, 1e30]\n").unwrap();
     let out = dir.path().join("out");
-    let (code, err) = embedlab(&["run", "tests/fixtures/e2e/tiny.toml", over.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    let (code, err) = embedlab(&[
+        "run",
+        "tests/fixtures/e2e/tiny.toml",
+        over.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     assert_eq!(code, 1, "{err}");
     let (h, rows) = read_csv(&out.join("tiny/runs.csv"));
     assert_eq!(rows.len(), 4);
@@ -139,7 +201,10 @@ fn missing_data_file_exits_2_before_anything_runs() {
     let out = dir.path().join("out");
     let (code, err) = embedlab(&["run", exp.to_str().unwrap(), "--out", out.to_str().unwrap()]);
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("corpus.text.path") && err.contains("does not exist"), "{err}");
+    assert!(
+        err.contains("corpus.text.path") && err.contains("does not exist"),
+        "{err}"
+    );
     assert!(!out.exists());
 }
 
@@ -150,15 +215,25 @@ fn same_experiment_and_seeds_twice_give_identical_metrics() {
         let keep: Vec<usize> = (0..h.len())
             .filter(|&i| {
                 let c = &h[i];
-                c.starts_with("test_") || c.starts_with("dev_") || c == "train_loss" || c == "pretrain_loss"
+                c.starts_with("test_")
+                    || c.starts_with("dev_")
+                    || c == "train_loss"
+                    || c == "pretrain_loss"
             })
             .collect();
         assert!(keep.len() >= 5, "{h:?}");
-        rows.iter().map(|r| keep.iter().map(|&i| r[i].clone()).collect()).collect()
+        rows.iter()
+            .map(|r| keep.iter().map(|&i| r[i].clone()).collect())
+            .collect()
     };
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     for d in [&a, &b] {
-        let (code, err) = embedlab(&["run", "tests/fixtures/e2e/tiny.toml", "--out", d.path().to_str().unwrap()]);
+        let (code, err) = embedlab(&[
+            "run",
+            "tests/fixtures/e2e/tiny.toml",
+            "--out",
+            d.path().to_str().unwrap(),
+        ]);
         assert_eq!(code, 0, "{err}");
     }
     let (ma, mb) = (metrics_of(a.path()), metrics_of(b.path()));
@@ -169,40 +244,83 @@ fn same_experiment_and_seeds_twice_give_identical_metrics() {
 #[test]
 fn report_md_structure() {
     let out = tempfile::tempdir().unwrap();
-    let (code, err) = embedlab(&["run", "tests/fixtures/e2e/tiny.toml", "--out", out.path().to_str().unwrap()]);
+    let (code, err) = embedlab(&[
+        "run",
+        "tests/fixtures/e2e/tiny.toml",
+        "--out",
+        out.path().to_str().unwrap(),
+    ]);
     assert_eq!(code, 0, "{err}");
     let md = std::fs::read_to_string(out.path().join("tiny/report.md")).unwrap();
     // The structure is the snapshot; the figures depend on floating point and are masked.
-    let masked = regex::Regex::new(r"-?\d+\.\d+").unwrap().replace_all(&md, "#.####");
+    let masked = regex::Regex::new(r"-?\d+\.\d+")
+        .unwrap()
+        .replace_all(&md, "#.####");
     insta::assert_snapshot!(masked);
 }
 
 #[test]
 fn static_word_vectors_are_trained_upstream_and_kept_fixed() {
     let out = tempfile::tempdir().unwrap();
-    let (code, err) = embedlab(&["run", "tests/fixtures/e2e/tiny.toml", "--out", out.path().to_str().unwrap(), "--set", "embeddings.word=\"static\""]);
+    let (code, err) = embedlab(&[
+        "run",
+        "tests/fixtures/e2e/tiny.toml",
+        "--out",
+        out.path().to_str().unwrap(),
+        "--set",
+        "embeddings.word=\"static\"",
+    ]);
     assert_eq!(code, 0, "{err}");
     let stages = out.path().join(".stages");
-    let entries: Vec<std::path::PathBuf> = std::fs::read_dir(&stages).unwrap().map(|e| e.unwrap().path()).collect();
-    let vectors_dir = entries.iter().find(|p| p.to_string_lossy().ends_with(".vectors-d16")).expect("vectors stage");
-    let vectors = embedlab::runtime::load_checkpoint(&vectors_dir.join("vectors.safetensors")).unwrap();
-    let pretrained = entries.iter().find(|p| p.join("params.safetensors").exists()).expect("pretraining stage");
-    let params = embedlab::runtime::load_checkpoint(&pretrained.join("params.safetensors")).unwrap();
+    let entries: Vec<std::path::PathBuf> = std::fs::read_dir(&stages)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    let vectors_dir = entries
+        .iter()
+        .find(|p| p.to_string_lossy().ends_with(".vectors-d16"))
+        .expect("vectors stage");
+    let vectors =
+        embedlab::runtime::load_checkpoint(&vectors_dir.join("vectors.safetensors")).unwrap();
+    let pretrained = entries
+        .iter()
+        .find(|p| p.join("params.safetensors").exists())
+        .expect("pretraining stage");
+    let params =
+        embedlab::runtime::load_checkpoint(&pretrained.join("params.safetensors")).unwrap();
     // Pretraining trained everything else but left the upstream vectors as they were.
-    assert_eq!(params.params.get("embeddings.word"), vectors.params.get("word2vec.in"));
+    assert_eq!(
+        params.params.get("embeddings.word"),
+        vectors.params.get("word2vec.in")
+    );
     let (h, rows) = read_csv(&out.path().join("tiny/runs.csv"));
-    assert!(rows.iter().all(|r| col(&h, r, "status") == "ok" && col(&h, r, "word") == "static"));
+    assert!(
+        rows.iter()
+            .all(|r| col(&h, r, "status") == "ok" && col(&h, r, "word") == "static")
+    );
 }
 
 #[test]
 fn plan_prints_kept_and_removed_counts_per_filter() {
     let out = Command::new(env!("CARGO_BIN_EXE_embedlab"))
-        .args(["plan", "tests/fixtures/e2e/tiny.toml", "--set", "corpus.text.filter={ min_chars = 55, dedup = true }"])
+        .args([
+            "plan",
+            "tests/fixtures/e2e/tiny.toml",
+            "--set",
+            "corpus.text.filter={ min_chars = 55, dedup = true }",
+        ])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8_lossy(&out.stdout);
-    let line = text.lines().find(|l| l.trim_start().starts_with("corpus.text:")).unwrap_or_else(|| panic!("{text}"));
+    let line = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("corpus.text:"))
+        .unwrap_or_else(|| panic!("{text}"));
     // e.g. "corpus.text: kept 60; removed blank_lines 0, min_chars 45, dedup 15"
     let counts: std::collections::HashMap<String, usize> = regex::Regex::new(r"(\w+) (\d+)")
         .unwrap()
@@ -210,22 +328,44 @@ fn plan_prints_kept_and_removed_counts_per_filter() {
         .map(|c| (c[1].to_string(), c[2].parse().unwrap()))
         .collect();
     assert!(counts["min_chars"] > 0 && counts["dedup"] > 0, "{line}");
-    assert_eq!(counts["kept"] + counts["blank_lines"] + counts["min_chars"] + counts["dedup"], 120, "{line}");
+    assert_eq!(
+        counts["kept"] + counts["blank_lines"] + counts["min_chars"] + counts["dedup"],
+        120,
+        "{line}"
+    );
     assert!(text.contains("dataset.words: kept 72"), "{text}");
 }
 
 #[test]
 fn an_import_of_something_that_is_not_a_model_is_invalid_input() {
     let out = tempfile::tempdir().unwrap();
-    let (code, err) = embedlab(&["run", "tests/fixtures/e2e/tiny.toml", "--out", out.path().join("o").to_str().unwrap(), "--set", "pretrain.A.task=\"import\"", "--set", "pretrain.A.path=\"Cargo.toml\""]);
+    let (code, err) = embedlab(&[
+        "run",
+        "tests/fixtures/e2e/tiny.toml",
+        "--out",
+        out.path().join("o").to_str().unwrap(),
+        "--set",
+        "pretrain.A.task=\"import\"",
+        "--set",
+        "pretrain.A.path=\"Cargo.toml\"",
+    ]);
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("pretrain.A.path: ") && err.contains("expected a BERT-family model directory"), "{err}");
+    assert!(
+        err.contains("pretrain.A.path: ") && err.contains("expected a BERT-family model directory"),
+        "{err}"
+    );
     assert!(!out.path().join("o").exists());
 }
 
 #[test]
 fn every_pretraining_task_runs_and_transfers() {
-    for (task, data) in [("mlm", "text"), ("clm", "text"), ("nsp", "text"), ("sop", "text"), ("classify", "words")] {
+    for (task, data) in [
+        ("mlm", "text"),
+        ("clm", "text"),
+        ("nsp", "text"),
+        ("sop", "text"),
+        ("classify", "words"),
+    ] {
         let out = tempfile::tempdir().unwrap();
         let (code, err) = embedlab(&[
             "run",
@@ -242,7 +382,13 @@ fn every_pretraining_task_runs_and_transfers() {
         assert_eq!(rows.len(), 6, "{task}");
         for r in rows.iter().filter(|r| col(&h, r, "transfer") != "scratch") {
             assert_eq!(col(&h, r, "status"), "ok", "{task}: {r:?}");
-            assert!(col(&h, r, "pretrain_loss").parse::<f64>().unwrap().is_finite(), "{task}");
+            assert!(
+                col(&h, r, "pretrain_loss")
+                    .parse::<f64>()
+                    .unwrap()
+                    .is_finite(),
+                "{task}"
+            );
             if task == "clm" {
                 assert!(col(&h, r, "pretrain_perplexity").parse::<f64>().unwrap() > 1.0);
             }
@@ -256,10 +402,23 @@ fn a_chain_pretrains_on_a_then_continues_on_b() {
     let over = dir.path().join("chain.toml");
     std::fs::write(&over, "[pretrain.B]\ntask = \"sop\"\ndata = \"text\"\nsteps = 10\nbatch_size = 8\nseq_len = 16\n[downstream.C]\nfrom = [\"A\", \"B\"]\n").unwrap();
     let out = dir.path().join("out");
-    let (code, err) = embedlab(&["run", "tests/fixtures/e2e/tiny.toml", over.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    let (code, err) = embedlab(&[
+        "run",
+        "tests/fixtures/e2e/tiny.toml",
+        over.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     assert_eq!(code, 0, "{err}");
     // tokenizer, A, B (continuing from A), six downstream stages.
-    assert!(err.contains("6 ok, 0 failed, 0 already complete; stages: 9 run"), "{err}");
+    assert!(
+        err.contains("6 ok, 0 failed, 0 already complete; stages: 9 run"),
+        "{err}"
+    );
     let (h, rows) = read_csv(&out.join("tiny/runs.csv"));
-    assert!(rows.iter().filter(|r| col(&h, r, "transfer") == "finetune").all(|r| col(&h, r, "pretrain") == "A>B"));
+    assert!(
+        rows.iter()
+            .filter(|r| col(&h, r, "transfer") == "finetune")
+            .all(|r| col(&h, r, "pretrain") == "A>B")
+    );
 }

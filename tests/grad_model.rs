@@ -9,16 +9,28 @@ use embedlab::model::{self, EncoderSpec, Head, Mode, NormPlacement, Pooling};
 fn batch(head: Head, spec: &EncoderSpec) -> Vec<(String, Tensor)> {
     let (b, t) = (2, 5);
     let mut feeds = vec![
-        ("input_ids".to_string(), Tensor::i64(vec![b, t], vec![2, 5, 7, 3, 9, 2, 6, 3, 0, 0])),
-        ("attention_mask".to_string(), Tensor::i64(vec![b, t], vec![1, 1, 1, 1, 1, 1, 1, 1, 0, 0])),
+        (
+            "input_ids".to_string(),
+            Tensor::i64(vec![b, t], vec![2, 5, 7, 3, 9, 2, 6, 3, 0, 0]),
+        ),
+        (
+            "attention_mask".to_string(),
+            Tensor::i64(vec![b, t], vec![1, 1, 1, 1, 1, 1, 1, 1, 0, 0]),
+        ),
     ];
     if spec.segment {
-        feeds.push(("token_type_ids".into(), Tensor::i64(vec![b, t], vec![0, 0, 0, 1, 1, 0, 0, 1, 0, 0])));
+        feeds.push((
+            "token_type_ids".into(),
+            Tensor::i64(vec![b, t], vec![0, 0, 0, 1, 1, 0, 0, 1, 0, 0]),
+        ));
     }
     match head {
         Head::Mlm { .. } => {
             feeds.push(("mlm_positions".into(), Tensor::i64(vec![3], vec![1, 4, 6])));
-            feeds.push(("mlm_labels".into(), Tensor::i64(vec![3], vec![8, 10, model::IGNORE_INDEX])));
+            feeds.push((
+                "mlm_labels".into(),
+                Tensor::i64(vec![3], vec![8, 10, model::IGNORE_INDEX]),
+            ));
         }
         Head::Classify { .. } => feeds.push(("labels".into(), Tensor::i64(vec![b], vec![2, 0]))),
         Head::Tag { .. } | Head::Clm => feeds.push((
@@ -30,14 +42,36 @@ fn batch(head: Head, spec: &EncoderSpec) -> Vec<(String, Tensor)> {
 }
 
 fn check(spec: &EncoderSpec, head: Head) {
-    let tg = model::task_graph(spec, head, 2, 5, &Mode::Train { frozen_prefixes: vec![] }, DType::F64, 1).unwrap();
+    let tg = model::task_graph(
+        spec,
+        head,
+        2,
+        5,
+        &Mode::Train {
+            frozen_prefixes: vec![],
+        },
+        DType::F64,
+        1,
+    )
+    .unwrap();
     let eval = model::task_graph(spec, head, 2, 5, &Mode::Eval, DType::F64, 1).unwrap();
     let mut params: Vec<(String, Tensor)> = tg
         .params
         .iter()
         .map(|p| {
             // Larger-than-default weights so every path carries a visible gradient.
-            let v: Vec<f64> = p.init_values(3).iter().map(|&x| x as f64 * 20.0 + if p.name.ends_with("norm.weight") { 1.0 } else { 0.0 }).collect();
+            let v: Vec<f64> = p
+                .init_values(3)
+                .iter()
+                .map(|&x| {
+                    x as f64 * 20.0
+                        + if p.name.ends_with("norm.weight") {
+                            1.0
+                        } else {
+                            0.0
+                        }
+                })
+                .collect();
             (p.name.clone(), Tensor::f64(p.shape.clone(), v))
         })
         .collect();
@@ -49,13 +83,24 @@ fn check(spec: &EncoderSpec, head: Head) {
     let mut loss_at = |ps: &[(String, Tensor)]| -> f64 {
         let mut a = feeds.clone();
         a.extend(ps.iter().cloned());
-        fwd.run(&a).into_iter().find(|(n, _)| n == "loss").unwrap().1.as_f64().unwrap()[0]
+        fwd.run(&a)
+            .into_iter()
+            .find(|(n, _)| n == "loss")
+            .unwrap()
+            .1
+            .as_f64()
+            .unwrap()[0]
     };
     let eps = 1e-6;
     let mut checked = 0;
     for i in 0..params.len() {
         let name = params[i].0.clone();
-        let analytic = out.iter().find(|(n, _)| *n == format!("grad.{name}")).unwrap_or_else(|| panic!("no grad for {name}")).1.clone();
+        let analytic = out
+            .iter()
+            .find(|(n, _)| *n == format!("grad.{name}"))
+            .unwrap_or_else(|| panic!("no grad for {name}"))
+            .1
+            .clone();
         let analytic = analytic.as_f64().unwrap().to_vec();
         let base = params[i].1.clone();
         let mut nonzero = false;
@@ -92,7 +137,13 @@ fn encoder_with_classifier_matches_finite_differences() {
     spec.ffn = 12;
     spec.max_len = 5;
     spec.dropout = 0.0;
-    check(&spec, Head::Classify { classes: 3, pooling: Pooling::Mean });
+    check(
+        &spec,
+        Head::Classify {
+            classes: 3,
+            pooling: Pooling::Mean,
+        },
+    );
 }
 
 #[test]

@@ -16,7 +16,12 @@ struct Case {
 }
 
 fn case(op: &'static str, inputs: Vec<Tensor>, build: Build) -> Case {
-    Case { op, inputs, fresh_session: false, build }
+    Case {
+        op,
+        inputs,
+        fresh_session: false,
+        build,
+    }
 }
 
 fn r(shape: &[usize], seed: u64) -> Tensor {
@@ -27,21 +32,44 @@ fn cases() -> Vec<Case> {
     let pos = |s: &[usize], seed| rand_f64(s, seed, 0.5, 2.0);
     vec![
         case("Identity", vec![r(&[2, 3], 1)], |g, x| g.identity(x[0])),
-        case("Add", vec![r(&[2, 3], 1), r(&[3], 2)], |g, x| g.add(x[0], x[1])),
-        case("Sub", vec![r(&[2, 3], 1), r(&[2, 1], 2)], |g, x| g.sub(x[0], x[1])),
-        case("Mul", vec![r(&[2, 3], 1), r(&[1, 3], 2)], |g, x| g.mul(x[0], x[1])),
-        case("Div", vec![r(&[2, 3], 1), pos(&[2, 3], 2)], |g, x| g.div(x[0], x[1])),
+        case("Add", vec![r(&[2, 3], 1), r(&[3], 2)], |g, x| {
+            g.add(x[0], x[1])
+        }),
+        case("Sub", vec![r(&[2, 3], 1), r(&[2, 1], 2)], |g, x| {
+            g.sub(x[0], x[1])
+        }),
+        case("Mul", vec![r(&[2, 3], 1), r(&[1, 3], 2)], |g, x| {
+            g.mul(x[0], x[1])
+        }),
+        case("Div", vec![r(&[2, 3], 1), pos(&[2, 3], 2)], |g, x| {
+            g.div(x[0], x[1])
+        }),
         case("Neg", vec![r(&[2, 3], 1)], |g, x| g.neg(x[0])),
         case("Exp", vec![r(&[2, 3], 1)], |g, x| g.exp(x[0])),
         case("Log", vec![pos(&[2, 3], 1)], |g, x| g.log(x[0])),
         case("Sqrt", vec![pos(&[2, 3], 1)], |g, x| g.sqrt(x[0])),
         case("Tanh", vec![r(&[2, 3], 1)], |g, x| g.tanh(x[0])),
-        case("Relu", vec![Tensor::f64(vec![2, 3], vec![-1.0, 0.5, -0.3, 0.8, 1.2, -0.7])], |g, x| g.relu(x[0])),
-        case("Erf", vec![rand_f64(&[2, 4], 1, -4.5, 4.5)], |g, x| g.erf(x[0])),
-        case("Gelu", vec![rand_f64(&[2, 4], 1, -7.0, 7.0)], |g, x| g.gelu(x[0])),
+        case(
+            "Relu",
+            vec![Tensor::f64(
+                vec![2, 3],
+                vec![-1.0, 0.5, -0.3, 0.8, 1.2, -0.7],
+            )],
+            |g, x| g.relu(x[0]),
+        ),
+        case("Erf", vec![rand_f64(&[2, 4], 1, -4.5, 4.5)], |g, x| {
+            g.erf(x[0])
+        }),
+        case("Gelu", vec![rand_f64(&[2, 4], 1, -7.0, 7.0)], |g, x| {
+            g.gelu(x[0])
+        }),
         case(
             "Where",
-            vec![Tensor::bool(vec![2, 3], vec![true, false, true, false, false, true]), r(&[2, 3], 1), r(&[3], 2)],
+            vec![
+                Tensor::bool(vec![2, 3], vec![true, false, true, false, false, true]),
+                r(&[2, 3], 1),
+                r(&[3], 2),
+            ],
             |g, x| g.where_(x[0], x[1], x[2]),
         ),
         case("Cast", vec![r(&[2, 3], 1)], |g, x| g.cast(x[0], DType::F64)),
@@ -51,22 +79,57 @@ fn cases() -> Vec<Case> {
             fresh_session: true,
             build: |g, x| Ok(g.dropout(x[0], 0.3, 7)?.0),
         },
-        case("Reshape", vec![r(&[2, 3], 1)], |g, x| g.reshape(x[0], &[3, 2])),
-        case("Transpose", vec![r(&[2, 3, 4], 1)], |g, x| g.transpose(x[0], &[2, 0, 1])),
-        case("Expand", vec![r(&[3, 1], 1)], |g, x| g.expand(x[0], &[2, 3, 4])),
-        case("Concat", vec![r(&[2, 3], 1), r(&[2, 2], 2)], |g, x| g.concat(&[x[0], x[1]], 1)),
-        case("Split", vec![r(&[2, 5], 1)], |g, x| Ok(g.split(x[0], 1, &[2, 3])?[1])),
+        case("Reshape", vec![r(&[2, 3], 1)], |g, x| {
+            g.reshape(x[0], &[3, 2])
+        }),
+        case("Transpose", vec![r(&[2, 3, 4], 1)], |g, x| {
+            g.transpose(x[0], &[2, 0, 1])
+        }),
+        case("Expand", vec![r(&[3, 1], 1)], |g, x| {
+            g.expand(x[0], &[2, 3, 4])
+        }),
+        case("Concat", vec![r(&[2, 3], 1), r(&[2, 2], 2)], |g, x| {
+            g.concat(&[x[0], x[1]], 1)
+        }),
+        case("Split", vec![r(&[2, 5], 1)], |g, x| {
+            Ok(g.split(x[0], 1, &[2, 3])?[1])
+        }),
         case("Slice", vec![r(&[3, 4], 1)], |g, x| g.slice(x[0], 1, 1, 3)),
         case("Pad", vec![r(&[2, 3], 1)], |g, x| g.pad(x[0], 0, 1, 2)),
-        case("Gather", vec![r(&[5, 3], 1), Tensor::i64(vec![2, 3], vec![0, 2, 2, 4, 0, 1])], |g, x| g.gather(x[0], x[1], 0)),
-        case("MatMul", vec![r(&[2, 3, 4], 1), r(&[4, 2], 2)], |g, x| g.matmul(x[0], x[1])),
-        case("MatMul", vec![r(&[2, 3, 4], 1), r(&[2, 4, 5], 2)], |g, x| g.matmul(x[0], x[1])),
-        case("MatMul", vec![r(&[3, 4], 1), r(&[2, 4, 2], 2)], |g, x| g.matmul(x[0], x[1])),
-        case("ReduceSum", vec![r(&[2, 3, 4], 1)], |g, x| g.reduce_sum(x[0], &[1], false)),
-        case("ReduceMean", vec![r(&[2, 3, 4], 1)], |g, x| g.reduce_mean(x[0], &[-1, 0], true)),
+        case(
+            "Gather",
+            vec![
+                r(&[5, 3], 1),
+                Tensor::i64(vec![2, 3], vec![0, 2, 2, 4, 0, 1]),
+            ],
+            |g, x| g.gather(x[0], x[1], 0),
+        ),
+        case("MatMul", vec![r(&[2, 3, 4], 1), r(&[4, 2], 2)], |g, x| {
+            g.matmul(x[0], x[1])
+        }),
+        case(
+            "MatMul",
+            vec![r(&[2, 3, 4], 1), r(&[2, 4, 5], 2)],
+            |g, x| g.matmul(x[0], x[1]),
+        ),
+        case("MatMul", vec![r(&[3, 4], 1), r(&[2, 4, 2], 2)], |g, x| {
+            g.matmul(x[0], x[1])
+        }),
+        case("ReduceSum", vec![r(&[2, 3, 4], 1)], |g, x| {
+            g.reduce_sum(x[0], &[1], false)
+        }),
+        case("ReduceMean", vec![r(&[2, 3, 4], 1)], |g, x| {
+            g.reduce_mean(x[0], &[-1, 0], true)
+        }),
         case("Softmax", vec![r(&[2, 5], 1)], |g, x| g.softmax(x[0], -1)),
-        case("LogSoftmax", vec![r(&[3, 4], 1)], |g, x| g.log_softmax(x[0], 1)),
-        case("LayerNorm", vec![r(&[2, 3, 5], 1), r(&[5], 2), r(&[5], 3)], |g, x| g.layer_norm(x[0], x[1], x[2], 1e-5)),
+        case("LogSoftmax", vec![r(&[3, 4], 1)], |g, x| {
+            g.log_softmax(x[0], 1)
+        }),
+        case(
+            "LayerNorm",
+            vec![r(&[2, 3, 5], 1), r(&[5], 2), r(&[5], 3)],
+            |g, x| g.layer_norm(x[0], x[1], x[2], 1e-5),
+        ),
         case(
             "SoftmaxCrossEntropy",
             vec![r(&[4, 5], 1), Tensor::i64(vec![4], vec![3, -100, 0, 4])],
@@ -80,7 +143,10 @@ fn every_differentiable_op_has_a_finite_difference_case() {
     let covered: BTreeSet<&str> = cases().iter().map(|c| c.op).collect();
     let all: BTreeSet<&str> = graph::DIFFERENTIABLE_OPS.iter().copied().collect();
     let missing: Vec<_> = all.difference(&covered).collect();
-    assert!(missing.is_empty(), "ops with a backward rule but no finite-difference case: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "ops with a backward rule but no finite-difference case: {missing:?}"
+    );
     println!("ops with a backward rule ({}): {:?}", all.len(), all);
 }
 
@@ -104,5 +170,14 @@ fn op_without_rule_is_a_typed_error() {
     let s = g.scatter_add(d, i, u, 0).unwrap();
     let l = g.sum_all(s).unwrap();
     let err = graph::backward(&mut g, l, &[u]).unwrap_err();
-    assert!(matches!(err, graph::GraphError::NoGradient { op: "ScatterAdd", .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            graph::GraphError::NoGradient {
+                op: "ScatterAdd",
+                ..
+            }
+        ),
+        "{err}"
+    );
 }

@@ -9,7 +9,19 @@ use embedlab::train::init_params;
 #[test]
 fn first_layer_is_transferred_second_is_reinitialised() {
     let spec = EncoderSpec::tiny(30);
-    let tg = model::task_graph(&spec, Head::Classify { classes: 3, pooling: Pooling::Cls }, 2, 8, &Mode::Eval, DType::F32, 1).unwrap();
+    let tg = model::task_graph(
+        &spec,
+        Head::Classify {
+            classes: 3,
+            pooling: Pooling::Cls,
+        },
+        2,
+        8,
+        &Mode::Eval,
+        DType::F32,
+        1,
+    )
+    .unwrap();
     // A "pretrained" checkpoint: the same architecture drawn with another seed.
     let pretrained = init_params(&tg.params, 99).unwrap();
     let dir = tempfile::tempdir().unwrap();
@@ -27,10 +39,18 @@ fn first_layer_is_transferred_second_is_reinitialised() {
             fresh.get(p.name).unwrap()
         };
         assert_eq!(p.data, want, "{}", p.name);
-        let random = tg.params.iter().any(|d| d.name == p.name && matches!(d.init, model::Init::Normal(_)));
+        let random = tg
+            .params
+            .iter()
+            .any(|d| d.name == p.name && matches!(d.init, model::Init::Normal(_)));
         if random {
             // Otherwise the comparison above could not tell the two sources apart.
-            assert_ne!(pretrained.get(p.name), fresh.get(p.name), "seeds must differ for {}", p.name);
+            assert_ne!(
+                pretrained.get(p.name),
+                fresh.get(p.name),
+                "seeds must differ for {}",
+                p.name
+            );
         }
     }
     assert_eq!(n, from_ckpt);
@@ -38,7 +58,10 @@ fn first_layer_is_transferred_second_is_reinitialised() {
 
     // layers = all takes every encoder tensor; no checkpoint takes none.
     let (all, n_all) = initial_params(&tg.params, 1, Some(&ckpt), 2).unwrap();
-    assert_eq!(all.get("encoder.layer1.ffn.up.weight"), pretrained.get("encoder.layer1.ffn.up.weight"));
+    assert_eq!(
+        all.get("encoder.layer1.ffn.up.weight"),
+        pretrained.get("encoder.layer1.ffn.up.weight")
+    );
     assert!(n_all > n);
     let (none, n_none) = initial_params(&tg.params, 1, None, 2).unwrap();
     assert_eq!(n_none, 0);

@@ -9,10 +9,17 @@ use std::path::Path;
 fn kjv_word_vectors_have_sensible_neighbours() {
     let cfg = CorpusConfig {
         path: "data/kjv.txt.gz".into(),
-        filter: FilterConfig { max_examples: Some(12000), ..Default::default() },
+        filter: FilterConfig {
+            max_examples: Some(12000),
+            ..Default::default()
+        },
     };
     let (lines, _) = embedlab::data::load_corpus(&cfg, Path::new("")).unwrap();
-    let tcfg = TokenizerConfig { kind: TokenizerKind::Word, vocab_size: 3000, ..Default::default() };
+    let tcfg = TokenizerConfig {
+        kind: TokenizerKind::Word,
+        vocab_size: 3000,
+        ..Default::default()
+    };
     let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
     let tok = embedlab::data::fit(&tcfg, &refs).unwrap();
     let seqs: Vec<Vec<u32>> = refs.iter().map(|l| tok.encode(l).unwrap()).collect();
@@ -20,14 +27,27 @@ fn kjv_word_vectors_have_sensible_neighbours() {
     let (vectors, loss) = train_vectors(&seqs, tok.vocab_size(), &spec, 2).unwrap();
     println!("skip-gram loss {loss:.4}");
     let mut thou = Vec::new();
-    for w in ["lord", "king", "god", "son", "land", "thou", "said", "house"] {
+    for w in [
+        "lord", "king", "god", "son", "land", "thou", "said", "house",
+    ] {
         let id = tok.id(w).unwrap();
-        let nn: Vec<String> = nearest(&vectors, spec.dim, id, 8).into_iter().map(|(i, s)| format!("{} {s:.2}", tok.token(i).unwrap())).collect();
+        let nn: Vec<String> = nearest(&vectors, spec.dim, id, 8)
+            .into_iter()
+            .map(|(i, s)| format!("{} {s:.2}", tok.token(i).unwrap()))
+            .collect();
         println!("{w}: {}", nn.join(", "));
         if w == "thou" {
-            thou = nearest(&vectors, spec.dim, id, 10).into_iter().map(|(i, _)| tok.token(i).unwrap()).collect();
+            thou = nearest(&vectors, spec.dim, id, 10)
+                .into_iter()
+                .map(|(i, _)| tok.token(i).unwrap())
+                .collect();
         }
     }
-    let related = ["thee", "thy", "thine", "ye", "art", "hast", "shalt", "wilt", "dost"];
-    assert!(thou.iter().any(|t| related.contains(&t.as_str())), "neighbours of 'thou': {thou:?}");
+    let related = [
+        "thee", "thy", "thine", "ye", "art", "hast", "shalt", "wilt", "dost",
+    ];
+    assert!(
+        thou.iter().any(|t| related.contains(&t.as_str())),
+        "neighbours of 'thou': {thou:?}"
+    );
 }

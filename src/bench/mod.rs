@@ -31,7 +31,15 @@ impl BenchConfig {
             BenchConfig::B => (4, 256, 4, 32, 128),
         };
         BenchShape {
-            spec: EncoderSpec { vocab: 8000, d_model: d, heads, ffn: 4 * d, depth, max_len: seq, ..EncoderSpec::tiny(8000) },
+            spec: EncoderSpec {
+                vocab: 8000,
+                d_model: d,
+                heads,
+                ffn: 4 * d,
+                depth,
+                max_len: seq,
+                ..EncoderSpec::tiny(8000)
+            },
             batch,
             seq,
         }
@@ -63,7 +71,11 @@ fn encoder_flops(s: &BenchShape) -> f64 {
 fn peak_rss_mb() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
         .map(|kb| kb / 1024.0)
         .unwrap_or(f64::NAN)
 }
@@ -73,12 +85,18 @@ fn mlm_batch(s: &BenchShape, n_masked: usize, rng: &mut impl Rng) -> Batch {
     let (b, t, v) = (s.batch, s.seq, s.spec.vocab as i64);
     let ids: Vec<i64> = (0..b * t).map(|_| rng.random_range(5..v)).collect();
     let seg: Vec<i64> = (0..b * t).map(|i| ((i % t) >= t / 2) as i64).collect();
-    let mut pos: Vec<i64> = rand::seq::index::sample(rng, b * t, n_masked).into_iter().map(|p| p as i64).collect();
+    let mut pos: Vec<i64> = rand::seq::index::sample(rng, b * t, n_masked)
+        .into_iter()
+        .map(|p| p as i64)
+        .collect();
     pos.sort_unstable();
     let labels: Vec<i64> = pos.iter().map(|&p| ids[p as usize]).collect();
     vec![
         ("input_ids".into(), Tensor::i64(vec![b, t], ids)),
-        ("attention_mask".into(), Tensor::i64(vec![b, t], vec![1; b * t])),
+        (
+            "attention_mask".into(),
+            Tensor::i64(vec![b, t], vec![1; b * t]),
+        ),
         ("token_type_ids".into(), Tensor::i64(vec![b, t], seg)),
         ("mlm_positions".into(), Tensor::i64(vec![n_masked], pos)),
         ("mlm_labels".into(), Tensor::i64(vec![n_masked], labels)),
@@ -91,16 +109,41 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 /// Runs the benchmark: `steps` timed training steps and encode passes after 3 warm-up steps.
-pub fn run(config: BenchConfig, steps: usize, threads: usize, profile: Option<&std::path::Path>) -> Result<BenchReport> {
+pub fn run(
+    config: BenchConfig,
+    steps: usize,
+    threads: usize,
+    profile: Option<&std::path::Path>,
+) -> Result<BenchReport> {
     let s = config.shape();
     let tokens = (s.batch * s.seq) as f64;
     let n_masked = ((s.batch * s.seq) as f64 * 0.15).round() as usize;
-    let opts = SessionOptions { intra_threads: Some(threads), profile_prefix: profile.map(|p| p.to_path_buf()), ..Default::default() };
+    let opts = SessionOptions {
+        intra_threads: Some(threads),
+        profile_prefix: profile.map(|p| p.to_path_buf()),
+        ..Default::default()
+    };
     let head = Head::Mlm { n_masked };
-    let train = model::task_graph(&s.spec, head, s.batch, s.seq, &Mode::Train { frozen_prefixes: vec![] }, DType::F32, 1)?;
+    let train = model::task_graph(
+        &s.spec,
+        head,
+        s.batch,
+        s.seq,
+        &Mode::Train {
+            frozen_prefixes: vec![],
+        },
+        DType::F32,
+        1,
+    )?;
     let params = init_params(&train.params, 1)?;
     let n_params = params.num_values();
-    let mut tr = Trainer::new(&train, None, params, OptimSpec::adamw(1e-4, 1_000_000), &opts)?;
+    let mut tr = Trainer::new(
+        &train,
+        None,
+        params,
+        OptimSpec::adamw(1e-4, 1_000_000),
+        &opts,
+    )?;
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
     let batches: Vec<Batch> = (0..4).map(|_| mlm_batch(&s, n_masked, &mut rng)).collect();
     for b in batches.iter().take(3) {
@@ -129,7 +172,12 @@ pub fn run(config: BenchConfig, steps: usize, threads: usize, profile: Option<&s
         for (n, t) in &enc_batch {
             feeds.tensor(n.clone(), t);
         }
-        feeds.params_with(&tr.params, |n| enc.params.iter().any(|p| p.name == n).then(|| n.to_string()));
+        feeds.params_with(&tr.params, |n| {
+            enc.params
+                .iter()
+                .any(|p| p.name == n)
+                .then(|| n.to_string())
+        });
         let t0 = Instant::now();
         let _ = sess.run(&feeds)?;
         if i >= 2 {
@@ -156,10 +204,26 @@ pub fn run(config: BenchConfig, steps: usize, threads: usize, profile: Option<&s
 
 impl std::fmt::Display for BenchReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        writeln!(f, "config {} ({} parameters, {} threads)", self.config, self.params, self.threads)?;
-        writeln!(f, "  train   {:>9.0} tokens/s  {:>7.1} ms/step  {:>6.1} GFLOP/s", self.train_tokens_per_s, self.train_step_ms, self.train_gflops_per_s)?;
-        writeln!(f, "  encode  {:>9.0} tokens/s  {:>26.1} GFLOP/s", self.encode_tokens_per_s, self.encode_gflops_per_s)?;
-        writeln!(f, "  outside ONNX Runtime {:.1}% of a step", 100.0 * self.outside_ort_share)?;
+        writeln!(
+            f,
+            "config {} ({} parameters, {} threads)",
+            self.config, self.params, self.threads
+        )?;
+        writeln!(
+            f,
+            "  train   {:>9.0} tokens/s  {:>7.1} ms/step  {:>6.1} GFLOP/s",
+            self.train_tokens_per_s, self.train_step_ms, self.train_gflops_per_s
+        )?;
+        writeln!(
+            f,
+            "  encode  {:>9.0} tokens/s  {:>26.1} GFLOP/s",
+            self.encode_tokens_per_s, self.encode_gflops_per_s
+        )?;
+        writeln!(
+            f,
+            "  outside ONNX Runtime {:.1}% of a step",
+            100.0 * self.outside_ort_share
+        )?;
         write!(f, "  peak RSS {:.0} MB", self.peak_rss_mb)
     }
 }

@@ -18,7 +18,12 @@ use toml::de::{DeTable, DeValue};
 pub const ENV_PREFIX: &str = "EMBEDLAB_";
 /// `EMBEDLAB_*` variables that configure the tool itself (library provisioning), not the
 /// experiment; the loader passes over them.
-pub const ENV_NOT_KEYS: &[&str] = &["EMBEDLAB_ORT_BUNDLED", "EMBEDLAB_SKIP_ORT_DOWNLOAD", "EMBEDLAB_PYTHON", "EMBEDLAB_LOG"];
+pub const ENV_NOT_KEYS: &[&str] = &[
+    "EMBEDLAB_ORT_BUNDLED",
+    "EMBEDLAB_SKIP_ORT_DOWNLOAD",
+    "EMBEDLAB_PYTHON",
+    "EMBEDLAB_LOG",
+];
 /// Separator of key segments in environment variable names (`EMBEDLAB_ENCODER__DEPTH`).
 pub const ENV_SEPARATOR: &str = "__";
 /// Top-level tables whose second segment is a user-chosen name (kept in its case from the environment).

@@ -229,7 +229,13 @@ fn check_pretrain(exp: &Experiment) -> Result<(), Violation> {
         if p.data.is_empty() {
             return Err(violation(
                 &["pretrain", name, "data"],
-                format!("missing: task = \"{}\" needs data = \"NAME\" of a [corpus.NAME] or [dataset.NAME]", serde_json::to_value(p.task).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()),
+                format!(
+                    "missing: task = \"{}\" needs data = \"NAME\" of a [corpus.NAME] or [dataset.NAME]",
+                    serde_json::to_value(p.task)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_string))
+                        .unwrap_or_default()
+                ),
             ));
         }
         let is_dataset = exp.dataset.contains_key(&p.data);
@@ -315,7 +321,9 @@ fn check_downstream(exp: &Experiment) -> Result<(), Violation> {
             if i > 0 && exp.pretrain[stage].task == PretrainTask::Import {
                 return Err(violation(
                     &at("from"),
-                    format!("pretrain stage '{stage}' imports a model, so it can only start a chain (it would replace what the stages before it trained)"),
+                    format!(
+                        "pretrain stage '{stage}' imports a model, so it can only start a chain (it would replace what the stages before it trained)"
+                    ),
                 ));
             }
             if d.from.names()[..i].contains(stage) {

@@ -4,8 +4,8 @@
 
 use super::plan::{DataSource, NamedData};
 use crate::config::{
-    self, DownstreamConfig, DownstreamTask, EmbeddingsConfig, EncoderConfig, Layers, OptimizerConfig, PretrainConfig,
-    PretrainTask, Transfer,
+    self, DownstreamConfig, DownstreamTask, EmbeddingsConfig, EncoderConfig, Layers,
+    OptimizerConfig, PretrainConfig, PretrainTask, Transfer,
 };
 use crate::data::{self, BatchConfig, Batcher, Dataset, Item, Labels, MlmConfig, Tok, derive_seed};
 use crate::graph::{DType, Tensor};
@@ -54,20 +54,34 @@ pub const STATIC_WORD: &str = "embeddings.word";
 /// Static word vectors of dimension `dim` for a tokenizer: trained (skip-gram with negative
 /// sampling) on the texts the tokenizer was fitted on and written to `dir`, or read from it when
 /// already there. Returns the `[vocab, dim]` table.
-pub fn static_vectors(tokenizer_dir: &Path, fit_on: &[NamedData], dim: usize, dir: &Path, threads: Option<usize>) -> Result<Vec<f32>> {
+pub fn static_vectors(
+    tokenizer_dir: &Path,
+    fit_on: &[NamedData],
+    dim: usize,
+    dir: &Path,
+    threads: Option<usize>,
+) -> Result<Vec<f32>> {
     let path = dir.join(VECTORS_FILE);
     if path.exists() {
         let ck = runtime::load_checkpoint(&path)?;
-        return Ok(ck.params.get(model::IN_VECTORS).context("vectors file without word2vec.in")?.to_vec());
+        return Ok(ck
+            .params
+            .get(model::IN_VECTORS)
+            .context("vectors file without word2vec.in")?
+            .to_vec());
     }
     let tok = Tok::load(&tokenizer_dir.join(TOKENIZER_FILE))?;
     let mut texts = Vec::new();
     for d in fit_on {
         texts.extend(texts_of(d, &mut Metrics::new())?);
     }
-    let seqs = texts.iter().map(|t| tok.encode(t)).collect::<std::result::Result<Vec<_>, _>>()?;
+    let seqs = texts
+        .iter()
+        .map(|t| tok.encode(t))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
     let spec = super::vectors::VectorsSpec::new(dim, 1);
-    let (v, loss) = super::vectors::train_vectors(&seqs, tok.vocab_size(), &spec, thread_count(threads))?;
+    let (v, loss) =
+        super::vectors::train_vectors(&seqs, tok.vocab_size(), &spec, thread_count(threads))?;
     let mut store = ParamStore::new();
     store.insert(model::IN_VECTORS, &[tok.vocab_size(), dim], &v)?;
     let mut meta = runtime::Metadata::new();
@@ -77,7 +91,12 @@ pub fn static_vectors(tokenizer_dir: &Path, fit_on: &[NamedData], dim: usize, di
     Ok(v)
 }
 
-pub fn encoder_spec(enc: &EncoderConfig, emb: &EmbeddingsConfig, vocab: usize, causal: bool) -> EncoderSpec {
+pub fn encoder_spec(
+    enc: &EncoderConfig,
+    emb: &EmbeddingsConfig,
+    vocab: usize,
+    causal: bool,
+) -> EncoderSpec {
     EncoderSpec {
         vocab,
         d_model: enc.d_model,
@@ -145,16 +164,26 @@ fn texts_of(d: &NamedData, metrics: &mut Metrics) -> Result<Vec<String>> {
         DataSource::Dataset(c) => {
             let (ds, report) = data::load_dataset(c, Path::new(""))?;
             record_filter(metrics, &d.name, &report);
-            ds.train.into_iter().flat_map(|e| std::iter::once(e.text).chain(e.text_pair)).collect()
+            ds.train
+                .into_iter()
+                .flat_map(|e| std::iter::once(e.text).chain(e.text_pair))
+                .collect()
         }
     })
 }
 
 /// Fits the tokenizer on the named corpora and datasets; writes `tokenizer.json`.
-pub fn tokenizer_stage(cfg: &config::TokenizerConfig, fit_on: &[NamedData], dir: &Path) -> Result<Metrics> {
+pub fn tokenizer_stage(
+    cfg: &config::TokenizerConfig,
+    fit_on: &[NamedData],
+    dir: &Path,
+) -> Result<Metrics> {
     let mut metrics = Metrics::new();
     let tok = if cfg.kind == config::TokenizerKind::File {
-        let path = cfg.path.as_ref().context("tokenizer.kind = \"file\" needs tokenizer.path")?;
+        let path = cfg
+            .path
+            .as_ref()
+            .context("tokenizer.kind = \"file\" needs tokenizer.path")?;
         Tok::load(path)?
     } else {
         let mut texts = Vec::new();
@@ -175,11 +204,18 @@ pub fn tokenizer_stage(cfg: &config::TokenizerConfig, fit_on: &[NamedData], dir:
 
 /// Intra-op threads: the experiment's `threads`, else every core the process may use.
 pub fn thread_count(threads: Option<usize>) -> usize {
-    threads.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2))
+    threads.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
+    })
 }
 
 fn session_options(threads: Option<usize>) -> SessionOptions {
-    SessionOptions { intra_threads: Some(thread_count(threads)), ..Default::default() }
+    SessionOptions {
+        intra_threads: Some(thread_count(threads)),
+        ..Default::default()
+    }
 }
 
 /// Pretrains an encoder (masked LM) on a corpus; writes `params.safetensors` (encoder and
@@ -207,32 +243,81 @@ pub fn pretrain_stage(
     let causal = p.task == PretrainTask::Clm;
     // After an imported model the chain keeps its architecture (and passes it on).
     super::imports::inherit_import(previous, dir)?;
-    let spec = super::imports::imported_spec(previous, enc.dropout, causal)?.unwrap_or_else(|| encoder_spec(enc, emb, tok.vocab_size(), causal));
+    let spec = super::imports::imported_spec(previous, enc.dropout, causal)?
+        .unwrap_or_else(|| encoder_spec(enc, emb, tok.vocab_size(), causal));
     // The examples of the task, and its head.
     let (items, head): (Vec<Item>, Head) = match p.task {
         PretrainTask::Mlm | PretrainTask::Clm | PretrainTask::Nsp | PretrainTask::Sop => {
             let texts = texts_of(d, &mut metrics)?;
-            let seqs: Vec<Vec<u32>> =
-                texts.iter().map(|t| tok.encode(t)).collect::<std::result::Result<Vec<_>, _>>()?.into_iter().filter(|s| !s.is_empty()).collect();
+            let seqs: Vec<Vec<u32>> = texts
+                .iter()
+                .map(|t| tok.encode(t))
+                .collect::<std::result::Result<Vec<_>, _>>()?
+                .into_iter()
+                .filter(|s| !s.is_empty())
+                .collect();
             match p.task {
                 PretrainTask::Nsp | PretrainTask::Sop => {
-                    let objective = if p.task == PretrainTask::Nsp { data::PairObjective::Nsp } else { data::PairObjective::Sop };
+                    let objective = if p.task == PretrainTask::Nsp {
+                        data::PairObjective::Nsp
+                    } else {
+                        data::PairObjective::Sop
+                    };
                     let pairs = data::sentence_pairs(&seqs, objective, seed)?;
-                    (data::sentence_pair_items(pairs), Head::Classify { classes: 2, pooling: Pooling::Cls })
+                    (
+                        data::sentence_pair_items(pairs),
+                        Head::Classify {
+                            classes: 2,
+                            pooling: Pooling::Cls,
+                        },
+                    )
                 }
-                PretrainTask::Clm => (seqs.into_iter().map(|a| Item { a, b: None, target: data::Target::None }).collect(), Head::Clm),
+                PretrainTask::Clm => (
+                    seqs.into_iter()
+                        .map(|a| Item {
+                            a,
+                            b: None,
+                            target: data::Target::None,
+                        })
+                        .collect(),
+                    Head::Clm,
+                ),
                 _ => {
-                    let slots = MlmConfig { prob: p.mask_prob, ..Default::default() }.max_predictions_for(p.batch_size, seq);
-                    (seqs.into_iter().map(|a| Item { a, b: None, target: data::Target::None }).collect(), Head::Mlm { n_masked: slots })
+                    let slots = MlmConfig {
+                        prob: p.mask_prob,
+                        ..Default::default()
+                    }
+                    .max_predictions_for(p.batch_size, seq);
+                    (
+                        seqs.into_iter()
+                            .map(|a| Item {
+                                a,
+                                b: None,
+                                target: data::Target::None,
+                            })
+                            .collect(),
+                        Head::Mlm { n_masked: slots },
+                    )
                 }
             }
         }
         PretrainTask::Classify => {
-            let DataSource::Dataset(dc) = &d.source else { bail!("pretraining task classify needs a dataset, '{}' is a corpus", d.name) };
+            let DataSource::Dataset(dc) = &d.source else {
+                bail!(
+                    "pretraining task classify needs a dataset, '{}' is a corpus",
+                    d.name
+                )
+            };
             let (ds, report) = data::load_dataset(dc, Path::new(""))?;
             record_filter(&mut metrics, &d.name, &report);
             let items = data::class_items(&ds.train, &tok, &ds.labels)?;
-            (items, Head::Classify { classes: ds.labels.len(), pooling: Pooling::Cls })
+            (
+                items,
+                Head::Classify {
+                    classes: ds.labels.len(),
+                    pooling: Pooling::Cls,
+                },
+            )
         }
         PretrainTask::Import => bail!("an import stage does not train (handled above)"),
     };
@@ -240,22 +325,58 @@ pub fn pretrain_stage(
         bail!("'{}' has no text left to pretrain on", d.name);
     }
     let mlm = match head {
-        Head::Mlm { n_masked } => Some(MlmConfig { prob: p.mask_prob, max_predictions: Some(n_masked), ..Default::default() }),
+        Head::Mlm { n_masked } => Some(MlmConfig {
+            prob: p.mask_prob,
+            max_predictions: Some(n_masked),
+            ..Default::default()
+        }),
         _ => None,
     };
-    let frozen = if vectors.is_some() { vec![STATIC_WORD.to_string()] } else { vec![] };
-    let train_g = model::task_graph(&spec, head, p.batch_size, seq, &Mode::Train { frozen_prefixes: frozen }, DType::F32, seed as i64)?;
+    let frozen = if vectors.is_some() {
+        vec![STATIC_WORD.to_string()]
+    } else {
+        vec![]
+    };
+    let train_g = model::task_graph(
+        &spec,
+        head,
+        p.batch_size,
+        seq,
+        &Mode::Train {
+            frozen_prefixes: frozen,
+        },
+        DType::F32,
+        seed as i64,
+    )?;
     let mut params = train::init_params(&train_g.params, seed)?;
     if let Some(v) = vectors {
         params.set(STATIC_WORD, v)?;
     }
     if let Some(prev) = previous {
         // The previous stage of a chain holds the encoder only; this stage's head starts fresh.
-        let opts = runtime::LoadOptions { prefixes: vec!["embeddings".into(), "encoder".into()], ..Default::default() };
+        let opts = runtime::LoadOptions {
+            prefixes: vec!["embeddings".into(), "encoder".into()],
+            ..Default::default()
+        };
         runtime::load_params_into(&prev.join(PARAMS_FILE), &mut params, &opts)?;
     }
-    let mut tr = Trainer::new(&train_g, None, params, optim_spec(&p.optimizer, p.steps), &session_options(threads))?;
-    let batcher = Batcher::new(&items, BatchConfig { batch_size: p.batch_size, seq_len: seq, buckets: vec![], shuffle: true, seed })?;
+    let mut tr = Trainer::new(
+        &train_g,
+        None,
+        params,
+        optim_spec(&p.optimizer, p.steps),
+        &session_options(threads),
+    )?;
+    let batcher = Batcher::new(
+        &items,
+        BatchConfig {
+            batch_size: p.batch_size,
+            seq_len: seq,
+            buckets: vec![],
+            shuffle: true,
+            seed,
+        },
+    )?;
     let mut ema = f64::NAN;
     // Resume from the last periodic checkpoint of an interrupted attempt, if there is one.
     let ckpt_path = resume_dir.join(RESUME_FILE);
@@ -265,9 +386,17 @@ pub fn pretrain_stage(
         if let (Some(opt), Some(at)) = (ck.opt, ck.meta.get("step").and_then(|v| v.as_u64())) {
             tr.params = ck.params;
             tr.opt = opt;
-            ema = ck.meta.get("loss_ema").and_then(|v| v.as_f64()).unwrap_or(f64::NAN);
+            ema = ck
+                .meta
+                .get("loss_ema")
+                .and_then(|v| v.as_f64())
+                .unwrap_or(f64::NAN);
             resumed_at = at;
-            eprintln!("resuming from step {at} of {} ({})", p.steps, ckpt_path.display());
+            eprintln!(
+                "resuming from step {at} of {} ({})",
+                p.steps,
+                ckpt_path.display()
+            );
         }
     }
     let every = checkpoint_every(p.steps);
@@ -284,10 +413,24 @@ pub fn pretrain_stage(
             let (b, t) = (batch.batch_size, batch.seq_len);
             let feeds = match (&mlm, head) {
                 (Some(mlm), Head::Mlm { n_masked }) => {
-                    let masked = data::mask_tokens(&batch, spec.vocab, mlm, derive_seed(seed, &[step]))?;
-                    let mut f = feeds_of(data::Batch { input_ids: masked.input_ids, labels: Labels::None, ..batch }, spec.segment);
-                    f.push(("mlm_positions".to_string(), Tensor::i64(vec![n_masked], masked.masked_positions)));
-                    f.push(("mlm_labels".to_string(), Tensor::i64(vec![n_masked], masked.masked_labels)));
+                    let masked =
+                        data::mask_tokens(&batch, spec.vocab, mlm, derive_seed(seed, &[step]))?;
+                    let mut f = feeds_of(
+                        data::Batch {
+                            input_ids: masked.input_ids,
+                            labels: Labels::None,
+                            ..batch
+                        },
+                        spec.segment,
+                    );
+                    f.push((
+                        "mlm_positions".to_string(),
+                        Tensor::i64(vec![n_masked], masked.masked_positions),
+                    ));
+                    f.push((
+                        "mlm_labels".to_string(),
+                        Tensor::i64(vec![n_masked], masked.masked_labels),
+                    ));
                     f
                 }
                 (_, Head::Clm) => {
@@ -298,8 +441,14 @@ pub fn pretrain_stage(
                 }
                 _ => feeds_of(batch, spec.segment),
             };
-            let s = tr.step(&feeds).with_context(|| format!("pretraining step {step}"))?;
-            ema = if ema.is_nan() { s.loss } else { 0.98 * ema + 0.02 * s.loss };
+            let s = tr
+                .step(&feeds)
+                .with_context(|| format!("pretraining step {step}"))?;
+            ema = if ema.is_nan() {
+                s.loss
+            } else {
+                0.98 * ema + 0.02 * s.loss
+            };
             progress.step(step, p.steps, s.loss);
             if step % curve_every(p.steps) == 0 {
                 progress.point("train", "loss", step, s.loss);
@@ -318,19 +467,34 @@ pub fn pretrain_stage(
     metrics.insert("pretrain_loss".into(), ema);
     metrics.insert("pretrain_steps".into(), p.steps as f64);
     let encoder_only = only_encoder(&tr.params)?;
-    runtime::save_checkpoint(&dir.join(PARAMS_FILE), &encoder_only, None, &Default::default())?;
+    runtime::save_checkpoint(
+        &dir.join(PARAMS_FILE),
+        &encoder_only,
+        None,
+        &Default::default(),
+    )?;
     Ok(metrics)
 }
 
 /// Initial parameters of a downstream model: seeded random values, with the embeddings and the
 /// first `k` encoder layers replaced by those of the `checkpoint` when there is one. Returns the
 /// store and the number of tensors transferred.
-pub fn initial_params(decls: &[model::ParamDecl], seed: u64, checkpoint: Option<&Path>, k: usize) -> Result<(ParamStore, usize)> {
+pub fn initial_params(
+    decls: &[model::ParamDecl],
+    seed: u64,
+    checkpoint: Option<&Path>,
+    k: usize,
+) -> Result<(ParamStore, usize)> {
     let mut params = train::init_params(decls, seed)?;
-    let Some(path) = checkpoint else { return Ok((params, 0)) };
+    let Some(path) = checkpoint else {
+        return Ok((params, 0));
+    };
     let mut sub = subset(&params, |n| transferred(n, k))?;
     // The checkpoint holds every layer; only the first k are wanted here.
-    let opts = runtime::LoadOptions { allow_unused: true, ..Default::default() };
+    let opts = runtime::LoadOptions {
+        allow_unused: true,
+        ..Default::default()
+    };
     runtime::load_params_into(path, &mut sub, &opts)?;
     for p in sub.iter() {
         params.set(p.name, p.data)?;
@@ -349,7 +513,9 @@ fn subset(params: &ParamStore, keep: impl Fn(&str) -> bool) -> Result<ParamStore
 
 /// The embeddings and encoder parameters of a store (heads dropped).
 fn only_encoder(params: &ParamStore) -> Result<ParamStore> {
-    subset(params, |n| n.starts_with("embeddings.") || n.starts_with("encoder."))
+    subset(params, |n| {
+        n.starts_with("embeddings.") || n.starts_with("encoder.")
+    })
 }
 
 /// Whether parameter `name` is transferred when the first `k` layers are.
@@ -357,7 +523,11 @@ pub fn transferred(name: &str, k: usize) -> bool {
     if name.starts_with("embeddings.") {
         return true;
     }
-    match name.strip_prefix("encoder.layer").and_then(|r| r.split('.').next()).and_then(|n| n.parse::<usize>().ok()) {
+    match name
+        .strip_prefix("encoder.layer")
+        .and_then(|r| r.split('.').next())
+        .and_then(|n| n.parse::<usize>().ok())
+    {
         Some(l) => l < k,
         None => false,
     }
@@ -367,11 +537,20 @@ pub fn transferred(name: &str, k: usize) -> bool {
 fn feeds_of(batch: data::Batch, segments: bool) -> Batch {
     let (b, t) = (batch.batch_size, batch.seq_len);
     let mut f = vec![
-        ("input_ids".to_string(), Tensor::i64(vec![b, t], batch.input_ids)),
-        ("attention_mask".to_string(), Tensor::i64(vec![b, t], batch.attention_mask)),
+        (
+            "input_ids".to_string(),
+            Tensor::i64(vec![b, t], batch.input_ids),
+        ),
+        (
+            "attention_mask".to_string(),
+            Tensor::i64(vec![b, t], batch.attention_mask),
+        ),
     ];
     if segments {
-        f.push(("token_type_ids".to_string(), Tensor::i64(vec![b, t], batch.token_type_ids)));
+        f.push((
+            "token_type_ids".to_string(),
+            Tensor::i64(vec![b, t], batch.token_type_ids),
+        ));
     }
     match batch.labels {
         Labels::Class(l) => f.push(("labels".to_string(), Tensor::i64(vec![b], l))),
@@ -383,7 +562,10 @@ fn feeds_of(batch: data::Batch, segments: bool) -> Batch {
 
 /// Tokenized train, dev and test items and the number of classes.
 fn prepare(task: DownstreamTask, ds: &Dataset, tok: &Tok) -> Result<([Vec<Item>; 3], Vec<String>)> {
-    let (labels, items): (Vec<String>, fn(&[data::Example], &Tok, &[String]) -> data::error::Result<Vec<Item>>) = match task {
+    let (labels, items): (
+        Vec<String>,
+        fn(&[data::Example], &Tok, &[String]) -> data::error::Result<Vec<Item>>,
+    ) = match task {
         DownstreamTask::Tag => {
             ds.check_tagging("downstream data")?;
             (ds.tag_labels(), data::tag_items)
@@ -397,7 +579,10 @@ fn prepare(task: DownstreamTask, ds: &Dataset, tok: &Tok) -> Result<([Vec<Item>;
         DownstreamTask::Classify => (ds.labels.clone(), data::class_items),
     };
     let split = |xs: &[data::Example]| items(xs, tok, &labels);
-    Ok(([split(&ds.train)?, split(&ds.dev)?, split(&ds.test)?], labels))
+    Ok((
+        [split(&ds.train)?, split(&ds.dev)?, split(&ds.test)?],
+        labels,
+    ))
 }
 
 /// Accuracy and macro-F1 over (gold, predicted) pairs, ignoring IGNORE_INDEX gold labels.
@@ -407,7 +592,11 @@ pub fn accuracy_macro_f1(pairs: &[(i64, i64)], classes: usize) -> (f64, f64) {
         return (f64::NAN, f64::NAN);
     }
     let correct = pairs.iter().filter(|(g, p)| g == p).count();
-    let (mut tp, mut fp, mut fn_) = (vec![0usize; classes], vec![0usize; classes], vec![0usize; classes]);
+    let (mut tp, mut fp, mut fn_) = (
+        vec![0usize; classes],
+        vec![0usize; classes],
+        vec![0usize; classes],
+    );
     for &&(g, p) in &pairs {
         if g == p {
             tp[g as usize] += 1;
@@ -424,18 +613,42 @@ pub fn accuracy_macro_f1(pairs: &[(i64, i64)], classes: usize) -> (f64, f64) {
             continue; // class absent from the gold labels
         }
         let denom = 2 * tp[c] + fp[c] + fn_[c];
-        f1s.push(if denom == 0 { 0.0 } else { 2.0 * tp[c] as f64 / denom as f64 });
+        f1s.push(if denom == 0 {
+            0.0
+        } else {
+            2.0 * tp[c] as f64 / denom as f64
+        });
     }
-    (correct as f64 / pairs.len() as f64, f1s.iter().sum::<f64>() / f1s.len().max(1) as f64)
+    (
+        correct as f64 / pairs.len() as f64,
+        f1s.iter().sum::<f64>() / f1s.len().max(1) as f64,
+    )
 }
 
 fn argmax_rows(logits: &Tensor) -> Vec<i64> {
     let c = *logits.shape.last().unwrap();
-    logits.as_f32().unwrap().chunks(c).map(|r| r.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map(|(i, _)| i as i64).unwrap()).collect()
+    logits
+        .as_f32()
+        .unwrap()
+        .chunks(c)
+        .map(|r| {
+            r.iter()
+                .enumerate()
+                .max_by(|a, b| a.1.total_cmp(b.1))
+                .map(|(i, _)| i as i64)
+                .unwrap()
+        })
+        .collect()
 }
 
 fn labels_of(batch: &Batch) -> &[i64] {
-    batch.iter().find(|(n, _)| n == "labels").unwrap().1.as_i64().unwrap()
+    batch
+        .iter()
+        .find(|(n, _)| n == "labels")
+        .unwrap()
+        .1
+        .as_i64()
+        .unwrap()
 }
 
 /// Trains and tests a downstream task; returns its metrics. `causal` keeps the attention of an
@@ -455,7 +668,9 @@ pub fn downstream_stage(
     progress: &dyn Progress,
 ) -> Result<Metrics> {
     let mut metrics = Metrics::new();
-    let DataSource::Dataset(dc) = &d.source else { bail!("downstream data '{}' must be a dataset", d.name) };
+    let DataSource::Dataset(dc) = &d.source else {
+        bail!("downstream data '{}' must be a dataset", d.name)
+    };
     let (ds, report) = data::load_dataset(dc, Path::new(""))?;
     record_filter(&mut metrics, &d.name, &report);
     let tok = Tok::load(&tokenizer_dir.join(TOKENIZER_FILE))?;
@@ -464,37 +679,74 @@ pub fn downstream_stage(
     let stats = tok.stats(&texts)?;
     metrics.insert(format!("data.{}.unk_rate", d.name), stats.unk_rate);
     metrics.insert(format!("data.{}.avg_tokens", d.name), stats.avg_len);
-    metrics.insert(format!("data.{}.unseen_labels", d.name), ds.unseen_labels.len() as f64);
+    metrics.insert(
+        format!("data.{}.unseen_labels", d.name),
+        ds.unseen_labels.len() as f64,
+    );
     if !ds.unseen_labels.is_empty() {
-        eprintln!("note: dataset '{}': labels only outside train (ignored in scores): {}", d.name, ds.unseen_labels.join(", "));
+        eprintln!(
+            "note: dataset '{}': labels only outside train (ignored in scores): {}",
+            d.name,
+            ds.unseen_labels.join(", ")
+        );
     }
     let seq = dcfg.seq_len.min(enc.max_len);
     let ([train_items, dev_items, test_items], label_names) = prepare(dcfg.task, &ds, &tok)?;
     let classes = label_names.len();
     if train_items.is_empty() || test_items.is_empty() {
-        bail!("dataset '{}' needs train and test examples (train {}, test {})", d.name, train_items.len(), test_items.len());
+        bail!(
+            "dataset '{}' needs train and test examples (train {}, test {})",
+            d.name,
+            train_items.len(),
+            test_items.len()
+        );
     }
-    let spec = super::imports::imported_spec(pretrained, enc.dropout, causal)?.unwrap_or_else(|| encoder_spec(enc, emb, tok.vocab_size(), causal));
+    let spec = super::imports::imported_spec(pretrained, enc.dropout, causal)?
+        .unwrap_or_else(|| encoder_spec(enc, emb, tok.vocab_size(), causal));
     let token_level = dcfg.task == DownstreamTask::Tag;
     let pooling = match dcfg.pooling {
         config::Pooling::Cls => Pooling::Cls,
         config::Pooling::Mean => Pooling::Mean,
     };
-    let head = if token_level { Head::Tag { classes } } else { Head::Classify { classes, pooling } };
+    let head = if token_level {
+        Head::Tag { classes }
+    } else {
+        Head::Classify { classes, pooling }
+    };
     let b = dcfg.batch_size;
     let batches = |items: &[Item], shuffle: bool, epoch: u64| -> Result<Vec<Batch>> {
         if items.is_empty() {
             return Ok(Vec::new());
         }
-        let batcher = Batcher::new(items, BatchConfig { batch_size: b, seq_len: seq, buckets: vec![], shuffle, seed })?;
-        Ok(batcher.epoch(epoch).map(|x| feeds_of(x, spec.segment)).collect())
+        let batcher = Batcher::new(
+            items,
+            BatchConfig {
+                batch_size: b,
+                seq_len: seq,
+                buckets: vec![],
+                shuffle,
+                seed,
+            },
+        )?;
+        Ok(batcher
+            .epoch(epoch)
+            .map(|x| feeds_of(x, spec.segment))
+            .collect())
     };
-    let (train_b, dev_b, test_b) = (batches(&train_items, false, 0)?, batches(&dev_items, false, 0)?, batches(&test_items, false, 0)?);
+    let (train_b, dev_b, test_b) = (
+        batches(&train_items, false, 0)?,
+        batches(&dev_items, false, 0)?,
+        batches(&test_items, false, 0)?,
+    );
     let k = match dcfg.layers {
         Layers::All => spec.depth,
         Layers::First(k) => k,
     };
-    let transfer = if pretrained.is_none() { Transfer::Scratch } else { dcfg.transfer };
+    let transfer = if pretrained.is_none() {
+        Transfer::Scratch
+    } else {
+        dcfg.transfer
+    };
     let opts = session_options(threads);
     let steps_per_epoch = train_b.len() as u64;
     let total_steps = steps_per_epoch * dcfg.epochs as u64;
@@ -509,9 +761,14 @@ pub fn downstream_stage(
 
     if transfer == Transfer::Frozen && k == spec.depth {
         // Feature extraction: the encoder runs once per example; only the head trains.
-        let feats_g = model::features_graph(&spec, b, seq, (!token_level).then_some(pooling), DType::F32)?;
+        let feats_g =
+            model::features_graph(&spec, b, seq, (!token_level).then_some(pooling), DType::F32)?;
         let mut enc_params = train::init_params(&feats_g.params, seed)?;
-        runtime::load_params_into(&pretrained.unwrap().join(PARAMS_FILE), &mut enc_params, &runtime::LoadOptions::default())?;
+        runtime::load_params_into(
+            &pretrained.unwrap().join(PARAMS_FILE),
+            &mut enc_params,
+            &runtime::LoadOptions::default(),
+        )?;
         let before = enc_params.checksum();
         let mut sess = train::session(&feats_g, &opts)?;
         let mut featurize = |bs: &[Batch]| -> Result<Vec<Batch>> {
@@ -527,23 +784,70 @@ pub fn downstream_stage(
                 let rows = if token_level { b * seq } else { b };
                 let d_model = spec.d_model;
                 out.push(vec![
-                    ("features".to_string(), Tensor::f32(vec![rows, d_model], f.as_f32().unwrap().to_vec())),
-                    ("labels".to_string(), batch.iter().find(|(n, _)| n == "labels").unwrap().1.clone()),
+                    (
+                        "features".to_string(),
+                        Tensor::f32(vec![rows, d_model], f.as_f32().unwrap().to_vec()),
+                    ),
+                    (
+                        "labels".to_string(),
+                        batch.iter().find(|(n, _)| n == "labels").unwrap().1.clone(),
+                    ),
                 ]);
             }
             Ok(out)
         };
-        let (ftrain, fdev, ftest) = (featurize(&train_b)?, featurize(&dev_b)?, featurize(&test_b)?);
+        let (ftrain, fdev, ftest) = (
+            featurize(&train_b)?,
+            featurize(&dev_b)?,
+            featurize(&test_b)?,
+        );
         let rows = if token_level { b * seq } else { b };
-        let hg = model::head_graph(spec.d_model, classes, rows, spec.dropout, &Mode::Train { frozen_prefixes: vec![] }, DType::F32, seed as i64)?;
-        let he = model::head_graph(spec.d_model, classes, rows, spec.dropout, &Mode::Eval, DType::F32, seed as i64)?;
+        let hg = model::head_graph(
+            spec.d_model,
+            classes,
+            rows,
+            spec.dropout,
+            &Mode::Train {
+                frozen_prefixes: vec![],
+            },
+            DType::F32,
+            seed as i64,
+        )?;
+        let he = model::head_graph(
+            spec.d_model,
+            classes,
+            rows,
+            spec.dropout,
+            &Mode::Eval,
+            DType::F32,
+            seed as i64,
+        )?;
         let params = train::init_params(&hg.params, seed)?;
-        let mut tr = Trainer::new(&hg, Some(&he), params, optim_spec(&dcfg.optimizer, total_steps), &opts)?;
-        let best = fit_epochs(&mut tr, &ftrain, &fdev, dcfg, &mut rng, progress, &eval_pairs, classes, &mut metrics)?;
+        let mut tr = Trainer::new(
+            &hg,
+            Some(&he),
+            params,
+            optim_spec(&dcfg.optimizer, total_steps),
+            &opts,
+        )?;
+        let best = fit_epochs(
+            &mut tr,
+            &ftrain,
+            &fdev,
+            dcfg,
+            &mut rng,
+            progress,
+            &eval_pairs,
+            classes,
+            &mut metrics,
+        )?;
         tr.params = best;
         let tags = token_level.then_some((label_names.as_slice(), seq));
         test_metrics(&mut tr, &ftest, &eval_pairs, classes, tags, &mut metrics)?;
-        metrics.insert("encoder_checksum_unchanged".into(), (before == enc_params.checksum()) as u8 as f64);
+        metrics.insert(
+            "encoder_checksum_unchanged".into(),
+            (before == enc_params.checksum()) as u8 as f64,
+        );
     } else {
         let mut frozen = Vec::new();
         if transfer == Transfer::Frozen {
@@ -553,9 +857,20 @@ pub fn downstream_stage(
         if vectors.is_some() {
             frozen.push(STATIC_WORD.to_string());
         }
-        let tg = model::task_graph(&spec, head, b, seq, &Mode::Train { frozen_prefixes: frozen }, DType::F32, seed as i64)?;
+        let tg = model::task_graph(
+            &spec,
+            head,
+            b,
+            seq,
+            &Mode::Train {
+                frozen_prefixes: frozen,
+            },
+            DType::F32,
+            seed as i64,
+        )?;
         let eg = model::task_graph(&spec, head, b, seq, &Mode::Eval, DType::F32, seed as i64)?;
-        let checkpoint = (transfer != Transfer::Scratch).then(|| pretrained.unwrap().join(PARAMS_FILE));
+        let checkpoint =
+            (transfer != Transfer::Scratch).then(|| pretrained.unwrap().join(PARAMS_FILE));
         let (mut params, n) = initial_params(&tg.params, seed, checkpoint.as_deref(), k)?;
         if let (Some(v), None) = (vectors, &checkpoint) {
             params.set(STATIC_WORD, v)?;
@@ -563,12 +878,32 @@ pub fn downstream_stage(
         if checkpoint.is_some() {
             metrics.insert("transferred_tensors".into(), n as f64);
         }
-        let frozen_checksum = |p: &ParamStore| -> Result<String> { Ok(subset(p, |n| transferred(n, k))?.checksum()) };
+        let frozen_checksum =
+            |p: &ParamStore| -> Result<String> { Ok(subset(p, |n| transferred(n, k))?.checksum()) };
         let before = frozen_checksum(&params)?;
-        let mut tr = Trainer::new(&tg, Some(&eg), params, optim_spec(&dcfg.optimizer, total_steps), &opts)?;
-        let best = fit_epochs(&mut tr, &train_b, &dev_b, dcfg, &mut rng, progress, &eval_pairs, classes, &mut metrics)?;
+        let mut tr = Trainer::new(
+            &tg,
+            Some(&eg),
+            params,
+            optim_spec(&dcfg.optimizer, total_steps),
+            &opts,
+        )?;
+        let best = fit_epochs(
+            &mut tr,
+            &train_b,
+            &dev_b,
+            dcfg,
+            &mut rng,
+            progress,
+            &eval_pairs,
+            classes,
+            &mut metrics,
+        )?;
         if transfer == Transfer::Frozen {
-            metrics.insert("encoder_checksum_unchanged".into(), (before == frozen_checksum(&best)?) as u8 as f64);
+            metrics.insert(
+                "encoder_checksum_unchanged".into(),
+                (before == frozen_checksum(&best)?) as u8 as f64,
+            );
         }
         tr.params = best;
         let tags = token_level.then_some((label_names.as_slice(), seq));
@@ -603,7 +938,9 @@ fn fit_epochs(
     for epoch in 0..dcfg.epochs {
         order.shuffle(rng);
         for &i in &order {
-            let s = tr.step(&train_b[i]).with_context(|| format!("epoch {}", epoch + 1))?;
+            let s = tr
+                .step(&train_b[i])
+                .with_context(|| format!("epoch {}", epoch + 1))?;
             last_loss = s.loss;
             progress.step(tr.opt.step, total, s.loss);
             if tr.opt.step % curve_every(total) == 0 {
@@ -661,7 +998,8 @@ fn test_metrics(
         if let Some((names, seq)) = tags {
             // Rows of `seq` positions; spans are read from the labelled positions of each row.
             for row in pairs[from..].chunks(seq) {
-                let labelled: Vec<&(i64, i64)> = row.iter().filter(|(g, _)| *g != IGNORE_INDEX).collect();
+                let labelled: Vec<&(i64, i64)> =
+                    row.iter().filter(|(g, _)| *g != IGNORE_INDEX).collect();
                 let name = |i: i64| names.get(i as usize).map(String::as_str).unwrap_or("O");
                 let g: Vec<&str> = labelled.iter().map(|(g, _)| name(*g)).collect();
                 let p: Vec<&str> = labelled.iter().map(|(_, p)| name(*p)).collect();
@@ -677,9 +1015,21 @@ fn test_metrics(
     metrics.insert("test_macro_f1".into(), f1);
     metrics.insert("test_loss".into(), loss / test_b.len() as f64);
     if tags.is_some() {
-        let prec = if predicted == 0 { 0.0 } else { correct as f64 / predicted as f64 };
-        let rec = if gold == 0 { 0.0 } else { correct as f64 / gold as f64 };
-        let f = if prec + rec == 0.0 { 0.0 } else { 2.0 * prec * rec / (prec + rec) };
+        let prec = if predicted == 0 {
+            0.0
+        } else {
+            correct as f64 / predicted as f64
+        };
+        let rec = if gold == 0 {
+            0.0
+        } else {
+            correct as f64 / gold as f64
+        };
+        let f = if prec + rec == 0.0 {
+            0.0
+        } else {
+            2.0 * prec * rec / (prec + rec)
+        };
         metrics.insert("test_span_f1".into(), f);
         metrics.insert("test_span_precision".into(), prec);
         metrics.insert("test_span_recall".into(), rec);
@@ -733,10 +1083,18 @@ mod tests {
 
     #[test]
     fn spans_follow_conlleval() {
-        let tags = ["B-PER", "I-PER", "O", "I-LOC", "I-LOC", "B-LOC", "I-PER", "O", "B-X"];
+        let tags = [
+            "B-PER", "I-PER", "O", "I-LOC", "I-LOC", "B-LOC", "I-PER", "O", "B-X",
+        ];
         assert_eq!(
             bio_chunks(&tags),
-            vec![(0, 2, "PER".into()), (3, 5, "LOC".into()), (5, 6, "LOC".into()), (6, 7, "PER".into()), (8, 9, "X".into())]
+            vec![
+                (0, 2, "PER".into()),
+                (3, 5, "LOC".into()),
+                (5, 6, "LOC".into()),
+                (6, 7, "PER".into()),
+                (8, 9, "X".into())
+            ]
         );
         // A wrong boundary makes the whole chunk wrong.
         let gold = ["B-PER", "I-PER", "O", "B-LOC"];
@@ -755,8 +1113,14 @@ mod tests {
 
 /// Writes the ONNX graphs of the stage `pretrain.NAME` or `downstream.NAME` of the plan's first
 /// cell that has it (train_step, eval, encode), sized with the tokenizer's configured vocabulary.
-pub fn write_stage_graphs(plan: &super::plan::Plan, stage: &str, out: &Path) -> Result<Vec<std::path::PathBuf>> {
-    let (kind, name) = stage.split_once('.').context("--stage must be pretrain.NAME or downstream.NAME")?;
+pub fn write_stage_graphs(
+    plan: &super::plan::Plan,
+    stage: &str,
+    out: &Path,
+) -> Result<Vec<std::path::PathBuf>> {
+    let (kind, name) = stage
+        .split_once('.')
+        .context("--stage must be pretrain.NAME or downstream.NAME")?;
     let e = plan
         .cells
         .iter()
@@ -768,36 +1132,65 @@ pub fn write_stage_graphs(plan: &super::plan::Plan, stage: &str, out: &Path) -> 
         })
         .with_context(|| format!("no stage '{stage}' in the experiment"))?;
     let spec = encoder_spec(&e.encoder, &e.embeddings, e.tokenizer.vocab_size, false);
-    let train_mode = Mode::Train { frozen_prefixes: vec![] };
+    let train_mode = Mode::Train {
+        frozen_prefixes: vec![],
+    };
     let graphs = if kind == "pretrain" {
         let p = &e.pretrain[name];
         let seq = p.seq_len.min(spec.max_len);
-        let mut mlm = MlmConfig { prob: p.mask_prob, ..Default::default() };
+        let mut mlm = MlmConfig {
+            prob: p.mask_prob,
+            ..Default::default()
+        };
         mlm.max_predictions = Some(mlm.max_predictions_for(p.batch_size, seq));
-        let head = Head::Mlm { n_masked: mlm.max_predictions.unwrap() };
+        let head = Head::Mlm {
+            n_masked: mlm.max_predictions.unwrap(),
+        };
         vec![
-            ("train_step", model::task_graph(&spec, head, p.batch_size, seq, &train_mode, DType::F32, 1)?),
-            ("eval", model::task_graph(&spec, head, p.batch_size, seq, &Mode::Eval, DType::F32, 1)?),
-            ("encode", model::features_graph(&spec, p.batch_size, seq, None, DType::F32)?),
+            (
+                "train_step",
+                model::task_graph(&spec, head, p.batch_size, seq, &train_mode, DType::F32, 1)?,
+            ),
+            (
+                "eval",
+                model::task_graph(&spec, head, p.batch_size, seq, &Mode::Eval, DType::F32, 1)?,
+            ),
+            (
+                "encode",
+                model::features_graph(&spec, p.batch_size, seq, None, DType::F32)?,
+            ),
         ]
     } else {
         let d = &e.downstream[name];
         let seq = d.seq_len.min(spec.max_len);
         let head = match d.task {
             DownstreamTask::Tag => Head::Tag { classes: 2 },
-            _ => Head::Classify { classes: 2, pooling: Pooling::Cls },
+            _ => Head::Classify {
+                classes: 2,
+                pooling: Pooling::Cls,
+            },
         };
         vec![
-            ("train_step", model::task_graph(&spec, head, d.batch_size, seq, &train_mode, DType::F32, 1)?),
-            ("eval", model::task_graph(&spec, head, d.batch_size, seq, &Mode::Eval, DType::F32, 1)?),
-            ("encode", model::features_graph(&spec, d.batch_size, seq, None, DType::F32)?),
+            (
+                "train_step",
+                model::task_graph(&spec, head, d.batch_size, seq, &train_mode, DType::F32, 1)?,
+            ),
+            (
+                "eval",
+                model::task_graph(&spec, head, d.batch_size, seq, &Mode::Eval, DType::F32, 1)?,
+            ),
+            (
+                "encode",
+                model::features_graph(&spec, d.batch_size, seq, None, DType::F32)?,
+            ),
         ]
     };
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let mut files = Vec::new();
     for (file, tg) in graphs {
         let path = out.join(format!("{}.{file}.onnx", stage.replace('.', "_")));
-        std::fs::write(&path, crate::graph::to_onnx_bytes(&tg.graph)?).with_context(|| format!("writing {}", path.display()))?;
+        std::fs::write(&path, crate::graph::to_onnx_bytes(&tg.graph)?)
+            .with_context(|| format!("writing {}", path.display()))?;
         files.push(path);
     }
     Ok(files)

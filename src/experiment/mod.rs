@@ -11,10 +11,10 @@ mod plan;
 mod run;
 pub mod vectors;
 
+pub use execute::write_stage_graphs;
 pub use plan::{
     ASSUMED_TRAIN_EXAMPLES, AxisValue, Cell, CostEstimate, DataSource, EFFECTIVE_GFLOPS,
     KEY_VERSION, NamedData, NamedKey, Plan, RunPlan, StageConfig, StageKind, StagePlan,
     canonical_json, format_seconds, normalise, plan, plan_files, run_stage_plans, stage_key,
 };
-pub use execute::write_stage_graphs;
 pub use run::{RunOptions, RunSummary, Shard, run_plan};

@@ -69,7 +69,12 @@ impl StageProgress {
             b.set_prefix(label.clone());
             b
         });
-        StageProgress { bar, label, last_tenth: std::cell::Cell::new(0), points: Default::default() }
+        StageProgress {
+            bar,
+            label,
+            last_tenth: std::cell::Cell::new(0),
+            points: Default::default(),
+        }
     }
     fn finish(&self, msg: &str) {
         match &self.bar {
@@ -81,7 +86,9 @@ impl StageProgress {
 
 impl Progress for StageProgress {
     fn point(&self, split: &str, metric: &str, step: u64, value: f64) {
-        self.points.borrow_mut().push((split.to_string(), metric.to_string(), step, value));
+        self.points
+            .borrow_mut()
+            .push((split.to_string(), metric.to_string(), step, value));
     }
 
     fn step(&self, step: u64, total: u64, loss: f64) {
@@ -110,7 +117,9 @@ fn stage_dir(out: &Path, key: &str) -> PathBuf {
 fn execute_stage(plan: &Plan, stage: &StagePlan, options: &RunOptions) -> Result<Metrics> {
     let out = &options.out_dir;
     let dir = stage_dir(out, &stage.key);
-    let tmp = out.join(".stages").join(format!("{}.tmp-{}", stage.key, std::process::id()));
+    let tmp = out
+        .join(".stages")
+        .join(format!("{}.tmp-{}", stage.key, std::process::id()));
     if tmp.exists() {
         std::fs::remove_dir_all(&tmp)?;
     }
@@ -127,16 +136,27 @@ fn execute_stage(plan: &Plan, stage: &StagePlan, options: &RunOptions) -> Result
     let threads = options.threads;
     // `embeddings.word = "static"`: vectors trained upstream on the tokenizer's texts, once per
     // tokenizer and dimension, kept beside the tokenizer's stage.
-    let vectors = |emb: &crate::config::EmbeddingsConfig, enc: &crate::config::EncoderConfig, tok_key: &str| -> Result<Option<Vec<f32>>> {
+    let vectors = |emb: &crate::config::EmbeddingsConfig,
+                   enc: &crate::config::EncoderConfig,
+                   tok_key: &str|
+     -> Result<Option<Vec<f32>>> {
         if emb.word != crate::config::WordEmbedding::Static {
             return Ok(None);
         }
-        let Some(StageConfig::Tokenizer { fit_on, .. }) = plan.stage(tok_key).map(|s| &s.config) else {
+        let Some(StageConfig::Tokenizer { fit_on, .. }) = plan.stage(tok_key).map(|s| &s.config)
+        else {
             anyhow::bail!("tokenizer stage {tok_key} missing from the plan");
         };
-        let dir = out.join(".stages").join(format!("{tok_key}.vectors-d{}", enc.d_model));
-        let lock = out.join(".stages").join(format!("{tok_key}.vectors-d{}.lock", enc.d_model));
-        with_lock(&lock, || execute::static_vectors(&key_dir(tok_key), fit_on, enc.d_model, &dir, threads)).map(Some)
+        let dir = out
+            .join(".stages")
+            .join(format!("{tok_key}.vectors-d{}", enc.d_model));
+        let lock = out
+            .join(".stages")
+            .join(format!("{tok_key}.vectors-d{}.lock", enc.d_model));
+        with_lock(&lock, || {
+            execute::static_vectors(&key_dir(tok_key), fit_on, enc.d_model, &dir, threads)
+        })
+        .map(Some)
     };
     let metrics = match &stage.config {
         StageConfig::Tokenizer { tokenizer, fit_on } => execute::tokenizer_stage(tokenizer, fit_on, &tmp),
@@ -190,7 +210,12 @@ fn execute_stage(plan: &Plan, stage: &StagePlan, options: &RunOptions) -> Result
     let mut curves = csv::Writer::from_path(tmp.join(execute::CURVES_FILE))?;
     curves.write_record(["step", "split", "metric", "value"])?;
     for (split, metric, step, value) in progress.points.borrow().iter() {
-        curves.write_record([step.to_string(), split.clone(), metric.clone(), value.to_string()])?;
+        curves.write_record([
+            step.to_string(),
+            split.clone(),
+            metric.clone(),
+            value.to_string(),
+        ])?;
     }
     curves.flush()?;
     drop(curves);
@@ -215,7 +240,8 @@ fn with_lock<T>(path: &Path, f: impl FnOnce() -> Result<T>) -> Result<T> {
         .write(true)
         .open(path)
         .with_context(|| format!("opening lock file {}", path.display()))?;
-    file.lock().with_context(|| format!("locking {}", path.display()))?;
+    file.lock()
+        .with_context(|| format!("locking {}", path.display()))?;
     let out = f();
     drop(file);
     out
@@ -236,10 +262,11 @@ fn git_commit() -> String {
         .unwrap_or_default()
 }
 
-
 fn settings_of(plan: &Plan, run: &RunPlan) -> Row {
     let mut r = Row::new();
-    let Some(cell) = plan.cells.iter().find(|c| c.id == run.cell_id) else { return r };
+    let Some(cell) = plan.cells.iter().find(|c| c.id == run.cell_id) else {
+        return r;
+    };
     let e = &cell.experiment;
     let json = |v: serde_json::Value| match v {
         serde_json::Value::String(s) => s,
@@ -248,16 +275,35 @@ fn settings_of(plan: &Plan, run: &RunPlan) -> Row {
     if let Some(d) = run.downstream.first() {
         if let Some(dc) = e.downstream.get(&d.name) {
             r.insert("downstream".into(), d.name.clone());
-            r.insert("task".into(), json(serde_json::to_value(dc.task).unwrap_or_default()));
-            r.insert("pretrain".into(), if dc.from.is_none() { "none".into() } else { dc.from.0.join(">") });
-            r.insert("transfer".into(), json(serde_json::to_value(dc.transfer).unwrap_or_default()));
+            r.insert(
+                "task".into(),
+                json(serde_json::to_value(dc.task).unwrap_or_default()),
+            );
+            r.insert(
+                "pretrain".into(),
+                if dc.from.is_none() {
+                    "none".into()
+                } else {
+                    dc.from.0.join(">")
+                },
+            );
+            r.insert(
+                "transfer".into(),
+                json(serde_json::to_value(dc.transfer).unwrap_or_default()),
+            );
             r.insert("layers".into(), dc.layers.to_string());
         }
     }
     r.insert("depth".into(), e.encoder.depth.to_string());
     r.insert("d_model".into(), e.encoder.d_model.to_string());
-    r.insert("word".into(), json(serde_json::to_value(e.embeddings.word).unwrap_or_default()));
-    r.insert("position".into(), json(serde_json::to_value(e.embeddings.position).unwrap_or_default()));
+    r.insert(
+        "word".into(),
+        json(serde_json::to_value(e.embeddings.word).unwrap_or_default()),
+    );
+    r.insert(
+        "position".into(),
+        json(serde_json::to_value(e.embeddings.position).unwrap_or_default()),
+    );
     r.insert("segment".into(), e.embeddings.segment.to_string());
     for a in &cell.axes {
         r.insert(a.key.clone(), json(a.value.clone()));
@@ -272,21 +318,38 @@ pub fn run_plan(plan: &Plan, options: &RunOptions) -> Result<RunSummary> {
         .with_context(|| format!("cannot create the output directory {}", exp_dir.display()))?;
     let info = crate::runtime::init()?;
     if options.jobs > 1 {
-        eprintln!("note: stages run one at a time in this version; --jobs {} is ignored", options.jobs);
+        eprintln!(
+            "note: stages run one at a time in this version; --jobs {} is ignored",
+            options.jobs
+        );
     }
     let runs_csv = exp_dir.join("runs.csv");
     let rows_lock = exp_dir.join("runs.csv.lock");
     // A row is reused only when its run is in this plan with the same stage keys and it
     // succeeded; rows of an edited grid or of failed runs are dropped and run again.
-    let current: HashMap<&str, String> = plan.runs.iter().map(|r| (r.run_id.as_str(), r.stages.join(" "))).collect();
+    let current: HashMap<&str, String> = plan
+        .runs
+        .iter()
+        .map(|r| (r.run_id.as_str(), r.stages.join(" ")))
+        .collect();
     let in_plan = |r: &Row| {
-        let (Some(id), Some(keys)) = (r.get("run_id"), r.get("stage_keys")) else { return false };
+        let (Some(id), Some(keys)) = (r.get("run_id"), r.get("stage_keys")) else {
+            return false;
+        };
         current.get(id.as_str()) == Some(keys)
     };
     let done: std::collections::HashSet<String> = with_lock(&rows_lock, || {
-        let rows = if options.fresh { Vec::new() } else { table::read_csv(&runs_csv)? };
+        let rows = if options.fresh {
+            Vec::new()
+        } else {
+            table::read_csv(&runs_csv)?
+        };
         let ok = |r: &&Row| in_plan(r) && r.get("status").map(String::as_str) == Some("ok");
-        Ok(rows.iter().filter(ok).filter_map(|r| r.get("run_id").cloned()).collect())
+        Ok(rows
+            .iter()
+            .filter(ok)
+            .filter_map(|r| r.get("run_id").cloned())
+            .collect())
     })?;
     let mut summary = RunSummary::default();
     let mut results: HashMap<String, Result<Metrics, String>> = HashMap::new();
@@ -309,7 +372,9 @@ pub fn run_plan(plan: &Plan, options: &RunOptions) -> Result<RunSummary> {
         let mut metrics = Metrics::new();
         let mut error = None;
         for key in &run.stages {
-            let stage = plan.stage(key).context("plan names a stage it does not hold")?;
+            let stage = plan
+                .stage(key)
+                .context("plan names a stage it does not hold")?;
             let res = results.entry(key.clone()).or_insert_with(|| {
                 // One process at a time per stage: a shard that finds the stage being computed
                 // waits for it and then reuses it.
@@ -324,7 +389,11 @@ pub fn run_plan(plan: &Plan, options: &RunOptions) -> Result<RunSummary> {
                 });
                 match outcome {
                     Ok((m, cached)) => {
-                        if cached { summary.cached_stages += 1 } else { summary.executed_stages += 1 }
+                        if cached {
+                            summary.cached_stages += 1
+                        } else {
+                            summary.executed_stages += 1
+                        }
                         Ok(m)
                     }
                     Err(e) => {
@@ -342,8 +411,14 @@ pub fn run_plan(plan: &Plan, options: &RunOptions) -> Result<RunSummary> {
             match res {
                 Ok(m) => {
                     for (k, v) in m {
-                        let shared = k.starts_with("data.") || k.starts_with("tokenizer.") || k.starts_with("pretrain_");
-                        let key = if shared { k.clone() } else { format!("{prefix}{k}") };
+                        let shared = k.starts_with("data.")
+                            || k.starts_with("tokenizer.")
+                            || k.starts_with("pretrain_");
+                        let key = if shared {
+                            k.clone()
+                        } else {
+                            format!("{prefix}{k}")
+                        };
                         metrics.insert(key, *v);
                     }
                 }
@@ -357,7 +432,10 @@ pub fn run_plan(plan: &Plan, options: &RunOptions) -> Result<RunSummary> {
         row.insert("run_id".into(), run.run_id.clone());
         row.insert("cell_id".into(), run.cell_id.clone());
         row.insert("seed".into(), run.seed.to_string());
-        row.insert("status".into(), if error.is_some() { "failed" } else { "ok" }.into());
+        row.insert(
+            "status".into(),
+            if error.is_some() { "failed" } else { "ok" }.into(),
+        );
         if let Some(e) = &error {
             row.insert("error".into(), e.replace('\n', " "));
             summary.failed += 1;
@@ -368,12 +446,18 @@ pub fn run_plan(plan: &Plan, options: &RunOptions) -> Result<RunSummary> {
         for (k, v) in &metrics {
             row.insert(k.clone(), format!("{v}"));
         }
-        row.insert("seconds".into(), format!("{:.2}", started.elapsed().as_secs_f64()));
+        row.insert(
+            "seconds".into(),
+            format!("{:.2}", started.elapsed().as_secs_f64()),
+        );
         row.insert("stage_keys".into(), run.stages.join(" "));
         row.insert("embedlab_version".into(), env!("CARGO_PKG_VERSION").into());
         row.insert("git_commit".into(), commit.clone());
         row.insert("ort_version".into(), info.version.clone());
-        row.insert("threads".into(), execute::thread_count(options.threads).to_string());
+        row.insert(
+            "threads".into(),
+            execute::thread_count(options.threads).to_string(),
+        );
         let run_dir = exp_dir.join("runs").join(&run.run_id);
         std::fs::create_dir_all(&run_dir)?;
         if let Some(cell) = plan.cells.iter().find(|c| c.id == run.cell_id) {
@@ -382,7 +466,10 @@ pub fn run_plan(plan: &Plan, options: &RunOptions) -> Result<RunSummary> {
             row.insert("config_hash".into(), hex::encode(&digest[..8]));
             std::fs::write(run_dir.join("config.toml"), cfg)?;
         }
-        std::fs::write(run_dir.join("metrics.json"), serde_json::to_vec_pretty(&metrics)?)?;
+        std::fs::write(
+            run_dir.join("metrics.json"),
+            serde_json::to_vec_pretty(&metrics)?,
+        )?;
         // Merge into the file as it is now (other shards may have added rows), under the lock.
         with_lock(&rows_lock, || {
             let mut rows = table::read_csv(&runs_csv)?;
@@ -395,9 +482,16 @@ pub fn run_plan(plan: &Plan, options: &RunOptions) -> Result<RunSummary> {
             let stages: Vec<(&str, PathBuf)> = run
                 .stages
                 .iter()
-                .filter_map(|k| Some((plan.stage(k)?.label.as_str(), stage_dir(&options.out_dir, k).join(execute::CURVES_FILE))))
+                .filter_map(|k| {
+                    Some((
+                        plan.stage(k)?.label.as_str(),
+                        stage_dir(&options.out_dir, k).join(execute::CURVES_FILE),
+                    ))
+                })
                 .collect();
-            with_lock(&rows_lock, || table::replace_curves(&exp_dir.join("curves.csv"), &run.run_id, &stages))?;
+            with_lock(&rows_lock, || {
+                table::replace_curves(&exp_dir.join("curves.csv"), &run.run_id, &stages)
+            })?;
         }
         eprintln!(
             "[{}/{}] run {} {} ({:.1}s)",

@@ -24,13 +24,26 @@ pub struct VectorsSpec {
 
 impl VectorsSpec {
     pub fn new(dim: usize, seed: u64) -> VectorsSpec {
-        VectorsSpec { dim, window: 2, negatives: 5, batch: 512, steps: 1500, lr: 5e-3, seed }
+        VectorsSpec {
+            dim,
+            window: 2,
+            negatives: 5,
+            batch: 512,
+            steps: 1500,
+            lr: 5e-3,
+            seed,
+        }
     }
 }
 
 /// Trains vectors on token-id sequences over a vocabulary of `vocab` ids; returns the input
 /// vectors `[vocab, dim]` (row-major) and the final smoothed loss.
-pub fn train_vectors(seqs: &[Vec<u32>], vocab: usize, spec: &VectorsSpec, threads: usize) -> Result<(Vec<f32>, f64)> {
+pub fn train_vectors(
+    seqs: &[Vec<u32>],
+    vocab: usize,
+    spec: &VectorsSpec,
+    threads: usize,
+) -> Result<(Vec<f32>, f64)> {
     let mut pairs = Vec::new();
     let mut counts = vec![0f64; vocab];
     for s in seqs {
@@ -57,18 +70,32 @@ pub fn train_vectors(seqs: &[Vec<u32>], vocab: usize, spec: &VectorsSpec, thread
         cdf[i] += cdf[i - 1];
     }
     let total = *cdf.last().unwrap();
-    let tg = model::sgns_graph(vocab, spec.dim, spec.batch, spec.negatives, &Mode::Train { frozen_prefixes: vec![] })?;
+    let tg = model::sgns_graph(
+        vocab,
+        spec.dim,
+        spec.batch,
+        spec.negatives,
+        &Mode::Train {
+            frozen_prefixes: vec![],
+        },
+    )?;
     let params = train::init_params(&tg.params, spec.seed)?;
     let mut opt = OptimSpec::adamw(spec.lr, spec.steps);
     opt.weight_decay = 0.0;
     opt.clip_norm = 0.0;
     opt.schedule = Schedule::Linear;
-    let opts = SessionOptions { intra_threads: Some(threads), ..Default::default() };
+    let opts = SessionOptions {
+        intra_threads: Some(threads),
+        ..Default::default()
+    };
     let mut tr = Trainer::new(&tg, None, params, opt, &opts)?;
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(spec.seed);
     let mut ema = f64::NAN;
     for _ in 0..spec.steps {
-        let (mut c, mut o) = (Vec::with_capacity(spec.batch), Vec::with_capacity(spec.batch));
+        let (mut c, mut o) = (
+            Vec::with_capacity(spec.batch),
+            Vec::with_capacity(spec.batch),
+        );
         for _ in 0..spec.batch {
             let (a, b) = pairs[rng.random_range(0..pairs.len())];
             c.push(a);
@@ -83,12 +110,23 @@ pub fn train_vectors(seqs: &[Vec<u32>], vocab: usize, spec: &VectorsSpec, thread
         let batch = vec![
             ("center".to_string(), Tensor::i64(vec![spec.batch], c)),
             ("context".to_string(), Tensor::i64(vec![spec.batch], o)),
-            ("negative".to_string(), Tensor::i64(vec![spec.batch, spec.negatives], neg)),
+            (
+                "negative".to_string(),
+                Tensor::i64(vec![spec.batch, spec.negatives], neg),
+            ),
         ];
         let s = tr.step(&batch)?;
-        ema = if ema.is_nan() { s.loss } else { 0.98 * ema + 0.02 * s.loss };
+        ema = if ema.is_nan() {
+            s.loss
+        } else {
+            0.98 * ema + 0.02 * s.loss
+        };
     }
-    let v = tr.params.get(model::IN_VECTORS).expect("word2vec.in is a parameter").to_vec();
+    let v = tr
+        .params
+        .get(model::IN_VECTORS)
+        .expect("word2vec.in is a parameter")
+        .to_vec();
     Ok((v, ema))
 }
 
@@ -102,7 +140,10 @@ pub fn nearest(vectors: &[f32], dim: usize, id: u32, k: usize) -> Vec<(u32, f32)
         .filter(|&i| i != id as usize)
         .map(|i| {
             let r = row(i);
-            (i as u32, q.iter().zip(r).map(|(a, b)| a * b).sum::<f32>() / (qn * norm(r)))
+            (
+                i as u32,
+                q.iter().zip(r).map(|(a, b)| a * b).sum::<f32>() / (qn * norm(r)),
+            )
         })
         .collect();
     sims.sort_by(|a, b| b.1.total_cmp(&a.1));

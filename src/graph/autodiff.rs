@@ -12,7 +12,10 @@ use super::ops;
 pub fn backward(g: &mut Graph, loss: ValueId, wrt: &[ValueId]) -> Result<Vec<Option<ValueId>>> {
     let ldt = g.dtype(loss);
     if !g.shape(loss).is_empty() || !ldt.is_float() {
-        return Err(GraphError::NonScalarLoss { dtype: ldt, shape: g.shape(loss).to_vec() });
+        return Err(GraphError::NonScalarLoss {
+            dtype: ldt,
+            shape: g.shape(loss).to_vec(),
+        });
     }
     let n_nodes = g.nodes.len();
     // Which values depend on a value we differentiate with respect to (float values only).
@@ -42,7 +45,9 @@ pub fn backward(g: &mut Graph, loss: ValueId, wrt: &[ValueId]) -> Result<Vec<Opt
         let gout: Vec<Option<ValueId>> = node.outputs.iter().map(|o| grads[o.0]).collect();
         let gin = ops::vjp(g, &node, &gout, &needs)?;
         for ((inp, gi), need) in node.inputs.iter().zip(gin).zip(&needs) {
-            let (Some(gi), true) = (gi, *need) else { continue };
+            let (Some(gi), true) = (gi, *need) else {
+                continue;
+            };
             grads[inp.0] = Some(match grads[inp.0] {
                 None => gi,
                 Some(prev) => g.scoped(&format!("grad.{}", node.name), |g| g.add(prev, gi))?,

@@ -2,8 +2,8 @@
 //! knows protobuf. Nodes not needed for the outputs are dropped; ops without float64 kernels in
 //! ONNX Runtime (Erf, Gelu, LayerNormalization) are lowered to primitive ops in f64 graphs.
 
-use super::error::{GraphError, Result};
 use super::dynamic::{DynamicShapes, SymDim};
+use super::error::{GraphError, Result};
 use super::ir::{Graph, Node, Op, ValueId};
 use super::onnx_pb::*;
 use super::{DType, Tensor, TensorData};
@@ -27,13 +27,26 @@ pub struct Emitter<'a> {
 
 impl<'a> Emitter<'a> {
     pub fn input_names(&self, node: &Node) -> Vec<String> {
-        node.inputs.iter().map(|v| self.names[v.0].clone()).collect()
+        node.inputs
+            .iter()
+            .map(|v| self.names[v.0].clone())
+            .collect()
     }
     pub fn output_names(&self, node: &Node) -> Vec<String> {
-        node.outputs.iter().map(|v| self.names[v.0].clone()).collect()
+        node.outputs
+            .iter()
+            .map(|v| self.names[v.0].clone())
+            .collect()
     }
     /// Appends one ONNX node.
-    pub fn node(&mut self, op_type: &str, name: &str, inputs: Vec<String>, outputs: Vec<String>, attribute: Vec<AttributeProto>) {
+    pub fn node(
+        &mut self,
+        op_type: &str,
+        name: &str,
+        inputs: Vec<String>,
+        outputs: Vec<String>,
+        attribute: Vec<AttributeProto>,
+    ) {
         self.nodes.push(NodeProto {
             input: inputs,
             output: outputs,
@@ -69,10 +82,32 @@ impl<'a> Emitter<'a> {
         }
         let base = "dynamic";
         let x = self.names[anchor.0].clone();
-        let (b, t, bt) = (format!("{base}/batch"), format!("{base}/sequence"), format!("{base}/batch_x_sequence"));
-        self.node("Shape", "dynamic.batch", vec![x.clone()], vec![b.clone()], vec![attr_int("start", 0), attr_int("end", 1)]);
-        self.node("Shape", "dynamic.sequence", vec![x], vec![t.clone()], vec![attr_int("start", 1), attr_int("end", 2)]);
-        self.node("Mul", "dynamic.batch_x_sequence", vec![b.clone(), t.clone()], vec![bt.clone()], vec![]);
+        let (b, t, bt) = (
+            format!("{base}/batch"),
+            format!("{base}/sequence"),
+            format!("{base}/batch_x_sequence"),
+        );
+        self.node(
+            "Shape",
+            "dynamic.batch",
+            vec![x.clone()],
+            vec![b.clone()],
+            vec![attr_int("start", 0), attr_int("end", 1)],
+        );
+        self.node(
+            "Shape",
+            "dynamic.sequence",
+            vec![x],
+            vec![t.clone()],
+            vec![attr_int("start", 1), attr_int("end", 2)],
+        );
+        self.node(
+            "Mul",
+            "dynamic.batch_x_sequence",
+            vec![b.clone(), t.clone()],
+            vec![bt.clone()],
+            vec![],
+        );
         let s = [b, t, bt];
         self.sizes = Some(s.clone());
         s
@@ -80,7 +115,9 @@ impl<'a> Emitter<'a> {
 
     /// A 1-D i64 shape tensor for `dims`: a constant when all are static, else computed at run time.
     fn shape_tensor(&mut self, base: &str, dims: &[SymDim]) -> String {
-        let Some(dynamic) = self.dynamic else { unreachable!("shape_tensor without dynamic shapes") };
+        let Some(dynamic) = self.dynamic else {
+            unreachable!("shape_tensor without dynamic shapes")
+        };
         if dims.iter().all(SymDim::is_static) {
             let s: Vec<i64> = dims.iter().map(|d| d.coef as i64).collect();
             return self.const_i64(base, &s);
@@ -115,14 +152,22 @@ impl<'a> Emitter<'a> {
             parts.push(self.const_i64(base, &run));
         }
         let out = self.tmp(base, "shape");
-        self.node("Concat", &out.clone(), parts, vec![out.clone()], vec![attr_int("axis", 0)]);
+        self.node(
+            "Concat",
+            &out.clone(),
+            parts,
+            vec![out.clone()],
+            vec![attr_int("axis", 0)],
+        );
         out
     }
 
     /// Emits a node whose shape attributes depend on the symbolic axes; false when `node` needs
     /// nothing special (the op family emits it as usual).
     fn emit_dynamic(&mut self, node: &Node) -> bool {
-        let Some(dynamic) = self.dynamic else { return false };
+        let Some(dynamic) = self.dynamic else {
+            return false;
+        };
         let out_dims = dynamic.of(node.outputs[0]).to_vec();
         if out_dims.iter().all(SymDim::is_static) {
             return false;
@@ -142,7 +187,13 @@ impl<'a> Emitter<'a> {
                     len
                 } else {
                     let e = self.tmp(&n, "end");
-                    self.node("Add", &e.clone(), vec![len, start_t.clone()], vec![e.clone()], vec![]);
+                    self.node(
+                        "Add",
+                        &e.clone(),
+                        vec![len, start_t.clone()],
+                        vec![e.clone()],
+                        vec![],
+                    );
                     e
                 };
                 ins.push(start_t);
@@ -164,16 +215,36 @@ impl<'a> Emitter<'a> {
 }
 
 pub fn attr_int(name: &str, i: i64) -> AttributeProto {
-    AttributeProto { name: name.into(), r#type: attribute_type::INT, i: Some(i), ..Default::default() }
+    AttributeProto {
+        name: name.into(),
+        r#type: attribute_type::INT,
+        i: Some(i),
+        ..Default::default()
+    }
 }
 pub fn attr_ints(name: &str, v: &[i64]) -> AttributeProto {
-    AttributeProto { name: name.into(), r#type: attribute_type::INTS, ints: v.to_vec(), ..Default::default() }
+    AttributeProto {
+        name: name.into(),
+        r#type: attribute_type::INTS,
+        ints: v.to_vec(),
+        ..Default::default()
+    }
 }
 pub fn attr_float(name: &str, f: f32) -> AttributeProto {
-    AttributeProto { name: name.into(), r#type: attribute_type::FLOAT, f: Some(f), ..Default::default() }
+    AttributeProto {
+        name: name.into(),
+        r#type: attribute_type::FLOAT,
+        f: Some(f),
+        ..Default::default()
+    }
 }
 pub fn attr_string(name: &str, s: &str) -> AttributeProto {
-    AttributeProto { name: name.into(), r#type: attribute_type::STRING, s: Some(s.as_bytes().to_vec()), ..Default::default() }
+    AttributeProto {
+        name: name.into(),
+        r#type: attribute_type::STRING,
+        s: Some(s.as_bytes().to_vec()),
+        ..Default::default()
+    }
 }
 
 /// A `TensorProto` holding `t` as little-endian raw data.
@@ -184,7 +255,12 @@ pub fn tensor_proto(name: &str, t: &Tensor) -> TensorProto {
         TensorData::I64(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
         TensorData::Bool(v) => v.iter().map(|&b| b as u8).collect(),
     };
-    TensorProto { dims: t.shape.iter().map(|&d| d as i64).collect(), data_type: t.dtype().onnx_code(), name: name.to_string(), raw_data }
+    TensorProto {
+        dims: t.shape.iter().map(|&d| d as i64).collect(),
+        data_type: t.dtype().onnx_code(),
+        name: name.to_string(),
+        raw_data,
+    }
 }
 
 /// Which nodes the outputs depend on.
@@ -219,7 +295,11 @@ pub fn to_model_dynamic(g: &Graph, dynamic: &DynamicShapes) -> Result<ModelProto
 
 fn to_model_with(g: &Graph, dynamic: Option<&DynamicShapes>) -> Result<ModelProto> {
     if g.outputs.is_empty() {
-        return Err(GraphError::Shape { op: "export", node: g.name.clone(), message: "graph has no outputs".into() });
+        return Err(GraphError::Shape {
+            op: "export",
+            node: g.name.clone(),
+            message: "graph has no outputs".into(),
+        });
     }
     let mut names = vec![String::new(); g.values.len()];
     for node in &g.nodes {
@@ -232,7 +312,15 @@ fn to_model_with(g: &Graph, dynamic: Option<&DynamicShapes>) -> Result<ModelProt
             }
         }
     }
-    let mut e = Emitter { graph: g, names, nodes: Vec::new(), initializers: Vec::new(), counter: 0, dynamic, sizes: None };
+    let mut e = Emitter {
+        graph: g,
+        names,
+        nodes: Vec::new(),
+        initializers: Vec::new(),
+        counter: 0,
+        dynamic,
+        sizes: None,
+    };
     let live = live_nodes(g);
     for (i, node) in g.nodes.iter().enumerate() {
         if !live[i] {
@@ -260,7 +348,13 @@ fn to_model_with(g: &Graph, dynamic: Option<&DynamicShapes>) -> Result<ModelProt
     let mut output = Vec::new();
     for (name, v) in &g.outputs {
         let src = e.names[v.0].clone();
-        e.node("Identity", &format!("output.{name}"), vec![src], vec![name.clone()], vec![]);
+        e.node(
+            "Identity",
+            &format!("output.{name}"),
+            vec![src],
+            vec![name.clone()],
+            vec![],
+        );
         output.push(vi(name, *v));
     }
     let graph = GraphProto {
@@ -274,7 +368,10 @@ fn to_model_with(g: &Graph, dynamic: Option<&DynamicShapes>) -> Result<ModelProt
     };
     Ok(ModelProto {
         ir_version: IR_VERSION,
-        opset_import: vec![OperatorSetIdProto { domain: String::new(), version: OPSET }],
+        opset_import: vec![OperatorSetIdProto {
+            domain: String::new(),
+            version: OPSET,
+        }],
         producer_name: "embedlab".into(),
         producer_version: env!("CARGO_PKG_VERSION").into(),
         domain: String::new(),

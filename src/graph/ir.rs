@@ -22,11 +22,18 @@ pub struct ValueInfo {
 /// Each op's contract (shapes, dtypes, semantics) is documented on its builder method.
 #[derive(Debug, Clone)]
 pub enum Op {
-    Input { name: String },
+    Input {
+        name: String,
+    },
     /// An anonymous constant (exported as an initializer).
-    Constant { value: Tensor },
+    Constant {
+        value: Tensor,
+    },
     /// A named constant, e.g. a trained parameter baked into an exported model.
-    Initializer { name: String, value: Tensor },
+    Initializer {
+        name: String,
+        value: Tensor,
+    },
     Identity,
     Add,
     Sub,
@@ -43,24 +50,66 @@ pub enum Op {
     Where,
     Equal,
     Greater,
-    Cast { to: DType },
-    Dropout { ratio: f64, seed: i64 },
-    Reshape { shape: Vec<usize> },
-    Transpose { perm: Vec<usize> },
-    Expand { shape: Vec<usize> },
-    Concat { axis: usize },
-    Split { axis: usize, sizes: Vec<usize> },
-    Slice { axis: usize, start: usize, end: usize },
-    Pad { axis: usize, before: usize, after: usize },
-    Gather { axis: usize },
-    ScatterAdd { axis: usize },
+    Cast {
+        to: DType,
+    },
+    Dropout {
+        ratio: f64,
+        seed: i64,
+    },
+    Reshape {
+        shape: Vec<usize>,
+    },
+    Transpose {
+        perm: Vec<usize>,
+    },
+    Expand {
+        shape: Vec<usize>,
+    },
+    Concat {
+        axis: usize,
+    },
+    Split {
+        axis: usize,
+        sizes: Vec<usize>,
+    },
+    Slice {
+        axis: usize,
+        start: usize,
+        end: usize,
+    },
+    Pad {
+        axis: usize,
+        before: usize,
+        after: usize,
+    },
+    Gather {
+        axis: usize,
+    },
+    ScatterAdd {
+        axis: usize,
+    },
     MatMul,
-    ReduceSum { axes: Vec<usize>, keepdims: bool },
-    ReduceMean { axes: Vec<usize>, keepdims: bool },
-    Softmax { axis: usize },
-    LogSoftmax { axis: usize },
-    LayerNorm { eps: f64 },
-    SoftmaxCrossEntropy { ignore_index: i64 },
+    ReduceSum {
+        axes: Vec<usize>,
+        keepdims: bool,
+    },
+    ReduceMean {
+        axes: Vec<usize>,
+        keepdims: bool,
+    },
+    Softmax {
+        axis: usize,
+    },
+    LogSoftmax {
+        axis: usize,
+    },
+    LayerNorm {
+        eps: f64,
+    },
+    SoftmaxCrossEntropy {
+        ignore_index: i64,
+    },
 }
 
 impl Op {
@@ -132,7 +181,10 @@ pub struct Graph {
 
 impl Graph {
     pub fn new(name: impl Into<String>) -> Graph {
-        Graph { name: name.into(), ..Default::default() }
+        Graph {
+            name: name.into(),
+            ..Default::default()
+        }
     }
 
     pub fn info(&self, v: ValueId) -> &ValueInfo {
@@ -180,11 +232,21 @@ impl Graph {
         };
         let n = self.name_counts.entry(full.clone()).or_insert(0);
         *n += 1;
-        if *n == 1 { full } else { format!("{full}_{}", *n - 1) }
+        if *n == 1 {
+            full
+        } else {
+            format!("{full}_{}", *n - 1)
+        }
     }
 
     /// Appends a node with the given output (dtype, shape) pairs; returns its outputs.
-    pub(crate) fn push(&mut self, base: &str, op: Op, inputs: Vec<ValueId>, outs: Vec<(DType, Vec<usize>)>) -> Vec<ValueId> {
+    pub(crate) fn push(
+        &mut self,
+        base: &str,
+        op: Op,
+        inputs: Vec<ValueId>,
+        outs: Vec<(DType, Vec<usize>)>,
+    ) -> Vec<ValueId> {
         let name = self.fresh_name(base);
         let node = self.nodes.len();
         let outputs: Vec<ValueId> = outs
@@ -194,17 +256,33 @@ impl Graph {
                 ValueId(self.values.len() - 1)
             })
             .collect();
-        self.nodes.push(Node { name, op, inputs, outputs: outputs.clone() });
+        self.nodes.push(Node {
+            name,
+            op,
+            inputs,
+            outputs: outputs.clone(),
+        });
         outputs
     }
 
-    pub(crate) fn push1(&mut self, base: &str, op: Op, inputs: Vec<ValueId>, dtype: DType, shape: Vec<usize>) -> ValueId {
+    pub(crate) fn push1(
+        &mut self,
+        base: &str,
+        op: Op,
+        inputs: Vec<ValueId>,
+        dtype: DType,
+        shape: Vec<usize>,
+    ) -> ValueId {
         self.push(base, op, inputs, vec![(dtype, shape)])[0]
     }
 
     /// Name of the node currently being built for error messages (scope + op).
     pub(crate) fn here(&self, op: &str) -> String {
-        if self.scope.is_empty() { op.to_string() } else { format!("{}.{}", self.scope.join("."), op) }
+        if self.scope.is_empty() {
+            op.to_string()
+        } else {
+            format!("{}.{}", self.scope.join("."), op)
+        }
     }
 
     /// A graph input (fed at run time): a batch tensor, or a parameter of a training graph.
@@ -215,9 +293,20 @@ impl Graph {
         }
         self.name_counts.insert(name.to_string(), 1);
         let node = self.nodes.len();
-        self.values.push(ValueInfo { dtype, shape: shape.to_vec(), node });
+        self.values.push(ValueInfo {
+            dtype,
+            shape: shape.to_vec(),
+            node,
+        });
         let v = ValueId(self.values.len() - 1);
-        self.nodes.push(Node { name: name.to_string(), op: Op::Input { name: name.to_string() }, inputs: vec![], outputs: vec![v] });
+        self.nodes.push(Node {
+            name: name.to_string(),
+            op: Op::Input {
+                name: name.to_string(),
+            },
+            inputs: vec![],
+            outputs: vec![v],
+        });
         self.inputs.push(v);
         Ok(v)
     }
@@ -232,7 +321,15 @@ impl Graph {
         let node = self.nodes.len();
         self.values.push(ValueInfo { dtype, shape, node });
         let v = ValueId(self.values.len() - 1);
-        self.nodes.push(Node { name: name.to_string(), op: Op::Initializer { name: name.to_string(), value }, inputs: vec![], outputs: vec![v] });
+        self.nodes.push(Node {
+            name: name.to_string(),
+            op: Op::Initializer {
+                name: name.to_string(),
+                value,
+            },
+            inputs: vec![],
+            outputs: vec![v],
+        });
         Ok(v)
     }
 
@@ -249,7 +346,9 @@ impl Graph {
 
     /// Declares `v` a graph output under `name`.
     pub fn output(&mut self, name: &str, v: ValueId) -> Result<()> {
-        if self.outputs.iter().any(|(n, _)| n == name) || self.inputs.iter().any(|&i| self.producer(i).name == name) {
+        if self.outputs.iter().any(|(n, _)| n == name)
+            || self.inputs.iter().any(|&i| self.producer(i).name == name)
+        {
             return Err(GraphError::DuplicateName(name.to_string()));
         }
         self.outputs.push((name.to_string(), v));
@@ -260,7 +359,11 @@ impl Graph {
     pub(crate) fn axis(&self, op: &'static str, axis: i64, rank: usize) -> Result<usize> {
         let a = if axis < 0 { axis + rank as i64 } else { axis };
         if a < 0 || a >= rank as i64 {
-            return Err(GraphError::Shape { op, node: self.here(op), message: format!("axis {axis} out of range for rank {rank}") });
+            return Err(GraphError::Shape {
+                op,
+                node: self.here(op),
+                message: format!("axis {axis} out of range for rank {rank}"),
+            });
         }
         Ok(a as usize)
     }

@@ -157,7 +157,11 @@ pub struct Dimension {
 }
 
 /// A `ValueInfoProto` for a tensor; `None` dims become named symbolic dimensions.
-pub fn tensor_value_info(name: &str, elem_type: i32, dims: &[Result<i64, String>]) -> ValueInfoProto {
+pub fn tensor_value_info(
+    name: &str,
+    elem_type: i32,
+    dims: &[Result<i64, String>],
+) -> ValueInfoProto {
     ValueInfoProto {
         name: name.to_string(),
         r#type: Some(TypeProto {
@@ -167,8 +171,14 @@ pub fn tensor_value_info(name: &str, elem_type: i32, dims: &[Result<i64, String>
                     dim: dims
                         .iter()
                         .map(|d| match d {
-                            Ok(v) => Dimension { dim_value: Some(*v), dim_param: None },
-                            Err(p) => Dimension { dim_value: None, dim_param: Some(p.clone()) },
+                            Ok(v) => Dimension {
+                                dim_value: Some(*v),
+                                dim_param: None,
+                            },
+                            Err(p) => Dimension {
+                                dim_value: None,
+                                dim_param: Some(p.clone()),
+                            },
                         })
                         .collect(),
                 }),

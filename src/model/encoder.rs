@@ -78,12 +78,32 @@ impl EncoderSpec {
     /// Parameter count of the encoder and embeddings.
     pub fn param_count(&self) -> usize {
         let d = self.d_model;
-        let emb = if self.word == WordEmbedding::Learned { self.vocab * d } else { 0 }
-            + if self.position == PositionEmbedding::Learned { self.max_len * d } else { 0 }
-            + if self.segment { 2 * d } else { 0 }
+        let emb = if self.word == WordEmbedding::Learned {
+            self.vocab * d
+        } else {
+            0
+        } + if self.position == PositionEmbedding::Learned {
+            self.max_len * d
+        } else {
+            0
+        } + if self.segment { 2 * d } else { 0 }
             + 2 * d;
-        let layer = 3 * d * d + 3 * d + d * d + d + 2 * d + d * self.ffn + self.ffn + self.ffn * d + d + 2 * d;
-        emb + self.depth * layer + if self.norm == NormPlacement::Pre { 2 * d } else { 0 }
+        let layer = 3 * d * d
+            + 3 * d
+            + d * d
+            + d
+            + 2 * d
+            + d * self.ffn
+            + self.ffn
+            + self.ffn * d
+            + d
+            + 2 * d;
+        emb + self.depth * layer
+            + if self.norm == NormPlacement::Pre {
+                2 * d
+            } else {
+                0
+            }
     }
 }
 
@@ -99,11 +119,24 @@ pub struct EncoderInputs {
 
 impl EncoderInputs {
     /// Declares the graph inputs `input_ids`, `attention_mask` and (with segments) `token_type_ids`.
-    pub fn declare(m: &mut ModelBuilder, spec: &EncoderSpec, batch: usize, seq: usize) -> graph::Result<EncoderInputs> {
+    pub fn declare(
+        m: &mut ModelBuilder,
+        spec: &EncoderSpec,
+        batch: usize,
+        seq: usize,
+    ) -> graph::Result<EncoderInputs> {
         let input_ids = m.g.input("input_ids", DType::I64, &[batch, seq])?;
         let attention_mask = m.g.input("attention_mask", DType::I64, &[batch, seq])?;
-        let token_type_ids = if spec.segment { Some(m.g.input("token_type_ids", DType::I64, &[batch, seq])?) } else { None };
-        Ok(EncoderInputs { input_ids, attention_mask, token_type_ids })
+        let token_type_ids = if spec.segment {
+            Some(m.g.input("token_type_ids", DType::I64, &[batch, seq])?)
+        } else {
+            None
+        };
+        Ok(EncoderInputs {
+            input_ids,
+            attention_mask,
+            token_type_ids,
+        })
     }
 }
 
@@ -126,50 +159,64 @@ fn sinusoids(len: usize, d: usize) -> Vec<f64> {
 }
 
 /// Builds embeddings + `spec.depth` layers under the scopes `embeddings` and `encoder.layerN`.
-pub fn encoder(m: &mut ModelBuilder, spec: &EncoderSpec, inp: &EncoderInputs) -> graph::Result<EncoderOutput> {
+pub fn encoder(
+    m: &mut ModelBuilder,
+    spec: &EncoderSpec,
+    inp: &EncoderInputs,
+) -> graph::Result<EncoderOutput> {
     let s = m.g.shape(inp.input_ids).to_vec();
     let (b, t, d) = (s[0], s[1], spec.d_model);
     let dt = m.dtype;
-    let (x, word_table) = m.scoped("embeddings", |m| -> graph::Result<(ValueId, Option<ValueId>)> {
-        let mut parts = Vec::new();
-        let mut table = None;
-        if spec.word == WordEmbedding::Learned {
-            let w = m.param("word", &[spec.vocab, d], Init::Normal(0.02))?;
-            table = Some(w);
-            parts.push(m.g.gather(w, inp.input_ids, 0)?);
-        }
-        match spec.position {
-            PositionEmbedding::Learned => {
-                let p = m.param("position", &[spec.max_len, d], Init::Normal(0.02))?;
-                let p = if t == spec.max_len { p } else { m.g.slice(p, 0, 0, t)? };
-                parts.push(p);
+    let (x, word_table) = m.scoped(
+        "embeddings",
+        |m| -> graph::Result<(ValueId, Option<ValueId>)> {
+            let mut parts = Vec::new();
+            let mut table = None;
+            if spec.word == WordEmbedding::Learned {
+                let w = m.param("word", &[spec.vocab, d], Init::Normal(0.02))?;
+                table = Some(w);
+                parts.push(m.g.gather(w, inp.input_ids, 0)?);
             }
-            PositionEmbedding::Sinusoidal => {
-                let c = match dt {
-                    DType::F64 => Tensor::f64(vec![t, d], sinusoids(t, d)),
-                    _ => Tensor::f32(vec![t, d], sinusoids(t, d).into_iter().map(|v| v as f32).collect()),
-                };
-                parts.push(m.g.constant(c));
+            match spec.position {
+                PositionEmbedding::Learned => {
+                    let p = m.param("position", &[spec.max_len, d], Init::Normal(0.02))?;
+                    let p = if t == spec.max_len {
+                        p
+                    } else {
+                        m.g.slice(p, 0, 0, t)?
+                    };
+                    parts.push(p);
+                }
+                PositionEmbedding::Sinusoidal => {
+                    let c = match dt {
+                        DType::F64 => Tensor::f64(vec![t, d], sinusoids(t, d)),
+                        _ => Tensor::f32(
+                            vec![t, d],
+                            sinusoids(t, d).into_iter().map(|v| v as f32).collect(),
+                        ),
+                    };
+                    parts.push(m.g.constant(c));
+                }
+                PositionEmbedding::None => {}
             }
-            PositionEmbedding::None => {}
-        }
-        if let Some(seg) = inp.token_type_ids {
-            let w = m.param("segment", &[2, d], Init::Normal(0.02))?;
-            parts.push(m.g.gather(w, seg, 0)?);
-        }
-        let mut x = match parts.first() {
-            Some(&p) => p,
-            None => m.g.zeros(dt, &[b, t, d])?,
-        };
-        for &p in &parts[1..] {
-            x = m.g.add(x, p)?;
-        }
-        if m.g.shape(x) != [b, t, d] {
-            x = m.g.expand(x, &[b, t, d])?;
-        }
-        let x = m.layer_norm("norm", x, spec.ln_eps)?;
-        Ok((m.dropout(x, spec.dropout)?, table))
-    })?;
+            if let Some(seg) = inp.token_type_ids {
+                let w = m.param("segment", &[2, d], Init::Normal(0.02))?;
+                parts.push(m.g.gather(w, seg, 0)?);
+            }
+            let mut x = match parts.first() {
+                Some(&p) => p,
+                None => m.g.zeros(dt, &[b, t, d])?,
+            };
+            for &p in &parts[1..] {
+                x = m.g.add(x, p)?;
+            }
+            if m.g.shape(x) != [b, t, d] {
+                x = m.g.expand(x, &[b, t, d])?;
+            }
+            let x = m.layer_norm("norm", x, spec.ln_eps)?;
+            Ok((m.dropout(x, spec.dropout)?, table))
+        },
+    )?;
     // Additive attention bias: 0 where attending is allowed, -10000 elsewhere, [B, 1, 1|T, T].
     let bias = m.scoped("attention_bias", |m| -> graph::Result<ValueId> {
         let mf = m.g.cast(inp.attention_mask, dt)?;
@@ -200,17 +247,37 @@ pub fn encoder(m: &mut ModelBuilder, spec: &EncoderSpec, inp: &EncoderInputs) ->
     if spec.norm == NormPlacement::Pre {
         h = m.scoped("encoder", |m| m.layer_norm("final_norm", h, spec.ln_eps))?;
     }
-    Ok(EncoderOutput { hidden: h, word_table })
+    Ok(EncoderOutput {
+        hidden: h,
+        word_table,
+    })
 }
 
-fn layer(m: &mut ModelBuilder, spec: &EncoderSpec, x: ValueId, bias: ValueId) -> graph::Result<ValueId> {
+fn layer(
+    m: &mut ModelBuilder,
+    spec: &EncoderSpec,
+    x: ValueId,
+    bias: ValueId,
+) -> graph::Result<ValueId> {
     let pre = spec.norm == NormPlacement::Pre;
-    let a_in = if pre { m.layer_norm("attn_norm", x, spec.ln_eps)? } else { x };
+    let a_in = if pre {
+        m.layer_norm("attn_norm", x, spec.ln_eps)?
+    } else {
+        x
+    };
     let a = m.scoped("attn", |m| attention(m, spec, a_in, bias))?;
     let a = m.dropout(a, spec.dropout)?;
     let h = m.g.add(x, a)?;
-    let h = if pre { h } else { m.layer_norm("attn_norm", h, spec.ln_eps)? };
-    let f_in = if pre { m.layer_norm("ffn_norm", h, spec.ln_eps)? } else { h };
+    let h = if pre {
+        h
+    } else {
+        m.layer_norm("attn_norm", h, spec.ln_eps)?
+    };
+    let f_in = if pre {
+        m.layer_norm("ffn_norm", h, spec.ln_eps)?
+    } else {
+        h
+    };
     let f = m.scoped("ffn", |m| -> graph::Result<ValueId> {
         let u = m.dense("up", f_in, spec.ffn)?;
         let u = match spec.activation {
@@ -221,11 +288,20 @@ fn layer(m: &mut ModelBuilder, spec: &EncoderSpec, x: ValueId, bias: ValueId) ->
     })?;
     let f = m.dropout(f, spec.dropout)?;
     let o = m.g.add(h, f)?;
-    if pre { Ok(o) } else { m.layer_norm("ffn_norm", o, spec.ln_eps) }
+    if pre {
+        Ok(o)
+    } else {
+        m.layer_norm("ffn_norm", o, spec.ln_eps)
+    }
 }
 
 /// Multi-head self-attention with one fused `[D, 3D]` projection for queries, keys and values.
-fn attention(m: &mut ModelBuilder, spec: &EncoderSpec, x: ValueId, bias: ValueId) -> graph::Result<ValueId> {
+fn attention(
+    m: &mut ModelBuilder,
+    spec: &EncoderSpec,
+    x: ValueId,
+    bias: ValueId,
+) -> graph::Result<ValueId> {
     let s = m.g.shape(x).to_vec();
     let (b, t, d) = (s[0], s[1], s[2]);
     let (h, dh) = (spec.heads, spec.d_model / spec.heads);

@@ -63,15 +63,30 @@ pub struct ModelBuilder<'g> {
 
 impl<'g> ModelBuilder<'g> {
     pub fn new(g: &'g mut Graph, dtype: DType, train: bool, dropout_seed: i64) -> Self {
-        ModelBuilder { g, dtype, params: Vec::new(), train, dropout_seed, dropout_count: 0 }
+        ModelBuilder {
+            g,
+            dtype,
+            params: Vec::new(),
+            train,
+            dropout_seed,
+            dropout_count: 0,
+        }
     }
 
     /// Declares a parameter `<scope>.<local>` and returns its graph input.
     pub fn param(&mut self, local: &str, shape: &[usize], init: Init) -> graph::Result<ValueId> {
         let scope = self.g.scope_path();
-        let name = if scope.is_empty() { local.to_string() } else { format!("{scope}.{local}") };
+        let name = if scope.is_empty() {
+            local.to_string()
+        } else {
+            format!("{scope}.{local}")
+        };
         let v = self.g.input(&name, self.dtype, shape)?;
-        self.params.push(ParamDecl { name, shape: shape.to_vec(), init });
+        self.params.push(ParamDecl {
+            name,
+            shape: shape.to_vec(),
+            init,
+        });
         Ok(v)
     }
 
@@ -101,7 +116,11 @@ impl<'g> ModelBuilder<'g> {
         let inp = *s.last().unwrap();
         let out = self.g.shape(w)[1];
         let rows: usize = s[..s.len() - 1].iter().product();
-        let x2 = if s.len() == 2 { x } else { self.g.reshape(x, &[rows, inp])? };
+        let x2 = if s.len() == 2 {
+            x
+        } else {
+            self.g.reshape(x, &[rows, inp])?
+        };
         let y = self.g.matmul(x2, w)?;
         let y = self.g.add(y, b)?;
         if s.len() == 2 {
@@ -129,7 +148,10 @@ impl<'g> ModelBuilder<'g> {
             return Ok(x);
         }
         self.dropout_count += 1;
-        let seed = self.dropout_seed.wrapping_mul(1_000_003).wrapping_add(self.dropout_count);
+        let seed = self
+            .dropout_seed
+            .wrapping_mul(1_000_003)
+            .wrapping_add(self.dropout_count);
         Ok(self.g.dropout(x, p, seed)?.0)
     }
 }

@@ -35,7 +35,9 @@ pub enum Head {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Mode {
     /// Gradients for every parameter except those whose name starts with a frozen prefix.
-    Train { frozen_prefixes: Vec<String> },
+    Train {
+        frozen_prefixes: Vec<String>,
+    },
     Eval,
 }
 
@@ -48,7 +50,13 @@ pub struct TaskGraph {
     pub trainable: Vec<String>,
 }
 
-fn finish(mut g: Graph, params: Vec<ParamDecl>, loss: ValueId, logits: ValueId, mode: &Mode) -> graph::Result<TaskGraph> {
+fn finish(
+    mut g: Graph,
+    params: Vec<ParamDecl>,
+    loss: ValueId,
+    logits: ValueId,
+    mode: &Mode,
+) -> graph::Result<TaskGraph> {
     g.output("loss", loss)?;
     if *mode == Mode::Eval {
         // Training graphs leave the logits out: copying them out costs a pass over [rows, classes].
@@ -58,9 +66,18 @@ fn finish(mut g: Graph, params: Vec<ParamDecl>, loss: ValueId, logits: ValueId, 
     if let Mode::Train { frozen_prefixes } = mode {
         let wrt: Vec<(String, ValueId)> = params
             .iter()
-            .filter(|p| !frozen_prefixes.iter().any(|f| p.name.starts_with(f.as_str())))
+            .filter(|p| {
+                !frozen_prefixes
+                    .iter()
+                    .any(|f| p.name.starts_with(f.as_str()))
+            })
             .map(|p| {
-                let v = g.inputs.iter().copied().find(|&v| g.producer(v).name == p.name).expect("param is an input");
+                let v = g
+                    .inputs
+                    .iter()
+                    .copied()
+                    .find(|&v| g.producer(v).name == p.name)
+                    .expect("param is an input");
                 (p.name.clone(), v)
             })
             .collect();
@@ -71,11 +88,20 @@ fn finish(mut g: Graph, params: Vec<ParamDecl>, loss: ValueId, logits: ValueId, 
             trainable.push(name);
         }
     }
-    Ok(TaskGraph { graph: g, params, trainable })
+    Ok(TaskGraph {
+        graph: g,
+        params,
+        trainable,
+    })
 }
 
 /// Pools `[B, T, D]` features to `[B, D]`.
-pub fn pool(m: &mut ModelBuilder, hidden: ValueId, mask: ValueId, pooling: Pooling) -> graph::Result<ValueId> {
+pub fn pool(
+    m: &mut ModelBuilder,
+    hidden: ValueId,
+    mask: ValueId,
+    pooling: Pooling,
+) -> graph::Result<ValueId> {
     let s = m.g.shape(hidden).to_vec();
     let (b, t, d) = (s[0], s[1], s[2]);
     m.g.scoped("pool", |g| match pooling {
@@ -97,7 +123,12 @@ pub fn pool(m: &mut ModelBuilder, hidden: ValueId, mask: ValueId, pooling: Pooli
 }
 
 /// The classifier on `[B, D]` or `[N, D]` features: dropout, then `head.classifier`.
-fn classifier(m: &mut ModelBuilder, feats: ValueId, classes: usize, dropout: f64) -> graph::Result<ValueId> {
+fn classifier(
+    m: &mut ModelBuilder,
+    feats: ValueId,
+    classes: usize,
+    dropout: f64,
+) -> graph::Result<ValueId> {
     m.scoped("head", |m| {
         let f = m.dropout(feats, dropout)?;
         m.dense("classifier", f, classes)
@@ -106,7 +137,15 @@ fn classifier(m: &mut ModelBuilder, feats: ValueId, classes: usize, dropout: f64
 
 /// Encoder + head + loss. Batch inputs: `input_ids`, `attention_mask`, (`token_type_ids`), and the
 /// head's labels (see [`Head`]).
-pub fn task_graph(spec: &EncoderSpec, head: Head, batch: usize, seq: usize, mode: &Mode, dtype: DType, seed: i64) -> graph::Result<TaskGraph> {
+pub fn task_graph(
+    spec: &EncoderSpec,
+    head: Head,
+    batch: usize,
+    seq: usize,
+    mode: &Mode,
+    dtype: DType,
+    seed: i64,
+) -> graph::Result<TaskGraph> {
     let mut g = Graph::new(match mode {
         Mode::Train { .. } => "train_step",
         Mode::Eval => "eval",
@@ -139,7 +178,10 @@ pub fn task_graph(spec: &EncoderSpec, head: Head, batch: usize, seq: usize, mode
                     }
                 }
             })?;
-            (m.g.softmax_cross_entropy(logits, labels, IGNORE_INDEX)?, logits)
+            (
+                m.g.softmax_cross_entropy(logits, labels, IGNORE_INDEX)?,
+                logits,
+            )
         }
         Head::Clm => {
             let labels = m.g.input("labels", DType::I64, &[batch * seq])?;
@@ -158,19 +200,28 @@ pub fn task_graph(spec: &EncoderSpec, head: Head, batch: usize, seq: usize, mode
                     }
                 }
             })?;
-            (m.g.softmax_cross_entropy(logits, labels, IGNORE_INDEX)?, logits)
+            (
+                m.g.softmax_cross_entropy(logits, labels, IGNORE_INDEX)?,
+                logits,
+            )
         }
         Head::Classify { classes, pooling } => {
             let labels = m.g.input("labels", DType::I64, &[batch])?;
             let pooled = pool(&mut m, out.hidden, inp.attention_mask, pooling)?;
             let logits = classifier(&mut m, pooled, classes, spec.dropout)?;
-            (m.g.softmax_cross_entropy(logits, labels, IGNORE_INDEX)?, logits)
+            (
+                m.g.softmax_cross_entropy(logits, labels, IGNORE_INDEX)?,
+                logits,
+            )
         }
         Head::Tag { classes } => {
             let labels = m.g.input("labels", DType::I64, &[batch * seq])?;
             let flat = m.g.reshape(out.hidden, &[batch * seq, d])?;
             let logits = classifier(&mut m, flat, classes, spec.dropout)?;
-            (m.g.softmax_cross_entropy(logits, labels, IGNORE_INDEX)?, logits)
+            (
+                m.g.softmax_cross_entropy(logits, labels, IGNORE_INDEX)?,
+                logits,
+            )
         }
     };
     let params = std::mem::take(&mut m.params);
@@ -179,7 +230,13 @@ pub fn task_graph(spec: &EncoderSpec, head: Head, batch: usize, seq: usize, mode
 
 /// The encoder alone, for frozen transfer and export: outputs `features`, pooled `[B, D]` when
 /// `pooling` is given, else `[B, T, D]`. No dropout.
-pub fn features_graph(spec: &EncoderSpec, batch: usize, seq: usize, pooling: Option<Pooling>, dtype: DType) -> graph::Result<TaskGraph> {
+pub fn features_graph(
+    spec: &EncoderSpec,
+    batch: usize,
+    seq: usize,
+    pooling: Option<Pooling>,
+    dtype: DType,
+) -> graph::Result<TaskGraph> {
     let mut g = Graph::new("encode");
     let mut m = ModelBuilder::new(&mut g, dtype, false, 0);
     let inp = EncoderInputs::declare(&mut m, spec, batch, seq)?;
@@ -190,12 +247,24 @@ pub fn features_graph(spec: &EncoderSpec, batch: usize, seq: usize, pooling: Opt
     };
     let params = std::mem::take(&mut m.params);
     g.output("features", f)?;
-    Ok(TaskGraph { graph: g, params, trainable: vec![] })
+    Ok(TaskGraph {
+        graph: g,
+        params,
+        trainable: vec![],
+    })
 }
 
 /// The classifier head alone on precomputed `features [rows, D]` with `labels [rows]`
 /// (rows = B for sequence tasks, B·T for tagging). Parameter names match [`task_graph`]'s head.
-pub fn head_graph(d_model: usize, classes: usize, rows: usize, dropout: f64, mode: &Mode, dtype: DType, seed: i64) -> graph::Result<TaskGraph> {
+pub fn head_graph(
+    d_model: usize,
+    classes: usize,
+    rows: usize,
+    dropout: f64,
+    mode: &Mode,
+    dtype: DType,
+    seed: i64,
+) -> graph::Result<TaskGraph> {
     let mut g = Graph::new("head");
     let train = matches!(mode, Mode::Train { .. });
     let mut m = ModelBuilder::new(&mut g, dtype, train, seed);

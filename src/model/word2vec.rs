@@ -12,7 +12,13 @@ pub const IN_VECTORS: &str = "word2vec.in";
 pub const OUT_VECTORS: &str = "word2vec.out";
 
 /// Batch inputs: `center [B]`, `context [B]`, `negative [B, K]` (i64 token ids).
-pub fn sgns_graph(vocab: usize, dim: usize, batch: usize, negatives: usize, mode: &Mode) -> graph::Result<TaskGraph> {
+pub fn sgns_graph(
+    vocab: usize,
+    dim: usize,
+    batch: usize,
+    negatives: usize,
+    mode: &Mode,
+) -> graph::Result<TaskGraph> {
     let mut g = Graph::new("word2vec");
     let mut m = ModelBuilder::new(&mut g, DType::F32, false, 0);
     let center = m.g.input("center", DType::I64, &[batch])?;
@@ -50,5 +56,9 @@ pub fn sgns_graph(vocab: usize, dim: usize, batch: usize, negatives: usize, mode
             trainable.push(name.to_string());
         }
     }
-    Ok(TaskGraph { graph: g, params, trainable })
+    Ok(TaskGraph {
+        graph: g,
+        params,
+        trainable,
+    })
 }

@@ -8,12 +8,20 @@ use std::fmt::Write;
 /// Columns that name the transfer mode, or that a scratch run normalises away (which pretraining,
 /// how many layers): pairs of runs may differ in these.
 fn is_transfer(c: &str) -> bool {
-    ["transfer", "pretrain", "layers"].contains(&c) || [".transfer", ".from", ".layers"].iter().any(|s| c.ends_with(s))
+    ["transfer", "pretrain", "layers"].contains(&c)
+        || [".transfer", ".from", ".layers"]
+            .iter()
+            .any(|s| c.ends_with(s))
 }
 
 /// The test metrics present, `test_accuracy` and `test_macro_f1` first.
 fn test_metrics(rows: &[Row]) -> Vec<String> {
-    let mut cols: Vec<String> = rows.iter().flat_map(|r| r.keys()).filter(|k| k.contains("test_accuracy") || k.contains("test_macro_f1")).cloned().collect();
+    let mut cols: Vec<String> = rows
+        .iter()
+        .flat_map(|r| r.keys())
+        .filter(|k| k.contains("test_accuracy") || k.contains("test_macro_f1"))
+        .cloned()
+        .collect();
     cols.sort();
     cols.dedup();
     cols
@@ -36,14 +44,23 @@ fn fmt_ci(xs: &[f64]) -> String {
 
 /// Renders report.md from the rows of runs.csv; `group` are the axes and settings columns.
 pub fn render(name: &str, rows: &[Row], group: &[String]) -> String {
-    let ok: Vec<&Row> = rows.iter().filter(|r| r.get("status").map(String::as_str) == Some("ok")).collect();
-    let failed: Vec<&Row> = rows.iter().filter(|r| r.get("status").map(String::as_str) == Some("failed")).collect();
+    let ok: Vec<&Row> = rows
+        .iter()
+        .filter(|r| r.get("status").map(String::as_str) == Some("ok"))
+        .collect();
+    let failed: Vec<&Row> = rows
+        .iter()
+        .filter(|r| r.get("status").map(String::as_str) == Some("failed"))
+        .collect();
     let metrics = test_metrics(rows);
     // Axes and settings that vary between cells: the columns worth showing.
     let varying: Vec<&String> = group
         .iter()
         .filter(|c| {
-            let mut vals: Vec<&str> = rows.iter().filter_map(|r| r.get(*c).map(String::as_str)).collect();
+            let mut vals: Vec<&str> = rows
+                .iter()
+                .filter_map(|r| r.get(*c).map(String::as_str))
+                .collect();
             vals.sort();
             vals.dedup();
             vals.len() > 1
@@ -51,7 +68,13 @@ pub fn render(name: &str, rows: &[Row], group: &[String]) -> String {
         .collect();
     let mut out = String::new();
     let _ = writeln!(out, "# {name}\n");
-    let _ = writeln!(out, "{} runs: {} ok, {} failed. Values are mean ± half-width of the 95% confidence interval (Student's t) over seeds.\n", rows.len(), ok.len(), failed.len());
+    let _ = writeln!(
+        out,
+        "{} runs: {} ok, {} failed. Values are mean ± half-width of the 95% confidence interval (Student's t) over seeds.\n",
+        rows.len(),
+        ok.len(),
+        failed.len()
+    );
 
     let _ = writeln!(out, "## Summary\n");
     let mut header = vec!["cell".to_string()];
@@ -62,11 +85,18 @@ pub fn render(name: &str, rows: &[Row], group: &[String]) -> String {
     let _ = writeln!(out, "|{}", "---|".repeat(header.len()));
     let mut cells: BTreeMap<&str, Vec<&Row>> = BTreeMap::new();
     for r in &ok {
-        cells.entry(r.get("cell_id").map(String::as_str).unwrap_or("")).or_default().push(r);
+        cells
+            .entry(r.get("cell_id").map(String::as_str).unwrap_or(""))
+            .or_default()
+            .push(r);
     }
     for (cell, rs) in &cells {
         let mut line = vec![cell.to_string()];
-        line.extend(varying.iter().map(|c| rs[0].get(*c).cloned().unwrap_or_default()));
+        line.extend(
+            varying
+                .iter()
+                .map(|c| rs[0].get(*c).cloned().unwrap_or_default()),
+        );
         line.push(rs.len().to_string());
         for m in &metrics {
             let xs: Vec<f64> = rs.iter().filter_map(|r| num(r, m)).collect();
@@ -81,7 +111,10 @@ pub fn render(name: &str, rows: &[Row], group: &[String]) -> String {
         let others: Vec<&String> = group.iter().filter(|c| !is_transfer(c)).collect();
         let mut groups: BTreeMap<Vec<String>, Vec<&Row>> = BTreeMap::new();
         for r in &ok {
-            let key = others.iter().map(|c| r.get(*c).cloned().unwrap_or_default()).collect();
+            let key = others
+                .iter()
+                .map(|c| r.get(*c).cloned().unwrap_or_default())
+                .collect();
             groups.entry(key).or_default().push(r);
         }
         let mut lines = Vec::new();
@@ -95,7 +128,10 @@ pub fn render(name: &str, rows: &[Row], group: &[String]) -> String {
             let base = by("scratch");
             for t in ["frozen", "finetune"] {
                 let other = by(t);
-                let d: Vec<f64> = other.iter().filter_map(|(s, v)| Some(v - base.get(s)?)).collect();
+                let d: Vec<f64> = other
+                    .iter()
+                    .filter_map(|(s, v)| Some(v - base.get(s)?))
+                    .collect();
                 if d.is_empty() {
                     continue;
                 }
@@ -105,12 +141,20 @@ pub fn render(name: &str, rows: &[Row], group: &[String]) -> String {
                     .filter(|(c, _)| varying.contains(c))
                     .map(|(c, v)| format!("{c} = {v}"))
                     .collect();
-                lines.push(format!("| {t} − scratch | {} | {} | {} |", context.join(", "), d.len(), fmt_ci(&d)));
+                lines.push(format!(
+                    "| {t} − scratch | {} | {} | {} |",
+                    context.join(", "),
+                    d.len(),
+                    fmt_ci(&d)
+                ));
             }
         }
         if !lines.is_empty() {
             let _ = writeln!(out, "\n## Paired differences ({metric})\n");
-            let _ = writeln!(out, "Each difference pairs two runs with the same seed and the same settings but the transfer mode.\n");
+            let _ = writeln!(
+                out,
+                "Each difference pairs two runs with the same seed and the same settings but the transfer mode.\n"
+            );
             let _ = writeln!(out, "| comparison | other settings | pairs | difference |");
             let _ = writeln!(out, "|---|---|---|---|");
             for l in lines {
@@ -122,7 +166,12 @@ pub fn render(name: &str, rows: &[Row], group: &[String]) -> String {
     if !failed.is_empty() {
         let _ = writeln!(out, "\n## Failed runs\n");
         for r in &failed {
-            let _ = writeln!(out, "- `{}`: {}", r.get("run_id").map(String::as_str).unwrap_or("?"), r.get("error").map(String::as_str).unwrap_or(""));
+            let _ = writeln!(
+                out,
+                "- `{}`: {}",
+                r.get("run_id").map(String::as_str).unwrap_or("?"),
+                r.get("error").map(String::as_str).unwrap_or("")
+            );
         }
     }
     out

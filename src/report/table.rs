@@ -11,12 +11,31 @@ use std::path::Path;
 pub type Row = BTreeMap<String, String>;
 
 /// The settings columns every row carries besides the sweep axes (grouping columns, not metrics).
-pub const SETTINGS: &[&str] = &["downstream", "task", "pretrain", "transfer", "layers", "depth", "d_model", "word", "position", "segment"];
+pub const SETTINGS: &[&str] = &[
+    "downstream",
+    "task",
+    "pretrain",
+    "transfer",
+    "layers",
+    "depth",
+    "d_model",
+    "word",
+    "position",
+    "segment",
+];
 
 /// Columns that come first, in this order, when present.
 pub const LEADING: &[&str] = &["run_id", "cell_id", "seed", "status", "error"];
 /// Columns that come last, in this order, when present.
-pub const TRAILING: &[&str] = &["seconds", "stage_keys", "config_hash", "embedlab_version", "git_commit", "ort_version", "threads"];
+pub const TRAILING: &[&str] = &[
+    "seconds",
+    "stage_keys",
+    "config_hash",
+    "embedlab_version",
+    "git_commit",
+    "ort_version",
+    "threads",
+];
 
 /// Orders columns: leading, then `middle` (axes and settings, in the given order), then the
 /// remaining columns sorted (metrics), then trailing.
@@ -42,10 +61,15 @@ pub fn write_csv(path: &Path, columns: &[String], rows: &[Row]) -> Result<()> {
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record(columns)?;
     for r in rows {
-        w.write_record(columns.iter().map(|c| r.get(c).map(String::as_str).unwrap_or("")))?;
+        w.write_record(
+            columns
+                .iter()
+                .map(|c| r.get(c).map(String::as_str).unwrap_or("")),
+        )?;
     }
     let bytes = w.into_inner().context("csv buffer")?;
-    crate::runtime::write_atomic(path, &bytes).with_context(|| format!("writing {}", path.display()))?;
+    crate::runtime::write_atomic(path, &bytes)
+        .with_context(|| format!("writing {}", path.display()))?;
     Ok(())
 }
 
@@ -54,19 +78,31 @@ pub fn read_csv(path: &Path) -> Result<Vec<Row>> {
     if !path.exists() {
         return Ok(Vec::new());
     }
-    let mut r = csv::Reader::from_path(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut r =
+        csv::Reader::from_path(path).with_context(|| format!("reading {}", path.display()))?;
     let headers = r.headers()?.clone();
     let mut rows = Vec::new();
     for rec in r.records() {
         let rec = rec.with_context(|| format!("reading {}", path.display()))?;
-        rows.push(headers.iter().zip(rec.iter()).filter(|(_, v)| !v.is_empty()).map(|(h, v)| (h.to_string(), v.to_string())).collect());
+        rows.push(
+            headers
+                .iter()
+                .zip(rec.iter())
+                .filter(|(_, v)| !v.is_empty())
+                .map(|(h, v)| (h.to_string(), v.to_string()))
+                .collect(),
+        );
     }
     Ok(rows)
 }
 
 /// Rewrites `curves.csv` (run_id, stage, step, split, metric, value) with the rows of `run_id`
 /// replaced by those of its stages' curve files (each `step,split,metric,value`).
-pub fn replace_curves(path: &Path, run_id: &str, stages: &[(&str, std::path::PathBuf)]) -> Result<()> {
+pub fn replace_curves(
+    path: &Path,
+    run_id: &str,
+    stages: &[(&str, std::path::PathBuf)],
+) -> Result<()> {
     const COLS: [&str; 6] = ["run_id", "stage", "step", "split", "metric", "value"];
     let mut rows: Vec<Vec<String>> = Vec::new();
     if path.exists() {
@@ -102,12 +138,19 @@ pub fn replace_curves(path: &Path, run_id: &str, stages: &[(&str, std::path::Pat
 
 /// Two-sided 95% critical values of Student's t for 1..=30 degrees of freedom.
 const T95: [f64; 30] = [
-    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110,
-    2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
+    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160,
+    2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056,
+    2.052, 2.048, 2.045, 2.042,
 ];
 
 pub fn t95(df: usize) -> f64 {
-    if df == 0 { f64::NAN } else if df <= 30 { T95[df - 1] } else { 1.96 }
+    if df == 0 {
+        f64::NAN
+    } else if df <= 30 {
+        T95[df - 1]
+    } else {
+        1.96
+    }
 }
 
 /// (mean, sample std, half-width of the 95% CI) of `xs`.
@@ -126,15 +169,25 @@ pub fn mean_std_ci(xs: &[f64]) -> (f64, f64, f64) {
 }
 
 fn fmt(x: f64) -> String {
-    if x.is_nan() { String::new() } else { format!("{x:.6}") }
+    if x.is_nan() {
+        String::new()
+    } else {
+        format!("{x:.6}")
+    }
 }
 
 /// One summary row per cell over the rows with status ok: the cell's `group` columns, `n`, and
 /// `<metric>_mean`, `<metric>_std`, `<metric>_ci95` for every numeric metric column.
 pub fn summarize(rows: &[Row], group: &[String], metrics: &[String]) -> (Vec<String>, Vec<Row>) {
     let mut cells: BTreeMap<String, Vec<&Row>> = BTreeMap::new();
-    for r in rows.iter().filter(|r| r.get("status").map(String::as_str) == Some("ok")) {
-        cells.entry(r.get("cell_id").cloned().unwrap_or_default()).or_default().push(r);
+    for r in rows
+        .iter()
+        .filter(|r| r.get("status").map(String::as_str) == Some("ok"))
+    {
+        cells
+            .entry(r.get("cell_id").cloned().unwrap_or_default())
+            .or_default()
+            .push(r);
     }
     let mut cols = vec!["cell_id".to_string()];
     cols.extend(group.iter().cloned());
@@ -155,7 +208,11 @@ pub fn summarize(rows: &[Row], group: &[String], metrics: &[String]) -> (Vec<Str
         }
         row.insert("n".into(), rs.len().to_string());
         for m in metrics {
-            let xs: Vec<f64> = rs.iter().filter_map(|r| r.get(m)?.parse::<f64>().ok()).filter(|x| x.is_finite()).collect();
+            let xs: Vec<f64> = rs
+                .iter()
+                .filter_map(|r| r.get(m)?.parse::<f64>().ok())
+                .filter(|x| x.is_finite())
+                .collect();
             let (mean, std, ci) = mean_std_ci(&xs);
             row.insert(format!("{m}_mean"), fmt(mean));
             row.insert(format!("{m}_std"), fmt(std));
@@ -170,8 +227,13 @@ pub fn summarize(rows: &[Row], group: &[String], metrics: &[String]) -> (Vec<Str
 fn metric_columns(rows: &[Row], middle: &[String]) -> Vec<String> {
     column_order(rows, middle)
         .into_iter()
-        .filter(|c| !LEADING.contains(&c.as_str()) && !TRAILING.contains(&c.as_str()) && !middle.contains(c))
-        .filter(|c| rows.iter().any(|r| r.get(c).is_some_and(|v| v.parse::<f64>().is_ok())))
+        .filter(|c| {
+            !LEADING.contains(&c.as_str()) && !TRAILING.contains(&c.as_str()) && !middle.contains(c)
+        })
+        .filter(|c| {
+            rows.iter()
+                .any(|r| r.get(c).is_some_and(|v| v.parse::<f64>().is_ok()))
+        })
         .collect()
 }
 
@@ -181,7 +243,10 @@ pub fn write_summary(exp_dir: &Path, rows: &[Row], middle: &[String]) -> Result<
     let metrics = metric_columns(rows, middle);
     let (cols, summary) = summarize(rows, middle, &metrics);
     write_csv(&exp_dir.join("summary.csv"), &cols, &summary)?;
-    let name = exp_dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = exp_dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let md = super::markdown::render(&name, rows, middle);
     crate::runtime::write_atomic(&exp_dir.join("report.md"), md.as_bytes())?;
     Ok(())
@@ -195,12 +260,23 @@ pub fn rebuild_summary(dir: &Path) -> Result<()> {
         anyhow::bail!("{} does not exist", path.display());
     }
     let rows = read_csv(&path)?;
-    let header: Vec<String> = csv::Reader::from_path(&path)?.headers()?.iter().map(String::from).collect();
+    let header: Vec<String> = csv::Reader::from_path(&path)?
+        .headers()?
+        .iter()
+        .map(String::from)
+        .collect();
     // The sweep axes (textual columns other than the settings, in file order), then the settings.
     let mut middle: Vec<String> = header
         .into_iter()
-        .filter(|c| !LEADING.contains(&c.as_str()) && !TRAILING.contains(&c.as_str()) && !SETTINGS.contains(&c.as_str()))
-        .filter(|c| rows.iter().any(|r| r.get(c).is_some_and(|v| v.parse::<f64>().is_err())))
+        .filter(|c| {
+            !LEADING.contains(&c.as_str())
+                && !TRAILING.contains(&c.as_str())
+                && !SETTINGS.contains(&c.as_str())
+        })
+        .filter(|c| {
+            rows.iter()
+                .any(|r| r.get(c).is_some_and(|v| v.parse::<f64>().is_err()))
+        })
         .collect();
     middle.extend(SETTINGS.iter().map(|s| s.to_string()));
     write_summary(dir, &rows, &middle)
@@ -222,11 +298,20 @@ mod tests {
     fn csv_round_trip_and_column_order() {
         let dir = tempfile::tempdir().unwrap();
         let mut r = Row::new();
-        for (k, v) in [("status", "ok"), ("run_id", "c001-s1"), ("test_accuracy", "0.5"), ("seconds", "3"), ("zeta", "1")] {
+        for (k, v) in [
+            ("status", "ok"),
+            ("run_id", "c001-s1"),
+            ("test_accuracy", "0.5"),
+            ("seconds", "3"),
+            ("zeta", "1"),
+        ] {
             r.insert(k.into(), v.into());
         }
         let cols = column_order(std::slice::from_ref(&r), &["transfer".to_string()]);
-        assert_eq!(cols[..6], ["run_id", "cell_id", "seed", "status", "error", "transfer"]);
+        assert_eq!(
+            cols[..6],
+            ["run_id", "cell_id", "seed", "status", "error", "transfer"]
+        );
         assert_eq!(cols[6..8], ["test_accuracy", "zeta"]);
         let p = dir.path().join("runs.csv");
         write_csv(&p, &cols, std::slice::from_ref(&r)).unwrap();

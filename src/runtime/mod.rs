@@ -34,8 +34,8 @@ pub use error::{LibraryAttempt, LibrarySource, Result, RuntimeError};
 pub use library::{BUNDLED_LIBRARY, LibraryLookup, RuntimeInfo, init, runtime_info};
 pub use optim::{
     AdamW, DEFAULT_THREADS, PARALLEL_MIN_LEN, Sgd, adamw_step, adamw_step_threads, adamw_update,
-    adamw_update_decay_threads, adamw_update_threads, clip_factor, global_grad_norm, sgd_momentum_step,
-    sgd_momentum_step_threads, sgd_update,
+    adamw_update_decay_threads, adamw_update_threads, clip_factor, global_grad_norm,
+    sgd_momentum_step, sgd_momentum_step_threads, sgd_update,
 };
 pub use params::{OptState, ParamMut, ParamRef, ParamStore};
 pub use session::{

@@ -323,7 +323,14 @@ pub fn adamw_update_decay_threads<'g>(
         }
     }
     let c = AdamWCoeffs::new(hp, step, grad_scale);
-    let c_no_decay = AdamWCoeffs::new(&AdamW { weight_decay: 0.0, ..*hp }, step, grad_scale);
+    let c_no_decay = AdamWCoeffs::new(
+        &AdamW {
+            weight_decay: 0.0,
+            ..*hp
+        },
+        step,
+        grad_scale,
+    );
     let buckets = balance(work, threads);
     let run = |bucket: Vec<Work<'_>>| {
         for w in bucket {

@@ -19,7 +19,8 @@ pub fn init_params(decls: &[ParamDecl], seed: u64) -> Result<ParamStore> {
 
 /// Creates a session for a task graph, naming it for errors.
 pub fn session(tg: &TaskGraph, opts: &SessionOptions) -> Result<Session> {
-    let bytes = crate::graph::to_onnx_bytes(&tg.graph).with_context(|| format!("exporting graph '{}'", tg.graph.name))?;
+    let bytes = crate::graph::to_onnx_bytes(&tg.graph)
+        .with_context(|| format!("exporting graph '{}'", tg.graph.name))?;
     Ok(Session::from_bytes(tg.graph.name.clone(), &bytes, opts)?)
 }
 
@@ -49,7 +50,13 @@ pub struct Trainer {
 impl Trainer {
     /// `train` must be a training graph over the parameters in `params`; `eval` (optional) an
     /// evaluation graph over the same parameters.
-    pub fn new(train: &TaskGraph, eval: Option<&TaskGraph>, params: ParamStore, spec: OptimSpec, opts: &SessionOptions) -> Result<Trainer> {
+    pub fn new(
+        train: &TaskGraph,
+        eval: Option<&TaskGraph>,
+        params: ParamStore,
+        spec: OptimSpec,
+        opts: &SessionOptions,
+    ) -> Result<Trainer> {
         let opt = match spec.kind {
             OptimizerKind::AdamW => OptState::adamw(&params),
             OptimizerKind::Sgd => OptState::sgd_momentum(&params),
@@ -58,7 +65,15 @@ impl Trainer {
             trainable: train
                 .trainable
                 .iter()
-                .map(|n| Ok((n.clone(), params.position(n).with_context(|| format!("trainable parameter {n} missing from the store"))?, format!("grad.{n}"))))
+                .map(|n| {
+                    Ok((
+                        n.clone(),
+                        params.position(n).with_context(|| {
+                            format!("trainable parameter {n} missing from the store")
+                        })?,
+                        format!("grad.{n}"),
+                    ))
+                })
                 .collect::<Result<_>>()?,
             train: session(train, opts)?,
             eval: eval.map(|e| session(e, opts)).transpose()?,
@@ -102,7 +117,8 @@ impl Trainer {
         let lr = self.spec.lr_at(step);
         match self.spec.kind {
             OptimizerKind::AdamW => {
-                let by_name: std::collections::HashMap<&str, &[f32]> = grads.iter().map(|g| (g.0, g.2)).collect();
+                let by_name: std::collections::HashMap<&str, &[f32]> =
+                    grads.iter().map(|g| (g.0, g.2)).collect();
                 let hp = AdamW {
                     lr: lr as f32,
                     beta1: self.spec.beta1 as f32,
@@ -130,15 +146,30 @@ impl Trainer {
                     let hp = Sgd {
                         lr: lr as f32,
                         momentum: self.spec.momentum as f32,
-                        weight_decay: if decays(name) { self.spec.weight_decay as f32 } else { 0.0 },
+                        weight_decay: if decays(name) {
+                            self.spec.weight_decay as f32
+                        } else {
+                            0.0
+                        },
                         nesterov: false,
                     };
-                    runtime::sgd_momentum_step_threads(ps[i].data, g, bs[i].data, &hp, scale, self.threads);
+                    runtime::sgd_momentum_step_threads(
+                        ps[i].data,
+                        g,
+                        bs[i].data,
+                        &hp,
+                        scale,
+                        self.threads,
+                    );
                 }
             }
         }
         self.last_host_seconds = (t1 - t0).as_secs_f64() + t2.elapsed().as_secs_f64();
-        Ok(StepStats { loss, grad_norm: norm, lr })
+        Ok(StepStats {
+            loss,
+            grad_norm: norm,
+            lr,
+        })
     }
 
     /// Ends ONNX Runtime profiling of the training session (when enabled in its options) and
@@ -149,13 +180,20 @@ impl Trainer {
 
     /// Runs the evaluation graph: (loss, logits as f32 with their shape).
     pub fn evaluate(&mut self, batch: &Batch) -> Result<(f64, Tensor)> {
-        let eval = self.eval.as_mut().context("trainer has no evaluation graph")?;
+        let eval = self
+            .eval
+            .as_mut()
+            .context("trainer has no evaluation graph")?;
         evaluate(eval, &self.params, batch)
     }
 }
 
 /// Runs an evaluation graph over `params`: (loss, logits).
-pub fn evaluate(session: &mut Session, params: &ParamStore, batch: &Batch) -> Result<(f64, Tensor)> {
+pub fn evaluate(
+    session: &mut Session,
+    params: &ParamStore,
+    batch: &Batch,
+) -> Result<(f64, Tensor)> {
     let mut feeds = Feeds::new();
     for (n, t) in batch {
         feeds.tensor(n.clone(), t);

@@ -7,7 +7,10 @@ pub struct Exec(Session);
 impl Exec {
     pub fn new(bytes: &[u8]) -> Exec {
         runtime::init().expect("ONNX Runtime library");
-        let opts = SessionOptions { intra_threads: Some(2), ..Default::default() };
+        let opts = SessionOptions {
+            intra_threads: Some(2),
+            ..Default::default()
+        };
         Exec(Session::from_bytes("test", bytes, &opts).expect("session"))
     }
     /// Runs with the given feeds; returns every output in the graph's output order.

@@ -13,8 +13,16 @@ pub fn broadcast_shapes(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
     let rank = a.len().max(b.len());
     let mut out = vec![0; rank];
     for i in 0..rank {
-        let da = if i + a.len() >= rank { a[i + a.len() - rank] } else { 1 };
-        let db = if i + b.len() >= rank { b[i + b.len() - rank] } else { 1 };
+        let da = if i + a.len() >= rank {
+            a[i + a.len() - rank]
+        } else {
+            1
+        };
+        let db = if i + b.len() >= rank {
+            b[i + b.len() - rank]
+        } else {
+            1
+        };
         out[i] = match (da, db) {
             (x, y) if x == y => x,
             (1, y) => y,
@@ -30,15 +38,26 @@ impl Graph {
         let kind = op.kind();
         let (da, db) = (self.dtype(a), self.dtype(b));
         if da != db {
-            return Err(GraphError::DType { op: kind, node: self.here(kind), expected: da.to_string(), found: db });
+            return Err(GraphError::DType {
+                op: kind,
+                node: self.here(kind),
+                expected: da.to_string(),
+                found: db,
+            });
         }
-        let shape = broadcast_shapes(self.shape(a), self.shape(b)).ok_or_else(|| GraphError::Broadcast {
-            op: kind,
-            node: self.here(kind),
-            lhs: self.shape(a).to_vec(),
-            rhs: self.shape(b).to_vec(),
+        let shape = broadcast_shapes(self.shape(a), self.shape(b)).ok_or_else(|| {
+            GraphError::Broadcast {
+                op: kind,
+                node: self.here(kind),
+                lhs: self.shape(a).to_vec(),
+                rhs: self.shape(b).to_vec(),
+            }
         })?;
-        let out_dtype = if matches!(op, Op::Equal | Op::Greater) { DType::Bool } else { da };
+        let out_dtype = if matches!(op, Op::Equal | Op::Greater) {
+            DType::Bool
+        } else {
+            da
+        };
         let base = kind.to_ascii_lowercase();
         Ok(self.push1(&base, op, vec![a, b], out_dtype, shape))
     }
@@ -47,7 +66,12 @@ impl Graph {
         let kind = op.kind();
         let dt = self.dtype(x);
         if float_only && !dt.is_float() {
-            return Err(GraphError::DType { op: kind, node: self.here(kind), expected: "a float type".into(), found: dt });
+            return Err(GraphError::DType {
+                op: kind,
+                node: self.here(kind),
+                expected: "a float type".into(),
+                found: dt,
+            });
         }
         let shape = self.shape(x).to_vec();
         let base = kind.to_ascii_lowercase();
@@ -124,15 +148,36 @@ impl Graph {
     pub fn where_(&mut self, cond: ValueId, a: ValueId, b: ValueId) -> Result<ValueId> {
         let op = "Where";
         if self.dtype(cond) != DType::Bool {
-            return Err(GraphError::DType { op, node: self.here(op), expected: "bool".into(), found: self.dtype(cond) });
+            return Err(GraphError::DType {
+                op,
+                node: self.here(op),
+                expected: "bool".into(),
+                found: self.dtype(cond),
+            });
         }
         if self.dtype(a) != self.dtype(b) {
-            return Err(GraphError::DType { op, node: self.here(op), expected: self.dtype(a).to_string(), found: self.dtype(b) });
+            return Err(GraphError::DType {
+                op,
+                node: self.here(op),
+                expected: self.dtype(a).to_string(),
+                found: self.dtype(b),
+            });
         }
-        let ab = broadcast_shapes(self.shape(a), self.shape(b))
-            .ok_or_else(|| GraphError::Broadcast { op, node: self.here(op), lhs: self.shape(a).to_vec(), rhs: self.shape(b).to_vec() })?;
-        let shape = broadcast_shapes(self.shape(cond), &ab)
-            .ok_or_else(|| GraphError::Broadcast { op, node: self.here(op), lhs: self.shape(cond).to_vec(), rhs: ab.clone() })?;
+        let ab = broadcast_shapes(self.shape(a), self.shape(b)).ok_or_else(|| {
+            GraphError::Broadcast {
+                op,
+                node: self.here(op),
+                lhs: self.shape(a).to_vec(),
+                rhs: self.shape(b).to_vec(),
+            }
+        })?;
+        let shape =
+            broadcast_shapes(self.shape(cond), &ab).ok_or_else(|| GraphError::Broadcast {
+                op,
+                node: self.here(op),
+                lhs: self.shape(cond).to_vec(),
+                rhs: ab.clone(),
+            })?;
         let dt = self.dtype(a);
         Ok(self.push1("where", Op::Where, vec![cond, a, b], dt, shape))
     }
@@ -146,11 +191,20 @@ impl Graph {
     pub fn dropout(&mut self, x: ValueId, ratio: f64, seed: i64) -> Result<(ValueId, ValueId)> {
         let op = "Dropout";
         if !(0.0..1.0).contains(&ratio) {
-            return Err(GraphError::Shape { op, node: self.here(op), message: format!("ratio {ratio} not in [0, 1)") });
+            return Err(GraphError::Shape {
+                op,
+                node: self.here(op),
+                message: format!("ratio {ratio} not in [0, 1)"),
+            });
         }
         let dt = self.dtype(x);
         let shape = self.shape(x).to_vec();
-        let outs = self.push("dropout", Op::Dropout { ratio, seed }, vec![x], vec![(dt, shape.clone()), (DType::Bool, shape)]);
+        let outs = self.push(
+            "dropout",
+            Op::Dropout { ratio, seed },
+            vec![x],
+            vec![(dt, shape.clone()), (DType::Bool, shape)],
+        );
         Ok((outs[0], outs[1]))
     }
 
@@ -161,10 +215,20 @@ impl Graph {
             return Ok(grad);
         }
         let lead = gs.len() - shape.len();
-        let axes: Vec<usize> = (0..gs.len()).filter(|&i| i < lead || (shape[i - lead] == 1 && gs[i] != 1)).collect();
+        let axes: Vec<usize> = (0..gs.len())
+            .filter(|&i| i < lead || (shape[i - lead] == 1 && gs[i] != 1))
+            .collect();
         let axes: Vec<i64> = axes.iter().map(|&a| a as i64).collect();
-        let r = if axes.is_empty() { grad } else { self.reduce_sum(grad, &axes, true)? };
-        if self.shape(r) == shape { Ok(r) } else { self.reshape(r, shape) }
+        let r = if axes.is_empty() {
+            grad
+        } else {
+            self.reduce_sum(grad, &axes, true)?
+        };
+        if self.shape(r) == shape {
+            Ok(r)
+        } else {
+            self.reshape(r, shape)
+        }
     }
 
     /// A tensor of zeros shaped like `shape`, as a broadcast scalar (small in the model file).
@@ -176,10 +240,17 @@ impl Graph {
 
 /// Vector-Jacobian products. `gout` holds the gradient of each output (None: no gradient flows);
 /// `needs[i]` tells whether input i wants a gradient. Returns one entry per input.
-pub(crate) fn vjp(g: &mut Graph, node: &Node, gout: &[Option<ValueId>], needs: &[bool]) -> Result<Vec<Option<ValueId>>> {
+pub(crate) fn vjp(
+    g: &mut Graph,
+    node: &Node,
+    gout: &[Option<ValueId>],
+    needs: &[bool],
+) -> Result<Vec<Option<ValueId>>> {
     let x = node.inputs.first().copied();
     let y = node.outputs[0];
-    let Some(dy) = gout[0] else { return Ok(vec![None; node.inputs.len()]) };
+    let Some(dy) = gout[0] else {
+        return Ok(vec![None; node.inputs.len()]);
+    };
     let scope = format!("grad.{}", node.name);
     g.scoped(&scope, |g| -> Result<Vec<Option<ValueId>>> {
         let dt = g.dtype(y);
@@ -284,7 +355,11 @@ pub(crate) fn vjp(g: &mut Graph, node: &Node, gout: &[Option<ValueId>], needs: &
                 if from.is_float() && dt.is_float() {
                     vec![Some(g.cast(dy, from)?)]
                 } else {
-                    return Err(GraphError::NoGradient { op: "Cast", node: node.name.clone(), reason: format!(" from {from} to {dt}") });
+                    return Err(GraphError::NoGradient {
+                        op: "Cast",
+                        node: node.name.clone(),
+                        reason: format!(" from {from} to {dt}"),
+                    });
                 }
             }
             Op::Dropout { ratio, .. } => {
@@ -294,7 +369,11 @@ pub(crate) fn vjp(g: &mut Graph, node: &Node, gout: &[Option<ValueId>], needs: &
                 vec![Some(g.mul(dy, m)?)]
             }
             Op::Equal | Op::Greater => {
-                return Err(GraphError::NoGradient { op: node.op.kind(), node: node.name.clone(), reason: " (boolean output)".into() });
+                return Err(GraphError::NoGradient {
+                    op: node.op.kind(),
+                    node: node.name.clone(),
+                    reason: " (boolean output)".into(),
+                });
             }
             other => unreachable!("elementwise::vjp called for {}", other.kind()),
         })
@@ -316,23 +395,59 @@ pub(crate) fn emit(e: &mut Emitter, node: &Node) {
             let n = &node.name;
             let c = e.const_scalar(n, DType::F64, std::f64::consts::FRAC_1_SQRT_2);
             let xs = e.tmp(n, "xs");
-            e.node("Mul", &format!("{n}/xs"), vec![ins[0].clone(), c], vec![xs.clone()], vec![]);
+            e.node(
+                "Mul",
+                &format!("{n}/xs"),
+                vec![ins[0].clone(), c],
+                vec![xs.clone()],
+                vec![],
+            );
             let er = emit_erf_series(e, n, &xs);
             let one = e.const_scalar(n, DType::F64, 1.0);
             let t = e.tmp(n, "onep");
-            e.node("Add", &format!("{n}/onep"), vec![er, one], vec![t.clone()], vec![]);
+            e.node(
+                "Add",
+                &format!("{n}/onep"),
+                vec![er, one],
+                vec![t.clone()],
+                vec![],
+            );
             let half = e.const_scalar(n, DType::F64, 0.5);
             let t2 = e.tmp(n, "half");
-            e.node("Mul", &format!("{n}/half"), vec![t, half], vec![t2.clone()], vec![]);
+            e.node(
+                "Mul",
+                &format!("{n}/half"),
+                vec![t, half],
+                vec![t2.clone()],
+                vec![],
+            );
             e.node("Mul", n, vec![ins[0].clone(), t2], outs, vec![]);
         }
-        Op::Gelu => e.node("Gelu", &node.name, ins, outs, vec![attr_string("approximate", "none")]),
-        Op::Cast { to } => e.node("Cast", &node.name, ins, outs, vec![attr_int("to", to.onnx_code() as i64)]),
+        Op::Gelu => e.node(
+            "Gelu",
+            &node.name,
+            ins,
+            outs,
+            vec![attr_string("approximate", "none")],
+        ),
+        Op::Cast { to } => e.node(
+            "Cast",
+            &node.name,
+            ins,
+            outs,
+            vec![attr_int("to", to.onnx_code() as i64)],
+        ),
         Op::Dropout { ratio, seed } => {
             let r = e.const_scalar(&node.name, dt, *ratio);
             let t = e.const_tensor(&node.name, Tensor::bool(vec![], vec![true]));
             let inputs = vec![ins[0].clone(), r, t];
-            e.node("Dropout", &node.name, inputs, outs, vec![attr_int("seed", *seed)]);
+            e.node(
+                "Dropout",
+                &node.name,
+                inputs,
+                outs,
+                vec![attr_int("seed", *seed)],
+            );
         }
         op => e.node(op.kind(), &node.name, ins, outs, vec![]),
     }
@@ -356,31 +471,91 @@ fn emit_erf_series(e: &mut Emitter, base: &str, x: &str) -> String {
     let lo = e.const_scalar(base, DType::F64, -6.0);
     let hi = e.const_scalar(base, DType::F64, 6.0);
     let xc = e.tmp(base, "erf.clip");
-    e.node("Clip", &format!("{base}/erf.clip"), vec![x.to_string(), lo, hi], vec![xc.clone()], vec![]);
+    e.node(
+        "Clip",
+        &format!("{base}/erf.clip"),
+        vec![x.to_string(), lo, hi],
+        vec![xc.clone()],
+        vec![],
+    );
     let sq = e.tmp(base, "sq");
-    e.node("Mul", &format!("{base}/erf.sq"), vec![xc.clone(), xc.clone()], vec![sq.clone()], vec![]);
+    e.node(
+        "Mul",
+        &format!("{base}/erf.sq"),
+        vec![xc.clone(), xc.clone()],
+        vec![sq.clone()],
+        vec![],
+    );
     let inv36 = e.const_scalar(base, DType::F64, 1.0 / 36.0);
     let x2 = e.tmp(base, "u");
-    e.node("Mul", &format!("{base}/erf.u"), vec![sq.clone(), inv36], vec![x2.clone()], vec![]);
+    e.node(
+        "Mul",
+        &format!("{base}/erf.u"),
+        vec![sq.clone(), inv36],
+        vec![x2.clone()],
+        vec![],
+    );
     let mut acc = e.const_scalar(base, DType::F64, coef[terms - 1]);
     for n in (0..terms - 1).rev() {
         let m = e.tmp(base, "erf.m");
-        e.node("Mul", &format!("{base}/erf.m{n}"), vec![acc, x2.clone()], vec![m.clone()], vec![]);
+        e.node(
+            "Mul",
+            &format!("{base}/erf.m{n}"),
+            vec![acc, x2.clone()],
+            vec![m.clone()],
+            vec![],
+        );
         let c = e.const_scalar(base, DType::F64, coef[n]);
         let a = e.tmp(base, "erf.a");
-        e.node("Add", &format!("{base}/erf.a{n}"), vec![m, c], vec![a.clone()], vec![]);
+        e.node(
+            "Add",
+            &format!("{base}/erf.a{n}"),
+            vec![m, c],
+            vec![a.clone()],
+            vec![],
+        );
         acc = a;
     }
     let nx2 = e.tmp(base, "erf.nx2");
-    e.node("Neg", &format!("{base}/erf.nx2"), vec![sq], vec![nx2.clone()], vec![]);
+    e.node(
+        "Neg",
+        &format!("{base}/erf.nx2"),
+        vec![sq],
+        vec![nx2.clone()],
+        vec![],
+    );
     let ex = e.tmp(base, "erf.exp");
-    e.node("Exp", &format!("{base}/erf.exp"), vec![nx2], vec![ex.clone()], vec![]);
+    e.node(
+        "Exp",
+        &format!("{base}/erf.exp"),
+        vec![nx2],
+        vec![ex.clone()],
+        vec![],
+    );
     let k = e.const_scalar(base, DType::F64, 2.0 / PI.sqrt());
     let xk = e.tmp(base, "erf.xk");
-    e.node("Mul", &format!("{base}/erf.xk"), vec![xc, k], vec![xk.clone()], vec![]);
+    e.node(
+        "Mul",
+        &format!("{base}/erf.xk"),
+        vec![xc, k],
+        vec![xk.clone()],
+        vec![],
+    );
     let xe = e.tmp(base, "erf.xe");
-    e.node("Mul", &format!("{base}/erf.xe"), vec![xk, ex], vec![xe.clone()], vec![]);
+    e.node(
+        "Mul",
+        &format!("{base}/erf.xe"),
+        vec![xk, ex],
+        vec![xe.clone()],
+        vec![],
+    );
     let y = e.tmp(base, "erf.y");
-    e.node("Mul", &format!("{base}/erf.y"), vec![xe, acc], vec![y.clone()], vec![]);
+    e.node(
+        "Mul",
+        &format!("{base}/erf.y"),
+        vec![xe, acc],
+        vec![y.clone()],
+        vec![],
+    );
     y
 }

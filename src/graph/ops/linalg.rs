@@ -9,14 +9,25 @@ impl Graph {
     /// `a @ b` for `a: [..., m, k]`, `b: [..., k, n]` (ranks ≥ 2; batch dims broadcast) → `[..., m, n]`.
     pub fn matmul(&mut self, a: ValueId, b: ValueId) -> Result<ValueId> {
         let (sa, sb) = (self.shape(a).to_vec(), self.shape(b).to_vec());
-        let bad = || GraphError::Shape { op: "MatMul", node: self.here("MatMul"), message: format!("cannot multiply {sa:?} by {sb:?}") };
+        let bad = || GraphError::Shape {
+            op: "MatMul",
+            node: self.here("MatMul"),
+            message: format!("cannot multiply {sa:?} by {sb:?}"),
+        };
         if sa.len() < 2 || sb.len() < 2 || sa[sa.len() - 1] != sb[sb.len() - 2] {
             return Err(bad());
         }
         if self.dtype(a) != self.dtype(b) {
-            return Err(GraphError::DType { op: "MatMul", node: self.here("MatMul"), expected: self.dtype(a).to_string(), found: self.dtype(b) });
+            return Err(GraphError::DType {
+                op: "MatMul",
+                node: self.here("MatMul"),
+                expected: self.dtype(a).to_string(),
+                found: self.dtype(b),
+            });
         }
-        let mut shape = super::elementwise::broadcast_shapes(&sa[..sa.len() - 2], &sb[..sb.len() - 2]).ok_or_else(bad)?;
+        let mut shape =
+            super::elementwise::broadcast_shapes(&sa[..sa.len() - 2], &sb[..sb.len() - 2])
+                .ok_or_else(bad)?;
         shape.push(sa[sa.len() - 2]);
         shape.push(sb[sb.len() - 1]);
         let dt = self.dtype(a);
@@ -33,13 +44,30 @@ impl Graph {
         ax.sort_unstable();
         ax.dedup();
         let shape: Vec<usize> = if keepdims {
-            s.iter().enumerate().map(|(i, &d)| if ax.contains(&i) { 1 } else { d }).collect()
+            s.iter()
+                .enumerate()
+                .map(|(i, &d)| if ax.contains(&i) { 1 } else { d })
+                .collect()
         } else {
-            s.iter().enumerate().filter(|(i, _)| !ax.contains(i)).map(|(_, &d)| d).collect()
+            s.iter()
+                .enumerate()
+                .filter(|(i, _)| !ax.contains(i))
+                .map(|(_, &d)| d)
+                .collect()
         };
-        let op = if mean { Op::ReduceMean { axes: ax, keepdims } } else { Op::ReduceSum { axes: ax, keepdims } };
+        let op = if mean {
+            Op::ReduceMean { axes: ax, keepdims }
+        } else {
+            Op::ReduceSum { axes: ax, keepdims }
+        };
         let dt = self.dtype(x);
-        Ok(self.push1(if mean { "reduce_mean" } else { "reduce_sum" }, op, vec![x], dt, shape))
+        Ok(self.push1(
+            if mean { "reduce_mean" } else { "reduce_sum" },
+            op,
+            vec![x],
+            dt,
+            shape,
+        ))
     }
 
     /// Sum over `axes` (negative axes count from the end).
@@ -60,8 +88,15 @@ impl Graph {
     }
 }
 
-pub(crate) fn vjp(g: &mut Graph, node: &Node, gout: &[Option<ValueId>], needs: &[bool]) -> Result<Vec<Option<ValueId>>> {
-    let Some(dy) = gout[0] else { return Ok(vec![None; node.inputs.len()]) };
+pub(crate) fn vjp(
+    g: &mut Graph,
+    node: &Node,
+    gout: &[Option<ValueId>],
+    needs: &[bool],
+) -> Result<Vec<Option<ValueId>>> {
+    let Some(dy) = gout[0] else {
+        return Ok(vec![None; node.inputs.len()]);
+    };
     let scope = format!("grad.{}", node.name);
     g.scoped(&scope, |g| -> Result<Vec<Option<ValueId>>> {
         Ok(match &node.op {
@@ -98,8 +133,16 @@ pub(crate) fn vjp(g: &mut Graph, node: &Node, gout: &[Option<ValueId>], needs: &
             }
             Op::ReduceSum { axes, keepdims } | Op::ReduceMean { axes, keepdims } => {
                 let xs = g.shape(node.inputs[0]).to_vec();
-                let kshape: Vec<usize> = xs.iter().enumerate().map(|(i, &d)| if axes.contains(&i) { 1 } else { d }).collect();
-                let d = if *keepdims { dy } else { g.reshape(dy, &kshape)? };
+                let kshape: Vec<usize> = xs
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &d)| if axes.contains(&i) { 1 } else { d })
+                    .collect();
+                let d = if *keepdims {
+                    dy
+                } else {
+                    g.reshape(dy, &kshape)?
+                };
                 let d = g.expand(d, &xs)?;
                 let d = if matches!(node.op, Op::ReduceMean { .. }) {
                     let count: usize = axes.iter().map(|&a| xs[a]).product();
@@ -123,7 +166,13 @@ pub(crate) fn emit(e: &mut Emitter, node: &Node) {
         Op::ReduceSum { axes, keepdims } | Op::ReduceMean { axes, keepdims } => {
             let a: Vec<i64> = axes.iter().map(|&x| x as i64).collect();
             ins.push(e.const_i64(n, &a));
-            e.node(node.op.kind(), n, ins, outs, vec![attr_int("keepdims", *keepdims as i64)]);
+            e.node(
+                node.op.kind(),
+                n,
+                ins,
+                outs,
+                vec![attr_int("keepdims", *keepdims as i64)],
+            );
         }
         other => unreachable!("linalg::emit called for {}", other.kind()),
     }

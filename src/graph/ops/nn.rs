@@ -24,9 +24,19 @@ impl Graph {
     /// `scale`, `bias: [D]`. Returns y; the node also outputs the mean and inverse standard deviation
     /// (shape `x[..-1] ++ [1]`) that its backward rule reuses. f64 graphs are lowered to primitive
     /// ops (ONNX Runtime has no f64 LayerNormalization kernel).
-    pub fn layer_norm(&mut self, x: ValueId, scale: ValueId, bias: ValueId, eps: f64) -> Result<ValueId> {
+    pub fn layer_norm(
+        &mut self,
+        x: ValueId,
+        scale: ValueId,
+        bias: ValueId,
+        eps: f64,
+    ) -> Result<ValueId> {
         let s = self.shape(x).to_vec();
-        let d = *s.last().ok_or_else(|| GraphError::Shape { op: "LayerNorm", node: self.here("LayerNorm"), message: "rank 0 input".into() })?;
+        let d = *s.last().ok_or_else(|| GraphError::Shape {
+            op: "LayerNorm",
+            node: self.here("LayerNorm"),
+            message: "rank 0 input".into(),
+        })?;
         for p in [scale, bias] {
             if self.shape(p) != [d] {
                 return Err(GraphError::Shape {
@@ -39,14 +49,24 @@ impl Graph {
         let dt = self.dtype(x);
         let mut stat = s.clone();
         *stat.last_mut().unwrap() = 1;
-        let outs = self.push("layer_norm", Op::LayerNorm { eps }, vec![x, scale, bias], vec![(dt, s), (dt, stat.clone()), (dt, stat)]);
+        let outs = self.push(
+            "layer_norm",
+            Op::LayerNorm { eps },
+            vec![x, scale, bias],
+            vec![(dt, s), (dt, stat.clone()), (dt, stat)],
+        );
         Ok(outs[0])
     }
 
     /// Cross-entropy of `scores: [N, C]` against i64 `labels: [N]`, averaged over the labels that
     /// are not `ignore_index` (ONNX SoftmaxCrossEntropyLoss, reduction mean). Returns the scalar loss;
     /// the node's second output is the log-probabilities `[N, C]`.
-    pub fn softmax_cross_entropy(&mut self, scores: ValueId, labels: ValueId, ignore_index: i64) -> Result<ValueId> {
+    pub fn softmax_cross_entropy(
+        &mut self,
+        scores: ValueId,
+        labels: ValueId,
+        ignore_index: i64,
+    ) -> Result<ValueId> {
         let (ss, ls) = (self.shape(scores).to_vec(), self.shape(labels).to_vec());
         if ss.len() != 2 || ls != [ss[0]] {
             return Err(GraphError::Shape {
@@ -56,10 +76,20 @@ impl Graph {
             });
         }
         if self.dtype(labels) != DType::I64 {
-            return Err(GraphError::DType { op: "SoftmaxCrossEntropy", node: self.here("SoftmaxCrossEntropy"), expected: "i64".into(), found: self.dtype(labels) });
+            return Err(GraphError::DType {
+                op: "SoftmaxCrossEntropy",
+                node: self.here("SoftmaxCrossEntropy"),
+                expected: "i64".into(),
+                found: self.dtype(labels),
+            });
         }
         let dt = self.dtype(scores);
-        let outs = self.push("xent", Op::SoftmaxCrossEntropy { ignore_index }, vec![scores, labels], vec![(dt, vec![]), (dt, ss)]);
+        let outs = self.push(
+            "xent",
+            Op::SoftmaxCrossEntropy { ignore_index },
+            vec![scores, labels],
+            vec![(dt, vec![]), (dt, ss)],
+        );
         Ok(outs[0])
     }
 
@@ -69,15 +99,28 @@ impl Graph {
     }
 }
 
-pub(crate) fn vjp(g: &mut Graph, node: &Node, gout: &[Option<ValueId>], needs: &[bool]) -> Result<Vec<Option<ValueId>>> {
+pub(crate) fn vjp(
+    g: &mut Graph,
+    node: &Node,
+    gout: &[Option<ValueId>],
+    needs: &[bool],
+) -> Result<Vec<Option<ValueId>>> {
     let Some(dy) = gout[0] else {
         if gout.iter().skip(1).any(|o| o.is_some()) {
-            return Err(GraphError::NoGradient { op: node.op.kind(), node: node.name.clone(), reason: " through its auxiliary outputs".into() });
+            return Err(GraphError::NoGradient {
+                op: node.op.kind(),
+                node: node.name.clone(),
+                reason: " through its auxiliary outputs".into(),
+            });
         }
         return Ok(vec![None; node.inputs.len()]);
     };
     if gout.iter().skip(1).any(|o| o.is_some()) {
-        return Err(GraphError::NoGradient { op: node.op.kind(), node: node.name.clone(), reason: " through its auxiliary outputs".into() });
+        return Err(GraphError::NoGradient {
+            op: node.op.kind(),
+            node: node.name.clone(),
+            reason: " through its auxiliary outputs".into(),
+        });
     }
     let y = node.outputs[0];
     let dt = g.dtype(y);
@@ -109,7 +152,11 @@ pub(crate) fn vjp(g: &mut Graph, node: &Node, gout: &[Option<ValueId>], needs: &
                 let d = *g.shape(x).last().unwrap();
                 let xc = g.sub(x, mean)?;
                 let xhat = g.mul(xc, inv)?;
-                let dbias = if needs[2] { Some(g.reduce_to_shape(dy, &[d])?) } else { None };
+                let dbias = if needs[2] {
+                    Some(g.reduce_to_shape(dy, &[d])?)
+                } else {
+                    None
+                };
                 let dscale = if needs[1] {
                     let t = g.mul(dy, xhat)?;
                     Some(g.reduce_to_shape(t, &[d])?)
@@ -163,42 +210,115 @@ pub(crate) fn emit(e: &mut Emitter, node: &Node) {
     let n = &node.name;
     let dt = e.graph.dtype(node.outputs[0]);
     match &node.op {
-        Op::Softmax { axis } | Op::LogSoftmax { axis } => e.node(node.op.kind(), n, ins, outs, vec![attr_int("axis", *axis as i64)]),
+        Op::Softmax { axis } | Op::LogSoftmax { axis } => e.node(
+            node.op.kind(),
+            n,
+            ins,
+            outs,
+            vec![attr_int("axis", *axis as i64)],
+        ),
         Op::LayerNorm { eps } if dt == DType::F64 => {
             let ax = e.const_i64(n, &[-1]);
             let keep = || vec![attr_int("keepdims", 1)];
-            e.node("ReduceMean", &format!("{n}/mean"), vec![ins[0].clone(), ax.clone()], vec![outs[1].clone()], keep());
+            e.node(
+                "ReduceMean",
+                &format!("{n}/mean"),
+                vec![ins[0].clone(), ax.clone()],
+                vec![outs[1].clone()],
+                keep(),
+            );
             let xc = e.tmp(n, "xc");
-            e.node("Sub", &format!("{n}/xc"), vec![ins[0].clone(), outs[1].clone()], vec![xc.clone()], vec![]);
+            e.node(
+                "Sub",
+                &format!("{n}/xc"),
+                vec![ins[0].clone(), outs[1].clone()],
+                vec![xc.clone()],
+                vec![],
+            );
             let sq = e.tmp(n, "sq");
-            e.node("Mul", &format!("{n}/sq"), vec![xc.clone(), xc.clone()], vec![sq.clone()], vec![]);
+            e.node(
+                "Mul",
+                &format!("{n}/sq"),
+                vec![xc.clone(), xc.clone()],
+                vec![sq.clone()],
+                vec![],
+            );
             let var = e.tmp(n, "var");
-            e.node("ReduceMean", &format!("{n}/var"), vec![sq, ax], vec![var.clone()], keep());
+            e.node(
+                "ReduceMean",
+                &format!("{n}/var"),
+                vec![sq, ax],
+                vec![var.clone()],
+                keep(),
+            );
             let epsc = e.const_scalar(n, DType::F64, *eps);
             let ve = e.tmp(n, "ve");
-            e.node("Add", &format!("{n}/ve"), vec![var, epsc], vec![ve.clone()], vec![]);
+            e.node(
+                "Add",
+                &format!("{n}/ve"),
+                vec![var, epsc],
+                vec![ve.clone()],
+                vec![],
+            );
             let sd = e.tmp(n, "sd");
-            e.node("Sqrt", &format!("{n}/sd"), vec![ve], vec![sd.clone()], vec![]);
-            e.node("Reciprocal", &format!("{n}/inv"), vec![sd], vec![outs[2].clone()], vec![]);
+            e.node(
+                "Sqrt",
+                &format!("{n}/sd"),
+                vec![ve],
+                vec![sd.clone()],
+                vec![],
+            );
+            e.node(
+                "Reciprocal",
+                &format!("{n}/inv"),
+                vec![sd],
+                vec![outs[2].clone()],
+                vec![],
+            );
             let xh = e.tmp(n, "xhat");
-            e.node("Mul", &format!("{n}/xhat"), vec![xc, outs[2].clone()], vec![xh.clone()], vec![]);
+            e.node(
+                "Mul",
+                &format!("{n}/xhat"),
+                vec![xc, outs[2].clone()],
+                vec![xh.clone()],
+                vec![],
+            );
             let sc = e.tmp(n, "scaled");
-            e.node("Mul", &format!("{n}/scaled"), vec![xh, ins[1].clone()], vec![sc.clone()], vec![]);
-            e.node("Add", n, vec![sc, ins[2].clone()], vec![outs[0].clone()], vec![]);
+            e.node(
+                "Mul",
+                &format!("{n}/scaled"),
+                vec![xh, ins[1].clone()],
+                vec![sc.clone()],
+                vec![],
+            );
+            e.node(
+                "Add",
+                n,
+                vec![sc, ins[2].clone()],
+                vec![outs[0].clone()],
+                vec![],
+            );
         }
         Op::LayerNorm { eps } => e.node(
             "LayerNormalization",
             n,
             ins,
             outs,
-            vec![attr_int("axis", -1), attr_float("epsilon", *eps as f32), attr_int("stash_type", 1)],
+            vec![
+                attr_int("axis", -1),
+                attr_float("epsilon", *eps as f32),
+                attr_int("stash_type", 1),
+            ],
         ),
         Op::SoftmaxCrossEntropy { ignore_index } => e.node(
             "SoftmaxCrossEntropyLoss",
             n,
             ins,
             outs,
-            vec![attr_string("reduction", "mean"), attr_int("ignore_index", *ignore_index)],
+            vec![
+                attr_string("reduction", "mean"),
+                attr_int("ignore_index", *ignore_index),
+            ],
         ),
         other => unreachable!("nn::emit called for {}", other.kind()),
     }

@@ -1,24 +1,39 @@
 //! Ops that move data without arithmetic: Reshape, Transpose, Expand, Concat, Split, Slice, Pad,
 //! Gather and ScatterAdd. Builder (shape rule), ONNX emission and vector-Jacobian rule side by side.
 
+use crate::graph::DType;
 use crate::graph::error::{GraphError, Result};
 use crate::graph::export::{Emitter, attr_int, attr_ints, attr_string};
 use crate::graph::ir::{Graph, Node, Op, ValueId};
-use crate::graph::DType;
 
 impl Graph {
     fn shape_err(&self, op: &'static str, message: String) -> GraphError {
-        GraphError::Shape { op, node: self.here(op), message }
+        GraphError::Shape {
+            op,
+            node: self.here(op),
+            message,
+        }
     }
 
     /// Same data, new static shape (element counts must match).
     pub fn reshape(&mut self, x: ValueId, shape: &[usize]) -> Result<ValueId> {
         let n: usize = shape.iter().product();
         if n != self.numel(x) {
-            return Err(self.shape_err("Reshape", format!("cannot reshape {:?} to {shape:?}", self.shape(x))));
+            return Err(self.shape_err(
+                "Reshape",
+                format!("cannot reshape {:?} to {shape:?}", self.shape(x)),
+            ));
         }
         let dt = self.dtype(x);
-        Ok(self.push1("reshape", Op::Reshape { shape: shape.to_vec() }, vec![x], dt, shape.to_vec()))
+        Ok(self.push1(
+            "reshape",
+            Op::Reshape {
+                shape: shape.to_vec(),
+            },
+            vec![x],
+            dt,
+            shape.to_vec(),
+        ))
     }
 
     /// Permutes the axes: output axis i is input axis `perm[i]`.
@@ -27,11 +42,22 @@ impl Graph {
         let mut sorted = perm.to_vec();
         sorted.sort_unstable();
         if sorted != (0..s.len()).collect::<Vec<_>>() {
-            return Err(self.shape_err("Transpose", format!("perm {perm:?} is not a permutation of rank {}", s.len())));
+            return Err(self.shape_err(
+                "Transpose",
+                format!("perm {perm:?} is not a permutation of rank {}", s.len()),
+            ));
         }
         let shape = perm.iter().map(|&p| s[p]).collect();
         let dt = self.dtype(x);
-        Ok(self.push1("transpose", Op::Transpose { perm: perm.to_vec() }, vec![x], dt, shape))
+        Ok(self.push1(
+            "transpose",
+            Op::Transpose {
+                perm: perm.to_vec(),
+            },
+            vec![x],
+            dt,
+            shape,
+        ))
     }
 
     /// Swaps the last two axes.
@@ -49,10 +75,23 @@ impl Graph {
     pub fn expand(&mut self, x: ValueId, shape: &[usize]) -> Result<ValueId> {
         let s = self.shape(x).to_vec();
         if super::elementwise::broadcast_shapes(&s, shape).as_deref() != Some(shape) {
-            return Err(GraphError::Broadcast { op: "Expand", node: self.here("Expand"), lhs: s, rhs: shape.to_vec() });
+            return Err(GraphError::Broadcast {
+                op: "Expand",
+                node: self.here("Expand"),
+                lhs: s,
+                rhs: shape.to_vec(),
+            });
         }
         let dt = self.dtype(x);
-        Ok(self.push1("expand", Op::Expand { shape: shape.to_vec() }, vec![x], dt, shape.to_vec()))
+        Ok(self.push1(
+            "expand",
+            Op::Expand {
+                shape: shape.to_vec(),
+            },
+            vec![x],
+            dt,
+            shape.to_vec(),
+        ))
     }
 
     /// Joins tensors along `axis`; all other dimensions must agree.
@@ -64,7 +103,10 @@ impl Graph {
         for &x in xs {
             let s = self.shape(x);
             if s.len() != first.len() || (0..s.len()).any(|i| i != a && s[i] != first[i]) {
-                return Err(self.shape_err("Concat", format!("shapes {first:?} and {s:?} differ off axis {a}")));
+                return Err(self.shape_err(
+                    "Concat",
+                    format!("shapes {first:?} and {s:?} differ off axis {a}"),
+                ));
             }
             shape[a] += s[a];
         }
@@ -88,7 +130,15 @@ impl Graph {
                 (dt, o)
             })
             .collect();
-        Ok(self.push("split", Op::Split { axis: a, sizes: sizes.to_vec() }, vec![x], outs))
+        Ok(self.push(
+            "split",
+            Op::Split {
+                axis: a,
+                sizes: sizes.to_vec(),
+            },
+            vec![x],
+            outs,
+        ))
     }
 
     /// Elements `start..end` along `axis`.
@@ -96,12 +146,25 @@ impl Graph {
         let s = self.shape(x).to_vec();
         let a = self.axis("Slice", axis, s.len())?;
         if start >= end || end > s[a] {
-            return Err(self.shape_err("Slice", format!("range {start}..{end} invalid for length {}", s[a])));
+            return Err(self.shape_err(
+                "Slice",
+                format!("range {start}..{end} invalid for length {}", s[a]),
+            ));
         }
         let mut shape = s;
         shape[a] = end - start;
         let dt = self.dtype(x);
-        Ok(self.push1("slice", Op::Slice { axis: a, start, end }, vec![x], dt, shape))
+        Ok(self.push1(
+            "slice",
+            Op::Slice {
+                axis: a,
+                start,
+                end,
+            },
+            vec![x],
+            dt,
+            shape,
+        ))
     }
 
     /// Pads `axis` with `before` and `after` zeros.
@@ -111,14 +174,29 @@ impl Graph {
         let mut shape = s;
         shape[a] += before + after;
         let dt = self.dtype(x);
-        Ok(self.push1("pad", Op::Pad { axis: a, before, after }, vec![x], dt, shape))
+        Ok(self.push1(
+            "pad",
+            Op::Pad {
+                axis: a,
+                before,
+                after,
+            },
+            vec![x],
+            dt,
+            shape,
+        ))
     }
 
     /// Gathers slices of `data` along `axis` at i64 `indices`: the output shape is
     /// `data[..axis] ++ indices ++ data[axis+1..]`. Embedding lookup is `gather(table, ids, 0)`.
     pub fn gather(&mut self, data: ValueId, indices: ValueId, axis: i64) -> Result<ValueId> {
         if self.dtype(indices) != DType::I64 {
-            return Err(GraphError::DType { op: "Gather", node: self.here("Gather"), expected: "i64".into(), found: self.dtype(indices) });
+            return Err(GraphError::DType {
+                op: "Gather",
+                node: self.here("Gather"),
+                expected: "i64".into(),
+                found: self.dtype(indices),
+            });
         }
         let s = self.shape(data).to_vec();
         let a = self.axis("Gather", axis, s.len())?;
@@ -126,24 +204,54 @@ impl Graph {
         shape.extend_from_slice(self.shape(indices));
         shape.extend_from_slice(&s[a + 1..]);
         let dt = self.dtype(data);
-        Ok(self.push1("gather", Op::Gather { axis: a }, vec![data, indices], dt, shape))
+        Ok(self.push1(
+            "gather",
+            Op::Gather { axis: a },
+            vec![data, indices],
+            dt,
+            shape,
+        ))
     }
 
     /// ScatterElements with reduction add: `out = data; out[idx[i..]] along axis += updates[i..]`.
     /// `indices` and `updates` have the same shape. Deterministic and exact with any number of
     /// threads (unlike ScatterND with reduction add, which loses updates with 2+ intra-op threads).
-    pub fn scatter_add(&mut self, data: ValueId, indices: ValueId, updates: ValueId, axis: i64) -> Result<ValueId> {
+    pub fn scatter_add(
+        &mut self,
+        data: ValueId,
+        indices: ValueId,
+        updates: ValueId,
+        axis: i64,
+    ) -> Result<ValueId> {
         if self.shape(indices) != self.shape(updates) {
-            return Err(self.shape_err("ScatterAdd", format!("indices {:?} and updates {:?} differ", self.shape(indices), self.shape(updates))));
+            return Err(self.shape_err(
+                "ScatterAdd",
+                format!(
+                    "indices {:?} and updates {:?} differ",
+                    self.shape(indices),
+                    self.shape(updates)
+                ),
+            ));
         }
         let s = self.shape(data).to_vec();
         let a = self.axis("ScatterAdd", axis, s.len())?;
         let dt = self.dtype(data);
-        Ok(self.push1("scatter_add", Op::ScatterAdd { axis: a }, vec![data, indices, updates], dt, s))
+        Ok(self.push1(
+            "scatter_add",
+            Op::ScatterAdd { axis: a },
+            vec![data, indices, updates],
+            dt,
+            s,
+        ))
     }
 }
 
-pub(crate) fn vjp(g: &mut Graph, node: &Node, gout: &[Option<ValueId>], needs: &[bool]) -> Result<Vec<Option<ValueId>>> {
+pub(crate) fn vjp(
+    g: &mut Graph,
+    node: &Node,
+    gout: &[Option<ValueId>],
+    needs: &[bool],
+) -> Result<Vec<Option<ValueId>>> {
     let x = node.inputs[0];
     let xs = g.shape(x).to_vec();
     let scope = format!("grad.{}", node.name);
@@ -167,7 +275,9 @@ pub(crate) fn vjp(g: &mut Graph, node: &Node, gout: &[Option<ValueId>], needs: &
             Ok(vec![Some(g.concat(&parts, axis as i64)?)])
         });
     }
-    let Some(dy) = gout[0] else { return Ok(vec![None; node.inputs.len()]) };
+    let Some(dy) = gout[0] else {
+        return Ok(vec![None; node.inputs.len()]);
+    };
     g.scoped(&scope, |g| -> Result<Vec<Option<ValueId>>> {
         Ok(match &node.op {
             Op::Reshape { .. } => vec![Some(g.reshape(dy, &xs)?)],
@@ -182,7 +292,11 @@ pub(crate) fn vjp(g: &mut Graph, node: &Node, gout: &[Option<ValueId>], needs: &
             Op::Concat { axis } => {
                 let sizes: Vec<usize> = node.inputs.iter().map(|&i| g.shape(i)[*axis]).collect();
                 let parts = g.split(dy, *axis as i64, &sizes)?;
-                parts.into_iter().zip(needs).map(|(p, &n)| n.then_some(p)).collect()
+                parts
+                    .into_iter()
+                    .zip(needs)
+                    .map(|(p, &n)| n.then_some(p))
+                    .collect()
             }
             Op::Slice { axis, start, end } => {
                 let after = xs[*axis] - end;
@@ -209,10 +323,18 @@ pub(crate) fn vjp(g: &mut Graph, node: &Node, gout: &[Option<ValueId>], needs: &
                 vec![Some(g.scatter_add(z, i, upd, 0)?), None]
             }
             Op::Gather { axis } => {
-                return Err(GraphError::NoGradient { op: "Gather", node: node.name.clone(), reason: format!(" along axis {axis} (only axis 0)") });
+                return Err(GraphError::NoGradient {
+                    op: "Gather",
+                    node: node.name.clone(),
+                    reason: format!(" along axis {axis} (only axis 0)"),
+                });
             }
             Op::ScatterAdd { .. } => {
-                return Err(GraphError::NoGradient { op: "ScatterAdd", node: node.name.clone(), reason: " (used only inside backward graphs)".into() });
+                return Err(GraphError::NoGradient {
+                    op: "ScatterAdd",
+                    node: node.name.clone(),
+                    reason: " (used only inside backward graphs)".into(),
+                });
             }
             other => unreachable!("shape::vjp called for {}", other.kind()),
         })
@@ -245,7 +367,11 @@ pub(crate) fn emit(e: &mut Emitter, node: &Node) {
             ins.push(e.const_i64(n, &[*axis as i64]));
             e.node("Slice", n, ins, outs, vec![]);
         }
-        Op::Pad { axis, before, after } => {
+        Op::Pad {
+            axis,
+            before,
+            after,
+        } => {
             ins.push(e.const_i64(n, &[*before as i64, *after as i64]));
             ins.push(String::new()); // constant_value: default zero
             ins.push(e.const_i64(n, &[*axis as i64]));
@@ -257,7 +383,10 @@ pub(crate) fn emit(e: &mut Emitter, node: &Node) {
             n,
             ins,
             outs,
-            vec![attr_int("axis", *axis as i64), attr_string("reduction", "add")],
+            vec![
+                attr_int("axis", *axis as i64),
+                attr_string("reduction", "add"),
+            ],
         ),
         other => unreachable!("shape::emit called for {}", other.kind()),
     }
