@@ -28,6 +28,62 @@ pub enum Command {
     Bench(BenchArgs),
     /// Write a stage's ONNX graphs (train_step, eval, encode) to DIR, e.g. to view in Netron.
     Graph(GraphArgs),
+    /// Write a run's encoder (or a BERT-family model directory) as a standalone ONNX model, with
+    /// tokenizer.json beside it.
+    Export(ExportArgs),
+    /// Embed the lines of stdin: one vector per line on stdout.
+    Embed(EmbedArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PoolingArg {
+    /// Mean over the real (unpadded) tokens.
+    Mean,
+    /// The [CLS] position.
+    Cls,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FormatArg {
+    /// Comma-separated values, one line per vector.
+    Csv,
+    /// A JSON array per line.
+    Jsonl,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// A run directory (`results/<experiment>/runs/<run_id>`) or a BERT-family model directory
+    /// (config.json, model.safetensors, tokenizer.json).
+    #[arg(value_name = "RUN_DIR")]
+    pub source: PathBuf,
+    /// The .onnx file to write; tokenizer.json is written beside it.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Pooling of the `pooled` output (default: the run's downstream pooling; mean for imports).
+    #[arg(long, value_enum)]
+    pub pooling: Option<PoolingArg>,
+}
+
+#[derive(Debug, Args)]
+pub struct EmbedArgs {
+    /// An exported .onnx (tokenizer.json beside it), a run directory, or a BERT-family model
+    /// directory.
+    #[arg(long, value_name = "PATH")]
+    pub model: PathBuf,
+    #[arg(long, value_enum, default_value = "mean")]
+    pub pooling: PoolingArg,
+    /// Scale every vector to unit L2 norm.
+    #[arg(long)]
+    pub normalize: bool,
+    #[arg(long, value_enum, default_value = "csv")]
+    pub format: FormatArg,
+    /// Lines per model run.
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..))]
+    pub batch_size: u32,
+    /// ONNX Runtime intra-op threads (default: ONNX Runtime's choice).
+    #[arg(long)]
+    pub threads: Option<usize>,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]

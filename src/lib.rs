@@ -7,6 +7,7 @@
 //! experiment           spec -> plan (cells, stages, keys) -> execution -> events
 //! report               consumes events: progress, runs.csv, summary.csv
 //! train                optimizer schedule and the training step over runtime sessions
+//! interop              BERT-family import, standalone ONNX export of an encoder, embedding texts
 //! model                embeddings, encoder, heads, losses, tasks; builds graphs with `graph`
 //! data                 sources, filters, tokenizers, datasets, batching, masking
 //! runtime              the ONLY user of `ort`: library loading, sessions, parameter store, checkpoints
@@ -18,6 +19,7 @@ pub mod config;
 pub mod data;
 pub mod experiment;
 pub mod graph;
+pub mod interop;
 pub mod model;
 pub mod report;
 pub mod runtime;

@@ -3,6 +3,7 @@
 //! runner stopped), 2 invalid input (nothing ran).
 
 mod cli;
+mod interop_cmd;
 
 use clap::Parser;
 use cli::{BenchArgs, BenchConfigArg, Cli, Command, GraphArgs, InputArgs, PlanArgs, RunArgs};
@@ -22,6 +23,8 @@ fn main() -> ExitCode {
         Command::Schema => schema(),
         Command::Bench(args) => bench(args),
         Command::Graph(args) => graph(args),
+        Command::Export(args) => interop_cmd::export(args),
+        Command::Embed(args) => interop_cmd::embed(args),
     }
 }
 

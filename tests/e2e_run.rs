@@ -347,7 +347,7 @@ fn plan_prints_kept_and_removed_counts_per_filter() {
 }
 
 #[test]
-fn a_pretraining_task_not_implemented_yet_is_invalid_input() {
+fn an_import_of_something_that_is_not_a_model_is_invalid_input() {
     let out = tempfile::tempdir().unwrap();
     let (code, err) = embedlab(&[
         "run",
@@ -361,7 +361,7 @@ fn a_pretraining_task_not_implemented_yet_is_invalid_input() {
     ]);
     assert_eq!(code, 2, "{err}");
     assert!(
-        err.contains("pretrain.A.task: 'import' is not implemented yet"),
+        err.contains("pretrain.A.path: ") && err.contains("expected a BERT-family model directory"),
         "{err}"
     );
     assert!(!out.path().join("o").exists());

@@ -215,9 +215,12 @@ pub enum NormPlacement {
 pub struct PretrainConfig {
     #[serde(default)]
     pub task: PretrainTask,
-    /// A corpus or dataset name (`classify` needs a dataset).
+    /// A corpus or dataset name (`classify` needs a dataset; `import` reads none).
+    #[serde(default)]
     pub data: String,
-    /// For `task = "import"`: an existing params.safetensors to start from.
+    /// For `task = "import"`: a BERT-family model directory (config.json, model.safetensors,
+    /// tokenizer.json), whose architecture and tokenizer the stages after it use; or a
+    /// params.safetensors saved by embedlab (same encoder and tokenizer as this experiment).
     #[serde(default)]
     pub path: Option<std::path::PathBuf>,
     #[serde(default = "default_steps")]

@@ -26,5 +26,5 @@ pub use experiment::{
     json_schema,
 };
 pub use load::{AxisValue, GridPoint, LoadOptions, Loaded, MAX_CELLS, load, load_str, parse};
-pub use source::{ENV_PREFIX, Sources};
+pub use source::{ENV_PREFIX, Point, Sources};
 pub use validate::{Violation, validate, warnings};

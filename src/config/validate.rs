@@ -418,6 +418,27 @@ fn check_seq_len(
 
 fn check_pretrain(exp: &Experiment) -> Result<(), Violation> {
     for (name, p) in &exp.pretrain {
+        if p.task == PretrainTask::Import {
+            if p.path.is_none() {
+                return Err(violation(
+                    &["pretrain", name, "path"],
+                    "task = \"import\" needs path = \"DIR\" (a BERT-family model directory) or a params.safetensors file",
+                ));
+            }
+            continue;
+        }
+        if p.data.is_empty() {
+            return Err(violation(
+                &["pretrain", name, "data"],
+                format!(
+                    "missing: task = \"{}\" needs data = \"NAME\" of a [corpus.NAME] or [dataset.NAME]",
+                    serde_json::to_value(p.task)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_string))
+                        .unwrap_or_default()
+                ),
+            ));
+        }
         let is_dataset = exp.dataset.contains_key(&p.data);
         if !is_dataset && !exp.corpus.contains_key(&p.data) {
             let hint = data_hint(exp, &p.data, p.task != PretrainTask::Classify);
@@ -434,15 +455,6 @@ fn check_pretrain(exp: &Experiment) -> Result<(), Violation> {
                     p.data
                 ),
             ));
-        }
-        if p.task == PretrainTask::Import {
-            if p.path.is_none() {
-                return Err(violation(
-                    &["pretrain", name, "path"],
-                    "task = \"import\" needs path = \"params.safetensors\"",
-                ));
-            }
-            continue;
         }
         if p.steps < 1 {
             return Err(violation(
@@ -500,6 +512,14 @@ fn check_downstream(exp: &Experiment) -> Result<(), Violation> {
                 return Err(violation(
                     &at("from"),
                     format!("unknown pretrain stage '{stage}'{hint}"),
+                ));
+            }
+            if i > 0 && exp.pretrain[stage].task == PretrainTask::Import {
+                return Err(violation(
+                    &at("from"),
+                    format!(
+                        "pretrain stage '{stage}' imports a model, so it can only start a chain (it would replace what the stages before it trained)"
+                    ),
                 ));
             }
             if d.from.names()[..i].contains(stage) {

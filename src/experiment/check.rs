@@ -16,8 +16,7 @@
 
 use super::plan::Plan;
 use crate::config::{
-    CorpusConfig, DatasetConfig, Device, DownstreamTask, Experiment, PretrainTask, TokenizerKind,
-    UnseenLabels,
+    CorpusConfig, DatasetConfig, Device, DownstreamTask, Experiment, TokenizerKind, UnseenLabels,
 };
 use crate::data::{self, Columns, DataError, Dataset, Example};
 use std::collections::btree_map::Entry;
@@ -74,14 +73,6 @@ pub fn preflight(plan: &Plan, out_dir: &Path) -> Result<(), CheckError> {
 pub fn check_supported(plan: &Plan) -> Result<(), CheckError> {
     for cell in &plan.cells {
         let e = &cell.experiment;
-        for (name, p) in &e.pretrain {
-            if p.task == PretrainTask::Import {
-                return Err(CheckError::Unsupported {
-                    key: format!("pretrain.{name}.task"),
-                    message: "'import' is not implemented yet in this version".into(),
-                });
-            }
-        }
         if e.device != Device::Cpu {
             return Err(CheckError::Unsupported {
                 key: "device".into(),

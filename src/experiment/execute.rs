@@ -235,12 +235,20 @@ pub fn pretrain_stage(
     threads: Option<usize>,
     progress: &dyn Progress,
 ) -> Result<Metrics> {
+    if p.task == PretrainTask::Import {
+        return super::imports::import_stage(p, dir);
+    }
     let mut metrics = Metrics::new();
     let tok = Tok::load(&tokenizer_dir.join(TOKENIZER_FILE))?;
     let seq = p.seq_len.min(enc.max_len);
+    let causal = p.task == PretrainTask::Clm;
+    // After an imported model the chain keeps its architecture (and passes it on).
+    super::imports::inherit_import(previous, dir)?;
+    let spec = super::imports::imported_spec(previous, enc.dropout, causal)?
+        .unwrap_or_else(|| encoder_spec(enc, emb, tok.vocab_size(), causal));
     let spec = EncoderSpec {
         tie_output: p.tie_output,
-        ..encoder_spec(enc, emb, tok.vocab_size(), p.task == PretrainTask::Clm)
+        ..spec
     };
     // The examples of the task, and its head.
     let (items, dev_items, head): (Vec<Item>, Option<Vec<Item>>, Head) = match p.task {
@@ -323,7 +331,7 @@ pub fn pretrain_stage(
                 },
             )
         }
-        PretrainTask::Import => bail!("pretraining task 'import' is not implemented yet"),
+        PretrainTask::Import => bail!("an import stage does not train (handled above)"),
     };
     if items.is_empty() {
         bail!("'{}' has no text left to pretrain on", d.name);
@@ -795,7 +803,8 @@ pub fn downstream_stage(
             test_items.len()
         );
     }
-    let spec = encoder_spec(enc, emb, tok.vocab_size(), causal);
+    let spec = super::imports::imported_spec(pretrained, enc.dropout, causal)?
+        .unwrap_or_else(|| encoder_spec(enc, emb, tok.vocab_size(), causal));
     let token_level = dcfg.task == DownstreamTask::Tag;
     let pooling = match dcfg.pooling {
         config::Pooling::Cls => Pooling::Cls,

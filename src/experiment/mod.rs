@@ -5,8 +5,10 @@
 //! - `plan`: grid points → deduplicated cells → runs → shared stages, with cost estimates;
 //! - `execute`: one stage (tokenizer, pretraining, downstream) into its directory;
 //! - `run`: the whole plan, run by run, stages shared and cached, rows to runs.csv.
+pub mod artifacts;
 mod check;
 pub mod execute;
+pub mod imports;
 mod plan;
 mod run;
 pub mod vectors;

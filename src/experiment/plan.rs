@@ -178,7 +178,9 @@ pub struct CostEstimate {
 
 /// Loads the experiment and plans it.
 pub fn plan_files(options: &LoadOptions) -> Result<Plan, ConfigError> {
-    Ok(plan(&load(options)?))
+    let loaded = load(options)?;
+    super::imports::check_imports(&loaded)?;
+    Ok(plan(&loaded))
 }
 
 /// Plans a loaded (and so validated) experiment.
@@ -326,21 +328,30 @@ fn run_stages(exp: &Experiment, seed: Option<u64>) -> Vec<StagePlan> {
     for (name, d) in &exp.downstream {
         let mut previous: Option<String> = None;
         let mut chain: Vec<String> = Vec::new();
+        // A chain that starts with an imported model directory uses that model's tokenizer
+        // (its stage folder holds the tokenizer.json) instead of the experiment's.
+        let mut chain_tok = tok_key.clone();
         if d.transfer != Transfer::Scratch {
             for stage_name in d.from.names() {
                 let Some(p) = exp.pretrain.get(stage_name) else {
                     continue;
                 };
                 chain.push(format!("pretrain.{stage_name}"));
-                let stage = pretrain_stage(
-                    exp,
-                    stage_name,
-                    p,
-                    &tok_key,
-                    previous.as_deref(),
-                    &chain,
-                    seed,
-                );
+                let stage = if super::imports::imports_model_dir(p) {
+                    let s = super::imports::import_stage_plan(p, stage_name, &chain, &tok_key);
+                    chain_tok = s.key.clone();
+                    s
+                } else {
+                    pretrain_stage(
+                        exp,
+                        stage_name,
+                        p,
+                        &chain_tok,
+                        previous.as_deref(),
+                        &chain,
+                        seed,
+                    )
+                };
                 previous = Some(stage.key.clone());
                 out.push(stage);
             }
@@ -349,10 +360,14 @@ fn run_stages(exp: &Experiment, seed: Option<u64>) -> Vec<StagePlan> {
             exp,
             name,
             d,
-            &tok_key,
+            &chain_tok,
             previous.as_deref(),
             seed,
         ));
+    }
+    // Runs whose every chain starts from an imported model do not fit the experiment's tokenizer.
+    if !out.iter().any(|s| s.parents.contains(&tok_key)) {
+        out.remove(0);
     }
     out
 }
@@ -428,7 +443,7 @@ fn pretrain_stage(
         "previous": previous,
     });
     let mut parents = vec![tok_key.to_string()];
-    parents.extend(previous.map(str::to_string));
+    parents.extend(previous.filter(|k| *k != tok_key).map(str::to_string));
     StagePlan {
         key: stage_key(&material),
         kind: StageKind::Pretrain,
@@ -471,7 +486,7 @@ fn downstream_stage(
         "pretrained": pretrained,
     });
     let mut parents = vec![tok_key.to_string()];
-    parents.extend(pretrained.map(str::to_string));
+    parents.extend(pretrained.filter(|k| *k != tok_key).map(str::to_string));
     StagePlan {
         key: stage_key(&material),
         kind: StageKind::Downstream,

@@ -2,6 +2,7 @@
 //! knows protobuf. Nodes not needed for the outputs are dropped; ops without float64 kernels in
 //! ONNX Runtime (Erf, Gelu, LayerNormalization) are lowered to primitive ops in f64 graphs.
 
+use super::dynamic::{DynamicShapes, SymDim};
 use super::error::{GraphError, Result};
 use super::ir::{Graph, Node, Op, ValueId};
 use super::onnx_pb::*;
@@ -18,6 +19,10 @@ pub struct Emitter<'a> {
     nodes: Vec<NodeProto>,
     initializers: Vec<TensorProto>,
     counter: usize,
+    /// Symbolic batch/sequence axes (see [`super::dynamic`]), with the run-time size tensors
+    /// `[B]`, `[T]`, `[B·T]` once made.
+    dynamic: Option<&'a DynamicShapes>,
+    sizes: Option<[String; 3]>,
 }
 
 impl<'a> Emitter<'a> {
@@ -68,6 +73,144 @@ impl<'a> Emitter<'a> {
     }
     pub fn const_scalar(&mut self, base: &str, dtype: DType, v: f64) -> String {
         self.const_tensor(base, Tensor::scalar(dtype, v))
+    }
+
+    /// The 1-D i64 tensors `[B]`, `[T]` and `[B·T]` read from the anchor input's shape.
+    fn sizes(&mut self, anchor: ValueId) -> [String; 3] {
+        if let Some(s) = &self.sizes {
+            return s.clone();
+        }
+        let base = "dynamic";
+        let x = self.names[anchor.0].clone();
+        let (b, t, bt) = (
+            format!("{base}/batch"),
+            format!("{base}/sequence"),
+            format!("{base}/batch_x_sequence"),
+        );
+        self.node(
+            "Shape",
+            "dynamic.batch",
+            vec![x.clone()],
+            vec![b.clone()],
+            vec![attr_int("start", 0), attr_int("end", 1)],
+        );
+        self.node(
+            "Shape",
+            "dynamic.sequence",
+            vec![x],
+            vec![t.clone()],
+            vec![attr_int("start", 1), attr_int("end", 2)],
+        );
+        self.node(
+            "Mul",
+            "dynamic.batch_x_sequence",
+            vec![b.clone(), t.clone()],
+            vec![bt.clone()],
+            vec![],
+        );
+        let s = [b, t, bt];
+        self.sizes = Some(s.clone());
+        s
+    }
+
+    /// A 1-D i64 shape tensor for `dims`: a constant when all are static, else computed at run time.
+    fn shape_tensor(&mut self, base: &str, dims: &[SymDim]) -> String {
+        let Some(dynamic) = self.dynamic else {
+            unreachable!("shape_tensor without dynamic shapes")
+        };
+        if dims.iter().all(SymDim::is_static) {
+            let s: Vec<i64> = dims.iter().map(|d| d.coef as i64).collect();
+            return self.const_i64(base, &s);
+        }
+        let sizes = self.sizes(dynamic.anchor);
+        let mut parts = Vec::new();
+        let mut run: Vec<i64> = Vec::new();
+        for d in dims {
+            if d.is_static() {
+                run.push(d.coef as i64);
+                continue;
+            }
+            if !run.is_empty() {
+                parts.push(self.const_i64(base, &std::mem::take(&mut run)));
+            }
+            let sym = sizes[match (d.batch, d.seq) {
+                (true, false) => 0,
+                (false, true) => 1,
+                _ => 2,
+            }]
+            .clone();
+            parts.push(if d.coef == 1 {
+                sym
+            } else {
+                let c = self.const_i64(base, &[d.coef as i64]);
+                let out = self.tmp(base, "dim");
+                self.node("Mul", &out.clone(), vec![sym, c], vec![out.clone()], vec![]);
+                out
+            });
+        }
+        if !run.is_empty() {
+            parts.push(self.const_i64(base, &run));
+        }
+        let out = self.tmp(base, "shape");
+        self.node(
+            "Concat",
+            &out.clone(),
+            parts,
+            vec![out.clone()],
+            vec![attr_int("axis", 0)],
+        );
+        out
+    }
+
+    /// Emits a node whose shape attributes depend on the symbolic axes; false when `node` needs
+    /// nothing special (the op family emits it as usual).
+    fn emit_dynamic(&mut self, node: &Node) -> bool {
+        let Some(dynamic) = self.dynamic else {
+            return false;
+        };
+        let out_dims = dynamic.of(node.outputs[0]).to_vec();
+        if out_dims.iter().all(SymDim::is_static) {
+            return false;
+        }
+        let mut ins = self.input_names(node);
+        let outs = self.output_names(node);
+        let n = node.name.clone();
+        match &node.op {
+            Op::Reshape { .. } | Op::Expand { .. } => {
+                ins.push(self.shape_tensor(&n, &out_dims));
+                self.node(node.op.kind(), &n, ins, outs, vec![]);
+            }
+            Op::Slice { axis, start, .. } => {
+                let len = self.shape_tensor(&n, &out_dims[*axis..*axis + 1]);
+                let start_t = self.const_i64(&n, &[*start as i64]);
+                let end = if *start == 0 {
+                    len
+                } else {
+                    let e = self.tmp(&n, "end");
+                    self.node(
+                        "Add",
+                        &e.clone(),
+                        vec![len, start_t.clone()],
+                        vec![e.clone()],
+                        vec![],
+                    );
+                    e
+                };
+                ins.push(start_t);
+                ins.push(end);
+                ins.push(self.const_i64(&n, &[*axis as i64]));
+                self.node("Slice", &n, ins, outs, vec![]);
+            }
+            Op::Constant { value } => {
+                // `infer` admits only constants whose elements are all equal here.
+                let first = value.to_f64_vec().first().copied().unwrap_or(0.0);
+                let scalar = self.const_scalar(&n, value.dtype(), first);
+                let shape = self.shape_tensor(&n, &out_dims);
+                self.node("Expand", &n, vec![scalar, shape], outs, vec![]);
+            }
+            _ => return false,
+        }
+        true
     }
 }
 
@@ -141,6 +284,16 @@ fn live_nodes(g: &Graph) -> Vec<bool> {
 /// Exports `g` as an ONNX model. Every graph input is declared (fed or not); named initializers
 /// keep their names; each output gets exactly its declared name.
 pub fn to_model(g: &Graph) -> Result<ModelProto> {
+    to_model_with(g, None)
+}
+
+/// Like [`to_model`], with symbolic batch and sequence axes (see [`super::dynamic::infer`]):
+/// inputs and outputs get `dim_param`s and shapes are computed at run time.
+pub fn to_model_dynamic(g: &Graph, dynamic: &DynamicShapes) -> Result<ModelProto> {
+    to_model_with(g, Some(dynamic))
+}
+
+fn to_model_with(g: &Graph, dynamic: Option<&DynamicShapes>) -> Result<ModelProto> {
     if g.outputs.is_empty() {
         return Err(GraphError::Shape {
             op: "export",
@@ -165,6 +318,8 @@ pub fn to_model(g: &Graph) -> Result<ModelProto> {
         nodes: Vec::new(),
         initializers: Vec::new(),
         counter: 0,
+        dynamic,
+        sizes: None,
     };
     let live = live_nodes(g);
     for (i, node) in g.nodes.iter().enumerate() {
@@ -173,6 +328,7 @@ pub fn to_model(g: &Graph) -> Result<ModelProto> {
         }
         match &node.op {
             Op::Input { .. } => {}
+            _ if e.emit_dynamic(node) => {}
             Op::Constant { value } | Op::Initializer { value, .. } => {
                 let name = e.names[node.outputs[0].0].clone();
                 e.initializers.push(tensor_proto(&name, value));
@@ -182,8 +338,10 @@ pub fn to_model(g: &Graph) -> Result<ModelProto> {
     }
     let vi = |name: &str, v: ValueId| {
         let info = g.info(v);
-        let dims: Vec<std::result::Result<i64, String>> =
-            info.shape.iter().map(|&d| Ok(d as i64)).collect();
+        let dims: Vec<std::result::Result<i64, String>> = match dynamic {
+            Some(d) => d.of(v).iter().map(SymDim::onnx_dim).collect(),
+            None => info.shape.iter().map(|&d| Ok(d as i64)).collect(),
+        };
         tensor_value_info(name, info.dtype.onnx_code(), &dims)
     };
     let input = g.inputs.iter().map(|&v| vi(&e.names[v.0], v)).collect();

@@ -1,6 +1,7 @@
 //! Our own graph IR, its ops (forward shape rule, ONNX emission and vector-Jacobian rule side by
 //! side), reverse-mode autodiff and export to ONNX ModelProto bytes. Pure: no ort, no files.
 mod autodiff;
+pub mod dynamic;
 mod error;
 pub mod export;
 mod ir;
@@ -10,7 +11,7 @@ mod tensor;
 
 pub use autodiff::{backward, backward_or_zeros};
 pub use error::{GraphError, Result};
-pub use export::{to_model, to_onnx_bytes};
+pub use export::{to_model, to_model_dynamic, to_onnx_bytes};
 pub use ir::{Graph, Node, Op, ValueId, ValueInfo};
 pub use ops::DIFFERENTIABLE_OPS;
 pub use tensor::{DType, Tensor, TensorData};

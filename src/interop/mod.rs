@@ -1,0 +1,16 @@
+//! Interop with other tools: BERT-family model directories imported as our encoder (names,
+//! layouts and vocabulary ids mapped onto ours), standalone ONNX inference models of an encoder
+//! (symbolic batch and sequence axes, weights as initializers), and embedding texts with one.
+//! Imports `model`, `data`, `runtime` and `graph`; never `experiment`.
+mod bert;
+mod embed;
+mod onnx;
+mod vocab;
+
+pub use bert::{
+    BertConfig, CONFIG_FILE, ImportError, Imported, TOKENIZER_FILE, WEIGHTS_FILE, import_dir,
+    is_model_dir, read_vocab,
+};
+pub use embed::{EmbedOptions, Embedder};
+pub use onnx::{ExportedModel, POOLED, TOKEN_FEATURES, encoder_model, metadata};
+pub use vocab::{AdoptedVocab, adopt_tokenizer, permute_rows};
