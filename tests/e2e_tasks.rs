@@ -3,36 +3,9 @@
 //! each under scratch, frozen, finetune, `layers = 1` and `freeze = "embeddings"`, and we check
 //! the metrics each writes.
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-fn embedlab(args: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_embedlab"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
-    let mut r = csv::Reader::from_path(path).unwrap();
-    let headers = r.headers().unwrap().iter().map(String::from).collect();
-    let rows = r
-        .records()
-        .map(|x| x.unwrap().iter().map(String::from).collect())
-        .collect();
-    (headers, rows)
-}
-
-fn col<'a>(headers: &[String], row: &'a [String], name: &str) -> &'a str {
-    let i = headers
-        .iter()
-        .position(|h| h == name)
-        .unwrap_or_else(|| panic!("no column {name} in {headers:?}"));
-    &row[i]
-}
+mod cli_util;
+use cli_util::{col, embedlab, read_csv};
 
 fn num(headers: &[String], row: &[String], name: &str) -> f64 {
     col(headers, row, name)
