@@ -54,6 +54,20 @@ pub struct BenchArgs {
     /// Write an ONNX Runtime profile of the training steps (JSON, chrome://tracing) with this prefix.
     #[arg(long, value_name = "PREFIX")]
     pub profile: Option<PathBuf>,
+    /// ONNX Runtime's CPU memory arena (default: as every embedlab session).
+    #[arg(long, value_name = "on|off", value_parser = on_off)]
+    pub cpu_arena: Option<bool>,
+    /// ONNX Runtime's memory pattern planning (default: as every embedlab session).
+    #[arg(long, value_name = "on|off", value_parser = on_off)]
+    pub memory_pattern: Option<bool>,
+}
+
+fn on_off(s: &str) -> Result<bool, String> {
+    match s {
+        "on" => Ok(true),
+        "off" => Ok(false),
+        _ => Err(format!("expected on or off, found '{s}'")),
+    }
 }
 
 #[derive(Debug, Args)]

@@ -56,6 +56,12 @@ pub struct SessionOptions {
     /// Profile every run; the JSON trace (named from this prefix) is written by
     /// [`Session::end_profiling`].
     pub profile_prefix: Option<PathBuf>,
+    /// ONNX Runtime's CPU memory arena (a BFC arena that grows by powers of two and never
+    /// returns memory). Off, intermediate tensors come from the system allocator.
+    pub cpu_arena: bool,
+    /// ONNX Runtime's memory pattern: after the first run, one block planned for all
+    /// intermediates of a run at those input shapes.
+    pub memory_pattern: bool,
 }
 
 impl Default for SessionOptions {
@@ -67,6 +73,8 @@ impl Default for SessionOptions {
             deterministic: false,
             optimized_model_path: None,
             profile_prefix: None,
+            cpu_arena: true,
+            memory_pattern: true,
         }
     }
 }
@@ -139,6 +147,18 @@ impl Session {
             .map_err(|e| create_error(e.to_string()))?
             .with_optimization_level(opts.optimization.into())
             .map_err(|e| create_error(e.to_string()))?;
+        if !opts.cpu_arena {
+            builder = builder
+                .with_execution_providers([ort::ep::CPU::default()
+                    .with_arena_allocator(false)
+                    .build()])
+                .map_err(|e| create_error(e.to_string()))?;
+        }
+        if !opts.memory_pattern {
+            builder = builder
+                .with_memory_pattern(false)
+                .map_err(|e| create_error(e.to_string()))?;
+        }
         if let Some(n) = opts.intra_threads {
             builder = builder
                 .with_intra_threads(n)
