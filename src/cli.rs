@@ -51,7 +51,8 @@ pub struct BenchArgs {
     /// One JSON line instead of text.
     #[arg(long)]
     pub json: bool,
-    /// Write an ONNX Runtime profile of the training steps (JSON, chrome://tracing) with this prefix.
+    /// Write ONNX Runtime profiles (JSON, chrome://tracing) of the training steps with this prefix,
+    /// and of the encode passes with PREFIX_encode.
     #[arg(long, value_name = "PREFIX")]
     pub profile: Option<PathBuf>,
     /// ONNX Runtime's CPU memory arena (default: as every embedlab session).

@@ -201,7 +201,11 @@ pub fn run(config: BenchConfig, o: &BenchOptions) -> Result<BenchReport> {
     drop(tr);
     let enc = model::features_graph(&s.spec, s.batch, s.seq, None, DType::F32)?;
     let enc_opts = SessionOptions {
-        profile_prefix: None,
+        profile_prefix: profile.map(|p| {
+            let mut p = p.as_os_str().to_owned();
+            p.push("_encode");
+            std::path::PathBuf::from(p)
+        }),
         ..opts
     };
     let mut sess = session(&enc, &enc_opts)?;
@@ -225,6 +229,9 @@ pub fn run(config: BenchConfig, o: &BenchOptions) -> Result<BenchReport> {
         }
     }
     let enc_s = median(enc_times);
+    if profile.is_some() {
+        eprintln!("encode profile: {}", sess.end_profiling()?.display());
+    }
     let d = s.spec.d_model as f64;
     let head_fwd = 2.0 * n_masked as f64 * (d * d + d * s.spec.vocab as f64);
     let train_flops = 3.0 * (encoder_flops(&s) + head_fwd);
