@@ -640,6 +640,35 @@ mod tests {
     }
 
     #[test]
+    fn lane_sum_of_squares_matches_one_chain() {
+        // Lengths with and without a remainder after the lanes.
+        for n in [0usize, 5, NORM_LANES * 1000, NORM_LANES * 1000 + 7] {
+            let g = pseudo_random(n, 42);
+            let chain: f64 = g.iter().map(|&x| (x as f64) * (x as f64)).sum();
+            let lanes = sum_squares(&g);
+            assert!((lanes - chain).abs() <= 1e-12 * chain.max(1.0), "n={n}");
+            assert_eq!(sum_squares_lanes(&g), lanes, "AVX2 and portable paths agree");
+            assert_eq!(global_grad_norm(&[&g]), chain.sqrt() as f32, "n={n}");
+        }
+    }
+
+    #[test]
+    fn adamw_kernel_is_bit_identical_on_every_path() {
+        let n = 1003;
+        let c = AdamWCoeffs::new(&AdamW::default(), 3, 0.8);
+        let g = pseudo_random(n, 5);
+        let (mut p0, mut m0, mut v0) = (
+            pseudo_random(n, 6),
+            pseudo_random(n, 7),
+            pseudo_random(n, 8).iter().map(|x| x.abs()).collect::<Vec<_>>(),
+        );
+        let (mut p1, mut m1, mut v1) = (p0.clone(), m0.clone(), v0.clone());
+        c.apply(&mut p0, &g, &mut m0, &mut v0);
+        c.apply_portable(&mut p1, &g, &mut m1, &mut v1);
+        assert_eq!((p0, m0, v0), (p1, m1, v1));
+    }
+
+    #[test]
     fn grad_norm_and_clipping() {
         let a = [3.0f32, 0.0];
         let b = [4.0f32];
