@@ -647,7 +647,11 @@ mod tests {
             let chain: f64 = g.iter().map(|&x| (x as f64) * (x as f64)).sum();
             let lanes = sum_squares(&g);
             assert!((lanes - chain).abs() <= 1e-12 * chain.max(1.0), "n={n}");
-            assert_eq!(sum_squares_lanes(&g), lanes, "AVX2 and portable paths agree");
+            assert_eq!(
+                sum_squares_lanes(&g),
+                lanes,
+                "AVX2 and portable paths agree"
+            );
             assert_eq!(global_grad_norm(&[&g]), chain.sqrt() as f32, "n={n}");
         }
     }
@@ -660,7 +664,10 @@ mod tests {
         let (mut p0, mut m0, mut v0) = (
             pseudo_random(n, 6),
             pseudo_random(n, 7),
-            pseudo_random(n, 8).iter().map(|x| x.abs()).collect::<Vec<_>>(),
+            pseudo_random(n, 8)
+                .iter()
+                .map(|x| x.abs())
+                .collect::<Vec<_>>(),
         );
         let (mut p1, mut m1, mut v1) = (p0.clone(), m0.clone(), v0.clone());
         c.apply(&mut p0, &g, &mut m0, &mut v0);
