@@ -199,7 +199,13 @@ pub fn run(config: BenchConfig, o: &BenchOptions) -> Result<BenchReport> {
     // arena above all) goes first: the two are never needed at the same time.
     let params = std::mem::take(&mut tr.params);
     drop(tr);
-    let enc = model::features_graph(&s.spec, s.batch, s.seq, None, DType::F32)?;
+    let mut enc = model::features_graph(&s.spec, s.batch, s.seq, None, DType::F32)?;
+    // Inference weights do not change between runs: baked in as initializers, ONNX Runtime
+    // prepacks them for its Gemm once (about 12% of config B's encode time otherwise).
+    enc.graph.bake_inputs(|n| {
+        let p = params.param(n).ok()?;
+        Some(Tensor::f32(p.shape.to_vec(), p.data.to_vec()))
+    })?;
     let enc_opts = SessionOptions {
         profile_prefix: profile.map(|p| {
             let mut p = p.as_os_str().to_owned();
@@ -216,12 +222,6 @@ pub fn run(config: BenchConfig, o: &BenchOptions) -> Result<BenchReport> {
         for (n, t) in &enc_batch {
             feeds.tensor(n.clone(), t);
         }
-        feeds.params_with(&params, |n| {
-            enc.params
-                .iter()
-                .any(|p| p.name == n)
-                .then(|| n.to_string())
-        });
         let t0 = Instant::now();
         let _ = sess.run(&feeds)?;
         if i >= 2 {
