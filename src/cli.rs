@@ -107,9 +107,24 @@ pub struct BenchArgs {
     /// One JSON line instead of text.
     #[arg(long)]
     pub json: bool,
-    /// Write an ONNX Runtime profile of the training steps (JSON, chrome://tracing) with this prefix.
+    /// Write ONNX Runtime profiles (JSON, chrome://tracing) of the training steps with this prefix,
+    /// and of the encode passes with PREFIX_encode.
     #[arg(long, value_name = "PREFIX")]
     pub profile: Option<PathBuf>,
+    /// ONNX Runtime's CPU memory arena (default: as every embedlab session).
+    #[arg(long, value_name = "on|off", value_parser = on_off)]
+    pub cpu_arena: Option<bool>,
+    /// ONNX Runtime's memory pattern planning (default: as every embedlab session).
+    #[arg(long, value_name = "on|off", value_parser = on_off)]
+    pub memory_pattern: Option<bool>,
+}
+
+fn on_off(s: &str) -> Result<bool, String> {
+    match s {
+        "on" => Ok(true),
+        "off" => Ok(false),
+        _ => Err(format!("expected on or off, found '{s}'")),
+    }
 }
 
 #[derive(Debug, Args)]

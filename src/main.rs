@@ -33,12 +33,15 @@ fn bench(args: BenchArgs) -> ExitCode {
         BenchConfigArg::A => embedlab::bench::BenchConfig::A,
         BenchConfigArg::B => embedlab::bench::BenchConfig::B,
     };
-    match embedlab::bench::run(
-        config,
-        args.steps.max(1),
-        args.threads.max(1),
-        args.profile.as_deref(),
-    ) {
+    let defaults = embedlab::bench::BenchOptions::default();
+    let options = embedlab::bench::BenchOptions {
+        steps: args.steps,
+        threads: args.threads,
+        profile: args.profile,
+        cpu_arena: args.cpu_arena.unwrap_or(defaults.cpu_arena),
+        memory_pattern: args.memory_pattern.unwrap_or(defaults.memory_pattern),
+    };
+    match embedlab::bench::run(config, &options) {
         Ok(report) => {
             if args.json {
                 println!("{}", serde_json::to_string(&report).unwrap_or_default());

@@ -333,6 +333,43 @@ impl Graph {
         Ok(v)
     }
 
+    /// Turns the inputs for which `value` returns a tensor into named initializers holding it
+    /// (e.g. the trained parameters of an inference graph), so that ONNX Runtime can treat them
+    /// as constants: it prepacks constant matmul weights once instead of on every run. Returns
+    /// how many inputs were baked. A tensor whose dtype or shape differs from the input's is an
+    /// error naming the input.
+    pub fn bake_inputs(&mut self, mut value: impl FnMut(&str) -> Option<Tensor>) -> Result<usize> {
+        let mut baked = Vec::new();
+        for &v in &self.inputs {
+            let node = &mut self.nodes[self.values[v.0].node];
+            let Op::Input { name } = &node.op else {
+                continue;
+            };
+            let Some(t) = value(name) else { continue };
+            let info = &self.values[v.0];
+            if t.dtype() != info.dtype || t.shape != info.shape {
+                return Err(GraphError::Shape {
+                    op: "bake_inputs",
+                    node: name.clone(),
+                    message: format!(
+                        "value is {} {:?}, the input {} {:?}",
+                        t.dtype(),
+                        t.shape,
+                        info.dtype,
+                        info.shape
+                    ),
+                });
+            }
+            node.op = Op::Initializer {
+                name: name.clone(),
+                value: t,
+            };
+            baked.push(v);
+        }
+        self.inputs.retain(|v| !baked.contains(v));
+        Ok(baked.len())
+    }
+
     /// An anonymous constant.
     pub fn constant(&mut self, value: Tensor) -> ValueId {
         let (dtype, shape) = (value.dtype(), value.shape.clone());
