@@ -2,32 +2,13 @@
 //! axes, `embed` gives the same vectors from the run directory and from the exported file, and
 //! (when Python has onnxruntime) Python's ONNX Runtime computes the same pooled vectors from the
 //! file within 1e-5.
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 const MAX_ABS: f32 = 1e-5;
 
-fn embedlab(args: &[&str], stdin: Option<&str>) -> (i32, String, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_embedlab"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let input = child.stdin.take().unwrap();
-    if let Some(text) = stdin {
-        let mut input = input;
-        input.write_all(text.as_bytes()).unwrap();
-    }
-    let out = child.wait_with_output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+mod cli_util;
+use cli_util::embedlab_io as embedlab;
 
 const TEXTS: &[&str] = &[
     "the quick brown fox",

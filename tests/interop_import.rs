@@ -6,34 +6,14 @@
 //! the imported encoder.
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Command, Stdio};
 
 const D: usize = 16;
 const FFN: usize = 32;
 const LAYERS: usize = 2;
 const POSITIONS: usize = 32;
 
-fn embedlab(args: &[&str], stdin: Option<&str>) -> (i32, String, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_embedlab"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let input = child.stdin.take().unwrap();
-    if let Some(text) = stdin {
-        use std::io::Write;
-        let mut input = input;
-        input.write_all(text.as_bytes()).unwrap();
-    }
-    let out = child.wait_with_output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+mod cli_util;
+use cli_util::embedlab_io as embedlab;
 
 /// The vocabulary: `[PAD]` first, letters, the other specials at 27.., then `##` letters.
 fn vocab() -> Vec<String> {
