@@ -235,6 +235,23 @@ def build_tagging(synsets, out_dir):
     return len(rows)
 
 
+def build_glosses(synsets, out_dir):
+    """Unlabelled in-domain text for pretraining: the definition of every WordNet synset whose
+    supersense split is `train`, so no definition of a supersense dev or test synset (nor any text
+    equal to one) is in it. Ordered by a hash, one definition per line, duplicates dropped."""
+    held_out = {s.definition for s in synsets if split_of("supersense", s.key) != "train"}
+    seen, rows = set(), []
+    for s in sorted(synsets, key=lambda s: h("glosses", s.key)):
+        if split_of("supersense", s.key) != "train" or s.definition in held_out:
+            continue
+        if s.definition in seen:
+            continue
+        seen.add(s.definition)
+        rows.append(s.definition)
+    write_gz(os.path.join(out_dir, "wordnet", "glosses.txt.gz"), rows)
+    return len(rows)
+
+
 def main():
     if len(sys.argv) != 4:
         sys.exit(__doc__)
@@ -246,6 +263,7 @@ def main():
     print(f"wordnet/supersense.tsv.gz: {n} rows, {c} classes")
     print(f"wordnet/defpairs.tsv.gz: {build_defpairs(synsets, out_dir)} rows")
     print(f"wordnet/tagging.tsv.gz: {build_tagging(synsets, out_dir)} rows")
+    print(f"wordnet/glosses.txt.gz: {build_glosses(synsets, out_dir)} lines")
 
 
 if __name__ == "__main__":

@@ -46,7 +46,7 @@ if [ "$check" = 0 ]; then
 fi
 
 status=0
-for f in kjv.txt.gz wordnet/supersense.tsv.gz wordnet/defpairs.tsv.gz wordnet/tagging.tsv.gz; do
+for f in kjv.txt.gz wordnet/supersense.tsv.gz wordnet/defpairs.tsv.gz wordnet/tagging.tsv.gz wordnet/glosses.txt.gz; do
   want="$(sha256sum "$root/data/$f" | cut -d' ' -f1)"
   got="$(sha256sum "$out/$f" | cut -d' ' -f1)"
   if [ "$want" = "$got" ]; then

@@ -16,6 +16,15 @@ fn is_transfer(c: &str) -> bool {
             .any(|s| c.ends_with(s))
 }
 
+/// Whether column `c` takes more than one value over `rows`.
+fn varies<'a>(rows: impl IntoIterator<Item = &'a Row>, c: &str) -> bool {
+    let vals: std::collections::BTreeSet<&str> = rows
+        .into_iter()
+        .filter_map(|r| r.get(c).map(String::as_str))
+        .collect();
+    vals.len() > 1
+}
+
 /// The test metrics present, `test_accuracy` and `test_macro_f1` first.
 pub fn test_metrics(rows: &[Row]) -> Vec<String> {
     let mut cols: Vec<String> = rows
@@ -57,18 +66,7 @@ pub fn render(name: &str, rows: &[Row], group: &[String], plots: &[Plot]) -> Str
         .collect();
     let metrics = test_metrics(rows);
     // Axes and settings that vary between cells: the columns worth showing.
-    let varying: Vec<&String> = group
-        .iter()
-        .filter(|c| {
-            let mut vals: Vec<&str> = rows
-                .iter()
-                .filter_map(|r| r.get(*c).map(String::as_str))
-                .collect();
-            vals.sort();
-            vals.dedup();
-            vals.len() > 1
-        })
-        .collect();
+    let varying: Vec<&String> = group.iter().filter(|c| varies(rows, c)).collect();
     let mut out = String::new();
     let _ = writeln!(out, "# {name}\n");
     let _ = writeln!(
@@ -120,30 +118,53 @@ pub fn render(name: &str, rows: &[Row], group: &[String], plots: &[Plot]) -> Str
                 .collect();
             groups.entry(key).or_default().push(r);
         }
+        // Within a group, every transferred cell (several when `from` or `layers` vary) is
+        // compared with the group's scratch runs on its own line.
+        // The transfer settings (`from`, `layers`, ...) that differ between transferred runs.
+        let transferred: Vec<&Row> = ok
+            .iter()
+            .copied()
+            .filter(|r| r.get(tc).map(String::as_str) != Some("scratch"))
+            .collect();
+        let tvarying: Vec<&String> = group
+            .iter()
+            .filter(|c| is_transfer(c) && *c != tc && !c.ends_with(".transfer"))
+            .filter(|c| varies(transferred.iter().copied(), c))
+            .collect();
         let mut lines = Vec::new();
         for (key, rs) in &groups {
-            let by = |t: &str| -> BTreeMap<String, f64> {
-                rs.iter()
-                    .filter(|r| r.get(tc).map(String::as_str) == Some(t))
-                    .filter_map(|r| Some((r.get("seed")?.clone(), num(r, metric)?)))
-                    .collect()
-            };
-            let base = by("scratch");
-            for t in ["frozen", "finetune"] {
-                let other = by(t);
-                let d: Vec<f64> = other
+            let is = |r: &Row, t: &str| r.get(tc).map(String::as_str) == Some(t);
+            let base: BTreeMap<String, f64> = rs
+                .iter()
+                .filter(|r| is(r, "scratch"))
+                .filter_map(|r| Some((r.get("seed")?.clone(), num(r, metric)?)))
+                .collect();
+            let mut cells: BTreeMap<String, Vec<&Row>> = BTreeMap::new();
+            for r in rs.iter().filter(|r| !is(r, "scratch")) {
+                let cell = r.get("cell_id").cloned().unwrap_or_default();
+                cells.entry(cell).or_default().push(r);
+            }
+            for crs in cells.values() {
+                let t = crs[0].get(tc).cloned().unwrap_or_default();
+                let d: Vec<f64> = crs
                     .iter()
-                    .filter_map(|(s, v)| Some(v - base.get(s)?))
+                    .filter_map(|r| Some(num(r, metric)? - base.get(r.get("seed")?)?))
                     .collect();
                 if d.is_empty() {
                     continue;
                 }
-                let context: Vec<String> = others
+                let mut context: Vec<String> = others
                     .iter()
                     .zip(key)
                     .filter(|(c, _)| varying.contains(c))
                     .map(|(c, v)| format!("{c} = {v}"))
                     .collect();
+                // What tells this cell apart from the other transferred cells of the group.
+                context.extend(
+                    tvarying
+                        .iter()
+                        .map(|c| format!("{c} = {}", crs[0].get(*c).cloned().unwrap_or_default())),
+                );
                 lines.push(format!(
                     "| {t} − scratch | {} | {} | {} |",
                     context.join(", "),
@@ -185,4 +206,50 @@ pub fn render(name: &str, rows: &[Row], group: &[String], plots: &[Plot]) -> Str
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(cell: &str, from: &str, transfer: &str, seed: u32, acc: f64) -> Row {
+        [
+            ("run_id", format!("{cell}-s{seed}")),
+            ("cell_id", cell.to_string()),
+            ("seed", seed.to_string()),
+            ("status", "ok".to_string()),
+            ("downstream.C.from", from.to_string()),
+            ("downstream.C.transfer", transfer.to_string()),
+            ("transfer", transfer.to_string()),
+            ("test_accuracy", acc.to_string()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
+    }
+
+    /// Two pretrainings share one scratch cell: each transferred cell gets its own line, paired
+    /// with the scratch run of its seed (they used to overwrite each other).
+    #[test]
+    fn each_transferred_cell_is_paired_with_scratch_on_its_own_line() {
+        let mut rows = Vec::new();
+        for seed in [1, 2] {
+            let s = seed as f64 / 100.0;
+            rows.push(run("c001", "A", "scratch", seed, 0.30 + s));
+            rows.push(run("c002", "A", "finetune", seed, 0.20 + s));
+            rows.push(run("c003", "B", "finetune", seed, 0.40 + s));
+        }
+        let group: Vec<String> = ["downstream.C.from", "downstream.C.transfer", "transfer"]
+            .map(String::from)
+            .to_vec();
+        let md = render("t", &rows, &group, &[]);
+        assert!(
+            md.contains("| finetune − scratch | downstream.C.from = A | 2 | -0.1000 ± 0.0000 |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| finetune − scratch | downstream.C.from = B | 2 | 0.1000 ± 0.0000 |"),
+            "{md}"
+        );
+    }
 }
