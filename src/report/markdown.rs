@@ -119,8 +119,8 @@ pub fn render(name: &str, rows: &[Row], group: &[String], plots: &[Plot]) -> Str
             groups.entry(key).or_default().push(r);
         }
         // Within a group, every transferred cell (several when `from` or `layers` vary) is
-        // compared with the group's scratch runs on its own line.
-        // The transfer settings (`from`, `layers`, ...) that differ between transferred runs.
+        // compared with the group's scratch runs on its own line, named by the transfer settings
+        // that differ between transferred runs.
         let transferred: Vec<&Row> = ok
             .iter()
             .copied()
