@@ -336,6 +336,18 @@ fn catalogue() -> Vec<Case> {
         )
         .append("optimizer = { lr = -1e-3 }\n")
         .at("optimizer ="),
+        invalid(
+            "probe_lr_zero",
+            &["downstream.C.probe.lr: 0 is not a positive learning rate"],
+        )
+        .append("probe = { epochs = 50, lr = 0.0 }\n")
+        .at("probe ="),
+        invalid(
+            "probe_epochs_zero",
+            &["downstream.C.probe.epochs: must be at least 1"],
+        )
+        .append("probe = { epochs = 0 }\n")
+        .at("probe ="),
         invalid("dropout_one", &["encoder.dropout: 1 is outside [0, 1)"])
             .edit("max_len = 16", "max_len = 16\ndropout = 1.0")
             .at("dropout ="),

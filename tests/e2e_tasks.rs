@@ -130,3 +130,65 @@ fn freeze_embeddings_keeps_the_transferred_embeddings_bit_identical() {
         assert_eq!(col(&h, r, "embeddings_checksum_unchanged"), "", "{r:?}");
     }
 }
+
+/// `probe` retrains only the feature-extraction head: the frozen run's stage changes and its head
+/// trains for the probe's epochs (one dev point per epoch in curves.csv), while the scratch and
+/// fine-tuned runs keep their stage keys (they ignore `probe`).
+#[test]
+fn probe_settings_apply_to_feature_extraction_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |name: &str, sets: &[&str]| {
+        let out = dir.path().join(name);
+        let mut args: Vec<String> = vec![
+            "run".into(),
+            fixture("tiny.toml").to_str().unwrap().into(),
+            "--out".into(),
+            out.to_str().unwrap().into(),
+            "--set".into(),
+            "seeds=[1]".into(),
+        ];
+        args.extend(
+            sets.iter()
+                .flat_map(|s| ["--set".to_string(), s.to_string()]),
+        );
+        let (code, err) = embedlab(&args.iter().map(String::as_str).collect::<Vec<_>>());
+        assert_eq!(code, 0, "{err}");
+        let (h, rows) = read_csv(&out.join("tiny/runs.csv"));
+        let by_transfer = |t: &str| -> Vec<String> {
+            let r = rows.iter().find(|r| col(&h, r, "transfer") == t).unwrap();
+            vec![
+                col(&h, r, "stage_keys").to_string(),
+                col(&h, r, "run_id").to_string(),
+            ]
+        };
+        let dev_points = |run_id: &str| {
+            let (ch, curves) = read_csv(&out.join("tiny/curves.csv"));
+            curves
+                .iter()
+                .filter(|r| col(&ch, r, "run_id") == run_id)
+                .filter(|r| col(&ch, r, "stage") == "downstream.C")
+                .filter(|r| col(&ch, r, "split") == "dev")
+                .count()
+        };
+        let frozen = by_transfer("frozen");
+        (
+            by_transfer("scratch")[0].clone(),
+            by_transfer("finetune")[0].clone(),
+            frozen[0].clone(),
+            dev_points(&frozen[1]),
+        )
+    };
+    let plain = run("plain", &[]);
+    let probed = run("probe", &["downstream.C.probe={ epochs = 7, lr = 0.05 }"]);
+    assert_eq!(plain.0, probed.0, "scratch stage keys");
+    assert_eq!(plain.1, probed.1, "fine-tuned stage keys");
+    assert_ne!(plain.2, probed.2, "frozen stage keys");
+    assert_eq!(
+        plain.3, 3,
+        "dev points of the frozen run without a probe (epochs = 3)"
+    );
+    assert_eq!(
+        probed.3, 7,
+        "dev points of the frozen run with probe epochs = 7"
+    );
+}

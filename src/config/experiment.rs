@@ -389,6 +389,37 @@ pub struct DownstreamConfig {
     /// kept fixed. Read by `transfer = "finetune"` only; the other modes ignore it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub freeze: Option<Freeze>,
+    /// Training of the linear head in feature extraction (`transfer = "frozen"` with every layer
+    /// transferred), which runs on features computed once and so can afford far more epochs
+    /// than fine-tuning. Each setting given replaces the stage's own for those runs only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probe: Option<Probe>,
+}
+
+/// `probe = { epochs = 100, patience = 10, lr = 1e-2 }`: see [`DownstreamConfig::probe`].
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Probe {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epochs: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub patience: Option<u32>,
+    /// Peak learning rate of the head (the stage's optimizer otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lr: Option<f64>,
+}
+
+impl DownstreamConfig {
+    /// The settings a feature-extraction run trains its head with: `probe`'s over the stage's.
+    pub fn with_probe(&self) -> DownstreamConfig {
+        let mut d = self.clone();
+        if let Some(p) = &self.probe {
+            d.epochs = p.epochs.unwrap_or(d.epochs);
+            d.patience = p.patience.unwrap_or(d.patience);
+            d.optimizer.lr = p.lr.unwrap_or(d.optimizer.lr);
+        }
+        d
+    }
 }
 
 /// What a fine-tuned downstream stage keeps fixed.

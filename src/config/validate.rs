@@ -558,6 +558,20 @@ fn check_downstream(exp: &Experiment) -> Result<(), Violation> {
         check_seq_len(exp, "downstream", name, d.seq_len)?;
         check_batch("downstream", name, d.batch_size, d.seq_len)?;
         check_optimizer("downstream", name, &d.optimizer)?;
+        if let Some(p) = &d.probe {
+            if p.epochs == Some(0) {
+                return Err(violation(
+                    &["downstream", name, "probe", "epochs"],
+                    "must be at least 1",
+                ));
+            }
+            if let Some(lr) = p.lr.filter(|lr| !(lr.is_finite() && *lr > 0.0)) {
+                return Err(violation(
+                    &["downstream", name, "probe", "lr"],
+                    format!("{lr} is not a positive learning rate"),
+                ));
+            }
+        }
     }
     Ok(())
 }

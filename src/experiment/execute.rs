@@ -925,18 +925,19 @@ pub fn downstream_stage(
             seed as i64,
         )?;
         let params = train::init_params(&hg.params, seed)?;
+        let probe = dcfg.with_probe();
         let mut tr = Trainer::new(
             &hg,
             Some(&he),
             params,
-            optim_spec(&dcfg.optimizer, total_steps),
+            optim_spec(&probe.optimizer, steps_per_epoch * probe.epochs as u64),
             &opts,
         )?;
         let best = fit_epochs(
             &mut tr,
             &ftrain,
             &fdev,
-            dcfg,
+            &probe,
             &mut rng,
             progress,
             &eval_pairs,

@@ -255,8 +255,8 @@ pub fn plan(loaded: &Loaded) -> Plan {
 }
 
 /// A scratch downstream stage ignores `from` and `layers`, only a fine-tuned one reads `freeze`
-/// (a frozen one keeps everything fixed), and `layers = depth` is `layers = "all"`: reset them so
-/// equal cells compare equal.
+/// (a frozen one keeps everything fixed), only feature extraction (frozen, every layer) reads
+/// `probe`, and `layers = depth` is `layers = "all"`: reset them so equal cells compare equal.
 pub fn normalise(exp: &Experiment) -> Experiment {
     let mut exp = exp.clone();
     let depth = exp.encoder.depth;
@@ -270,6 +270,9 @@ pub fn normalise(exp: &Experiment) -> Experiment {
         }
         if d.transfer != Transfer::Finetune {
             d.freeze = None;
+        }
+        if !(d.transfer == Transfer::Frozen && d.layers == Layers::All) {
+            d.probe = None;
         }
     }
     exp
