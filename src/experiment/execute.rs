@@ -664,10 +664,8 @@ fn feeds_of(batch: data::Batch, segments: bool) -> Batch {
 
 /// Tokenized train, dev and test items and the number of classes.
 fn prepare(task: DownstreamTask, ds: &Dataset, tok: &Tok) -> Result<([Vec<Item>; 3], Vec<String>)> {
-    let (labels, items): (
-        Vec<String>,
-        fn(&[data::Example], &Tok, &[String]) -> data::error::Result<Vec<Item>>,
-    ) = match task {
+    type ToItems = fn(&[data::Example], &Tok, &[String]) -> data::error::Result<Vec<Item>>;
+    let (labels, items): (Vec<String>, ToItems) = match task {
         DownstreamTask::Tag => {
             ds.check_tagging("downstream data")?;
             (ds.tag_labels(), data::tag_items)
@@ -1063,7 +1061,7 @@ fn fit_epochs(
                 .with_context(|| format!("epoch {}", epoch + 1))?;
             last_loss = s.loss;
             progress.step(tr.opt.step, total, s.loss);
-            if tr.opt.step % curve_every(total) == 0 {
+            if tr.opt.step.is_multiple_of(curve_every(total)) {
                 progress.point("train", "loss", tr.opt.step, s.loss);
             }
         }
@@ -1188,49 +1186,6 @@ pub fn span_counts(gold: &[&str], pred: &[&str]) -> (usize, usize, usize) {
     (correct, p.len(), g.len())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn first_k_layers_and_embeddings_are_transferred() {
-        assert!(transferred("embeddings.word", 1));
-        assert!(transferred("encoder.layer0.attn.qkv.weight", 1));
-        assert!(!transferred("encoder.layer1.attn.qkv.weight", 1));
-        assert!(!transferred("encoder.layer10.ffn.up.bias", 2));
-        assert!(!transferred("head.classifier.weight", 2));
-    }
-
-    #[test]
-    fn spans_follow_conlleval() {
-        let tags = [
-            "B-PER", "I-PER", "O", "I-LOC", "I-LOC", "B-LOC", "I-PER", "O", "B-X",
-        ];
-        assert_eq!(
-            bio_chunks(&tags),
-            vec![
-                (0, 2, "PER".into()),
-                (3, 5, "LOC".into()),
-                (5, 6, "LOC".into()),
-                (6, 7, "PER".into()),
-                (8, 9, "X".into())
-            ]
-        );
-        // A wrong boundary makes the whole chunk wrong.
-        let gold = ["B-PER", "I-PER", "O", "B-LOC"];
-        let pred = ["B-PER", "O", "O", "B-LOC"];
-        assert_eq!(span_counts(&gold, &pred), (1, 2, 2));
-    }
-
-    #[test]
-    fn macro_f1_averages_over_gold_classes() {
-        // class 0: tp 1, fn 1 -> f1 = 2/3; class 1: tp 1, fp 1 -> f1 = 2/3
-        let (acc, f1) = accuracy_macro_f1(&[(0, 0), (0, 1), (1, 1), (IGNORE_INDEX, 0)], 2);
-        assert!((acc - 2.0 / 3.0).abs() < 1e-12);
-        assert!((f1 - 2.0 / 3.0).abs() < 1e-12);
-    }
-}
-
 /// Writes the ONNX graphs of the stage `pretrain.NAME` or `downstream.NAME` of the plan's first
 /// cell that has it (train_step, eval, encode), sized with the tokenizer's configured vocabulary.
 pub fn write_stage_graphs(
@@ -1314,4 +1269,47 @@ pub fn write_stage_graphs(
         files.push(path);
     }
     Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn first_k_layers_and_embeddings_are_transferred() {
+        assert!(transferred("embeddings.word", 1));
+        assert!(transferred("encoder.layer0.attn.qkv.weight", 1));
+        assert!(!transferred("encoder.layer1.attn.qkv.weight", 1));
+        assert!(!transferred("encoder.layer10.ffn.up.bias", 2));
+        assert!(!transferred("head.classifier.weight", 2));
+    }
+
+    #[test]
+    fn spans_follow_conlleval() {
+        let tags = [
+            "B-PER", "I-PER", "O", "I-LOC", "I-LOC", "B-LOC", "I-PER", "O", "B-X",
+        ];
+        assert_eq!(
+            bio_chunks(&tags),
+            vec![
+                (0, 2, "PER".into()),
+                (3, 5, "LOC".into()),
+                (5, 6, "LOC".into()),
+                (6, 7, "PER".into()),
+                (8, 9, "X".into())
+            ]
+        );
+        // A wrong boundary makes the whole chunk wrong.
+        let gold = ["B-PER", "I-PER", "O", "B-LOC"];
+        let pred = ["B-PER", "O", "O", "B-LOC"];
+        assert_eq!(span_counts(&gold, &pred), (1, 2, 2));
+    }
+
+    #[test]
+    fn macro_f1_averages_over_gold_classes() {
+        // class 0: tp 1, fn 1 -> f1 = 2/3; class 1: tp 1, fp 1 -> f1 = 2/3
+        let (acc, f1) = accuracy_macro_f1(&[(0, 0), (0, 1), (1, 1), (IGNORE_INDEX, 0)], 2);
+        assert!((acc - 2.0 / 3.0).abs() < 1e-12);
+        assert!((f1 - 2.0 / 3.0).abs() < 1e-12);
+    }
 }
