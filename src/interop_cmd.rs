@@ -48,7 +48,7 @@ pub fn export(args: ExportArgs) -> ExitCode {
             std::fs::create_dir_all(dir)?;
         }
         std::fs::write(&args.out, &model.bytes)?;
-        enc.tok.save(&tokenizer)?;
+        enc.tok.save_for_export(&tokenizer)?;
         Ok(())
     })();
     if let Err(e) = written {

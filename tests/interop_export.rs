@@ -105,6 +105,19 @@ fn exported_run_embeds_the_same_everywhere() {
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("sequence axis dynamic"), "{err}");
     assert!(model.with_file_name("tokenizer.json").is_file());
+    // Other tools encode with special tokens on: the exported tokenizer.json adds [CLS] and [SEP]
+    // itself, around the ids embedlab encodes, and gives a pair its type ids.
+    let hf = tokenizers::Tokenizer::from_file(model.with_file_name("tokenizer.json")).unwrap();
+    let ours = embedlab::data::Tok::load(&model.with_file_name("tokenizer.json")).unwrap();
+    let bare = ours.encode(TEXTS[0]).unwrap();
+    let with = hf.encode(TEXTS[0], true).unwrap();
+    let mut want = vec![embedlab::data::tokenizer::CLS_ID];
+    want.extend(&bare);
+    want.push(embedlab::data::tokenizer::SEP_ID);
+    assert_eq!(with.get_ids(), want.as_slice());
+    let pair = hf.encode((TEXTS[0], TEXTS[1]), true).unwrap();
+    let types = pair.get_type_ids();
+    assert_eq!((types[0], *types.last().unwrap()), (0, 1), "{types:?}");
 
     let input = TEXTS.join("\n") + "\n";
     let embed = |path: &Path, batch: &str| {

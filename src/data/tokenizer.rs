@@ -309,6 +309,21 @@ impl Tok {
         self.inner.to_string(false).map_err(tok_err)
     }
 
+    /// Writes tokenizer.json for use outside embedlab, beside an exported model: the same
+    /// tokenizer with BERT's post-processor, so that other tools' `encode(text)` (special tokens
+    /// on, their default) give the `[CLS] text [SEP]` ids the model expects, and `encode(a, b)` the
+    /// pair with its type ids. embedlab itself encodes without special tokens and adds them,
+    /// so it reads this file unchanged.
+    pub fn save_for_export(&self, path: &Path) -> Result<()> {
+        let mut inner = self.inner.clone();
+        inner.with_post_processor(Some(tokenizers::processors::bert::BertProcessing::new(
+            ("[SEP]".to_string(), SEP_ID),
+            ("[CLS]".to_string(), CLS_ID),
+        )));
+        let json = inner.to_string(false).map_err(tok_err)?;
+        std::fs::write(path, json).map_err(|e| DataError::io(path, e))
+    }
+
     fn check_specials(&self) -> std::result::Result<(), String> {
         let mut wrong = Vec::new();
         for (want, s) in SPECIALS.iter().enumerate() {
