@@ -1210,7 +1210,8 @@ pub fn write_stage_graphs(
     let train_mode = Mode::Train {
         frozen_prefixes: vec![],
     };
-    let graphs = if kind == "pretrain" {
+    // The head, batch size and length of the stage; the graphs are built alike from them.
+    let (head, batch, seq) = if kind == "pretrain" {
         let p = &e.pretrain[name];
         let seq = p.seq_len.min(spec.max_len);
         let mut mlm = MlmConfig {
@@ -1221,23 +1222,9 @@ pub fn write_stage_graphs(
         let head = Head::Mlm {
             n_masked: mlm.max_predictions.unwrap(),
         };
-        vec![
-            (
-                "train_step",
-                model::task_graph(&spec, head, p.batch_size, seq, &train_mode, DType::F32, 1)?,
-            ),
-            (
-                "eval",
-                model::task_graph(&spec, head, p.batch_size, seq, &Mode::Eval, DType::F32, 1)?,
-            ),
-            (
-                "encode",
-                model::features_graph(&spec, p.batch_size, seq, None, DType::F32)?,
-            ),
-        ]
+        (head, p.batch_size, seq)
     } else {
         let d = &e.downstream[name];
-        let seq = d.seq_len.min(spec.max_len);
         let head = match d.task {
             DownstreamTask::Tag => Head::Tag { classes: 2 },
             _ => Head::Classify {
@@ -1245,21 +1232,22 @@ pub fn write_stage_graphs(
                 pooling: Pooling::Cls,
             },
         };
-        vec![
-            (
-                "train_step",
-                model::task_graph(&spec, head, d.batch_size, seq, &train_mode, DType::F32, 1)?,
-            ),
-            (
-                "eval",
-                model::task_graph(&spec, head, d.batch_size, seq, &Mode::Eval, DType::F32, 1)?,
-            ),
-            (
-                "encode",
-                model::features_graph(&spec, d.batch_size, seq, None, DType::F32)?,
-            ),
-        ]
+        (head, d.batch_size, d.seq_len.min(spec.max_len))
     };
+    let graphs = [
+        (
+            "train_step",
+            model::task_graph(&spec, head, batch, seq, &train_mode, DType::F32, 1)?,
+        ),
+        (
+            "eval",
+            model::task_graph(&spec, head, batch, seq, &Mode::Eval, DType::F32, 1)?,
+        ),
+        (
+            "encode",
+            model::features_graph(&spec, batch, seq, None, DType::F32)?,
+        ),
+    ];
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let mut files = Vec::new();
     for (file, tg) in graphs {
