@@ -137,6 +137,9 @@ pub struct GraphArgs {
     /// Folder for the .onnx files.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
+    /// Results root whose finished stages (tokenizer, import) are read instead of computed.
+    #[arg(long, default_value = "results", value_name = "DIR")]
+    pub results: PathBuf,
 }
 
 /// The experiment input: files and overrides.

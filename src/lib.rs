@@ -8,6 +8,7 @@
 //! report               consumes events: progress, runs.csv, summary.csv
 //! train                optimizer schedule and the training step over runtime sessions
 //! interop              BERT-family import, standalone ONNX export of an encoder, embedding texts
+//! metrics              pure metric functions (accuracy, macro-F1, span F1)
 //! model                embeddings, encoder, heads, losses, tasks; builds graphs with `graph`
 //! data                 sources, filters, tokenizers, datasets, batching, masking
 //! runtime              the ONLY user of `ort`: library loading, sessions, parameter store, checkpoints
@@ -20,6 +21,7 @@ pub mod data;
 pub mod experiment;
 pub mod graph;
 pub mod interop;
+pub mod metrics;
 pub mod model;
 pub mod report;
 pub mod runtime;

@@ -62,7 +62,7 @@ fn graph(args: GraphArgs) -> ExitCode {
         Ok(p) => p,
         Err(code) => return code,
     };
-    match embedlab::experiment::write_stage_graphs(&plan, &args.stage, &args.out) {
+    match embedlab::experiment::write_stage_graphs(&plan, &args.stage, &args.out, &args.results) {
         Ok(files) => {
             for f in files {
                 println!("{}", f.display());

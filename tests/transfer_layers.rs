@@ -1,6 +1,6 @@
 //! Transfer of the first k layers: `layers = 1` of a depth-2 model takes the embeddings and layer
 //! 0 exactly from the pretrained checkpoint and draws layer 1 (and the head) afresh.
-use embedlab::experiment::execute::initial_params;
+use embedlab::experiment::stage::initial_params;
 use embedlab::graph::DType;
 use embedlab::model::{self, EncoderSpec, Head, Mode, Pooling};
 use embedlab::runtime::{self, Metadata};

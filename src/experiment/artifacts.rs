@@ -6,8 +6,9 @@
 //! an import): downstream stages keep only their metrics, so a scratch run has no encoder to
 //! export, and a fine-tuned run exports the encoder it started from.
 
-use super::execute::{PARAMS_FILE, TOKENIZER_FILE, encoder_spec};
+use super::convert::encoder_spec;
 use super::imports::IMPORT_CONFIG_FILE;
+use super::stage::files::{PARAMS as PARAMS_FILE, TOKENIZER as TOKENIZER_FILE};
 use crate::config::{self, Experiment, PretrainTask, Transfer};
 use crate::data::Tok;
 use crate::interop::{self, ExportedModel};

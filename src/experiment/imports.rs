@@ -11,11 +11,12 @@
 //! - `path` = a `.safetensors` file saved by embedlab (a `params.safetensors`): copied; the
 //!   experiment's encoder and tokenizer apply, as for any pretraining stage.
 
-use super::execute::{Metrics, PARAMS_FILE, TOKENIZER_FILE};
 use super::plan::{
     CostEstimate, DataSource, KEY_VERSION, NamedData, StageConfig, StageKind, StagePlan, normalise,
     stage_key,
 };
+use super::stage::Metrics;
+use super::stage::files::{PARAMS as PARAMS_FILE, TOKENIZER as TOKENIZER_FILE};
 use crate::config::{
     self, CellNote, ConfigError, CorpusConfig, Loaded, Point, PretrainConfig, PretrainTask,
     Transfer, display_path,

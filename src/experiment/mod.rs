@@ -3,21 +3,23 @@
 //!
 //! - `check`: checks before compute that read files (data, ONNX Runtime, the results folder);
 //! - `plan`: grid points → deduplicated cells → runs → shared stages, with cost estimates;
-//! - `execute`: one stage (tokenizer, pretraining, downstream) into its directory;
+//! - `stage`: one stage (tokenizer, static vectors, pretraining, downstream) into its directory;
 //! - `run`: the whole plan, run by run, stages shared and cached, rows to runs.csv.
 pub mod artifacts;
 mod check;
-pub mod execute;
+mod convert;
 pub mod imports;
 mod plan;
 mod run;
+pub mod stage;
 pub mod vectors;
 
 pub use check::{CheckError, check_data, check_output, check_supported, preflight};
-pub use execute::write_stage_graphs;
+pub use convert::{encoder_spec, optim_spec};
 pub use plan::{
     ASSUMED_TRAIN_EXAMPLES, AxisValue, Cell, CostEstimate, DataSource, EFFECTIVE_GFLOPS,
     KEY_VERSION, NamedData, NamedKey, Plan, RunPlan, StageConfig, StageKind, StagePlan,
     canonical_json, format_seconds, normalise, plan, plan_files, run_stage_plans, stage_key,
 };
 pub use run::{RunOptions, RunSummary, Shard, run_plan, threads_per_job};
+pub use stage::write_stage_graphs;

@@ -8,10 +8,11 @@
 //! the plan's order of runs, whose parents have all succeeded, so a stage shared by many runs
 //! runs once and `--jobs 1` keeps the run-by-run order. The intra-op threads are divided among
 //! the jobs. Processes (shards) and threads alike take a file lock per stage and one for runs.csv.
-use super::execute::{self, METRICS_FILE, Metrics, Progress};
 use super::plan::{Plan, RunPlan, StageConfig, StageKind, StagePlan};
+use super::stage::{self, Metrics, StageContext, files};
 use crate::report::board::{Board, StageBar};
 use crate::report::table::{self, Row};
+use crate::train::Progress;
 use anyhow::{Context, Result};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -129,50 +130,45 @@ fn execute_stage(
             .join(".stages")
             .join(format!("{tok_key}.vectors-d{}.lock", enc.d_model));
         with_lock(&lock, || {
-            execute::static_vectors(&key_dir(tok_key), fit_on, enc.d_model, &dir, threads)
+            stage::static_vectors(&key_dir(tok_key), fit_on, enc.d_model, &dir, threads)
         })
         .map(Some)
     };
-    let metrics = match &stage.config {
-        StageConfig::Tokenizer { tokenizer, fit_on } => execute::tokenizer_stage(tokenizer, fit_on, &tmp),
-        StageConfig::Pretrain { pretrain, encoder, embeddings, data, seed, tokenizer, previous } => {
-            vectors(embeddings, encoder, tokenizer).and_then(|v| {
-                execute::pretrain_stage(
-                    pretrain,
-                    encoder,
-                    embeddings,
-                    data,
-                    *seed,
-                    &key_dir(tokenizer),
-                    previous.as_deref().map(key_dir).as_deref(),
-                    v.as_deref(),
-                    &tmp,
-                    &resume,
-                    threads,
-                    &progress,
-                )
-            })
+    let vectors = match &stage.config {
+        StageConfig::Tokenizer { .. } => Ok(None),
+        StageConfig::Pretrain {
+            embeddings,
+            encoder,
+            tokenizer,
+            ..
         }
-        StageConfig::Downstream { downstream, encoder, embeddings, data, seed, tokenizer, pretrained } => {
-            vectors(embeddings, encoder, tokenizer).and_then(|v| {
-                execute::downstream_stage(
-                    downstream,
-                    encoder,
-                    embeddings,
-                    data,
-                    *seed,
-                    &key_dir(tokenizer),
-                    pretrained.as_deref().map(key_dir).as_deref(),
-                    v.as_deref(),
-                    pretrained.as_deref().is_some_and(|k| {
-                        matches!(plan.stage(k).map(|s| &s.config), Some(StageConfig::Pretrain { pretrain, .. }) if pretrain.task == crate::config::PretrainTask::Clm)
-                    }),
-                    threads,
-                    &progress,
-                )
-            })
-        }
+        | StageConfig::Downstream {
+            embeddings,
+            encoder,
+            tokenizer,
+            ..
+        } => vectors(embeddings, encoder, tokenizer),
     };
+    let stages = out.join(".stages");
+    let kind = match stage.kind {
+        StageKind::Tokenizer => "tokenizer",
+        StageKind::Pretrain => "pretrain",
+        StageKind::Downstream => "downstream",
+    };
+    let stem = format!("{kind}_{}", stage.name);
+    let metrics = vectors.and_then(|v| {
+        let ctx = StageContext {
+            plan,
+            stages: &stages,
+            dir: &tmp,
+            resume_dir: &resume,
+            threads,
+            vectors: v.as_deref(),
+            stem: &stem,
+            progress: &progress,
+        };
+        stage::compute_stage(&stage.config, &ctx)
+    });
     let metrics = match metrics {
         Ok(m) => m,
         Err(e) => {
@@ -181,8 +177,11 @@ fn execute_stage(
             return Err(e);
         }
     };
-    std::fs::write(tmp.join(METRICS_FILE), serde_json::to_vec_pretty(&metrics)?)?;
-    let mut curves = csv::Writer::from_path(tmp.join(execute::CURVES_FILE))?;
+    std::fs::write(
+        tmp.join(files::METRICS),
+        serde_json::to_vec_pretty(&metrics)?,
+    )?;
+    let mut curves = csv::Writer::from_path(tmp.join(files::CURVES))?;
     curves.write_record(["step", "split", "metric", "value"])?;
     for (split, metric, step, value) in progress.points.borrow().iter() {
         curves.write_record([
@@ -239,7 +238,7 @@ fn with_lock<T>(path: &Path, f: impl FnOnce() -> Result<T>) -> Result<T> {
 }
 
 fn cached_metrics(out: &Path, key: &str) -> Option<Metrics> {
-    let bytes = std::fs::read(stage_dir(out, key).join(METRICS_FILE)).ok()?;
+    let bytes = std::fs::read(stage_dir(out, key).join(files::METRICS)).ok()?;
     serde_json::from_slice(&bytes).ok()
 }
 
@@ -574,7 +573,7 @@ impl<'a> Grid<'a> {
         row.insert("ort_version".into(), self.ort_version.clone());
         row.insert(
             "threads".into(),
-            execute::thread_count(self.options.threads).to_string(),
+            stage::thread_count(self.options.threads).to_string(),
         );
         let run_dir = self.exp_dir.join("runs").join(&run.run_id);
         std::fs::create_dir_all(&run_dir)?;
@@ -609,7 +608,7 @@ impl<'a> Grid<'a> {
                 .filter_map(|k| {
                     Some((
                         plan.stage(k)?.label.as_str(),
-                        stage_dir(out, k).join(execute::CURVES_FILE),
+                        stage_dir(out, k).join(files::CURVES),
                     ))
                 })
                 .collect();
@@ -643,7 +642,7 @@ pub fn threads_per_job(threads: Option<usize>, jobs: usize) -> Option<usize> {
     if jobs <= 1 {
         threads
     } else {
-        Some((execute::thread_count(threads) / jobs).max(1))
+        Some((stage::thread_count(threads) / jobs).max(1))
     }
 }
 

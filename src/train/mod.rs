@@ -1,7 +1,14 @@
-//! Training: optimizer settings, the learning-rate schedule, and the step that runs a
-//! `train_step` graph in ONNX Runtime and applies the fused host update.
+//! Training: optimizer settings, the learning-rate schedule, the step that runs a `train_step`
+//! graph in ONNX Runtime and applies the fused host update, and the two loops built on it (a
+//! pretraining stage's step loop, a downstream stage's epoch loop).
+mod epochs;
+mod progress;
 mod schedule;
+mod steps;
 mod trainer;
 
+pub use epochs::{EpochLoop, Fitted, PairFn, Scoring, TestScores, fit_epochs, test_scores};
+pub use progress::{Progress, curve_every};
 pub use schedule::{OptimSpec, OptimizerKind, Schedule, decays};
+pub use steps::{StepLoop, StepLoopResult, dev_loss_accuracy, run_steps};
 pub use trainer::{Batch, StepStats, Trainer, evaluate, init_params, session};

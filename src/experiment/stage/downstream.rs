@@ -1,0 +1,384 @@
+//! The downstream stage: a task (classify, pair, tag) trained from scratch, on a frozen encoder,
+//! or fine-tuned from a pretrained one, then tested once.
+
+use super::graphs::{
+    GraphShape, Protocol, StageGraphs, Upstream, downstream_shape, dump_if_asked, stage_graphs,
+};
+use super::inputs::{feeds_of, record_filter};
+use super::transfer::{initial_params, subset, transferred};
+use super::vectors::STATIC_WORD;
+use super::{Metrics, StageContext, files};
+use crate::config::{DownstreamConfig, DownstreamTask, EmbeddingsConfig, EncoderConfig, Transfer};
+use crate::data::{self, BatchConfig, Batcher, Dataset, Item, Tok};
+use crate::experiment::convert::optim_spec;
+use crate::experiment::plan::{DataSource, NamedData};
+use crate::graph::Tensor;
+use crate::metrics::argmax_rows;
+use crate::runtime::{self, Feeds, ParamStore};
+use crate::train::{self, Batch, EpochLoop, Scoring, Trainer};
+use anyhow::{Context, Result, bail};
+use std::path::Path;
+
+/// A downstream stage's configuration and the folders of the stages it reads.
+pub struct DownstreamStage<'a> {
+    pub downstream: &'a DownstreamConfig,
+    pub encoder: &'a EncoderConfig,
+    pub embeddings: &'a EmbeddingsConfig,
+    pub data: &'a NamedData,
+    pub seed: u64,
+    pub tokenizer_dir: &'a Path,
+    /// The last pretraining stage of `from` (none for scratch).
+    pub pretrained: Option<&'a Path>,
+    /// Whether that stage trained a causal LM (attention stays causal).
+    pub causal: bool,
+}
+
+/// The label names of a downstream task on a dataset: its tags for tagging, its labels otherwise.
+pub fn label_names(task: DownstreamTask, ds: &Dataset) -> Result<Vec<String>> {
+    Ok(match task {
+        DownstreamTask::Tag => {
+            ds.check_tagging("downstream data")?;
+            ds.tag_labels()
+        }
+        DownstreamTask::Pair => {
+            if ds.train.iter().any(|e| e.text_pair.is_none()) {
+                bail!("a pair task needs a text_pair column");
+            }
+            ds.labels.clone()
+        }
+        DownstreamTask::Classify => ds.labels.clone(),
+    })
+}
+
+/// Tokenized train, dev and test items, and the label names.
+fn prepare(task: DownstreamTask, ds: &Dataset, tok: &Tok) -> Result<([Vec<Item>; 3], Vec<String>)> {
+    let labels = label_names(task, ds)?;
+    let split = |xs: &[data::Example]| -> Result<Vec<Item>> {
+        Ok(match task {
+            DownstreamTask::Tag => data::tag_items(xs, tok, &labels)?,
+            DownstreamTask::Pair | DownstreamTask::Classify => data::class_items(xs, tok, &labels)?,
+        })
+    };
+    Ok((
+        [split(&ds.train)?, split(&ds.dev)?, split(&ds.test)?],
+        labels,
+    ))
+}
+
+fn labels_of(batch: &Batch) -> &[i64] {
+    batch
+        .iter()
+        .find(|(n, _)| n == "labels")
+        .and_then(|(_, t)| t.as_i64())
+        .unwrap_or(&[])
+}
+
+/// Appends (gold, predicted) pairs of a batch from its logits.
+fn eval_pairs(logits: &Tensor, batch: &Batch, out: &mut Vec<(i64, i64)>) {
+    let width = logits.shape.last().copied().unwrap_or(1);
+    let pred = argmax_rows(logits.as_f32().unwrap_or(&[]), width);
+    for (g, p) in labels_of(batch).iter().zip(pred) {
+        out.push((*g, p));
+    }
+}
+
+/// Trains and tests a downstream task; returns its metrics.
+pub fn train_downstream(s: &DownstreamStage, ctx: &StageContext) -> Result<Metrics> {
+    let dcfg = s.downstream;
+    let d = s.data;
+    let mut metrics = Metrics::new();
+    let DataSource::Dataset(dc) = &d.source else {
+        bail!("downstream data '{}' must be a dataset", d.name)
+    };
+    let (ds, report) = data::load_dataset(dc, Path::new(""))?;
+    record_filter(&mut metrics, &d.name, &report);
+    let tok = Tok::load(&s.tokenizer_dir.join(files::TOKENIZER))?;
+    // How the tokenizer fits this dataset, and labels a model cannot learn (absent from train).
+    let texts = ds.train_texts();
+    let stats = tok.stats(&texts)?;
+    metrics.insert(format!("data.{}.unk_rate", d.name), stats.unk_rate);
+    metrics.insert(format!("data.{}.avg_tokens", d.name), stats.avg_len);
+    metrics.insert(
+        format!("data.{}.unseen_labels", d.name),
+        ds.unseen_labels.len() as f64,
+    );
+    if !ds.unseen_labels.is_empty() {
+        eprintln!(
+            "note: dataset '{}': labels only outside train (ignored in scores): {}",
+            d.name,
+            ds.unseen_labels.join(", ")
+        );
+    }
+    let ([train_items, dev_items, test_items], label_names) = prepare(dcfg.task, &ds, &tok)?;
+    let classes = label_names.len();
+    if train_items.is_empty() || test_items.is_empty() {
+        bail!(
+            "dataset '{}' needs train and test examples (train {}, test {})",
+            d.name,
+            train_items.len(),
+            test_items.len()
+        );
+    }
+    let up = Upstream {
+        vocab: tok.vocab_size(),
+        previous: s.pretrained,
+        classes: Some(classes),
+        static_vectors: ctx.vectors.is_some(),
+    };
+    let (shape, protocol) = downstream_shape(dcfg, s.encoder, s.embeddings, &up, s.causal, s.seed)?;
+    let mut graphs = stage_graphs(&shape)?;
+    dump_if_asked(&graphs, ctx.stem)?;
+    let batches = |items: &[Item]| -> Result<Vec<Batch>> {
+        if items.is_empty() {
+            return Ok(Vec::new());
+        }
+        let batcher = Batcher::new(
+            items,
+            BatchConfig {
+                batch_size: shape.batch,
+                seq_len: shape.seq,
+                buckets: vec![],
+                shuffle: false,
+                seed: s.seed,
+            },
+        )?;
+        Ok(batcher
+            .epoch(0)
+            .map(|x| feeds_of(x, shape.spec.segment))
+            .collect())
+    };
+    let split = Splits {
+        train: batches(&train_items)?,
+        dev: batches(&dev_items)?,
+        test: batches(&test_items)?,
+    };
+    let started = std::time::Instant::now();
+    let tags = (dcfg.task == DownstreamTask::Tag).then_some((label_names.as_slice(), shape.seq));
+    let run = Training {
+        stage: s,
+        ctx,
+        shape: &shape,
+        protocol,
+        classes,
+        tags,
+    };
+    if shape.features_only {
+        run.extract_and_probe(&mut graphs, &split, &mut metrics)?;
+    } else {
+        run.train_end_to_end(&mut graphs, &split, &mut metrics)?;
+    }
+    metrics.insert("train_seconds".into(), started.elapsed().as_secs_f64());
+    metrics.insert("train_examples".into(), train_items.len() as f64);
+    Ok(metrics)
+}
+
+/// The fixed batches of the three splits.
+struct Splits {
+    train: Vec<Batch>,
+    dev: Vec<Batch>,
+    test: Vec<Batch>,
+}
+
+/// One downstream training, either protocol.
+struct Training<'a> {
+    stage: &'a DownstreamStage<'a>,
+    ctx: &'a StageContext<'a>,
+    shape: &'a GraphShape,
+    protocol: Protocol,
+    classes: usize,
+    /// Tag names and sequence length of a tagging task (span scores).
+    tags: Option<(&'a [String], usize)>,
+}
+
+impl Training<'_> {
+    fn rng(&self) -> rand_chacha::ChaCha8Rng {
+        <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(self.stage.seed)
+    }
+
+    /// Trains with early stopping, keeps the best dev epoch's parameters, and tests them.
+    fn fit_and_test(
+        &self,
+        tr: &mut Trainer,
+        train_b: &[Batch],
+        dev_b: &[Batch],
+        test_b: &[Batch],
+        schedule: &DownstreamConfig,
+        metrics: &mut Metrics,
+    ) -> Result<ParamStore> {
+        let scoring = Scoring {
+            pairs_of: &eval_pairs,
+            classes: self.classes,
+        };
+        let epochs = EpochLoop {
+            epochs: schedule.epochs,
+            patience: schedule.patience,
+        };
+        let fitted = train::fit_epochs(
+            tr,
+            train_b,
+            dev_b,
+            epochs,
+            &mut self.rng(),
+            self.ctx.progress,
+            &scoring,
+        )?;
+        metrics.insert("train_loss".into(), fitted.train_loss);
+        if let Some(acc) = fitted.dev_accuracy {
+            metrics.insert("dev_accuracy".into(), acc);
+        }
+        tr.params = fitted.params.clone();
+        let scores = train::test_scores(tr, test_b, &scoring, self.tags)?;
+        metrics.insert("test_accuracy".into(), scores.accuracy);
+        metrics.insert("test_macro_f1".into(), scores.macro_f1);
+        metrics.insert("test_loss".into(), scores.loss);
+        if let Some(spans) = scores.spans {
+            let (p, r, f) = spans.precision_recall_f1();
+            metrics.insert("test_span_f1".into(), f);
+            metrics.insert("test_span_precision".into(), p);
+            metrics.insert("test_span_recall".into(), r);
+        }
+        Ok(fitted.params)
+    }
+
+    /// Feature extraction: the encoder runs once per example; only a linear head trains.
+    fn extract_and_probe(
+        &self,
+        graphs: &mut StageGraphs,
+        split: &Splits,
+        metrics: &mut Metrics,
+    ) -> Result<()> {
+        let (s, shape) = (self.stage, self.shape);
+        let feats_g = graphs.take("features");
+        let opts = self.ctx.session_options();
+        let mut enc_params = train::init_params(&feats_g.params, s.seed)?;
+        let pretrained = s
+            .pretrained
+            .expect("feature extraction has a pretrained encoder");
+        runtime::load_params_into(
+            &pretrained.join(files::PARAMS),
+            &mut enc_params,
+            &runtime::LoadOptions::default(),
+        )?;
+        let before = enc_params.checksum();
+        let mut sess = train::session(&feats_g, &opts)?;
+        let rows = match shape.head {
+            crate::model::Head::Tag { .. } => shape.batch * shape.seq,
+            _ => shape.batch,
+        };
+        let mut featurize = |bs: &[Batch]| -> Result<Vec<Batch>> {
+            let mut out = Vec::new();
+            for batch in bs {
+                let mut feeds = Feeds::new();
+                for (n, t) in batch.iter().filter(|(n, _)| n != "labels") {
+                    feeds.tensor(n.clone(), t);
+                }
+                feeds.params(&enc_params);
+                let o = sess.run(&feeds)?;
+                let f = o.tensor("features")?;
+                let values = f.as_f32().unwrap_or(&[]).to_vec();
+                out.push(vec![
+                    (
+                        "features".to_string(),
+                        Tensor::f32(vec![rows, shape.spec.d_model], values),
+                    ),
+                    (
+                        "labels".to_string(),
+                        batch
+                            .iter()
+                            .find(|(n, _)| n == "labels")
+                            .map(|(_, t)| t.clone())
+                            .context("batch without labels")?,
+                    ),
+                ]);
+            }
+            Ok(out)
+        };
+        let (ftrain, fdev, ftest) = (
+            featurize(&split.train)?,
+            featurize(&split.dev)?,
+            featurize(&split.test)?,
+        );
+        let (hg, he) = (graphs.take("head_train_step"), graphs.take("head_eval"));
+        let params = train::init_params(&hg.params, s.seed)?;
+        let probe = s.downstream.with_probe();
+        let steps = split.train.len() as u64 * probe.epochs as u64;
+        let mut tr = Trainer::new(
+            &hg,
+            Some(&he),
+            params,
+            optim_spec(&probe.optimizer, steps),
+            &opts,
+        )?;
+        self.fit_and_test(&mut tr, &ftrain, &fdev, &ftest, &probe, metrics)?;
+        metrics.insert(
+            "encoder_checksum_unchanged".into(),
+            (before == enc_params.checksum()) as u8 as f64,
+        );
+        Ok(())
+    }
+
+    /// Scratch, fine-tuning, or a frozen prefix of layers: the whole model's graphs train.
+    fn train_end_to_end(
+        &self,
+        graphs: &mut StageGraphs,
+        split: &Splits,
+        metrics: &mut Metrics,
+    ) -> Result<()> {
+        let (s, dcfg) = (self.stage, self.stage.downstream);
+        let Protocol {
+            transfer,
+            layers: k,
+        } = self.protocol;
+        let (tg, eg) = (graphs.take("train_step"), graphs.take("eval"));
+        let checkpoint =
+            (transfer != Transfer::Scratch).then(|| s.pretrained.map(|p| p.join(files::PARAMS)));
+        let checkpoint = checkpoint.flatten();
+        let (mut params, n) = initial_params(&tg.params, s.seed, checkpoint.as_deref(), k)?;
+        if let (Some(v), None) = (self.ctx.vectors, &checkpoint) {
+            params.set(STATIC_WORD, v)?;
+        }
+        if checkpoint.is_some() {
+            metrics.insert("transferred_tensors".into(), n as f64);
+        }
+        // What must stay bit-identical: the transferred tensors of a frozen run, the embeddings
+        // under freeze = "embeddings".
+        let fixed = |n: &str| {
+            if transfer == Transfer::Frozen {
+                transferred(n, k)
+            } else {
+                n.starts_with("embeddings.")
+            }
+        };
+        let frozen_checksum =
+            |p: &ParamStore| -> Result<String> { Ok(subset(p, fixed)?.checksum()) };
+        let before = frozen_checksum(&params)?;
+        let total_steps = split.train.len() as u64 * dcfg.epochs as u64;
+        let mut tr = Trainer::new(
+            &tg,
+            Some(&eg),
+            params,
+            optim_spec(&dcfg.optimizer, total_steps),
+            &self.ctx.session_options(),
+        )?;
+        let best = self.fit_and_test(
+            &mut tr,
+            &split.train,
+            &split.dev,
+            &split.test,
+            dcfg,
+            metrics,
+        )?;
+        if transfer == Transfer::Frozen {
+            metrics.insert(
+                "encoder_checksum_unchanged".into(),
+                (before == frozen_checksum(&best)?) as u8 as f64,
+            );
+        } else if dcfg.freeze.is_some() {
+            metrics.insert(
+                "embeddings_checksum_unchanged".into(),
+                (before == frozen_checksum(&best)?) as u8 as f64,
+            );
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,263 @@
+//! The graphs a stage trains, built in one place from the stage's resolved shape, so that the
+//! stages and `embedlab graph` build the same bytes. A shape is resolved from the configuration
+//! plus what only the upstream stages know: the fitted vocabulary, an imported architecture, the
+//! dataset's label set.
+
+use super::vectors::STATIC_WORD;
+use crate::config::{
+    DownstreamConfig, DownstreamTask, EmbeddingsConfig, EncoderConfig, Layers, PretrainConfig,
+    PretrainTask, Transfer,
+};
+use crate::data::MlmConfig;
+use crate::experiment::convert::encoder_spec;
+use crate::experiment::imports::imported_spec;
+use crate::graph::DType;
+use crate::model::{self, EncoderSpec, Head, Mode, Pooling, TaskGraph};
+use anyhow::{Result, bail};
+use std::path::{Path, PathBuf};
+
+/// Everything that determines a stage's graphs.
+#[derive(Debug, Clone)]
+pub struct GraphShape {
+    pub spec: EncoderSpec,
+    pub head: Head,
+    pub batch: usize,
+    pub seq: usize,
+    /// Parameter-name prefixes that get no gradient.
+    pub frozen: Vec<String>,
+    /// Feature extraction: the encoder runs once per example (`features` graph) and only a
+    /// linear head trains on its output (`head_*` graphs).
+    pub features_only: bool,
+    /// The seed of the graphs' dropout.
+    pub seed: u64,
+}
+
+/// What a pretraining stage's graphs depend on besides its configuration.
+pub struct Upstream<'a> {
+    /// The fitted tokenizer's vocabulary size.
+    pub vocab: usize,
+    /// The stage this one starts from (an import's architecture is read from it).
+    pub previous: Option<&'a Path>,
+    /// The label count of a classification dataset (`task = "classify"`; downstream stages).
+    pub classes: Option<usize>,
+    /// Whether static word vectors fill (and freeze) the word embeddings.
+    pub static_vectors: bool,
+}
+
+/// The shape of a pretraining stage's graphs.
+pub fn pretrain_shape(
+    p: &PretrainConfig,
+    enc: &EncoderConfig,
+    emb: &EmbeddingsConfig,
+    up: &Upstream,
+    seed: u64,
+) -> Result<GraphShape> {
+    let seq = p.seq_len.min(enc.max_len);
+    let causal = p.task == PretrainTask::Clm;
+    let spec = imported_spec(up.previous, enc.dropout, causal)?
+        .unwrap_or_else(|| encoder_spec(enc, emb, up.vocab, causal));
+    let spec = EncoderSpec {
+        tie_output: p.tie_output,
+        ..spec
+    };
+    let head = match p.task {
+        PretrainTask::Mlm => Head::Mlm {
+            n_masked: MlmConfig {
+                prob: p.mask_prob,
+                ..Default::default()
+            }
+            .max_predictions_for(p.batch_size, seq),
+        },
+        PretrainTask::Clm => Head::Clm,
+        PretrainTask::Nsp | PretrainTask::Sop => Head::Classify {
+            classes: 2,
+            pooling: Pooling::Cls,
+        },
+        PretrainTask::Classify => Head::Classify {
+            classes: up.classes.unwrap_or(0),
+            pooling: Pooling::Cls,
+        },
+        PretrainTask::Import => bail!("an import stage trains no graph"),
+    };
+    Ok(GraphShape {
+        spec,
+        head,
+        batch: p.batch_size,
+        seq,
+        frozen: frozen_vectors(up.static_vectors),
+        features_only: false,
+        seed,
+    })
+}
+
+fn frozen_vectors(static_vectors: bool) -> Vec<String> {
+    if static_vectors {
+        vec![STATIC_WORD.to_string()]
+    } else {
+        vec![]
+    }
+}
+
+/// How a downstream stage uses its encoder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Protocol {
+    /// The transfer mode in effect (`scratch` whenever nothing was pretrained).
+    pub transfer: Transfer,
+    /// How many encoder layers are transferred.
+    pub layers: usize,
+}
+
+/// The shape of a downstream stage's graphs, and how it transfers. `causal` keeps the attention
+/// of an encoder pretrained as a causal LM causal downstream too.
+pub fn downstream_shape(
+    d: &DownstreamConfig,
+    enc: &EncoderConfig,
+    emb: &EmbeddingsConfig,
+    up: &Upstream,
+    causal: bool,
+    seed: u64,
+) -> Result<(GraphShape, Protocol)> {
+    let seq = d.seq_len.min(enc.max_len);
+    let spec = imported_spec(up.previous, enc.dropout, causal)?
+        .unwrap_or_else(|| encoder_spec(enc, emb, up.vocab, causal));
+    let classes = up.classes.unwrap_or(0);
+    let head = match d.task {
+        DownstreamTask::Tag => Head::Tag { classes },
+        DownstreamTask::Classify | DownstreamTask::Pair => Head::Classify {
+            classes,
+            pooling: d.pooling.into(),
+        },
+    };
+    let layers = match d.layers {
+        Layers::All => spec.depth,
+        Layers::First(k) => k,
+    };
+    let transfer = if up.previous.is_none() {
+        Transfer::Scratch
+    } else {
+        d.transfer
+    };
+    let features_only = transfer == Transfer::Frozen && layers == spec.depth;
+    let mut frozen = Vec::new();
+    if transfer == Transfer::Frozen {
+        frozen.push("embeddings.".to_string());
+        frozen.extend((0..layers).map(|l| format!("encoder.layer{l}.")));
+    }
+    if d.freeze == Some(crate::config::Freeze::Embeddings) {
+        frozen.push("embeddings.".to_string());
+    }
+    frozen.extend(frozen_vectors(up.static_vectors));
+    let shape = GraphShape {
+        spec,
+        head,
+        batch: d.batch_size,
+        seq,
+        frozen,
+        features_only,
+        seed,
+    };
+    Ok((shape, Protocol { transfer, layers }))
+}
+
+/// A stage's graphs by role: `train_step` and `eval` (task graphs), or under feature
+/// extraction `features` (encoder only), `head_train_step` and `head_eval` (the linear head on
+/// the features).
+pub struct StageGraphs {
+    pub graphs: Vec<(&'static str, TaskGraph)>,
+}
+
+impl StageGraphs {
+    /// The graph of `role`; a missing role is a bug in the caller.
+    pub fn take(&mut self, role: &str) -> TaskGraph {
+        let i = self
+            .graphs
+            .iter()
+            .position(|(r, _)| *r == role)
+            .unwrap_or_else(|| panic!("stage has no {role} graph"));
+        self.graphs.remove(i).1
+    }
+}
+
+/// Builds the graphs of a stage of this shape.
+pub fn stage_graphs(s: &GraphShape) -> Result<StageGraphs> {
+    let train = Mode::Train {
+        frozen_prefixes: s.frozen.clone(),
+    };
+    let seed = s.seed as i64;
+    let graphs = if s.features_only {
+        let (token_level, pooling, classes) = match s.head {
+            Head::Tag { classes } => (true, None, classes),
+            Head::Classify { classes, pooling } => (false, Some(pooling), classes),
+            Head::Mlm { .. } | Head::Clm => bail!("feature extraction needs a downstream head"),
+        };
+        let rows = if token_level {
+            s.batch * s.seq
+        } else {
+            s.batch
+        };
+        let head_train = Mode::Train {
+            frozen_prefixes: vec![],
+        };
+        let (d, p) = (s.spec.d_model, s.spec.dropout);
+        vec![
+            (
+                "features",
+                model::features_graph(&s.spec, s.batch, s.seq, pooling, DType::F32)?,
+            ),
+            (
+                "head_train_step",
+                model::head_graph(d, classes, rows, p, &head_train, DType::F32, seed)?,
+            ),
+            (
+                "head_eval",
+                model::head_graph(d, classes, rows, p, &Mode::Eval, DType::F32, seed)?,
+            ),
+        ]
+    } else {
+        vec![
+            (
+                "train_step",
+                model::task_graph(&s.spec, s.head, s.batch, s.seq, &train, DType::F32, seed)?,
+            ),
+            (
+                "eval",
+                model::task_graph(
+                    &s.spec,
+                    s.head,
+                    s.batch,
+                    s.seq,
+                    &Mode::Eval,
+                    DType::F32,
+                    seed,
+                )?,
+            ),
+        ]
+    };
+    Ok(StageGraphs { graphs })
+}
+
+/// The environment variable that makes every stage write the graphs it trains into a folder, as
+/// `<kind>_<name>.<role>.onnx` (the names `embedlab graph` writes).
+pub const DUMP_GRAPHS_ENV: &str = "EMBEDLAB_DUMP_GRAPHS";
+
+/// Writes `graphs` into `out` as `<stem>.<role>.onnx`; returns the paths.
+pub fn write_graphs(graphs: &StageGraphs, stem: &str, out: &Path) -> Result<Vec<PathBuf>> {
+    use anyhow::Context;
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let mut files = Vec::new();
+    for (role, tg) in &graphs.graphs {
+        let path = out.join(format!("{stem}.{role}.onnx"));
+        std::fs::write(&path, crate::graph::to_onnx_bytes(&tg.graph)?)
+            .with_context(|| format!("writing {}", path.display()))?;
+        files.push(path);
+    }
+    Ok(files)
+}
+
+/// Writes a stage's graphs where `EMBEDLAB_DUMP_GRAPHS` points, when it is set.
+pub fn dump_if_asked(graphs: &StageGraphs, stem: &str) -> Result<()> {
+    if let Some(dir) = std::env::var_os(DUMP_GRAPHS_ENV).filter(|v| !v.is_empty()) {
+        write_graphs(graphs, stem, Path::new(&dir))?;
+    }
+    Ok(())
+}

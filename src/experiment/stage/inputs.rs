@@ -1,0 +1,82 @@
+//! From the plan's data to what a stage feeds its graphs: texts, filter counts, and batches as
+//! named tensors.
+
+use crate::data::{self, Item, Labels};
+use crate::experiment::plan::{DataSource, NamedData};
+use crate::graph::Tensor;
+use crate::train::Batch;
+use anyhow::Result;
+use std::path::Path;
+
+use super::Metrics;
+
+/// Records a filter report as `data.<name>.kept` and `data.<name>.removed.<filter>`.
+pub fn record_filter(metrics: &mut Metrics, name: &str, report: &data::FilterReport) {
+    metrics.insert(format!("data.{name}.kept"), report.kept as f64);
+    for (f, n) in &report.removed {
+        metrics.insert(format!("data.{name}.removed.{f}"), *n as f64);
+    }
+}
+
+/// Texts of a corpus, or the train texts (both sides of pairs) of a dataset.
+pub fn texts_of(d: &NamedData, metrics: &mut Metrics) -> Result<Vec<String>> {
+    Ok(match &d.source {
+        DataSource::Corpus(c) => {
+            let (lines, report) = data::load_corpus(c, Path::new(""))?;
+            record_filter(metrics, &d.name, &report);
+            lines
+        }
+        DataSource::Dataset(c) => {
+            let (ds, report) = data::load_dataset(c, Path::new(""))?;
+            record_filter(metrics, &d.name, &report);
+            ds.train
+                .into_iter()
+                .flat_map(|e| std::iter::once(e.text).chain(e.text_pair))
+                .collect()
+        }
+    })
+}
+
+/// Splits off every 50th item (at most 1,000) as a dev set; corpora of fewer than 100 items keep
+/// everything for training and get no dev metrics.
+pub fn hold_out(items: Vec<Item>) -> (Vec<Item>, Vec<Item>) {
+    if items.len() < 100 {
+        return (items, Vec::new());
+    }
+    let (mut train, mut dev) = (Vec::with_capacity(items.len()), Vec::new());
+    for (i, it) in items.into_iter().enumerate() {
+        if i % 50 == 49 && dev.len() < 1000 {
+            dev.push(it)
+        } else {
+            train.push(it)
+        }
+    }
+    (train, dev)
+}
+
+/// Converts a data batch into the graph's named inputs (`token_type_ids` only with segments).
+pub fn feeds_of(batch: data::Batch, segments: bool) -> Batch {
+    let (b, t) = (batch.batch_size, batch.seq_len);
+    let mut f = vec![
+        (
+            "input_ids".to_string(),
+            Tensor::i64(vec![b, t], batch.input_ids),
+        ),
+        (
+            "attention_mask".to_string(),
+            Tensor::i64(vec![b, t], batch.attention_mask),
+        ),
+    ];
+    if segments {
+        f.push((
+            "token_type_ids".to_string(),
+            Tensor::i64(vec![b, t], batch.token_type_ids),
+        ));
+    }
+    match batch.labels {
+        Labels::Class(l) => f.push(("labels".to_string(), Tensor::i64(vec![b], l))),
+        Labels::Tokens(l) => f.push(("labels".to_string(), Tensor::i64(vec![b * t], l))),
+        Labels::None => {}
+    }
+    f
+}

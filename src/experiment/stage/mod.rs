@@ -1,0 +1,25 @@
+//! Stages: the units of work a plan is made of, one file per kind (tokenizer, static word
+//! vectors, pretraining, downstream) over one [`StageContext`]. Each computes into a folder the
+//! runner renames into place when it completes, and returns its metrics. The graphs a stage
+//! trains are built by [`graphs::stage_graphs`], which `embedlab graph` calls too.
+mod context;
+mod downstream;
+pub mod files;
+mod graphs;
+mod inputs;
+mod pretrain;
+mod tokenizer;
+mod transfer;
+mod vectors;
+mod written;
+
+pub use context::{Metrics, StageContext, compute_stage, pretrained_is_causal, thread_count};
+pub use downstream::label_names;
+pub use graphs::{
+    DUMP_GRAPHS_ENV, GraphShape, Protocol, StageGraphs, Upstream, downstream_shape, pretrain_shape,
+    stage_graphs,
+};
+pub use tokenizer::fit_tokenizer;
+pub use transfer::{initial_params, transferred};
+pub use vectors::{STATIC_WORD, static_vectors};
+pub use written::write_stage_graphs;

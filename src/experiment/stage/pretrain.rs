@@ -1,0 +1,248 @@
+//! The pretraining stage: an encoder trained on a corpus (mlm, clm, nsp, sop) or a labelled
+//! dataset (classify), or imported; writes `params.safetensors` (encoder and embeddings only,
+//! the head is dropped).
+
+use super::graphs::{GraphShape, Upstream, dump_if_asked, pretrain_shape, stage_graphs};
+use super::inputs::{feeds_of, hold_out, record_filter, texts_of};
+use super::transfer::only_encoder;
+use super::vectors::STATIC_WORD;
+use super::{Metrics, StageContext, files};
+use crate::config::{EmbeddingsConfig, EncoderConfig, PretrainConfig, PretrainTask};
+use crate::data::{self, BatchConfig, Batcher, Item, Labels, MlmConfig, Tok, derive_seed};
+use crate::experiment::convert::optim_spec;
+use crate::experiment::imports;
+use crate::experiment::plan::{DataSource, NamedData};
+use crate::graph::Tensor;
+use crate::model::Head;
+use crate::runtime;
+use crate::train::{self, Batch, StepLoop, Trainer};
+use anyhow::{Result, bail};
+use std::path::Path;
+
+/// A pretraining stage's configuration and the folders of the stages it reads.
+pub struct PretrainStage<'a> {
+    pub pretrain: &'a PretrainConfig,
+    pub encoder: &'a EncoderConfig,
+    pub embeddings: &'a EmbeddingsConfig,
+    pub data: &'a NamedData,
+    pub seed: u64,
+    pub tokenizer_dir: &'a Path,
+    /// The previous stage of a chain, whose parameters it starts from.
+    pub previous: Option<&'a Path>,
+}
+
+/// The examples a pretraining task trains on, and its held-out ones when the data has a dev split.
+struct Examples {
+    train: Vec<Item>,
+    dev: Option<Vec<Item>>,
+    classes: Option<usize>,
+}
+
+fn examples(s: &PretrainStage, tok: &Tok, metrics: &mut Metrics) -> Result<Examples> {
+    let p = s.pretrain;
+    let d = s.data;
+    let plain = |seqs: Vec<Vec<u32>>| -> Vec<Item> {
+        seqs.into_iter()
+            .map(|a| Item {
+                a,
+                b: None,
+                target: data::Target::None,
+            })
+            .collect()
+    };
+    Ok(match p.task {
+        PretrainTask::Mlm | PretrainTask::Clm | PretrainTask::Nsp | PretrainTask::Sop => {
+            let texts = texts_of(d, metrics)?;
+            let seqs: Vec<Vec<u32>> = texts
+                .iter()
+                .map(|t| tok.encode(t))
+                .collect::<std::result::Result<Vec<_>, _>>()?
+                .into_iter()
+                .filter(|s| !s.is_empty())
+                .collect();
+            let train = match p.task {
+                PretrainTask::Nsp => data::sentence_pair_items(data::sentence_pairs(
+                    &seqs,
+                    data::PairObjective::Nsp,
+                    s.seed,
+                )?),
+                PretrainTask::Sop => data::sentence_pair_items(data::sentence_pairs(
+                    &seqs,
+                    data::PairObjective::Sop,
+                    s.seed,
+                )?),
+                _ => plain(seqs),
+            };
+            Examples {
+                train,
+                dev: None,
+                classes: None,
+            }
+        }
+        PretrainTask::Classify => {
+            let DataSource::Dataset(dc) = &d.source else {
+                bail!(
+                    "pretraining task classify needs a dataset, '{}' is a corpus",
+                    d.name
+                )
+            };
+            let (ds, report) = data::load_dataset(dc, Path::new(""))?;
+            record_filter(metrics, &d.name, &report);
+            let train = data::class_items(&ds.train, tok, &ds.labels)?;
+            let dev = (!ds.dev.is_empty())
+                .then(|| data::class_items(&ds.dev, tok, &ds.labels))
+                .transpose()?;
+            Examples {
+                train,
+                dev,
+                classes: Some(ds.labels.len()),
+            }
+        }
+        PretrainTask::Import => bail!("an import stage does not train"),
+    })
+}
+
+/// Pretrains (or imports) an encoder into `ctx.dir`.
+pub fn pretrain(s: &PretrainStage, ctx: &StageContext) -> Result<Metrics> {
+    let p = s.pretrain;
+    if p.task == PretrainTask::Import {
+        return imports::import_stage(p, ctx.dir);
+    }
+    let mut metrics = Metrics::new();
+    let tok = Tok::load(&s.tokenizer_dir.join(files::TOKENIZER))?;
+    // After an imported model the chain keeps its architecture (and passes it on).
+    imports::inherit_import(s.previous, ctx.dir)?;
+    let ex = examples(s, &tok, &mut metrics)?;
+    if ex.train.is_empty() {
+        bail!("'{}' has no text left to pretrain on", s.data.name);
+    }
+    let up = Upstream {
+        vocab: tok.vocab_size(),
+        previous: s.previous,
+        classes: ex.classes,
+        static_vectors: ctx.vectors.is_some(),
+    };
+    let shape = pretrain_shape(p, s.encoder, s.embeddings, &up, s.seed)?;
+    // Held out for the pretraining metrics on unseen text: the dataset's dev split for
+    // `classify`, else every 50th example (at most 1,000).
+    let (items, dev_items) = match ex.dev {
+        Some(dev) => (ex.train, dev),
+        None => hold_out(ex.train),
+    };
+    let mut graphs = stage_graphs(&shape)?;
+    dump_if_asked(&graphs, ctx.stem)?;
+    let (train_g, eval_g) = (graphs.take("train_step"), graphs.take("eval"));
+    let mut params = train::init_params(&train_g.params, s.seed)?;
+    if let Some(v) = ctx.vectors {
+        params.set(STATIC_WORD, v)?;
+    }
+    if let Some(prev) = s.previous {
+        // The previous stage of a chain holds the encoder only; this stage's head starts fresh.
+        let opts = runtime::LoadOptions {
+            prefixes: vec!["embeddings".into(), "encoder".into()],
+            ..Default::default()
+        };
+        runtime::load_params_into(&prev.join(files::PARAMS), &mut params, &opts)?;
+    }
+    let mut tr = Trainer::new(
+        &train_g,
+        Some(&eval_g),
+        params,
+        optim_spec(&p.optimizer, p.steps),
+        &ctx.session_options(),
+    )?;
+    let batch_config = |shuffle| BatchConfig {
+        batch_size: p.batch_size,
+        seq_len: shape.seq,
+        buckets: vec![],
+        shuffle,
+        seed: s.seed,
+    };
+    let batcher = Batcher::new(&items, batch_config(true))?;
+    let feeds_for = |batch: data::Batch, mask_seed: u64| feeds(&shape, p, batch, mask_seed);
+    // The dev batches are fixed (masks included) so that every evaluation sees the same targets.
+    let dev_batches: Vec<Batch> = if dev_items.is_empty() {
+        Vec::new()
+    } else {
+        Batcher::new(&dev_items, batch_config(false))?
+            .epoch(0)
+            .enumerate()
+            .map(|(i, b)| feeds_for(b, derive_seed(s.seed, &[u64::MAX, i as u64])))
+            .collect::<Result<_>>()?
+    };
+    let result = train::run_steps(
+        &mut tr,
+        &batcher,
+        &feeds_for,
+        &StepLoop {
+            steps: p.steps,
+            seed: s.seed,
+            checkpoint: &ctx.resume_dir.join(files::RESUME),
+            dev: &dev_batches,
+            progress: ctx.progress,
+        },
+    )?;
+    metrics.insert("pretrain_loss".into(), result.loss_ema);
+    metrics.insert("pretrain_steps".into(), p.steps as f64);
+    if let Some((loss, acc)) = result.dev {
+        metrics.insert("pretrain_dev_loss".into(), loss);
+        // Masked-token accuracy (mlm), next-token accuracy (clm), or the pair/class accuracy.
+        metrics.insert("pretrain_dev_accuracy".into(), acc);
+        if shape.head == Head::Clm {
+            metrics.insert("pretrain_perplexity".into(), loss.exp());
+        }
+    }
+    runtime::save_checkpoint(
+        &ctx.dir.join(files::PARAMS),
+        &only_encoder(&tr.params)?,
+        None,
+        &Default::default(),
+    )?;
+    Ok(metrics)
+}
+
+/// The graph inputs of one batch: masked tokens and their targets for MLM, next-token labels
+/// for CLM, the batch's own labels otherwise.
+fn feeds(
+    shape: &GraphShape,
+    p: &PretrainConfig,
+    batch: data::Batch,
+    mask_seed: u64,
+) -> Result<Batch> {
+    let (b, t) = (batch.batch_size, batch.seq_len);
+    let segments = shape.spec.segment;
+    Ok(match shape.head {
+        Head::Mlm { n_masked } => {
+            let mlm = MlmConfig {
+                prob: p.mask_prob,
+                max_predictions: Some(n_masked),
+                ..Default::default()
+            };
+            let masked = data::mask_tokens(&batch, shape.spec.vocab, &mlm, mask_seed)?;
+            let mut f = feeds_of(
+                data::Batch {
+                    input_ids: masked.input_ids,
+                    labels: Labels::None,
+                    ..batch
+                },
+                segments,
+            );
+            f.push((
+                "mlm_positions".to_string(),
+                Tensor::i64(vec![n_masked], masked.masked_positions),
+            ));
+            f.push((
+                "mlm_labels".to_string(),
+                Tensor::i64(vec![n_masked], masked.masked_labels),
+            ));
+            f
+        }
+        Head::Clm => {
+            let labels = data::causal_lm_labels(&batch);
+            let mut f = feeds_of(batch, segments);
+            f.push(("labels".to_string(), Tensor::i64(vec![b * t], labels)));
+            f
+        }
+        Head::Classify { .. } | Head::Tag { .. } => feeds_of(batch, segments),
+    })
+}

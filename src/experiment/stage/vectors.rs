@@ -1,0 +1,56 @@
+//! Static word vectors for `embeddings.word = "static"`: skip-gram vectors trained on the texts
+//! the tokenizer was fitted on, once per tokenizer and dimension.
+
+use super::files;
+use super::inputs::texts_of;
+use super::{Metrics, thread_count};
+use crate::data::Tok;
+use crate::experiment::plan::NamedData;
+use crate::experiment::vectors::{VectorsSpec, train_vectors};
+use crate::model;
+use crate::runtime::{self, ParamStore};
+use anyhow::{Context, Result};
+use std::path::Path;
+
+/// The word-embedding table that `embeddings.word = "static"` fills with upstream vectors and
+/// keeps fixed.
+pub const STATIC_WORD: &str = "embeddings.word";
+
+/// Static word vectors of dimension `dim` for a tokenizer: trained (skip-gram with negative
+/// sampling) on the texts the tokenizer was fitted on and written to `dir`, or read from it when
+/// already there. Returns the `[vocab, dim]` table.
+pub fn static_vectors(
+    tokenizer_dir: &Path,
+    fit_on: &[NamedData],
+    dim: usize,
+    dir: &Path,
+    threads: Option<usize>,
+) -> Result<Vec<f32>> {
+    let path = dir.join(files::VECTORS);
+    if path.exists() {
+        let ck = runtime::load_checkpoint(&path)?;
+        return Ok(ck
+            .params
+            .get(model::IN_VECTORS)
+            .context("vectors file without word2vec.in")?
+            .to_vec());
+    }
+    let tok = Tok::load(&tokenizer_dir.join(files::TOKENIZER))?;
+    let mut texts = Vec::new();
+    for d in fit_on {
+        texts.extend(texts_of(d, &mut Metrics::new())?);
+    }
+    let seqs = texts
+        .iter()
+        .map(|t| tok.encode(t))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    let spec = VectorsSpec::new(dim, 1);
+    let (v, loss) = train_vectors(&seqs, tok.vocab_size(), &spec, thread_count(threads))?;
+    let mut store = ParamStore::new();
+    store.insert(model::IN_VECTORS, &[tok.vocab_size(), dim], &v)?;
+    let mut meta = runtime::Metadata::new();
+    meta.insert("skipgram_loss".into(), serde_json::json!(loss));
+    std::fs::create_dir_all(dir)?;
+    runtime::save_checkpoint(&path, &store, None, &meta)?;
+    Ok(v)
+}
