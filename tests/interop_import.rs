@@ -272,3 +272,63 @@ fn an_imported_model_is_a_pretraining_stage() {
         .fold(0f32, f32::max);
     assert!(diff <= 1e-6, "{diff}");
 }
+
+/// `embedlab graph` builds a stage after an import with the imported architecture and
+/// vocabulary: the bytes equal those the fine-tuned stage trained (`EMBEDLAB_DUMP_GRAPHS`),
+/// whether the import is read from the results folder or imported afresh by the command.
+#[test]
+fn graph_after_an_import_writes_what_the_stage_trains() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bert = tmp.path().join("bert");
+    write_bert_dir(&bert);
+    let file = experiment(tmp.path(), &bert);
+    let only_finetune = tmp.path().join("finetune.toml");
+    std::fs::write(
+        &only_finetune,
+        "[sweep]\n\"downstream.C.transfer\" = [\"finetune\"]\n",
+    )
+    .unwrap();
+    let (out, dump) = (tmp.path().join("out"), tmp.path().join("dump"));
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_embedlab"))
+        .args([file.as_os_str(), only_finetune.as_os_str()].iter().fold(
+            vec![std::ffi::OsString::from("run")],
+            |mut v, a| {
+                v.push(a.into());
+                v
+            },
+        ))
+        .arg("--out")
+        .arg(&out)
+        .env("EMBEDLAB_DUMP_GRAPHS", &dump)
+        .output()
+        .unwrap();
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    for (i, results) in [out.clone(), tmp.path().join("none")].iter().enumerate() {
+        let written = tmp.path().join(format!("graphs{i}"));
+        let (code, _, err) = embedlab(
+            &[
+                "graph",
+                file.to_str().unwrap(),
+                only_finetune.to_str().unwrap(),
+                "--stage",
+                "downstream.C",
+                "--out",
+                written.to_str().unwrap(),
+                "--results",
+                results.to_str().unwrap(),
+            ],
+            None,
+        );
+        assert_eq!(code, 0, "{err}");
+        for role in ["train_step", "eval"] {
+            let name = format!("downstream_C.{role}.onnx");
+            let trained = std::fs::read(dump.join(&name)).unwrap();
+            let drawn = std::fs::read(written.join(&name)).unwrap();
+            assert!(trained == drawn, "{name} differs ({results:?})");
+        }
+    }
+}

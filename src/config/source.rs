@@ -16,13 +16,16 @@ use toml::de::{DeTable, DeValue};
 
 /// Prefix of the environment variables that override experiment keys.
 pub const ENV_PREFIX: &str = "EMBEDLAB_";
-/// `EMBEDLAB_*` variables that configure the tool itself (library provisioning), not the
-/// experiment; the loader passes over them.
+/// `EMBEDLAB_*` variables that configure the tool itself (library provisioning, graph dumps,
+/// the test suite), not the experiment; the loader passes over them.
 pub const ENV_NOT_KEYS: &[&str] = &[
     "EMBEDLAB_ORT_BUNDLED",
     "EMBEDLAB_SKIP_ORT_DOWNLOAD",
     "EMBEDLAB_PYTHON",
     "EMBEDLAB_LOG",
+    "EMBEDLAB_DUMP_GRAPHS",
+    "EMBEDLAB_REQUIRE_EXTERNAL",
+    "EMBEDLAB_UPDATE_DOCS",
 ];
 /// Separator of key segments in environment variable names (`EMBEDLAB_ENCODER__DEPTH`).
 pub const ENV_SEPARATOR: &str = "__";

@@ -125,6 +125,10 @@ impl Resolver<'_> {
         if done.is_file() {
             return Ok(Tok::load(&done)?.vocab_size());
         }
+        // A run that starts from an import uses the import's tokenizer.
+        if let Some(dir) = self.import_of(Some(key))? {
+            return Ok(Tok::load(&dir.join(files::TOKENIZER))?.vocab_size());
+        }
         let Some(StageConfig::Tokenizer { tokenizer, fit_on }) =
             self.plan.stage(key).map(|s| &s.config)
         else {
