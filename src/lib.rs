@@ -14,11 +14,13 @@
 //! runtime              the ONLY user of `ort`: library loading, sessions, parameter store, checkpoints
 //! graph                our IR, ops (forward + backward side by side), autodiff, export to ONNX
 //! config               serde types of the experiment file, defaults, validation (leaf)
+//! fsio                 atomic file writes, used by report and runtime (leaf)
 //! ```
 pub mod bench;
 pub mod config;
 pub mod data;
 pub mod experiment;
+pub mod fsio;
 pub mod graph;
 pub mod interop;
 pub mod metrics;

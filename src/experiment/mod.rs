@@ -4,13 +4,13 @@
 //! - `check`: checks before compute that read files (data, ONNX Runtime, the results folder);
 //! - `plan`: grid points → deduplicated cells → runs → shared stages, with cost estimates;
 //! - `stage`: one stage (tokenizer, static vectors, pretraining, downstream) into its directory;
-//! - `run`: the whole plan, run by run, stages shared and cached, rows to runs.csv.
+//! - `runner`: the whole plan, stages shared and cached, on worker threads, rows to runs.csv.
 pub mod artifacts;
 mod check;
 mod convert;
 pub mod imports;
 mod plan;
-mod run;
+mod runner;
 pub mod stage;
 pub mod vectors;
 
@@ -21,5 +21,5 @@ pub use plan::{
     KEY_VERSION, NamedData, NamedKey, Plan, RunPlan, StageConfig, StageKind, StagePlan,
     canonical_json, format_seconds, normalise, plan, plan_files, run_stage_plans, stage_key,
 };
-pub use run::{RunOptions, RunSummary, Shard, run_plan, threads_per_job};
+pub use runner::{RunOptions, RunSummary, Shard, run_plan, threads_per_job};
 pub use stage::write_stage_graphs;

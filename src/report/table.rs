@@ -68,7 +68,7 @@ pub fn write_csv(path: &Path, columns: &[String], rows: &[Row]) -> Result<()> {
         )?;
     }
     let bytes = w.into_inner().context("csv buffer")?;
-    crate::runtime::write_atomic(path, &bytes)
+    crate::fsio::write_atomic(path, &bytes)
         .with_context(|| format!("writing {}", path.display()))?;
     Ok(())
 }
@@ -132,7 +132,7 @@ pub fn replace_curves(
         w.write_record(r)?;
     }
     let bytes = w.into_inner().context("csv buffer")?;
-    crate::runtime::write_atomic(path, &bytes)?;
+    crate::fsio::write_atomic(path, &bytes)?;
     Ok(())
 }
 
@@ -261,7 +261,7 @@ pub fn write_summary(exp_dir: &Path, rows: &[Row], middle: &[String]) -> Result<
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let md = super::markdown::render(&name, rows, middle, &plots);
-    crate::runtime::write_atomic(&exp_dir.join("report.md"), md.as_bytes())?;
+    crate::fsio::write_atomic(&exp_dir.join("report.md"), md.as_bytes())?;
     Ok(())
 }
 

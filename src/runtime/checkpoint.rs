@@ -15,14 +15,13 @@
 
 use std::collections::HashMap;
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use safetensors::{Dtype, SafeTensors, tensor::TensorView};
 
 use super::error::{Result, RuntimeError};
 use super::params::{OptState, ParamStore};
+use crate::fsio::{self, WriteError};
 
 /// The caller's metadata: a JSON object (step, rng state, ...).
 pub type Metadata = serde_json::Map<String, serde_json::Value>;
@@ -100,41 +99,11 @@ pub fn save_checkpoint(
     write_atomic(path, &bytes)
 }
 
-/// Writes `bytes` to a temporary file beside `path` (creating the directory if needed), syncs it
-/// and renames it over `path`. On any failure the temporary file is removed and `path` is left as
-/// it was.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let file_name = path
-        .file_name()
-        .ok_or_else(|| RuntimeError::checkpoint(path, "not a file path"))?
-        .to_string_lossy()
-        .into_owned();
-    let tmp = path.with_file_name(format!(
-        ".{file_name}.tmp-{}-{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let result = (|| -> std::io::Result<()> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            fs::create_dir_all(dir)?;
-        }
-        let mut f = fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        drop(f);
-        fs::rename(&tmp, path)?;
-        // Make the rename itself durable; best effort (not every file system allows it).
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
-            && let Ok(d) = fs::File::open(dir)
-        {
-            let _ = d.sync_all();
-        }
-        Ok(())
-    })();
-    result.map_err(|e| {
-        let _ = fs::remove_file(&tmp);
-        RuntimeError::io(path, e)
+/// [`fsio::write_atomic`] with its errors as the runtime's (the same messages).
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    fsio::write_atomic(path, bytes).map_err(|e| match e {
+        WriteError::NotAFile { path } => RuntimeError::checkpoint(path, "not a file path"),
+        WriteError::Io { path, source } => RuntimeError::io(path, source),
     })
 }
 

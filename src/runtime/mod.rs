@@ -28,7 +28,7 @@ mod session;
 
 pub use checkpoint::{
     Checkpoint, LoadOptions, LoadReport, Metadata, checkpoint_params, load_checkpoint,
-    load_params_into, load_params_mapped, name_has_prefix, save_checkpoint, write_atomic,
+    load_params_into, load_params_mapped, name_has_prefix, save_checkpoint,
 };
 pub use error::{LibraryAttempt, LibrarySource, Result, RuntimeError};
 pub use library::{BUNDLED_LIBRARY, LibraryLookup, RuntimeInfo, init, runtime_info};

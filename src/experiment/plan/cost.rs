@@ -1,0 +1,118 @@
+//! The cost model: parameters, steps, tokens and FLOPs of a stage, and the time they take at an
+//! assumed throughput. Rough by design: it ranks plans and warns of large ones.
+//!
+//! Estimates are computed in f64 so that absurd sizes saturate instead of overflowing.
+
+use crate::config::{
+    DownstreamConfig, EncoderConfig, Experiment, PositionEmbedding, PretrainConfig, PretrainTask,
+    Transfer, WordEmbedding,
+};
+use serde::Serialize;
+
+/// Effective training throughput the estimates assume, in GFLOP/s. Calibrated on DESIGN §7's
+/// measured BERT-mini MLM step (~12 GFLOP counted as below, in 97 ms on the development CPU).
+pub const EFFECTIVE_GFLOPS: f64 = 100.0;
+/// Fixed cost of a stage (session creation, data loading), in seconds.
+pub const STAGE_OVERHEAD_SECONDS: f64 = 2.0;
+/// Estimated time to fit a tokenizer, in seconds.
+pub const TOKENIZER_SECONDS: f64 = 5.0;
+/// Training examples assumed for a dataset whose size the plan cannot know (no `max_train`).
+pub const ASSUMED_TRAIN_EXAMPLES: u64 = 10_000;
+
+/// A rough cost: parameters, work and time at [`EFFECTIVE_GFLOPS`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct CostEstimate {
+    pub params: u64,
+    pub steps: u64,
+    pub tokens_per_step: u64,
+    pub gflop: f64,
+    pub seconds: f64,
+}
+
+/// Parameters of one encoder layer (attention, feed-forward, two layer norms).
+fn layer_params(e: &EncoderConfig) -> f64 {
+    let (d, f) = (e.d_model as f64, e.ffn as f64);
+    4.0 * d * d + 4.0 * d + 2.0 * d * f + f + d + 4.0 * d
+}
+
+/// Parameters of the embeddings and the encoder.
+fn model_params(exp: &Experiment) -> f64 {
+    let d = exp.encoder.d_model as f64;
+    let mut n = 2.0 * d;
+    if exp.embeddings.word != WordEmbedding::None {
+        n += exp.tokenizer.vocab_size as f64 * d;
+    }
+    if exp.embeddings.position == PositionEmbedding::Learned {
+        n += exp.encoder.max_len as f64 * d;
+    }
+    if exp.embeddings.segment {
+        n += 2.0 * d;
+    }
+    n + exp.encoder.depth as f64 * layer_params(&exp.encoder)
+}
+
+/// Forward FLOPs per token of the encoder at `seq_len` (matmuls plus attention scores).
+fn encoder_flops_per_token(e: &EncoderConfig, seq_len: usize) -> f64 {
+    let attention = 4.0 * seq_len as f64 * e.d_model as f64;
+    e.depth as f64 * (2.0 * layer_params(e) + attention)
+}
+
+fn cost(params: f64, steps: f64, tokens_per_step: f64, gflop: f64) -> CostEstimate {
+    // `as` from f64 saturates.
+    CostEstimate {
+        params: params as u64,
+        steps: steps as u64,
+        tokens_per_step: tokens_per_step as u64,
+        gflop,
+        seconds: STAGE_OVERHEAD_SECONDS + gflop / EFFECTIVE_GFLOPS,
+    }
+}
+
+/// Fitting a tokenizer: a fixed time.
+pub(super) fn tokenizer_cost() -> CostEstimate {
+    CostEstimate {
+        seconds: TOKENIZER_SECONDS,
+        ..CostEstimate::default()
+    }
+}
+
+pub(super) fn pretrain_cost(exp: &Experiment, p: &PretrainConfig) -> CostEstimate {
+    let params = model_params(exp);
+    if p.task == PretrainTask::Import {
+        return cost(params, 0.0, 0.0, 0.0);
+    }
+    let tokens = p.batch_size as f64 * p.seq_len as f64;
+    let vocab_head = 2.0 * exp.tokenizer.vocab_size as f64 * exp.encoder.d_model as f64;
+    // Language-model heads project onto the vocabulary: MLM at masked positions, CLM everywhere.
+    let head = match p.task {
+        PretrainTask::Mlm => vocab_head * p.mask_prob,
+        PretrainTask::Clm => vocab_head,
+        // Sentence-pair and classification heads are small; an import trains nothing.
+        PretrainTask::Nsp | PretrainTask::Sop | PretrainTask::Classify | PretrainTask::Import => {
+            0.0
+        }
+    };
+    let forward = encoder_flops_per_token(&exp.encoder, p.seq_len) + head;
+    let steps = p.steps as f64;
+    // Backward costs about twice the forward pass.
+    let gflop = 3.0 * forward * tokens * steps / 1e9;
+    cost(params, steps, tokens, gflop)
+}
+
+pub(super) fn downstream_cost(exp: &Experiment, d: &DownstreamConfig) -> CostEstimate {
+    let params = model_params(exp);
+    let examples = exp
+        .dataset
+        .get(&d.data)
+        .and_then(|ds| ds.filter.max_train)
+        .map_or(ASSUMED_TRAIN_EXAMPLES as f64, |n| n as f64);
+    let steps = (examples / d.batch_size.max(1) as f64).ceil() * d.epochs as f64;
+    let tokens = d.batch_size as f64 * d.seq_len as f64;
+    let forward = encoder_flops_per_token(&exp.encoder, d.seq_len);
+    // Frozen: the encoder runs forward once per example, then only the head trains.
+    let gflop = match d.transfer {
+        Transfer::Frozen => forward * examples * d.seq_len as f64 / 1e9,
+        Transfer::Scratch | Transfer::Finetune => 3.0 * forward * tokens * steps / 1e9,
+    };
+    cost(params, steps, tokens, gflop)
+}

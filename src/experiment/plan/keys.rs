@@ -1,0 +1,125 @@
+//! Content keys: a stage's key is the first 16 hex digits of the sha256 of a canonical JSON
+//! (sorted keys) of everything that determines the stage's output, its parents' keys included:
+//! - tokenizer: its config and the corpora/datasets it is fitted on;
+//! - pretrain: its config, encoder, embeddings, its data, its own seed (the run seed only with
+//!   `replicate = true`) and its parent's key (the tokenizer, or the previous stage of a chain);
+//! - downstream: its config, encoder, embeddings, dataset, the tokenizer key, the key of the
+//!   pretraining it starts from (none for scratch) and the run seed.
+//!
+//! Names are not part of keys (renaming a stage keeps its cache), and neither are `device` and
+//! `threads`.
+
+use super::types::NamedData;
+use crate::config::{DownstreamConfig, Experiment, PretrainConfig};
+use serde::Serialize;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+/// Bumped when the meaning of a stage's outputs changes, so old caches are not reused
+/// (2: pretraining holds out a dev share).
+pub const KEY_VERSION: u32 = 2;
+
+/// What a tokenizer stage's key is made of.
+pub(super) fn tokenizer_material(exp: &Experiment, fit_on: &[NamedData]) -> Value {
+    json!({
+        "stage": "tokenizer",
+        "version": KEY_VERSION,
+        "tokenizer": without(&exp.tokenizer, &["fit_on"]),
+        "fit_on": fit_on.iter().map(|d| &d.source).collect::<Vec<_>>(),
+    })
+}
+
+/// What a pretraining stage's key is made of; `seed` is the one it trains with (`None` for a
+/// `replicate` stage in a cell signature).
+pub(super) fn pretrain_material(
+    exp: &Experiment,
+    p: &PretrainConfig,
+    data: &NamedData,
+    seed: Option<u64>,
+    tok_key: &str,
+    previous: Option<&str>,
+) -> Value {
+    json!({
+        "stage": "pretrain",
+        "version": KEY_VERSION,
+        "config": without(p, &["data", "seed", "replicate"]),
+        "encoder": exp.encoder,
+        "embeddings": exp.embeddings,
+        "data": data.source,
+        "seed": seed,
+        "tokenizer": tok_key,
+        "previous": previous,
+    })
+}
+
+/// What a downstream stage's key is made of; `seed` is the run seed (`None` in a cell signature).
+pub(super) fn downstream_material(
+    exp: &Experiment,
+    d: &DownstreamConfig,
+    data: &NamedData,
+    seed: Option<u64>,
+    tok_key: &str,
+    pretrained: Option<&str>,
+) -> Value {
+    json!({
+        "stage": "downstream",
+        "version": KEY_VERSION,
+        "config": without(d, &["data", "from"]),
+        "encoder": exp.encoder,
+        "embeddings": exp.embeddings,
+        "data": data.source,
+        "seed": seed,
+        "tokenizer": tok_key,
+        "pretrained": pretrained,
+    })
+}
+
+/// `value` as JSON without the named top-level fields.
+fn without<T: Serialize>(value: &T, fields: &[&str]) -> Value {
+    let mut v = serde_json::to_value(value).unwrap_or(Value::Null);
+    if let Value::Object(map) = &mut v {
+        for f in fields {
+            map.remove(*f);
+        }
+    }
+    v
+}
+
+/// First 16 hex digits of the sha256 of the canonical JSON of `material`.
+pub fn stage_key(material: &Value) -> String {
+    let mut text = String::new();
+    canonical_json(material, &mut text);
+    let digest = Sha256::digest(text.as_bytes());
+    hex::encode(digest)[..16].to_string()
+}
+
+/// Compact JSON with object keys sorted at every level, whatever map type serde_json was built with.
+pub fn canonical_json(value: &Value, out: &mut String) {
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(b.0));
+            out.push('{');
+            for (i, (k, v)) in entries.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Value::String(k.clone()).to_string());
+                out.push(':');
+                canonical_json(v, out);
+            }
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (i, v) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                canonical_json(v, out);
+            }
+            out.push(']');
+        }
+        scalar => out.push_str(&scalar.to_string()),
+    }
+}

@@ -1,0 +1,171 @@
+//! The stages of one run, each with its content key, its parents and its cost estimate:
+//! the tokenizer, each downstream stage's pretraining chain, the downstream stages.
+
+use super::cost::{downstream_cost, pretrain_cost, tokenizer_cost};
+use super::keys::{downstream_material, pretrain_material, stage_key, tokenizer_material};
+use super::types::{DataSource, NamedData, StageConfig, StageKind, StagePlan};
+use crate::config::{CorpusConfig, DownstreamConfig, Experiment, PretrainConfig, Transfer};
+
+/// The stages of one run, parents first: tokenizer, each downstream stage's pretraining chain,
+/// the downstream stages. `seed = None` leaves the run seed out of the keys (cell signatures).
+pub(super) fn run_stages(exp: &Experiment, seed: Option<u64>) -> Vec<StagePlan> {
+    let mut out = Vec::new();
+    let tokenizer = tokenizer_stage(exp);
+    let tok_key = tokenizer.key.clone();
+    out.push(tokenizer);
+    for (name, d) in &exp.downstream {
+        let mut previous: Option<String> = None;
+        let mut chain: Vec<String> = Vec::new();
+        // A chain that starts with an imported model directory uses that model's tokenizer
+        // (its stage folder holds the tokenizer.json) instead of the experiment's.
+        let mut chain_tok = tok_key.clone();
+        if d.transfer != Transfer::Scratch {
+            for stage_name in d.from.names() {
+                let Some(p) = exp.pretrain.get(stage_name) else {
+                    continue;
+                };
+                chain.push(format!("pretrain.{stage_name}"));
+                let stage = if crate::experiment::imports::imports_model_dir(p) {
+                    let s = crate::experiment::imports::import_stage_plan(
+                        p, stage_name, &chain, &tok_key,
+                    );
+                    chain_tok = s.key.clone();
+                    s
+                } else {
+                    pretrain_stage(
+                        exp,
+                        stage_name,
+                        p,
+                        &chain_tok,
+                        previous.as_deref(),
+                        &chain,
+                        seed,
+                    )
+                };
+                previous = Some(stage.key.clone());
+                out.push(stage);
+            }
+        }
+        out.push(downstream_stage(
+            exp,
+            name,
+            d,
+            &chain_tok,
+            previous.as_deref(),
+            seed,
+        ));
+    }
+    // Runs whose every chain starts from an imported model do not fit the experiment's tokenizer.
+    if !out.iter().any(|s| s.parents.contains(&tok_key)) {
+        out.remove(0);
+    }
+    out
+}
+
+fn data_of(exp: &Experiment, name: &str) -> NamedData {
+    let source = match (exp.corpus.get(name), exp.dataset.get(name)) {
+        (Some(c), _) => DataSource::Corpus(c.clone()),
+        (None, Some(d)) => DataSource::Dataset(d.clone()),
+        // Validation guarantees references resolve; an empty corpus keeps planning total.
+        (None, None) => DataSource::Corpus(CorpusConfig {
+            path: Default::default(),
+            filter: Default::default(),
+        }),
+    };
+    NamedData {
+        name: name.to_string(),
+        source,
+    }
+}
+
+fn tokenizer_stage(exp: &Experiment) -> StagePlan {
+    let fit_on: Vec<NamedData> = exp
+        .tokenizer
+        .fit_on
+        .iter()
+        .map(|n| data_of(exp, n))
+        .collect();
+    let material = tokenizer_material(exp, &fit_on);
+    StagePlan {
+        key: stage_key(&material),
+        kind: StageKind::Tokenizer,
+        name: "tokenizer".into(),
+        label: "tokenizer".into(),
+        parents: Vec::new(),
+        runs: Vec::new(),
+        config: StageConfig::Tokenizer {
+            tokenizer: exp.tokenizer.clone(),
+            fit_on,
+        },
+        estimate: tokenizer_cost(),
+        cached: false,
+    }
+}
+
+fn pretrain_stage(
+    exp: &Experiment,
+    name: &str,
+    p: &PretrainConfig,
+    tok_key: &str,
+    previous: Option<&str>,
+    chain: &[String],
+    run_seed: Option<u64>,
+) -> StagePlan {
+    let seed = if p.replicate { run_seed } else { Some(p.seed) };
+    let data = data_of(exp, &p.data);
+    let material = pretrain_material(exp, p, &data, seed, tok_key, previous);
+    let mut parents = vec![tok_key.to_string()];
+    parents.extend(previous.filter(|k| *k != tok_key).map(str::to_string));
+    StagePlan {
+        key: stage_key(&material),
+        kind: StageKind::Pretrain,
+        name: name.to_string(),
+        label: chain.join(" > "),
+        parents,
+        runs: Vec::new(),
+        config: StageConfig::Pretrain {
+            pretrain: p.clone(),
+            encoder: exp.encoder.clone(),
+            embeddings: exp.embeddings.clone(),
+            data,
+            seed: seed.unwrap_or(p.seed),
+            tokenizer: tok_key.to_string(),
+            previous: previous.map(str::to_string),
+        },
+        estimate: pretrain_cost(exp, p),
+        cached: false,
+    }
+}
+
+fn downstream_stage(
+    exp: &Experiment,
+    name: &str,
+    d: &DownstreamConfig,
+    tok_key: &str,
+    pretrained: Option<&str>,
+    seed: Option<u64>,
+) -> StagePlan {
+    let data = data_of(exp, &d.data);
+    let material = downstream_material(exp, d, &data, seed, tok_key, pretrained);
+    let mut parents = vec![tok_key.to_string()];
+    parents.extend(pretrained.filter(|k| *k != tok_key).map(str::to_string));
+    StagePlan {
+        key: stage_key(&material),
+        kind: StageKind::Downstream,
+        name: name.to_string(),
+        label: format!("downstream.{name}"),
+        parents,
+        runs: Vec::new(),
+        config: StageConfig::Downstream {
+            downstream: d.clone(),
+            encoder: exp.encoder.clone(),
+            embeddings: exp.embeddings.clone(),
+            data,
+            seed: seed.unwrap_or(0),
+            tokenizer: tok_key.to_string(),
+            pretrained: pretrained.map(str::to_string),
+        },
+        estimate: downstream_cost(exp, d),
+        cached: false,
+    }
+}

@@ -1,0 +1,143 @@
+//! One stage executed into the store: its temporary folder, its bar on the board, the call into
+//! the executor of its kind, and the commit of its outputs.
+
+use super::super::plan::{Plan, StageConfig, StageKind, StagePlan};
+use super::super::stage::{self, Metrics, StageContext};
+use super::options::RunOptions;
+use super::store::{
+    CurvePoint, commit_stage, partial_dir, remove_stale_tmp, stage_dir, tmp_dir, with_lock,
+};
+use crate::report::board::{Board, StageBar};
+use crate::train::Progress;
+use anyhow::{Context, Result};
+use std::cell::RefCell;
+use std::path::Path;
+
+/// What a stage reports, passed on to its bar on the board; learning-curve points are kept for
+/// the stage's curves.csv.
+struct StageProgress<'b> {
+    bar: StageBar<'b>,
+    points: RefCell<Vec<CurvePoint>>,
+}
+
+impl Progress for StageProgress<'_> {
+    fn point(&self, split: &str, metric: &str, step: u64, value: f64) {
+        self.points
+            .borrow_mut()
+            .push((split.to_string(), metric.to_string(), step, value));
+    }
+
+    fn step(&self, step: u64, total: u64, loss: f64) {
+        self.bar.step(step, total, loss);
+    }
+}
+
+/// Executes one stage into a temporary directory renamed into place on success.
+pub(super) fn run_stage(
+    plan: &Plan,
+    stage: &StagePlan,
+    options: &RunOptions,
+    board: &Board,
+) -> Result<Metrics> {
+    let out = &options.out_dir;
+    let dir = stage_dir(out, &stage.key);
+    let tmp = tmp_dir(out, &stage.key);
+    remove_stale_tmp(out, &stage.key)?;
+    std::fs::create_dir_all(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
+    // A stage of one run (a downstream stage) names the run: with --jobs several run at once.
+    let label = match stage.runs.as_slice() {
+        [run] => format!("{} ({run})", stage.label),
+        _ => stage.label.clone(),
+    };
+    let progress = StageProgress {
+        bar: board.stage(&label),
+        points: Default::default(),
+    };
+    let resume = partial_dir(out, &stage.key);
+    // Created only when a stage writes a checkpoint there (save_checkpoint makes the folder).
+    if options.fresh && resume.exists() {
+        std::fs::remove_dir_all(&resume)?;
+    }
+    let metrics = match execute_stage(plan, stage, options, &tmp, &resume, &progress) {
+        Ok(m) => m,
+        Err(e) => {
+            progress.bar.finish("failed");
+            let _ = std::fs::remove_dir_all(&tmp);
+            return Err(e);
+        }
+    };
+    commit_stage(&tmp, &dir, &resume, &metrics, &progress.points.borrow())?;
+    progress.bar.finish("done");
+    Ok(metrics)
+}
+
+/// Calls the executor of the stage's kind, which writes the stage's files into `tmp`.
+fn execute_stage(
+    plan: &Plan,
+    stage: &StagePlan,
+    options: &RunOptions,
+    tmp: &Path,
+    resume: &Path,
+    progress: &StageProgress,
+) -> Result<Metrics> {
+    let out = &options.out_dir;
+    let key_dir = |k: &str| stage_dir(out, k);
+    let threads = options.threads;
+    // `embeddings.word = "static"`: vectors trained upstream on the tokenizer's texts, once per
+    // tokenizer and dimension, kept beside the tokenizer's stage.
+    let vectors = |emb: &crate::config::EmbeddingsConfig,
+                   enc: &crate::config::EncoderConfig,
+                   tok_key: &str|
+     -> Result<Option<Vec<f32>>> {
+        if emb.word != crate::config::WordEmbedding::Static {
+            return Ok(None);
+        }
+        let Some(StageConfig::Tokenizer { fit_on, .. }) = plan.stage(tok_key).map(|s| &s.config)
+        else {
+            anyhow::bail!("tokenizer stage {tok_key} missing from the plan");
+        };
+        let dir = out
+            .join(".stages")
+            .join(format!("{tok_key}.vectors-d{}", enc.d_model));
+        let lock = out
+            .join(".stages")
+            .join(format!("{tok_key}.vectors-d{}.lock", enc.d_model));
+        with_lock(&lock, || {
+            stage::static_vectors(&key_dir(tok_key), fit_on, enc.d_model, &dir, threads)
+        })
+        .map(Some)
+    };
+    let vectors = match &stage.config {
+        StageConfig::Tokenizer { .. } => None,
+        StageConfig::Pretrain {
+            embeddings,
+            encoder,
+            tokenizer,
+            ..
+        }
+        | StageConfig::Downstream {
+            embeddings,
+            encoder,
+            tokenizer,
+            ..
+        } => vectors(embeddings, encoder, tokenizer)?,
+    };
+    let stages = out.join(".stages");
+    let kind = match stage.kind {
+        StageKind::Tokenizer => "tokenizer",
+        StageKind::Pretrain => "pretrain",
+        StageKind::Downstream => "downstream",
+    };
+    let stem = format!("{kind}_{}", stage.name);
+    let ctx = StageContext {
+        plan,
+        stages: &stages,
+        dir: tmp,
+        resume_dir: resume,
+        threads,
+        vectors: vectors.as_deref(),
+        stem: &stem,
+        progress,
+    };
+    stage::compute_stage(&stage.config, &ctx)
+}

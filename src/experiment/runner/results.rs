@@ -1,0 +1,234 @@
+//! runs.csv and what goes with it: one row per run (the cell's axes and settings, the metrics,
+//! provenance columns: stage keys, versions, commit, threads, config hash), merged under a file
+//! lock with the rows other workers and shards write; each run's folder (config.toml,
+//! metrics.json); its learning curves in curves.csv; and at the end summary.csv and report.md.
+
+use super::super::plan::{Plan, RunPlan};
+use super::super::stage::{self, Metrics};
+use super::options::RunOptions;
+use super::store::{stage_dir, with_lock};
+use crate::report::table::{self, Row};
+use anyhow::Result;
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+/// The results of one experiment: `<out>/<experiment>/` with runs.csv and the runs' folders.
+pub(super) struct RunsTable<'a> {
+    exp_dir: PathBuf,
+    runs_csv: PathBuf,
+    rows_lock: PathBuf,
+    /// Axes and settings columns.
+    middle: Vec<String>,
+    /// Stage keys of every run in the plan, by run id.
+    current: HashMap<&'a str, String>,
+    commit: String,
+    ort_version: String,
+}
+
+impl<'a> RunsTable<'a> {
+    pub(super) fn new(plan: &'a Plan, exp_dir: PathBuf, ort_version: String) -> RunsTable<'a> {
+        let mut middle: Vec<String> = plan.axes.clone();
+        middle.extend(table::SETTINGS.iter().map(|s| s.to_string()));
+        let (runs_csv, rows_lock) = (exp_dir.join("runs.csv"), exp_dir.join("runs.csv.lock"));
+        let current: HashMap<&str, String> = plan
+            .runs
+            .iter()
+            .map(|r| (r.run_id.as_str(), r.stages.join(" ")))
+            .collect();
+        RunsTable {
+            exp_dir,
+            runs_csv,
+            rows_lock,
+            middle,
+            current,
+            commit: git_commit(),
+            ort_version,
+        }
+    }
+
+    pub(super) fn exp_dir(&self) -> &Path {
+        &self.exp_dir
+    }
+
+    /// A row is reused only when its run is in this plan with the same stage keys.
+    fn in_plan(&self, r: &Row) -> bool {
+        let (Some(id), Some(keys)) = (r.get("run_id"), r.get("stage_keys")) else {
+            return false;
+        };
+        self.current.get(id.as_str()) == Some(keys)
+    }
+
+    /// Ids of the runs already complete: rows of runs that succeeded with the same stage keys
+    /// (none with `fresh`). Rows of an edited grid or of failed runs do not count, so those runs
+    /// run again.
+    pub(super) fn completed_runs(&self, fresh: bool) -> Result<HashSet<String>> {
+        with_lock(&self.rows_lock, || {
+            let rows = if fresh {
+                Vec::new()
+            } else {
+                table::read_csv(&self.runs_csv)?
+            };
+            let ok =
+                |r: &&Row| self.in_plan(r) && r.get("status").map(String::as_str) == Some("ok");
+            Ok(rows
+                .iter()
+                .filter(ok)
+                .filter_map(|r| r.get("run_id").cloned())
+                .collect())
+        })
+    }
+
+    /// Writes a finished run's row (merged into runs.csv under its lock), its folder and its
+    /// learning curves.
+    pub(super) fn write_run(
+        &self,
+        plan: &Plan,
+        run: &RunPlan,
+        metrics: &Metrics,
+        error: Option<&str>,
+        seconds: f64,
+        options: &RunOptions,
+    ) -> Result<()> {
+        let mut row = settings_of(plan, run);
+        row.insert("run_id".into(), run.run_id.clone());
+        row.insert("cell_id".into(), run.cell_id.clone());
+        row.insert("seed".into(), run.seed.to_string());
+        row.insert(
+            "status".into(),
+            if error.is_some() { "failed" } else { "ok" }.into(),
+        );
+        if let Some(e) = &error {
+            row.insert("error".into(), e.replace('\n', " "));
+        }
+        for (k, v) in metrics {
+            row.insert(k.clone(), format!("{v}"));
+        }
+        row.insert("seconds".into(), format!("{seconds:.2}"));
+        row.insert("stage_keys".into(), run.stages.join(" "));
+        row.insert("embedlab_version".into(), env!("CARGO_PKG_VERSION").into());
+        row.insert("git_commit".into(), self.commit.clone());
+        row.insert("ort_version".into(), self.ort_version.clone());
+        row.insert(
+            "threads".into(),
+            stage::thread_count(options.threads).to_string(),
+        );
+        let run_dir = self.exp_dir.join("runs").join(&run.run_id);
+        std::fs::create_dir_all(&run_dir)?;
+        if let Some(cell) = plan.cells.iter().find(|c| c.id == run.cell_id) {
+            let cfg = toml::to_string(&cell.experiment).unwrap_or_default();
+            let digest = <sha2::Sha256 as sha2::Digest>::digest(cfg.as_bytes());
+            row.insert("config_hash".into(), hex::encode(&digest[..8]));
+            std::fs::write(run_dir.join("config.toml"), cfg)?;
+        }
+        std::fs::write(
+            run_dir.join("metrics.json"),
+            serde_json::to_vec_pretty(metrics)?,
+        )?;
+        // Merge into the file as it is now (other shards and workers may have added rows), under
+        // the lock (an advisory file lock, which also excludes the other threads of this process).
+        with_lock(&self.rows_lock, || {
+            let mut rows = table::read_csv(&self.runs_csv)?;
+            rows.retain(|r| self.in_plan(r) && r.get("run_id") != Some(&run.run_id));
+            rows.push(row);
+            rows.sort_by(|a, b| a.get("run_id").cmp(&b.get("run_id")));
+            table::write_csv(
+                &self.runs_csv,
+                &table::column_order(&rows, &self.middle),
+                &rows,
+            )
+        })?;
+        if error.is_none() {
+            let out = &options.out_dir;
+            let stages: Vec<(&str, PathBuf)> = run
+                .stages
+                .iter()
+                .filter_map(|k| {
+                    Some((
+                        plan.stage(k)?.label.as_str(),
+                        stage_dir(out, k).join(stage::files::CURVES),
+                    ))
+                })
+                .collect();
+            with_lock(&self.rows_lock, || {
+                table::replace_curves(&self.exp_dir.join("curves.csv"), &run.run_id, &stages)
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Rewrites runs.csv without the rows of runs no longer in the plan, then writes the
+    /// per-cell summary, report.md and the plots.
+    pub(super) fn finish(&self) -> Result<()> {
+        with_lock(&self.rows_lock, || {
+            let mut rows = table::read_csv(&self.runs_csv)?;
+            rows.retain(|r| self.in_plan(r));
+            table::write_csv(
+                &self.runs_csv,
+                &table::column_order(&rows, &self.middle),
+                &rows,
+            )?;
+            table::write_summary(&self.exp_dir, &rows, &self.middle)
+        })
+    }
+}
+
+fn git_commit() -> String {
+    std::process::Command::new("git")
+        .args(["rev-parse", "--short", "HEAD"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default()
+}
+
+/// The settings columns of a run's row: its first downstream stage's task and transfer, the
+/// encoder and embeddings, and the cell's axes.
+fn settings_of(plan: &Plan, run: &RunPlan) -> Row {
+    let mut r = Row::new();
+    let Some(cell) = plan.cells.iter().find(|c| c.id == run.cell_id) else {
+        return r;
+    };
+    let e = &cell.experiment;
+    let json = |v: serde_json::Value| match v {
+        serde_json::Value::String(s) => s,
+        other => other.to_string(),
+    };
+    if let Some(d) = run.downstream.first()
+        && let Some(dc) = e.downstream.get(&d.name)
+    {
+        r.insert("downstream".into(), d.name.clone());
+        r.insert(
+            "task".into(),
+            json(serde_json::to_value(dc.task).unwrap_or_default()),
+        );
+        r.insert(
+            "pretrain".into(),
+            if dc.from.is_none() {
+                "none".into()
+            } else {
+                dc.from.0.join(">")
+            },
+        );
+        r.insert(
+            "transfer".into(),
+            json(serde_json::to_value(dc.transfer).unwrap_or_default()),
+        );
+        r.insert("layers".into(), dc.layers.to_string());
+    }
+    r.insert("depth".into(), e.encoder.depth.to_string());
+    r.insert("d_model".into(), e.encoder.d_model.to_string());
+    r.insert(
+        "word".into(),
+        json(serde_json::to_value(e.embeddings.word).unwrap_or_default()),
+    );
+    r.insert(
+        "position".into(),
+        json(serde_json::to_value(e.embeddings.position).unwrap_or_default()),
+    );
+    r.insert("segment".into(), e.embeddings.segment.to_string());
+    for a in &cell.axes {
+        r.insert(a.key.clone(), json(a.value.clone()));
+    }
+    r
+}
