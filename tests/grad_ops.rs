@@ -171,7 +171,9 @@ fn backward_rules_match_finite_differences() {
     for &op in &ops {
         let mine: Vec<&Case> = cases.iter().filter(|c| c.op == op).collect();
         if mine.is_empty() {
-            failures.push(format!("{op}: has a backward rule but no finite-difference case"));
+            failures.push(format!(
+                "{op}: has a backward rule but no finite-difference case"
+            ));
         }
         for c in mine {
             checked += 1;
