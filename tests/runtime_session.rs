@@ -485,7 +485,7 @@ fn least_squares_step_model() -> Vec<u8> {
 /// The loop a trainer runs: borrowed params in, borrowed gradients out, fused AdamW on the host.
 #[test]
 fn training_loop_with_host_adamw_reduces_the_loss() {
-    use embedlab::runtime::{AdamW, OptState, adamw_update, clip_factor, global_grad_norm};
+    use embedlab::runtime::{AdamW, Optimizer, StepOptions, clip_factor, global_grad_norm};
     let mut s = Session::from_bytes(
         "least_squares_step",
         &least_squares_step_model(),
@@ -512,12 +512,12 @@ fn training_loop_with_host_adamw_reduces_the_loss() {
     let mut params = ParamStore::new();
     params.insert_zeros("lin.weight", &[3, 2]).unwrap();
     params.insert_zeros("lin.bias", &[2]).unwrap();
-    let mut state = OptState::adamw(&params);
-    let hp = AdamW {
+    let optimizer = Optimizer::AdamW(AdamW {
         lr: 0.05,
         weight_decay: 0.0,
         ..Default::default()
-    };
+    });
+    let mut state = optimizer.state(&params);
 
     let mut losses = Vec::new();
     for _ in 0..300 {
@@ -531,11 +531,15 @@ fn training_loop_with_host_adamw_reduces_the_loss() {
         losses.push(out.scalar("loss").unwrap());
         let gw = out.f32("grad.lin.weight").unwrap().data;
         let gb = out.f32("grad.lin.bias").unwrap().data;
-        let scale = clip_factor(global_grad_norm(&[gw, gb]), 10.0);
-        adamw_update(&mut params, &mut state, &hp, scale, |name| {
-            out.f32(&format!("grad.{name}")).ok().map(|v| v.data)
-        })
-        .unwrap();
+        let opts = StepOptions {
+            grad_scale: clip_factor(global_grad_norm(&[gw, gb]), 10.0),
+            ..Default::default()
+        };
+        optimizer
+            .update(&mut params, &mut state, &opts, |name| {
+                out.f32(&format!("grad.{name}")).ok().map(|v| v.data)
+            })
+            .unwrap();
     }
     assert_eq!(state.step, 300);
     let (first, last) = (losses[0], *losses.last().unwrap());

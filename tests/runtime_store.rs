@@ -319,24 +319,23 @@ fn bad_files_give_clear_errors() {
 #[test]
 #[ignore]
 fn adamw_timing() {
-    use embedlab::runtime::{AdamW, adamw_step_threads};
+    use embedlab::runtime::{AdamW, Optimizer, StepOptions};
     let n = 4_300_000;
-    let mut p = vec![0.1f32; n];
+    let mut params = ParamStore::new();
+    params.insert("p", &[n], &vec![0.1f32; n]).unwrap();
     let g = vec![0.01f32; n];
-    let (mut m, mut v) = (vec![0.0f32; n], vec![0.0f32; n]);
+    let optimizer = Optimizer::AdamW(AdamW::default());
     for threads in [1, 2, 4] {
+        let mut state = optimizer.state(&params);
+        let opts = StepOptions {
+            threads,
+            ..Default::default()
+        };
         let t0 = std::time::Instant::now();
-        for step in 1..=20 {
-            adamw_step_threads(
-                &mut p,
-                &g,
-                &mut m,
-                &mut v,
-                &AdamW::default(),
-                step,
-                1.0,
-                threads,
-            );
+        for _ in 1..=20 {
+            optimizer
+                .update(&mut params, &mut state, &opts, |_| Some(&g[..]))
+                .unwrap();
         }
         println!(
             "adamw {n} values, {threads} threads: {:.2} ms/step",

@@ -5,7 +5,6 @@
 
 use super::error::{GraphError, Result};
 use super::ir::{Graph, ValueId};
-use super::ops;
 
 /// Appends the gradient of the scalar `loss` with respect to each of `wrt` to the graph.
 /// Returns `None` for a value the loss does not depend on.
@@ -43,7 +42,7 @@ pub fn backward(g: &mut Graph, loss: ValueId, wrt: &[ValueId]) -> Result<Vec<Opt
         }
         let node = node.clone();
         let gout: Vec<Option<ValueId>> = node.outputs.iter().map(|o| grads[o.0]).collect();
-        let gin = ops::vjp(g, &node, &gout, &needs)?;
+        let gin = node.op.vjp(g, &node, &gout, &needs)?;
         for ((inp, gi), need) in node.inputs.iter().zip(gin).zip(&needs) {
             let (Some(gi), true) = (gi, *need) else {
                 continue;

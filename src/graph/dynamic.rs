@@ -11,7 +11,9 @@
 //! (sinusoidal positions, a causal mask), is an error: the caller then fixes that axis instead.
 
 use super::error::{GraphError, Result};
-use super::ir::{Graph, Op, ValueId};
+use super::ir::{Graph, ValueId};
+use super::op::Op;
+use super::ops::{ShapeOp, SourceOp};
 
 /// One dimension as a monomial of the symbolic axes: `coef · B^batch · T^seq`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -141,20 +143,23 @@ pub fn infer(
         }
         let same_params = match (&na.op, &nb.op) {
             // Shape-bearing ops are re-derived from the symbolic dimensions.
-            (Op::Reshape { .. }, _) | (Op::Expand { .. }, _) | (Op::Input { .. }, _) => true,
+            (Op::Shape(ShapeOp::Reshape { .. } | ShapeOp::Expand { .. }), _)
+            | (Op::Source(SourceOp::Input { .. }), _) => true,
             (
-                Op::Slice { axis, start, .. },
-                Op::Slice {
+                Op::Shape(ShapeOp::Slice { axis, start, .. }),
+                Op::Shape(ShapeOp::Slice {
                     axis: axis2,
                     start: start2,
                     ..
-                },
+                }),
             ) => axis == axis2 && start == start2,
-            (Op::Constant { value }, _) => {
+            (Op::Source(SourceOp::Constant { value }), _) => {
                 let d = &dims[na.outputs[0].0];
                 d.iter().all(SymDim::is_static) || all_equal(value)
             }
-            (Op::Initializer { .. }, _) => dims[na.outputs[0].0].iter().all(SymDim::is_static),
+            (Op::Source(SourceOp::Initializer { .. }), _) => {
+                dims[na.outputs[0].0].iter().all(SymDim::is_static)
+            }
             (x, y) => format!("{x:?}") == format!("{y:?}"),
         };
         if !same_params {

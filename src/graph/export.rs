@@ -1,10 +1,11 @@
 //! Export of a [`Graph`] to an ONNX `ModelProto` (IR version 10, opset 21). The only place that
-//! knows protobuf. Nodes not needed for the outputs are dropped; ops without float64 kernels in
-//! ONNX Runtime (Erf, Gelu, LayerNormalization) are lowered to primitive ops in f64 graphs.
+//! knows protobuf. Nodes not needed for the outputs are dropped; every other node is emitted by its
+//! op family (`graph::ops`) through the [`Emitter`]. Ops without float64 kernels in ONNX Runtime
+//! (Erf, Gelu, LayerNormalization) are lowered to primitive ops in f64 graphs.
 
 use super::dynamic::{DynamicShapes, SymDim};
 use super::error::{GraphError, Result};
-use super::ir::{Graph, Node, Op, ValueId};
+use super::ir::{Graph, Node, ValueId};
 use super::onnx_pb::*;
 use super::{DType, Tensor, TensorData};
 use prost::Message;
@@ -114,7 +115,7 @@ impl<'a> Emitter<'a> {
     }
 
     /// A 1-D i64 shape tensor for `dims`: a constant when all are static, else computed at run time.
-    fn shape_tensor(&mut self, base: &str, dims: &[SymDim]) -> String {
+    pub(crate) fn shape_tensor(&mut self, base: &str, dims: &[SymDim]) -> String {
         let Some(dynamic) = self.dynamic else {
             unreachable!("shape_tensor without dynamic shapes")
         };
@@ -162,55 +163,21 @@ impl<'a> Emitter<'a> {
         out
     }
 
-    /// Emits a node whose shape attributes depend on the symbolic axes; false when `node` needs
-    /// nothing special (the op family emits it as usual).
-    fn emit_dynamic(&mut self, node: &Node) -> bool {
-        let Some(dynamic) = self.dynamic else {
-            return false;
-        };
-        let out_dims = dynamic.of(node.outputs[0]).to_vec();
-        if out_dims.iter().all(SymDim::is_static) {
-            return false;
+    /// The dimensions of `v` when export has symbolic axes and `v`'s shape involves one; `None`
+    /// when the shape is static (ops then emit their static form).
+    pub(crate) fn symbolic_dims(&self, v: ValueId) -> Option<Vec<SymDim>> {
+        let dims = self.dynamic?.of(v);
+        if dims.iter().all(SymDim::is_static) {
+            None
+        } else {
+            Some(dims.to_vec())
         }
-        let mut ins = self.input_names(node);
-        let outs = self.output_names(node);
-        let n = node.name.clone();
-        match &node.op {
-            Op::Reshape { .. } | Op::Expand { .. } => {
-                ins.push(self.shape_tensor(&n, &out_dims));
-                self.node(node.op.kind(), &n, ins, outs, vec![]);
-            }
-            Op::Slice { axis, start, .. } => {
-                let len = self.shape_tensor(&n, &out_dims[*axis..*axis + 1]);
-                let start_t = self.const_i64(&n, &[*start as i64]);
-                let end = if *start == 0 {
-                    len
-                } else {
-                    let e = self.tmp(&n, "end");
-                    self.node(
-                        "Add",
-                        &e.clone(),
-                        vec![len, start_t.clone()],
-                        vec![e.clone()],
-                        vec![],
-                    );
-                    e
-                };
-                ins.push(start_t);
-                ins.push(end);
-                ins.push(self.const_i64(&n, &[*axis as i64]));
-                self.node("Slice", &n, ins, outs, vec![]);
-            }
-            Op::Constant { value } => {
-                // `infer` admits only constants whose elements are all equal here.
-                let first = value.to_f64_vec().first().copied().unwrap_or(0.0);
-                let scalar = self.const_scalar(&n, value.dtype(), first);
-                let shape = self.shape_tensor(&n, &out_dims);
-                self.node("Expand", &n, vec![scalar, shape], outs, vec![]);
-            }
-            _ => return false,
-        }
-        true
+    }
+
+    /// Exports a constant's value as an initializer named like the node's output.
+    pub(crate) fn initializer(&mut self, node: &Node, value: &Tensor) {
+        let name = self.names[node.outputs[0].0].clone();
+        self.initializers.push(tensor_proto(&name, value));
     }
 }
 
@@ -326,15 +293,7 @@ fn to_model_with(g: &Graph, dynamic: Option<&DynamicShapes>) -> Result<ModelProt
         if !live[i] {
             continue;
         }
-        match &node.op {
-            Op::Input { .. } => {}
-            _ if e.emit_dynamic(node) => {}
-            Op::Constant { value } | Op::Initializer { value, .. } => {
-                let name = e.names[node.outputs[0].0].clone();
-                e.initializers.push(tensor_proto(&name, value));
-            }
-            _ => super::ops::emit(&mut e, node),
-        }
+        node.op.emit(&mut e, node);
     }
     let vi = |name: &str, v: ValueId| {
         let info = g.info(v);

@@ -1,8 +1,9 @@
 //! The IR: a graph of nodes in topological order (the builder only appends, so creation order is a
 //! topological order), values with static shapes and dtypes, and hierarchical node names.
 
+use super::DType;
 use super::error::{GraphError, Result};
-use super::{DType, Tensor};
+use super::op::Op;
 use std::collections::HashMap;
 
 /// A value produced by a node (one of its outputs). Cheap to copy.
@@ -16,145 +17,6 @@ pub struct ValueInfo {
     pub shape: Vec<usize>,
     /// Index of the producing node in `Graph::nodes`.
     pub node: usize,
-}
-
-/// The operations of the IR. Axes are resolved to non-negative indices when the node is built.
-/// Each op's contract (shapes, dtypes, semantics) is documented on its builder method.
-#[derive(Debug, Clone)]
-pub enum Op {
-    Input {
-        name: String,
-    },
-    /// An anonymous constant (exported as an initializer).
-    Constant {
-        value: Tensor,
-    },
-    /// A named constant, e.g. a trained parameter baked into an exported model.
-    Initializer {
-        name: String,
-        value: Tensor,
-    },
-    Identity,
-    Add,
-    Sub,
-    Mul,
-    Div,
-    Neg,
-    Exp,
-    Log,
-    Sqrt,
-    Tanh,
-    Relu,
-    Erf,
-    Gelu,
-    Where,
-    Equal,
-    Greater,
-    Cast {
-        to: DType,
-    },
-    Dropout {
-        ratio: f64,
-        seed: i64,
-    },
-    Reshape {
-        shape: Vec<usize>,
-    },
-    Transpose {
-        perm: Vec<usize>,
-    },
-    Expand {
-        shape: Vec<usize>,
-    },
-    Concat {
-        axis: usize,
-    },
-    Split {
-        axis: usize,
-        sizes: Vec<usize>,
-    },
-    Slice {
-        axis: usize,
-        start: usize,
-        end: usize,
-    },
-    Pad {
-        axis: usize,
-        before: usize,
-        after: usize,
-    },
-    Gather {
-        axis: usize,
-    },
-    ScatterAdd {
-        axis: usize,
-    },
-    MatMul,
-    ReduceSum {
-        axes: Vec<usize>,
-        keepdims: bool,
-    },
-    ReduceMean {
-        axes: Vec<usize>,
-        keepdims: bool,
-    },
-    Softmax {
-        axis: usize,
-    },
-    LogSoftmax {
-        axis: usize,
-    },
-    LayerNorm {
-        eps: f64,
-    },
-    SoftmaxCrossEntropy {
-        ignore_index: i64,
-    },
-}
-
-impl Op {
-    /// The op's name as it appears in errors and in the list of differentiable ops.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Op::Input { .. } => "Input",
-            Op::Constant { .. } => "Constant",
-            Op::Initializer { .. } => "Initializer",
-            Op::Identity => "Identity",
-            Op::Add => "Add",
-            Op::Sub => "Sub",
-            Op::Mul => "Mul",
-            Op::Div => "Div",
-            Op::Neg => "Neg",
-            Op::Exp => "Exp",
-            Op::Log => "Log",
-            Op::Sqrt => "Sqrt",
-            Op::Tanh => "Tanh",
-            Op::Relu => "Relu",
-            Op::Erf => "Erf",
-            Op::Gelu => "Gelu",
-            Op::Where => "Where",
-            Op::Equal => "Equal",
-            Op::Greater => "Greater",
-            Op::Cast { .. } => "Cast",
-            Op::Dropout { .. } => "Dropout",
-            Op::Reshape { .. } => "Reshape",
-            Op::Transpose { .. } => "Transpose",
-            Op::Expand { .. } => "Expand",
-            Op::Concat { .. } => "Concat",
-            Op::Split { .. } => "Split",
-            Op::Slice { .. } => "Slice",
-            Op::Pad { .. } => "Pad",
-            Op::Gather { .. } => "Gather",
-            Op::ScatterAdd { .. } => "ScatterAdd",
-            Op::MatMul => "MatMul",
-            Op::ReduceSum { .. } => "ReduceSum",
-            Op::ReduceMean { .. } => "ReduceMean",
-            Op::Softmax { .. } => "Softmax",
-            Op::LogSoftmax { .. } => "LogSoftmax",
-            Op::LayerNorm { .. } => "LayerNorm",
-            Op::SoftmaxCrossEntropy { .. } => "SoftmaxCrossEntropy",
-        }
-    }
 }
 
 #[derive(Debug, Clone)]
@@ -243,7 +105,7 @@ impl Graph {
     pub(crate) fn push(
         &mut self,
         base: &str,
-        op: Op,
+        op: impl Into<Op>,
         inputs: Vec<ValueId>,
         outs: Vec<(DType, Vec<usize>)>,
     ) -> Vec<ValueId> {
@@ -258,17 +120,42 @@ impl Graph {
             .collect();
         self.nodes.push(Node {
             name,
-            op,
+            op: op.into(),
             inputs,
             outputs: outputs.clone(),
         });
         outputs
     }
 
+    /// Appends a node without inputs under exactly `name`, which is global (not scoped) and must
+    /// be unique: a graph input or a named constant. Returns its single output.
+    pub(crate) fn push_global(
+        &mut self,
+        name: &str,
+        op: impl Into<Op>,
+        dtype: DType,
+        shape: Vec<usize>,
+    ) -> Result<ValueId> {
+        if self.name_counts.contains_key(name) {
+            return Err(GraphError::DuplicateName(name.to_string()));
+        }
+        self.name_counts.insert(name.to_string(), 1);
+        let node = self.nodes.len();
+        self.values.push(ValueInfo { dtype, shape, node });
+        let v = ValueId(self.values.len() - 1);
+        self.nodes.push(Node {
+            name: name.to_string(),
+            op: op.into(),
+            inputs: vec![],
+            outputs: vec![v],
+        });
+        Ok(v)
+    }
+
     pub(crate) fn push1(
         &mut self,
         base: &str,
-        op: Op,
+        op: impl Into<Op>,
         inputs: Vec<ValueId>,
         dtype: DType,
         shape: Vec<usize>,
@@ -283,102 +170,6 @@ impl Graph {
         } else {
             format!("{}.{}", self.scope.join("."), op)
         }
-    }
-
-    /// A graph input (fed at run time): a batch tensor, or a parameter of a training graph.
-    /// Input names are global (not scoped) and must be unique.
-    pub fn input(&mut self, name: &str, dtype: DType, shape: &[usize]) -> Result<ValueId> {
-        if self.name_counts.contains_key(name) {
-            return Err(GraphError::DuplicateName(name.to_string()));
-        }
-        self.name_counts.insert(name.to_string(), 1);
-        let node = self.nodes.len();
-        self.values.push(ValueInfo {
-            dtype,
-            shape: shape.to_vec(),
-            node,
-        });
-        let v = ValueId(self.values.len() - 1);
-        self.nodes.push(Node {
-            name: name.to_string(),
-            op: Op::Input {
-                name: name.to_string(),
-            },
-            inputs: vec![],
-            outputs: vec![v],
-        });
-        self.inputs.push(v);
-        Ok(v)
-    }
-
-    /// A named constant (exported as an initializer under exactly this name).
-    pub fn initializer(&mut self, name: &str, value: Tensor) -> Result<ValueId> {
-        if self.name_counts.contains_key(name) {
-            return Err(GraphError::DuplicateName(name.to_string()));
-        }
-        self.name_counts.insert(name.to_string(), 1);
-        let (dtype, shape) = (value.dtype(), value.shape.clone());
-        let node = self.nodes.len();
-        self.values.push(ValueInfo { dtype, shape, node });
-        let v = ValueId(self.values.len() - 1);
-        self.nodes.push(Node {
-            name: name.to_string(),
-            op: Op::Initializer {
-                name: name.to_string(),
-                value,
-            },
-            inputs: vec![],
-            outputs: vec![v],
-        });
-        Ok(v)
-    }
-
-    /// Turns the inputs for which `value` returns a tensor into named initializers holding it
-    /// (e.g. the trained parameters of an inference graph), so that ONNX Runtime can treat them
-    /// as constants: it prepacks constant matmul weights once instead of on every run. Returns
-    /// how many inputs were baked. A tensor whose dtype or shape differs from the input's is an
-    /// error naming the input.
-    pub fn bake_inputs(&mut self, mut value: impl FnMut(&str) -> Option<Tensor>) -> Result<usize> {
-        let mut baked = Vec::new();
-        for &v in &self.inputs {
-            let node = &mut self.nodes[self.values[v.0].node];
-            let Op::Input { name } = &node.op else {
-                continue;
-            };
-            let Some(t) = value(name) else { continue };
-            let info = &self.values[v.0];
-            if t.dtype() != info.dtype || t.shape != info.shape {
-                return Err(GraphError::Shape {
-                    op: "bake_inputs",
-                    node: name.clone(),
-                    message: format!(
-                        "value is {} {:?}, the input {} {:?}",
-                        t.dtype(),
-                        t.shape,
-                        info.dtype,
-                        info.shape
-                    ),
-                });
-            }
-            node.op = Op::Initializer {
-                name: name.clone(),
-                value: t,
-            };
-            baked.push(v);
-        }
-        self.inputs.retain(|v| !baked.contains(v));
-        Ok(baked.len())
-    }
-
-    /// An anonymous constant.
-    pub fn constant(&mut self, value: Tensor) -> ValueId {
-        let (dtype, shape) = (value.dtype(), value.shape.clone());
-        self.push1("const", Op::Constant { value }, vec![], dtype, shape)
-    }
-
-    /// A rank-0 constant of `dtype`.
-    pub fn scalar(&mut self, dtype: DType, v: f64) -> ValueId {
-        self.constant(Tensor::scalar(dtype, v))
     }
 
     /// Declares `v` a graph output under `name`.

@@ -6,12 +6,17 @@ mod error;
 pub mod export;
 mod ir;
 pub mod onnx_pb;
+mod op;
 mod ops;
 mod tensor;
 
 pub use autodiff::{backward, backward_or_zeros};
 pub use error::{GraphError, Result};
 pub use export::{to_model, to_model_dynamic, to_onnx_bytes};
-pub use ir::{Graph, Node, Op, ValueId, ValueInfo};
-pub use ops::DIFFERENTIABLE_OPS;
+pub use ir::{Graph, Node, ValueId, ValueInfo};
+pub use op::{Op, OpKind};
+pub use ops::{
+    ElementwiseKind, ElementwiseOp, LinalgKind, LinalgOp, NnKind, NnOp, ShapeKind, ShapeOp,
+    SourceKind, SourceOp,
+};
 pub use tensor::{DType, Tensor, TensorData};

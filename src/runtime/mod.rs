@@ -5,16 +5,17 @@
 //! A training step, as a trainer drives it:
 //!
 //! ```no_run
-//! use embedlab::runtime::{AdamW, Feeds, OptState, ParamStore, Session, SessionOptions, adamw_update};
+//! use embedlab::runtime::{AdamW, Feeds, Optimizer, ParamStore, Session, SessionOptions, StepOptions};
 //! # fn step(model_bytes: &[u8], x: &[f32], params: &mut ParamStore) -> embedlab::runtime::Result<()> {
 //! let mut session = Session::from_bytes("pretrain.A.train_step", model_bytes, &SessionOptions::default())?;
-//! let mut state = OptState::adamw(params);
+//! let optimizer = Optimizer::AdamW(AdamW::default());
+//! let mut state = optimizer.state(params);
 //! let mut feeds = Feeds::new();
 //! feeds.f32("input", &[32, 64], x).params(params); // borrowed views, no copy
 //! let out = session.run(&feeds)?;
 //! drop(feeds);
 //! let loss = out.scalar("loss")?;
-//! adamw_update(params, &mut state, &AdamW::default(), 1.0, |name| {
+//! optimizer.update(params, &mut state, &StepOptions::default(), |name| {
 //!     out.f32(&format!("grad.{name}")).ok().map(|g| g.data) // borrowed from ONNX Runtime
 //! })?;
 //! # let _ = loss; Ok(()) }
@@ -33,9 +34,8 @@ pub use checkpoint::{
 pub use error::{LibraryAttempt, LibrarySource, Result, RuntimeError};
 pub use library::{BUNDLED_LIBRARY, LibraryLookup, RuntimeInfo, init, runtime_info};
 pub use optim::{
-    AdamW, DEFAULT_THREADS, PARALLEL_MIN_LEN, Sgd, adamw_step, adamw_step_threads, adamw_update,
-    adamw_update_decay_threads, adamw_update_threads, clip_factor, global_grad_norm,
-    sgd_momentum_step, sgd_momentum_step_threads, sgd_update,
+    AdamW, DEFAULT_THREADS, Optimizer, PARALLEL_MIN_LEN, Sgd, StepOptions, clip_factor,
+    global_grad_norm,
 };
 pub use params::{OptState, ParamMut, ParamRef, ParamStore};
 pub use session::{

@@ -1,6 +1,8 @@
 //! Optimizer settings and the host-side learning-rate schedule (warmup, then linear, cosine or
 //! constant), evaluated once per step and passed to the fused update.
 
+use crate::runtime::{AdamW, Optimizer, Sgd};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OptimizerKind {
     AdamW,
@@ -45,6 +47,25 @@ impl OptimSpec {
             clip_norm: 1.0,
             schedule: Schedule::Linear,
             total_steps,
+        }
+    }
+
+    /// The runtime optimizer with these settings at learning rate `lr` (hyperparameters in f32).
+    pub fn optimizer(&self, lr: f64) -> Optimizer {
+        match self.kind {
+            OptimizerKind::AdamW => Optimizer::AdamW(AdamW {
+                lr: lr as f32,
+                beta1: self.beta1 as f32,
+                beta2: self.beta2 as f32,
+                eps: self.eps as f32,
+                weight_decay: self.weight_decay as f32,
+            }),
+            OptimizerKind::Sgd => Optimizer::Sgd(Sgd {
+                lr: lr as f32,
+                momentum: self.momentum as f32,
+                weight_decay: self.weight_decay as f32,
+                nesterov: false,
+            }),
         }
     }
 

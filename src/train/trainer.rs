@@ -2,10 +2,10 @@
 //! clip by global norm, and apply the fused host optimizer update to the parameter store.
 //! Parameters are fed as borrowed views: no host copies per step.
 
-use super::schedule::{OptimSpec, OptimizerKind, decays};
+use super::schedule::{OptimSpec, decays};
 use crate::graph::{DType, Tensor};
 use crate::model::{ParamDecl, TaskGraph};
-use crate::runtime::{self, AdamW, Feeds, OptState, ParamStore, Session, SessionOptions, Sgd};
+use crate::runtime::{self, Feeds, OptState, ParamStore, Session, SessionOptions, StepOptions};
 use anyhow::{Context, Result, bail};
 
 /// Builds a store with every declared parameter at its seeded initial value.
@@ -38,8 +38,8 @@ pub struct Trainer {
     pub params: ParamStore,
     pub opt: OptState,
     pub spec: OptimSpec,
-    /// (name, position in the store, output name of its gradient) of each trainable parameter.
-    trainable: Vec<(String, usize, String)>,
+    /// (name, output name of its gradient) of each trainable parameter.
+    trainable: Vec<(String, String)>,
     train: Session,
     eval: Option<Session>,
     threads: usize,
@@ -57,22 +57,16 @@ impl Trainer {
         spec: OptimSpec,
         opts: &SessionOptions,
     ) -> Result<Trainer> {
-        let opt = match spec.kind {
-            OptimizerKind::AdamW => OptState::adamw(&params),
-            OptimizerKind::Sgd => OptState::sgd_momentum(&params),
-        };
+        let opt = spec.optimizer(spec.lr).state(&params);
         Ok(Trainer {
             trainable: train
                 .trainable
                 .iter()
                 .map(|n| {
-                    Ok((
-                        n.clone(),
-                        params.position(n).with_context(|| {
-                            format!("trainable parameter {n} missing from the store")
-                        })?,
-                        format!("grad.{n}"),
-                    ))
+                    if !params.contains(n) {
+                        bail!("trainable parameter {n} missing from the store");
+                    }
+                    Ok((n.clone(), format!("grad.{n}")))
                 })
                 .collect::<Result<_>>()?,
             train: session(train, opts)?,
@@ -102,68 +96,30 @@ impl Trainer {
         if !loss.is_finite() {
             bail!("non-finite loss ({loss}) at step {step}");
         }
-        // (parameter name, position in the store, gradient) for every trainable parameter.
-        let grads: Vec<(&str, usize, &[f32])> = self
+        // (parameter name, gradient) for every trainable parameter.
+        let grads: Vec<(&str, &[f32])> = self
             .trainable
             .iter()
-            .map(|(n, pos, output)| Ok((n.as_str(), *pos, out.f32(output)?.data)))
+            .map(|(n, output)| Ok((n.as_str(), out.f32(output)?.data)))
             .collect::<Result<_>>()?;
-        let slices: Vec<&[f32]> = grads.iter().map(|g| g.2).collect();
+        let slices: Vec<&[f32]> = grads.iter().map(|g| g.1).collect();
         let norm = runtime::global_grad_norm(&slices) as f64;
         if !norm.is_finite() {
             bail!("non-finite gradient norm at step {step}");
         }
-        let scale = runtime::clip_factor(norm as f32, self.spec.clip_norm as f32);
+        let opts = StepOptions {
+            grad_scale: runtime::clip_factor(norm as f32, self.spec.clip_norm as f32),
+            decays,
+            threads: self.threads,
+        };
         let lr = self.spec.lr_at(step);
-        match self.spec.kind {
-            OptimizerKind::AdamW => {
-                let by_name: std::collections::HashMap<&str, &[f32]> =
-                    grads.iter().map(|g| (g.0, g.2)).collect();
-                let hp = AdamW {
-                    lr: lr as f32,
-                    beta1: self.spec.beta1 as f32,
-                    beta2: self.spec.beta2 as f32,
-                    eps: self.spec.eps as f32,
-                    weight_decay: self.spec.weight_decay as f32,
-                };
-                // Advances `self.opt.step` to `step`.
-                runtime::adamw_update_decay_threads(
-                    &mut self.params,
-                    &mut self.opt,
-                    &hp,
-                    scale,
-                    |n| by_name.get(n).copied(),
-                    decays,
-                    self.threads,
-                )?;
-            }
-            OptimizerKind::Sgd => {
-                self.opt.step = step;
-                let buf = self.opt.slot_mut("momentum").context("SGD state")?;
-                let mut bs: Vec<_> = buf.iter_mut().collect();
-                let mut ps: Vec<_> = self.params.iter_mut().collect();
-                for &(name, i, g) in &grads {
-                    let hp = Sgd {
-                        lr: lr as f32,
-                        momentum: self.spec.momentum as f32,
-                        weight_decay: if decays(name) {
-                            self.spec.weight_decay as f32
-                        } else {
-                            0.0
-                        },
-                        nesterov: false,
-                    };
-                    runtime::sgd_momentum_step_threads(
-                        ps[i].data,
-                        g,
-                        bs[i].data,
-                        &hp,
-                        scale,
-                        self.threads,
-                    );
-                }
-            }
-        }
+        let by_name: std::collections::HashMap<&str, &[f32]> = grads.into_iter().collect();
+        // Advances `self.opt.step` to `step`.
+        self.spec
+            .optimizer(lr)
+            .update(&mut self.params, &mut self.opt, &opts, |n| {
+                by_name.get(n).copied()
+            })?;
         self.last_host_seconds = (t1 - t0).as_secs_f64() + t2.elapsed().as_secs_f64();
         Ok(StepStats {
             loss,

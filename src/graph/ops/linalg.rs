@@ -1,9 +1,27 @@
 //! MatMul (batched, broadcasting batch dimensions) and the reductions ReduceSum / ReduceMean.
 //! Builder (shape rule), ONNX emission and vector-Jacobian rule side by side.
 
+use super::family::op_family;
 use crate::graph::error::{GraphError, Result};
 use crate::graph::export::{Emitter, attr_int};
-use crate::graph::ir::{Graph, Node, Op, ValueId};
+use crate::graph::ir::{Graph, Node, ValueId};
+
+op_family! {
+    /// Matrix products and reductions.
+    pub enum LinalgOp / LinalgKind {
+        MatMul,
+        ReduceSum { axes: Vec<usize>, keepdims: bool },
+        ReduceMean { axes: Vec<usize>, keepdims: bool },
+    }
+}
+
+impl LinalgKind {
+    pub fn differentiable(self) -> bool {
+        match self {
+            LinalgKind::MatMul | LinalgKind::ReduceSum | LinalgKind::ReduceMean => true,
+        }
+    }
+}
 
 impl Graph {
     /// `a @ b` for `a: [..., m, k]`, `b: [..., k, n]` (ranks ≥ 2; batch dims broadcast) → `[..., m, n]`.
@@ -31,7 +49,7 @@ impl Graph {
         shape.push(sa[sa.len() - 2]);
         shape.push(sb[sb.len() - 1]);
         let dt = self.dtype(a);
-        Ok(self.push1("matmul", Op::MatMul, vec![a, b], dt, shape))
+        Ok(self.push1("matmul", LinalgOp::MatMul, vec![a, b], dt, shape))
     }
 
     fn reduce(&mut self, mean: bool, x: ValueId, axes: &[i64], keepdims: bool) -> Result<ValueId> {
@@ -56,9 +74,9 @@ impl Graph {
                 .collect()
         };
         let op = if mean {
-            Op::ReduceMean { axes: ax, keepdims }
+            LinalgOp::ReduceMean { axes: ax, keepdims }
         } else {
-            Op::ReduceSum { axes: ax, keepdims }
+            LinalgOp::ReduceSum { axes: ax, keepdims }
         };
         let dt = self.dtype(x);
         Ok(self.push1(
@@ -88,92 +106,110 @@ impl Graph {
     }
 }
 
-pub(crate) fn vjp(
-    g: &mut Graph,
-    node: &Node,
-    gout: &[Option<ValueId>],
-    needs: &[bool],
-) -> Result<Vec<Option<ValueId>>> {
-    let Some(dy) = gout[0] else {
-        return Ok(vec![None; node.inputs.len()]);
-    };
-    let scope = format!("grad.{}", node.name);
-    g.scoped(&scope, |g| -> Result<Vec<Option<ValueId>>> {
-        Ok(match &node.op {
-            Op::MatMul => {
-                // C = A B: dA = dC Bᵀ, dB = Aᵀ dC, each summed over broadcast batch dims.
-                let (a, b) = (node.inputs[0], node.inputs[1]);
-                let (sa, sb) = (g.shape(a).to_vec(), g.shape(b).to_vec());
-                let da = if needs[0] {
-                    let bt = g.transpose_last2(b)?;
-                    let t = g.matmul(dy, bt)?;
-                    Some(g.reduce_to_shape(t, &sa)?)
-                } else {
-                    None
-                };
-                let db = if needs[1] {
-                    if sb.len() == 2 && sa.len() > 2 {
-                        // Fold the batch dims into rows: one [k, rows] x [rows, n] product.
-                        let k = sa[sa.len() - 1];
-                        let rows = sa[..sa.len() - 1].iter().product();
-                        let n = sb[1];
-                        let a2 = g.reshape(a, &[rows, k])?;
-                        let d2 = g.reshape(dy, &[rows, n])?;
-                        let at = g.transpose(a2, &[1, 0])?;
-                        Some(g.matmul(at, d2)?)
+impl LinalgOp {
+    /// Vector-Jacobian products (see `Op::vjp`).
+    pub(crate) fn vjp(
+        &self,
+        g: &mut Graph,
+        node: &Node,
+        gout: &[Option<ValueId>],
+        needs: &[bool],
+    ) -> Result<Vec<Option<ValueId>>> {
+        let Some(dy) = gout[0] else {
+            return Ok(vec![None; node.inputs.len()]);
+        };
+        let scope = format!("grad.{}", node.name);
+        g.scoped(&scope, |g| -> Result<Vec<Option<ValueId>>> {
+            Ok(match self {
+                LinalgOp::MatMul => {
+                    // C = A B: dA = dC Bᵀ, dB = Aᵀ dC, each summed over broadcast batch dims.
+                    let (a, b) = (node.inputs[0], node.inputs[1]);
+                    let (sa, sb) = (g.shape(a).to_vec(), g.shape(b).to_vec());
+                    let da = if needs[0] {
+                        let bt = g.transpose_last2(b)?;
+                        let t = g.matmul(dy, bt)?;
+                        Some(g.reduce_to_shape(t, &sa)?)
                     } else {
-                        let at = g.transpose_last2(a)?;
-                        let t = g.matmul(at, dy)?;
-                        Some(g.reduce_to_shape(t, &sb)?)
-                    }
-                } else {
-                    None
-                };
-                vec![da, db]
-            }
-            Op::ReduceSum { axes, keepdims } | Op::ReduceMean { axes, keepdims } => {
-                let xs = g.shape(node.inputs[0]).to_vec();
-                let kshape: Vec<usize> = xs
-                    .iter()
-                    .enumerate()
-                    .map(|(i, &d)| if axes.contains(&i) { 1 } else { d })
-                    .collect();
-                let d = if *keepdims {
-                    dy
-                } else {
-                    g.reshape(dy, &kshape)?
-                };
-                let d = g.expand(d, &xs)?;
-                let d = if matches!(node.op, Op::ReduceMean { .. }) {
-                    let count: usize = axes.iter().map(|&a| xs[a]).product();
-                    g.mul_scalar(d, 1.0 / count as f64)?
-                } else {
-                    d
-                };
-                vec![Some(d)]
-            }
-            other => unreachable!("linalg::vjp called for {}", other.kind()),
+                        None
+                    };
+                    let db = if needs[1] {
+                        if sb.len() == 2 && sa.len() > 2 {
+                            // Fold the batch dims into rows: one [k, rows] x [rows, n] product.
+                            let k = sa[sa.len() - 1];
+                            let rows = sa[..sa.len() - 1].iter().product();
+                            let n = sb[1];
+                            let a2 = g.reshape(a, &[rows, k])?;
+                            let d2 = g.reshape(dy, &[rows, n])?;
+                            let at = g.transpose(a2, &[1, 0])?;
+                            Some(g.matmul(at, d2)?)
+                        } else {
+                            let at = g.transpose_last2(a)?;
+                            let t = g.matmul(at, dy)?;
+                            Some(g.reduce_to_shape(t, &sb)?)
+                        }
+                    } else {
+                        None
+                    };
+                    vec![da, db]
+                }
+                LinalgOp::ReduceSum { axes, keepdims } => {
+                    vec![Some(reduce_vjp(g, node, dy, axes, *keepdims, false)?)]
+                }
+                LinalgOp::ReduceMean { axes, keepdims } => {
+                    vec![Some(reduce_vjp(g, node, dy, axes, *keepdims, true)?)]
+                }
+            })
         })
-    })
+    }
+
+    /// Emits the ONNX node.
+    pub(crate) fn emit(&self, e: &mut Emitter, node: &Node) {
+        let mut ins = e.input_names(node);
+        let outs = e.output_names(node);
+        let n = &node.name;
+        match self {
+            LinalgOp::MatMul => e.node("MatMul", n, ins, outs, vec![]),
+            LinalgOp::ReduceSum { axes, keepdims } | LinalgOp::ReduceMean { axes, keepdims } => {
+                let a: Vec<i64> = axes.iter().map(|&x| x as i64).collect();
+                ins.push(e.const_i64(n, &a));
+                e.node(
+                    self.kind().name(),
+                    n,
+                    ins,
+                    outs,
+                    vec![attr_int("keepdims", *keepdims as i64)],
+                );
+            }
+        }
+    }
 }
 
-pub(crate) fn emit(e: &mut Emitter, node: &Node) {
-    let mut ins = e.input_names(node);
-    let outs = e.output_names(node);
-    let n = &node.name;
-    match &node.op {
-        Op::MatMul => e.node("MatMul", n, ins, outs, vec![]),
-        Op::ReduceSum { axes, keepdims } | Op::ReduceMean { axes, keepdims } => {
-            let a: Vec<i64> = axes.iter().map(|&x| x as i64).collect();
-            ins.push(e.const_i64(n, &a));
-            e.node(
-                node.op.kind(),
-                n,
-                ins,
-                outs,
-                vec![attr_int("keepdims", *keepdims as i64)],
-            );
-        }
-        other => unreachable!("linalg::emit called for {}", other.kind()),
+/// The gradient of a sum (or mean) over `axes`: `dy` broadcast back to the input's shape (and
+/// divided by the number of elements reduced).
+fn reduce_vjp(
+    g: &mut Graph,
+    node: &Node,
+    dy: ValueId,
+    axes: &[usize],
+    keepdims: bool,
+    mean: bool,
+) -> Result<ValueId> {
+    let xs = g.shape(node.inputs[0]).to_vec();
+    let kshape: Vec<usize> = xs
+        .iter()
+        .enumerate()
+        .map(|(i, &d)| if axes.contains(&i) { 1 } else { d })
+        .collect();
+    let d = if keepdims {
+        dy
+    } else {
+        g.reshape(dy, &kshape)?
+    };
+    let d = g.expand(d, &xs)?;
+    if mean {
+        let count: usize = axes.iter().map(|&a| xs[a]).product();
+        g.mul_scalar(d, 1.0 / count as f64)
+    } else {
+        Ok(d)
     }
 }

@@ -1,23 +1,45 @@
 //! Neural-network ops: Softmax, LogSoftmax, LayerNorm and SoftmaxCrossEntropy.
 //! Builder (shape rule), ONNX emission and vector-Jacobian rule side by side.
 
+use super::family::op_family;
 use crate::graph::error::{GraphError, Result};
 use crate::graph::export::{Emitter, attr_float, attr_int, attr_string};
-use crate::graph::ir::{Graph, Node, Op, ValueId};
+use crate::graph::ir::{Graph, Node, ValueId};
 use crate::graph::{DType, Tensor};
+
+op_family! {
+    /// Normalisations and losses.
+    pub enum NnOp / NnKind {
+        Softmax { axis: usize },
+        LogSoftmax { axis: usize },
+        LayerNorm { eps: f64 },
+        SoftmaxCrossEntropy { ignore_index: i64 },
+    }
+}
+
+impl NnKind {
+    pub fn differentiable(self) -> bool {
+        match self {
+            NnKind::Softmax
+            | NnKind::LogSoftmax
+            | NnKind::LayerNorm
+            | NnKind::SoftmaxCrossEntropy => true,
+        }
+    }
+}
 
 impl Graph {
     /// Softmax along `axis`.
     pub fn softmax(&mut self, x: ValueId, axis: i64) -> Result<ValueId> {
         let a = self.axis("Softmax", axis, self.shape(x).len())?;
         let (dt, s) = (self.dtype(x), self.shape(x).to_vec());
-        Ok(self.push1("softmax", Op::Softmax { axis: a }, vec![x], dt, s))
+        Ok(self.push1("softmax", NnOp::Softmax { axis: a }, vec![x], dt, s))
     }
     /// Log-softmax along `axis`.
     pub fn log_softmax(&mut self, x: ValueId, axis: i64) -> Result<ValueId> {
         let a = self.axis("LogSoftmax", axis, self.shape(x).len())?;
         let (dt, s) = (self.dtype(x), self.shape(x).to_vec());
-        Ok(self.push1("log_softmax", Op::LogSoftmax { axis: a }, vec![x], dt, s))
+        Ok(self.push1("log_softmax", NnOp::LogSoftmax { axis: a }, vec![x], dt, s))
     }
 
     /// Layer normalisation over the last axis: `(x - mean) / sqrt(var + eps) * scale + bias`, with
@@ -51,7 +73,7 @@ impl Graph {
         *stat.last_mut().unwrap() = 1;
         let outs = self.push(
             "layer_norm",
-            Op::LayerNorm { eps },
+            NnOp::LayerNorm { eps },
             vec![x, scale, bias],
             vec![(dt, s), (dt, stat.clone()), (dt, stat)],
         );
@@ -86,7 +108,7 @@ impl Graph {
         let dt = self.dtype(scores);
         let outs = self.push(
             "xent",
-            Op::SoftmaxCrossEntropy { ignore_index },
+            NnOp::SoftmaxCrossEntropy { ignore_index },
             vec![scores, labels],
             vec![(dt, vec![]), (dt, ss)],
         );
@@ -99,227 +121,230 @@ impl Graph {
     }
 }
 
-pub(crate) fn vjp(
-    g: &mut Graph,
-    node: &Node,
-    gout: &[Option<ValueId>],
-    needs: &[bool],
-) -> Result<Vec<Option<ValueId>>> {
-    let Some(dy) = gout[0] else {
+impl NnOp {
+    /// Vector-Jacobian products (see `Op::vjp`).
+    pub(crate) fn vjp(
+        &self,
+        g: &mut Graph,
+        node: &Node,
+        gout: &[Option<ValueId>],
+        needs: &[bool],
+    ) -> Result<Vec<Option<ValueId>>> {
+        let Some(dy) = gout[0] else {
+            if gout.iter().skip(1).any(|o| o.is_some()) {
+                return Err(GraphError::NoGradient {
+                    op: self.kind().name(),
+                    node: node.name.clone(),
+                    reason: " through its auxiliary outputs".into(),
+                });
+            }
+            return Ok(vec![None; node.inputs.len()]);
+        };
         if gout.iter().skip(1).any(|o| o.is_some()) {
             return Err(GraphError::NoGradient {
-                op: node.op.kind(),
+                op: self.kind().name(),
                 node: node.name.clone(),
                 reason: " through its auxiliary outputs".into(),
             });
         }
-        return Ok(vec![None; node.inputs.len()]);
-    };
-    if gout.iter().skip(1).any(|o| o.is_some()) {
-        return Err(GraphError::NoGradient {
-            op: node.op.kind(),
-            node: node.name.clone(),
-            reason: " through its auxiliary outputs".into(),
-        });
-    }
-    let y = node.outputs[0];
-    let dt = g.dtype(y);
-    let scope = format!("grad.{}", node.name);
-    g.scoped(&scope, |g| -> Result<Vec<Option<ValueId>>> {
-        Ok(match &node.op {
-            Op::Softmax { axis } => {
-                // dx = y ⊙ (dy − Σ(dy ⊙ y))
-                let a = *axis as i64;
-                let dyy = g.mul(dy, y)?;
-                let s = g.reduce_sum(dyy, &[a], true)?;
-                let t = g.sub(dy, s)?;
-                vec![Some(g.mul(y, t)?)]
-            }
-            Op::LogSoftmax { axis } => {
-                // dx = dy − softmax(x) Σ dy
-                let a = *axis as i64;
-                let s = g.reduce_sum(dy, &[a], true)?;
-                let p = g.exp(y)?;
-                let t = g.mul(p, s)?;
-                vec![Some(g.sub(dy, t)?)]
-            }
-            Op::LayerNorm { .. } => {
-                // x̂ = (x − μ)·r; y = x̂·γ + β.
-                // dβ = Σ dy, dγ = Σ dy·x̂ (over leading dims);
-                // dx = r·(dx̂ − mean(dx̂) − x̂·mean(dx̂·x̂)) with dx̂ = dy·γ.
-                let (x, scale) = (node.inputs[0], node.inputs[1]);
-                let (mean, inv) = (node.outputs[1], node.outputs[2]);
-                let d = *g.shape(x).last().unwrap();
-                let xc = g.sub(x, mean)?;
-                let xhat = g.mul(xc, inv)?;
-                let dbias = if needs[2] {
-                    Some(g.reduce_to_shape(dy, &[d])?)
-                } else {
-                    None
-                };
-                let dscale = if needs[1] {
-                    let t = g.mul(dy, xhat)?;
-                    Some(g.reduce_to_shape(t, &[d])?)
-                } else {
-                    None
-                };
-                let dx = if needs[0] {
-                    let dxh = g.mul(dy, scale)?;
-                    let m1 = g.reduce_mean(dxh, &[-1], true)?;
-                    let p = g.mul(dxh, xhat)?;
-                    let m2 = g.reduce_mean(p, &[-1], true)?;
-                    let t = g.sub(dxh, m1)?;
-                    let u = g.mul(xhat, m2)?;
-                    let t = g.sub(t, u)?;
-                    Some(g.mul(t, inv)?)
-                } else {
-                    None
-                };
-                vec![dx, dscale, dbias]
-            }
-            Op::SoftmaxCrossEntropy { ignore_index } => {
-                // d loss / d scores = (softmax − onehot(label)) · valid / count
-                let (scores, labels) = (node.inputs[0], node.inputs[1]);
-                let (n, c) = (g.shape(scores)[0], g.shape(scores)[1]);
-                let logp = node.outputs[1];
-                let p = g.exp(logp)?;
-                let l2 = g.reshape(labels, &[n, 1])?;
-                let range = g.constant(Tensor::i64(vec![1, c], (0..c as i64).collect()));
-                let hot = g.equal(l2, range)?;
-                let hot = g.cast(hot, dt)?;
-                let diff = g.sub(p, hot)?;
-                let ig = g.scalar(DType::I64, *ignore_index as f64);
-                let is_ig = g.equal(labels, ig)?;
-                let zero = g.scalar(dt, 0.0);
-                let one = g.scalar(dt, 1.0);
-                let valid = g.where_(is_ig, zero, one)?;
-                let count = g.sum_all(valid)?;
-                let w = g.div(valid, count)?;
-                let w = g.mul(w, dy)?;
-                let w = g.reshape(w, &[n, 1])?;
-                vec![Some(g.mul(diff, w)?), None]
-            }
-            other => unreachable!("nn::vjp called for {}", other.kind()),
+        let y = node.outputs[0];
+        let dt = g.dtype(y);
+        let scope = format!("grad.{}", node.name);
+        g.scoped(&scope, |g| -> Result<Vec<Option<ValueId>>> {
+            Ok(match self {
+                NnOp::Softmax { axis } => {
+                    // dx = y ⊙ (dy − Σ(dy ⊙ y))
+                    let a = *axis as i64;
+                    let dyy = g.mul(dy, y)?;
+                    let s = g.reduce_sum(dyy, &[a], true)?;
+                    let t = g.sub(dy, s)?;
+                    vec![Some(g.mul(y, t)?)]
+                }
+                NnOp::LogSoftmax { axis } => {
+                    // dx = dy − softmax(x) Σ dy
+                    let a = *axis as i64;
+                    let s = g.reduce_sum(dy, &[a], true)?;
+                    let p = g.exp(y)?;
+                    let t = g.mul(p, s)?;
+                    vec![Some(g.sub(dy, t)?)]
+                }
+                NnOp::LayerNorm { .. } => {
+                    // x̂ = (x − μ)·r; y = x̂·γ + β.
+                    // dβ = Σ dy, dγ = Σ dy·x̂ (over leading dims);
+                    // dx = r·(dx̂ − mean(dx̂) − x̂·mean(dx̂·x̂)) with dx̂ = dy·γ.
+                    let (x, scale) = (node.inputs[0], node.inputs[1]);
+                    let (mean, inv) = (node.outputs[1], node.outputs[2]);
+                    let d = *g.shape(x).last().unwrap();
+                    let xc = g.sub(x, mean)?;
+                    let xhat = g.mul(xc, inv)?;
+                    let dbias = if needs[2] {
+                        Some(g.reduce_to_shape(dy, &[d])?)
+                    } else {
+                        None
+                    };
+                    let dscale = if needs[1] {
+                        let t = g.mul(dy, xhat)?;
+                        Some(g.reduce_to_shape(t, &[d])?)
+                    } else {
+                        None
+                    };
+                    let dx = if needs[0] {
+                        let dxh = g.mul(dy, scale)?;
+                        let m1 = g.reduce_mean(dxh, &[-1], true)?;
+                        let p = g.mul(dxh, xhat)?;
+                        let m2 = g.reduce_mean(p, &[-1], true)?;
+                        let t = g.sub(dxh, m1)?;
+                        let u = g.mul(xhat, m2)?;
+                        let t = g.sub(t, u)?;
+                        Some(g.mul(t, inv)?)
+                    } else {
+                        None
+                    };
+                    vec![dx, dscale, dbias]
+                }
+                NnOp::SoftmaxCrossEntropy { ignore_index } => {
+                    // d loss / d scores = (softmax − onehot(label)) · valid / count
+                    let (scores, labels) = (node.inputs[0], node.inputs[1]);
+                    let (n, c) = (g.shape(scores)[0], g.shape(scores)[1]);
+                    let logp = node.outputs[1];
+                    let p = g.exp(logp)?;
+                    let l2 = g.reshape(labels, &[n, 1])?;
+                    let range = g.constant(Tensor::i64(vec![1, c], (0..c as i64).collect()));
+                    let hot = g.equal(l2, range)?;
+                    let hot = g.cast(hot, dt)?;
+                    let diff = g.sub(p, hot)?;
+                    let ig = g.scalar(DType::I64, *ignore_index as f64);
+                    let is_ig = g.equal(labels, ig)?;
+                    let zero = g.scalar(dt, 0.0);
+                    let one = g.scalar(dt, 1.0);
+                    let valid = g.where_(is_ig, zero, one)?;
+                    let count = g.sum_all(valid)?;
+                    let w = g.div(valid, count)?;
+                    let w = g.mul(w, dy)?;
+                    let w = g.reshape(w, &[n, 1])?;
+                    vec![Some(g.mul(diff, w)?), None]
+                }
+            })
         })
-    })
-}
+    }
 
-pub(crate) fn emit(e: &mut Emitter, node: &Node) {
-    let ins = e.input_names(node);
-    let outs = e.output_names(node);
-    let n = &node.name;
-    let dt = e.graph.dtype(node.outputs[0]);
-    match &node.op {
-        Op::Softmax { axis } | Op::LogSoftmax { axis } => e.node(
-            node.op.kind(),
-            n,
-            ins,
-            outs,
-            vec![attr_int("axis", *axis as i64)],
-        ),
-        Op::LayerNorm { eps } if dt == DType::F64 => {
-            let ax = e.const_i64(n, &[-1]);
-            let keep = || vec![attr_int("keepdims", 1)];
-            e.node(
-                "ReduceMean",
-                &format!("{n}/mean"),
-                vec![ins[0].clone(), ax.clone()],
-                vec![outs[1].clone()],
-                keep(),
-            );
-            let xc = e.tmp(n, "xc");
-            e.node(
-                "Sub",
-                &format!("{n}/xc"),
-                vec![ins[0].clone(), outs[1].clone()],
-                vec![xc.clone()],
-                vec![],
-            );
-            let sq = e.tmp(n, "sq");
-            e.node(
-                "Mul",
-                &format!("{n}/sq"),
-                vec![xc.clone(), xc.clone()],
-                vec![sq.clone()],
-                vec![],
-            );
-            let var = e.tmp(n, "var");
-            e.node(
-                "ReduceMean",
-                &format!("{n}/var"),
-                vec![sq, ax],
-                vec![var.clone()],
-                keep(),
-            );
-            let epsc = e.const_scalar(n, DType::F64, *eps);
-            let ve = e.tmp(n, "ve");
-            e.node(
-                "Add",
-                &format!("{n}/ve"),
-                vec![var, epsc],
-                vec![ve.clone()],
-                vec![],
-            );
-            let sd = e.tmp(n, "sd");
-            e.node(
-                "Sqrt",
-                &format!("{n}/sd"),
-                vec![ve],
-                vec![sd.clone()],
-                vec![],
-            );
-            e.node(
-                "Reciprocal",
-                &format!("{n}/inv"),
-                vec![sd],
-                vec![outs[2].clone()],
-                vec![],
-            );
-            let xh = e.tmp(n, "xhat");
-            e.node(
-                "Mul",
-                &format!("{n}/xhat"),
-                vec![xc, outs[2].clone()],
-                vec![xh.clone()],
-                vec![],
-            );
-            let sc = e.tmp(n, "scaled");
-            e.node(
-                "Mul",
-                &format!("{n}/scaled"),
-                vec![xh, ins[1].clone()],
-                vec![sc.clone()],
-                vec![],
-            );
-            e.node(
-                "Add",
+    /// Emits the ONNX node (a lowering to primitive ops for f64 LayerNorm).
+    pub(crate) fn emit(&self, e: &mut Emitter, node: &Node) {
+        let ins = e.input_names(node);
+        let outs = e.output_names(node);
+        let n = &node.name;
+        let dt = e.graph.dtype(node.outputs[0]);
+        match self {
+            NnOp::Softmax { axis } | NnOp::LogSoftmax { axis } => e.node(
+                self.kind().name(),
                 n,
-                vec![sc, ins[2].clone()],
-                vec![outs[0].clone()],
-                vec![],
-            );
+                ins,
+                outs,
+                vec![attr_int("axis", *axis as i64)],
+            ),
+            NnOp::LayerNorm { eps } if dt == DType::F64 => {
+                let ax = e.const_i64(n, &[-1]);
+                let keep = || vec![attr_int("keepdims", 1)];
+                e.node(
+                    "ReduceMean",
+                    &format!("{n}/mean"),
+                    vec![ins[0].clone(), ax.clone()],
+                    vec![outs[1].clone()],
+                    keep(),
+                );
+                let xc = e.tmp(n, "xc");
+                e.node(
+                    "Sub",
+                    &format!("{n}/xc"),
+                    vec![ins[0].clone(), outs[1].clone()],
+                    vec![xc.clone()],
+                    vec![],
+                );
+                let sq = e.tmp(n, "sq");
+                e.node(
+                    "Mul",
+                    &format!("{n}/sq"),
+                    vec![xc.clone(), xc.clone()],
+                    vec![sq.clone()],
+                    vec![],
+                );
+                let var = e.tmp(n, "var");
+                e.node(
+                    "ReduceMean",
+                    &format!("{n}/var"),
+                    vec![sq, ax],
+                    vec![var.clone()],
+                    keep(),
+                );
+                let epsc = e.const_scalar(n, DType::F64, *eps);
+                let ve = e.tmp(n, "ve");
+                e.node(
+                    "Add",
+                    &format!("{n}/ve"),
+                    vec![var, epsc],
+                    vec![ve.clone()],
+                    vec![],
+                );
+                let sd = e.tmp(n, "sd");
+                e.node(
+                    "Sqrt",
+                    &format!("{n}/sd"),
+                    vec![ve],
+                    vec![sd.clone()],
+                    vec![],
+                );
+                e.node(
+                    "Reciprocal",
+                    &format!("{n}/inv"),
+                    vec![sd],
+                    vec![outs[2].clone()],
+                    vec![],
+                );
+                let xh = e.tmp(n, "xhat");
+                e.node(
+                    "Mul",
+                    &format!("{n}/xhat"),
+                    vec![xc, outs[2].clone()],
+                    vec![xh.clone()],
+                    vec![],
+                );
+                let sc = e.tmp(n, "scaled");
+                e.node(
+                    "Mul",
+                    &format!("{n}/scaled"),
+                    vec![xh, ins[1].clone()],
+                    vec![sc.clone()],
+                    vec![],
+                );
+                e.node(
+                    "Add",
+                    n,
+                    vec![sc, ins[2].clone()],
+                    vec![outs[0].clone()],
+                    vec![],
+                );
+            }
+            NnOp::LayerNorm { eps } => e.node(
+                "LayerNormalization",
+                n,
+                ins,
+                outs,
+                vec![
+                    attr_int("axis", -1),
+                    attr_float("epsilon", *eps as f32),
+                    attr_int("stash_type", 1),
+                ],
+            ),
+            NnOp::SoftmaxCrossEntropy { ignore_index } => e.node(
+                "SoftmaxCrossEntropyLoss",
+                n,
+                ins,
+                outs,
+                vec![
+                    attr_string("reduction", "mean"),
+                    attr_int("ignore_index", *ignore_index),
+                ],
+            ),
         }
-        Op::LayerNorm { eps } => e.node(
-            "LayerNormalization",
-            n,
-            ins,
-            outs,
-            vec![
-                attr_int("axis", -1),
-                attr_float("epsilon", *eps as f32),
-                attr_int("stash_type", 1),
-            ],
-        ),
-        Op::SoftmaxCrossEntropy { ignore_index } => e.node(
-            "SoftmaxCrossEntropyLoss",
-            n,
-            ins,
-            outs,
-            vec![
-                attr_string("reduction", "mean"),
-                attr_int("ignore_index", *ignore_index),
-            ],
-        ),
-        other => unreachable!("nn::emit called for {}", other.kind()),
     }
 }

@@ -1,10 +1,43 @@
 //! Ops that move data without arithmetic: Reshape, Transpose, Expand, Concat, Split, Slice, Pad,
 //! Gather and ScatterAdd. Builder (shape rule), ONNX emission and vector-Jacobian rule side by side.
 
+use super::family::op_family;
 use crate::graph::DType;
 use crate::graph::error::{GraphError, Result};
 use crate::graph::export::{Emitter, attr_int, attr_ints, attr_string};
-use crate::graph::ir::{Graph, Node, Op, ValueId};
+use crate::graph::ir::{Graph, Node, ValueId};
+
+op_family! {
+    /// Ops that move data without arithmetic.
+    pub enum ShapeOp / ShapeKind {
+        Reshape { shape: Vec<usize> },
+        Transpose { perm: Vec<usize> },
+        Expand { shape: Vec<usize> },
+        Concat { axis: usize },
+        Split { axis: usize, sizes: Vec<usize> },
+        Slice { axis: usize, start: usize, end: usize },
+        Pad { axis: usize, before: usize, after: usize },
+        Gather { axis: usize },
+        ScatterAdd { axis: usize },
+    }
+}
+
+impl ShapeKind {
+    pub fn differentiable(self) -> bool {
+        match self {
+            ShapeKind::Reshape
+            | ShapeKind::Transpose
+            | ShapeKind::Expand
+            | ShapeKind::Concat
+            | ShapeKind::Split
+            | ShapeKind::Slice
+            | ShapeKind::Pad
+            | ShapeKind::Gather => true,
+            // Used only inside backward graphs.
+            ShapeKind::ScatterAdd => false,
+        }
+    }
+}
 
 impl Graph {
     fn shape_err(&self, op: &'static str, message: String) -> GraphError {
@@ -27,7 +60,7 @@ impl Graph {
         let dt = self.dtype(x);
         Ok(self.push1(
             "reshape",
-            Op::Reshape {
+            ShapeOp::Reshape {
                 shape: shape.to_vec(),
             },
             vec![x],
@@ -51,7 +84,7 @@ impl Graph {
         let dt = self.dtype(x);
         Ok(self.push1(
             "transpose",
-            Op::Transpose {
+            ShapeOp::Transpose {
                 perm: perm.to_vec(),
             },
             vec![x],
@@ -85,7 +118,7 @@ impl Graph {
         let dt = self.dtype(x);
         Ok(self.push1(
             "expand",
-            Op::Expand {
+            ShapeOp::Expand {
                 shape: shape.to_vec(),
             },
             vec![x],
@@ -111,7 +144,13 @@ impl Graph {
             shape[a] += s[a];
         }
         let dt = self.dtype(xs[0]);
-        Ok(self.push1("concat", Op::Concat { axis: a }, xs.to_vec(), dt, shape))
+        Ok(self.push1(
+            "concat",
+            ShapeOp::Concat { axis: a },
+            xs.to_vec(),
+            dt,
+            shape,
+        ))
     }
 
     /// Splits along `axis` into parts of the given sizes (which must sum to the axis length).
@@ -132,7 +171,7 @@ impl Graph {
             .collect();
         Ok(self.push(
             "split",
-            Op::Split {
+            ShapeOp::Split {
                 axis: a,
                 sizes: sizes.to_vec(),
             },
@@ -156,7 +195,7 @@ impl Graph {
         let dt = self.dtype(x);
         Ok(self.push1(
             "slice",
-            Op::Slice {
+            ShapeOp::Slice {
                 axis: a,
                 start,
                 end,
@@ -176,7 +215,7 @@ impl Graph {
         let dt = self.dtype(x);
         Ok(self.push1(
             "pad",
-            Op::Pad {
+            ShapeOp::Pad {
                 axis: a,
                 before,
                 after,
@@ -206,7 +245,7 @@ impl Graph {
         let dt = self.dtype(data);
         Ok(self.push1(
             "gather",
-            Op::Gather { axis: a },
+            ShapeOp::Gather { axis: a },
             vec![data, indices],
             dt,
             shape,
@@ -238,7 +277,7 @@ impl Graph {
         let dt = self.dtype(data);
         Ok(self.push1(
             "scatter_add",
-            Op::ScatterAdd { axis: a },
+            ShapeOp::ScatterAdd { axis: a },
             vec![data, indices, updates],
             dt,
             s,
@@ -246,148 +285,184 @@ impl Graph {
     }
 }
 
-pub(crate) fn vjp(
-    g: &mut Graph,
-    node: &Node,
-    gout: &[Option<ValueId>],
-    needs: &[bool],
-) -> Result<Vec<Option<ValueId>>> {
-    let x = node.inputs[0];
-    let xs = g.shape(x).to_vec();
-    let scope = format!("grad.{}", node.name);
-    if let Op::Split { axis, .. } = &node.op {
-        // The gradient of a split is the concatenation of its outputs' gradients (zeros where none).
-        if gout.iter().all(|d| d.is_none()) {
-            return Ok(vec![None]);
-        }
-        let axis = *axis;
-        return g.scoped(&scope, |g| {
-            let mut parts = Vec::new();
-            for (o, d) in node.outputs.iter().zip(gout) {
-                parts.push(match d {
-                    Some(d) => *d,
-                    None => {
-                        let (dt, s) = (g.dtype(*o), g.shape(*o).to_vec());
-                        g.zeros(dt, &s)?
+impl ShapeOp {
+    /// Vector-Jacobian products (see `Op::vjp`).
+    pub(crate) fn vjp(
+        &self,
+        g: &mut Graph,
+        node: &Node,
+        gout: &[Option<ValueId>],
+        needs: &[bool],
+    ) -> Result<Vec<Option<ValueId>>> {
+        let x = node.inputs[0];
+        let xs = g.shape(x).to_vec();
+        // Every op here has one output but Split, whose rule reads `gout` itself.
+        let Some(dy) = gout.iter().find_map(|d| *d) else {
+            return Ok(vec![None; node.inputs.len()]);
+        };
+        let scope = format!("grad.{}", node.name);
+        g.scoped(&scope, |g| -> Result<Vec<Option<ValueId>>> {
+            Ok(match self {
+                ShapeOp::Split { axis, .. } => {
+                    // The concatenation of the outputs' gradients (zeros where none).
+                    let mut parts = Vec::new();
+                    for (o, d) in node.outputs.iter().zip(gout) {
+                        parts.push(match d {
+                            Some(d) => *d,
+                            None => {
+                                let (dt, s) = (g.dtype(*o), g.shape(*o).to_vec());
+                                g.zeros(dt, &s)?
+                            }
+                        });
                     }
-                });
-            }
-            Ok(vec![Some(g.concat(&parts, axis as i64)?)])
-        });
-    }
-    let Some(dy) = gout[0] else {
-        return Ok(vec![None; node.inputs.len()]);
-    };
-    g.scoped(&scope, |g| -> Result<Vec<Option<ValueId>>> {
-        Ok(match &node.op {
-            Op::Reshape { .. } => vec![Some(g.reshape(dy, &xs)?)],
-            Op::Transpose { perm } => {
-                let mut inv = vec![0; perm.len()];
-                for (i, &p) in perm.iter().enumerate() {
-                    inv[p] = i;
+                    vec![Some(g.concat(&parts, *axis as i64)?)]
                 }
-                vec![Some(g.transpose(dy, &inv)?)]
-            }
-            Op::Expand { .. } => vec![Some(g.reduce_to_shape(dy, &xs)?)],
-            Op::Concat { axis } => {
-                let sizes: Vec<usize> = node.inputs.iter().map(|&i| g.shape(i)[*axis]).collect();
-                let parts = g.split(dy, *axis as i64, &sizes)?;
-                parts
-                    .into_iter()
-                    .zip(needs)
-                    .map(|(p, &n)| n.then_some(p))
-                    .collect()
-            }
-            Op::Slice { axis, start, end } => {
-                let after = xs[*axis] - end;
-                vec![Some(g.pad(dy, *axis as i64, *start, after)?)]
-            }
-            Op::Pad { axis, before, .. } => {
-                let len = xs[*axis];
-                vec![Some(g.slice(dy, *axis as i64, *before, before + len)?)]
-            }
-            Op::Gather { axis: 0 } => {
-                // d table[idx] = scatter-add of the output gradient rows into zeros shaped like table.
-                let idx = node.inputs[1];
-                let n = g.numel(idx);
-                let rest: Vec<usize> = xs[1..].to_vec();
-                let mut flat = vec![n];
-                flat.extend_from_slice(&rest);
-                let upd = g.reshape(dy, &flat)?;
-                let mut ishape = vec![n];
-                ishape.extend(std::iter::repeat_n(1, rest.len()));
-                let i = g.reshape(idx, &ishape)?;
-                let i = g.expand(i, &flat)?;
-                let dt = g.dtype(x);
-                let z = g.zeros(dt, &xs)?;
-                vec![Some(g.scatter_add(z, i, upd, 0)?), None]
-            }
-            Op::Gather { axis } => {
-                return Err(GraphError::NoGradient {
-                    op: "Gather",
-                    node: node.name.clone(),
-                    reason: format!(" along axis {axis} (only axis 0)"),
-                });
-            }
-            Op::ScatterAdd { .. } => {
-                return Err(GraphError::NoGradient {
-                    op: "ScatterAdd",
-                    node: node.name.clone(),
-                    reason: " (used only inside backward graphs)".into(),
-                });
-            }
-            other => unreachable!("shape::vjp called for {}", other.kind()),
+                ShapeOp::Reshape { .. } => vec![Some(g.reshape(dy, &xs)?)],
+                ShapeOp::Transpose { perm } => {
+                    let mut inv = vec![0; perm.len()];
+                    for (i, &p) in perm.iter().enumerate() {
+                        inv[p] = i;
+                    }
+                    vec![Some(g.transpose(dy, &inv)?)]
+                }
+                ShapeOp::Expand { .. } => vec![Some(g.reduce_to_shape(dy, &xs)?)],
+                ShapeOp::Concat { axis } => {
+                    let sizes: Vec<usize> =
+                        node.inputs.iter().map(|&i| g.shape(i)[*axis]).collect();
+                    let parts = g.split(dy, *axis as i64, &sizes)?;
+                    parts
+                        .into_iter()
+                        .zip(needs)
+                        .map(|(p, &n)| n.then_some(p))
+                        .collect()
+                }
+                ShapeOp::Slice { axis, start, end } => {
+                    let after = xs[*axis] - end;
+                    vec![Some(g.pad(dy, *axis as i64, *start, after)?)]
+                }
+                ShapeOp::Pad { axis, before, .. } => {
+                    let len = xs[*axis];
+                    vec![Some(g.slice(dy, *axis as i64, *before, before + len)?)]
+                }
+                ShapeOp::Gather { axis: 0 } => {
+                    // d table[idx] = scatter-add of the output gradient rows into zeros shaped
+                    // like table.
+                    let idx = node.inputs[1];
+                    let n = g.numel(idx);
+                    let rest: Vec<usize> = xs[1..].to_vec();
+                    let mut flat = vec![n];
+                    flat.extend_from_slice(&rest);
+                    let upd = g.reshape(dy, &flat)?;
+                    let mut ishape = vec![n];
+                    ishape.extend(std::iter::repeat_n(1, rest.len()));
+                    let i = g.reshape(idx, &ishape)?;
+                    let i = g.expand(i, &flat)?;
+                    let dt = g.dtype(x);
+                    let z = g.zeros(dt, &xs)?;
+                    vec![Some(g.scatter_add(z, i, upd, 0)?), None]
+                }
+                ShapeOp::Gather { axis } => {
+                    return Err(GraphError::NoGradient {
+                        op: "Gather",
+                        node: node.name.clone(),
+                        reason: format!(" along axis {axis} (only axis 0)"),
+                    });
+                }
+                ShapeOp::ScatterAdd { .. } => {
+                    return Err(GraphError::NoGradient {
+                        op: "ScatterAdd",
+                        node: node.name.clone(),
+                        reason: " (used only inside backward graphs)".into(),
+                    });
+                }
+            })
         })
-    })
-}
+    }
 
-pub(crate) fn emit(e: &mut Emitter, node: &Node) {
-    let mut ins = e.input_names(node);
-    let outs = e.output_names(node);
-    let n = &node.name;
-    match &node.op {
-        Op::Reshape { shape } | Op::Expand { shape } => {
-            let s: Vec<i64> = shape.iter().map(|&d| d as i64).collect();
-            ins.push(e.const_i64(n, &s));
-            e.node(node.op.kind(), n, ins, outs, vec![]);
+    /// Emits the ONNX node. Under symbolic axes, the shapes of Reshape and Expand and the end of
+    /// a Slice are computed at run time (see `graph::dynamic`); every other op here is
+    /// shape-agnostic in ONNX.
+    pub(crate) fn emit(&self, e: &mut Emitter, node: &Node) {
+        let mut ins = e.input_names(node);
+        let outs = e.output_names(node);
+        let n = &node.name;
+        let dims = e.symbolic_dims(node.outputs[0]);
+        match self {
+            ShapeOp::Reshape { shape } | ShapeOp::Expand { shape } => {
+                let shape = match &dims {
+                    Some(dims) => e.shape_tensor(n, dims),
+                    None => {
+                        let s: Vec<i64> = shape.iter().map(|&d| d as i64).collect();
+                        e.const_i64(n, &s)
+                    }
+                };
+                ins.push(shape);
+                e.node(self.kind().name(), n, ins, outs, vec![]);
+            }
+            ShapeOp::Transpose { perm } => {
+                let p: Vec<i64> = perm.iter().map(|&d| d as i64).collect();
+                e.node("Transpose", n, ins, outs, vec![attr_ints("perm", &p)]);
+            }
+            ShapeOp::Concat { axis } => {
+                e.node("Concat", n, ins, outs, vec![attr_int("axis", *axis as i64)])
+            }
+            ShapeOp::Split { axis, sizes } => {
+                let s: Vec<i64> = sizes.iter().map(|&d| d as i64).collect();
+                ins.push(e.const_i64(n, &s));
+                e.node("Split", n, ins, outs, vec![attr_int("axis", *axis as i64)]);
+            }
+            ShapeOp::Slice { axis, start, end } => {
+                match &dims {
+                    Some(dims) => {
+                        let len = e.shape_tensor(n, &dims[*axis..*axis + 1]);
+                        let start_t = e.const_i64(n, &[*start as i64]);
+                        let end = if *start == 0 {
+                            len
+                        } else {
+                            let end = e.tmp(n, "end");
+                            e.node(
+                                "Add",
+                                &end.clone(),
+                                vec![len, start_t.clone()],
+                                vec![end.clone()],
+                                vec![],
+                            );
+                            end
+                        };
+                        ins.push(start_t);
+                        ins.push(end);
+                    }
+                    None => {
+                        ins.push(e.const_i64(n, &[*start as i64]));
+                        ins.push(e.const_i64(n, &[*end as i64]));
+                    }
+                }
+                ins.push(e.const_i64(n, &[*axis as i64]));
+                e.node("Slice", n, ins, outs, vec![]);
+            }
+            ShapeOp::Pad {
+                axis,
+                before,
+                after,
+            } => {
+                ins.push(e.const_i64(n, &[*before as i64, *after as i64]));
+                ins.push(String::new()); // constant_value: default zero
+                ins.push(e.const_i64(n, &[*axis as i64]));
+                e.node("Pad", n, ins, outs, vec![]);
+            }
+            ShapeOp::Gather { axis } => {
+                e.node("Gather", n, ins, outs, vec![attr_int("axis", *axis as i64)])
+            }
+            ShapeOp::ScatterAdd { axis } => e.node(
+                "ScatterElements",
+                n,
+                ins,
+                outs,
+                vec![
+                    attr_int("axis", *axis as i64),
+                    attr_string("reduction", "add"),
+                ],
+            ),
         }
-        Op::Transpose { perm } => {
-            let p: Vec<i64> = perm.iter().map(|&d| d as i64).collect();
-            e.node("Transpose", n, ins, outs, vec![attr_ints("perm", &p)]);
-        }
-        Op::Concat { axis } => e.node("Concat", n, ins, outs, vec![attr_int("axis", *axis as i64)]),
-        Op::Split { axis, sizes } => {
-            let s: Vec<i64> = sizes.iter().map(|&d| d as i64).collect();
-            ins.push(e.const_i64(n, &s));
-            e.node("Split", n, ins, outs, vec![attr_int("axis", *axis as i64)]);
-        }
-        Op::Slice { axis, start, end } => {
-            ins.push(e.const_i64(n, &[*start as i64]));
-            ins.push(e.const_i64(n, &[*end as i64]));
-            ins.push(e.const_i64(n, &[*axis as i64]));
-            e.node("Slice", n, ins, outs, vec![]);
-        }
-        Op::Pad {
-            axis,
-            before,
-            after,
-        } => {
-            ins.push(e.const_i64(n, &[*before as i64, *after as i64]));
-            ins.push(String::new()); // constant_value: default zero
-            ins.push(e.const_i64(n, &[*axis as i64]));
-            e.node("Pad", n, ins, outs, vec![]);
-        }
-        Op::Gather { axis } => e.node("Gather", n, ins, outs, vec![attr_int("axis", *axis as i64)]),
-        Op::ScatterAdd { axis } => e.node(
-            "ScatterElements",
-            n,
-            ins,
-            outs,
-            vec![
-                attr_int("axis", *axis as i64),
-                attr_string("reduction", "add"),
-            ],
-        ),
-        other => unreachable!("shape::emit called for {}", other.kind()),
     }
 }
