@@ -1,10 +1,12 @@
 //! The downstream stage: a task (classify, pair, tag) trained from scratch, on a frozen encoder,
-//! or fine-tuned from a pretrained one, then tested once.
+//! or fine-tuned from a pretrained one, then tested once. The model it tested is saved in its
+//! folder (see [`super::saved`]).
 
 use super::graphs::{
     GraphShape, Protocol, StageGraphs, Upstream, downstream_shape, dump_if_asked, stage_graphs,
 };
 use super::inputs::{feeds_of, record_filter};
+use super::saved::{SavedHead, save_downstream_model};
 use super::transfer::{initial_params, subset, transferred};
 use super::vectors::STATIC_WORD;
 use super::{Metrics, StageContext, files};
@@ -162,13 +164,25 @@ pub fn train_downstream(s: &DownstreamStage, ctx: &StageContext) -> Result<Metri
         classes,
         tags,
     };
-    if shape.features_only {
-        run.extract_and_probe(&mut graphs, &split, &mut metrics)?;
+    let model = if shape.features_only {
+        run.extract_and_probe(&mut graphs, &split, &mut metrics)?
     } else {
-        run.train_end_to_end(&mut graphs, &split, &mut metrics)?;
-    }
+        run.train_end_to_end(&mut graphs, &split, &mut metrics)?
+    };
     metrics.insert("train_seconds".into(), started.elapsed().as_secs_f64());
     metrics.insert("train_examples".into(), train_items.len() as f64);
+    let head = SavedHead {
+        task: dcfg.task,
+        pooling: dcfg.pooling,
+        seq_len: shape.seq,
+        labels: label_names,
+    };
+    save_downstream_model(
+        ctx.dir,
+        &model,
+        &head,
+        &s.tokenizer_dir.join(files::TOKENIZER),
+    )?;
     Ok(metrics)
 }
 
@@ -241,12 +255,13 @@ impl Training<'_> {
     }
 
     /// Feature extraction: the encoder runs once per example; only a linear head trains.
+    /// Returns the model tested: the pretrained encoder and the trained head.
     fn extract_and_probe(
         &self,
         graphs: &mut StageGraphs,
         split: &Splits,
         metrics: &mut Metrics,
-    ) -> Result<()> {
+    ) -> Result<ParamStore> {
         let (s, shape) = (self.stage, self.shape);
         let feats_g = graphs.take("features");
         let opts = self.ctx.session_options();
@@ -309,21 +324,25 @@ impl Training<'_> {
             optim_spec(&probe.optimizer, steps),
             &opts,
         )?;
-        self.fit_and_test(&mut tr, &ftrain, &fdev, &ftest, &probe, metrics)?;
+        let head = self.fit_and_test(&mut tr, &ftrain, &fdev, &ftest, &probe, metrics)?;
         metrics.insert(
             "encoder_checksum_unchanged".into(),
             (before == enc_params.checksum()) as u8 as f64,
         );
-        Ok(())
+        for p in head.iter() {
+            enc_params.insert(p.name, p.shape, p.data)?;
+        }
+        Ok(enc_params)
     }
 
     /// Scratch, fine-tuning, or a frozen prefix of layers: the whole model's graphs train.
+    /// Returns the model tested (the best dev epoch's parameters).
     fn train_end_to_end(
         &self,
         graphs: &mut StageGraphs,
         split: &Splits,
         metrics: &mut Metrics,
-    ) -> Result<()> {
+    ) -> Result<ParamStore> {
         let (s, dcfg) = (self.stage, self.stage.downstream);
         let Protocol {
             transfer,
@@ -379,6 +398,6 @@ impl Training<'_> {
                 (before == frozen_checksum(&best)?) as u8 as f64,
             );
         }
-        Ok(())
+        Ok(best)
     }
 }

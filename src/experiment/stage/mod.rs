@@ -8,6 +8,7 @@ pub mod files;
 mod graphs;
 mod inputs;
 mod pretrain;
+mod saved;
 mod tokenizer;
 mod transfer;
 mod vectors;
@@ -19,6 +20,7 @@ pub use graphs::{
     DUMP_GRAPHS_ENV, GraphShape, Protocol, StageGraphs, Upstream, downstream_shape, pretrain_shape,
     stage_graphs,
 };
+pub use saved::{SavedHead, read_saved_head, save_downstream_model};
 pub use tokenizer::fit_tokenizer;
 pub use transfer::{initial_params, transferred};
 pub use vectors::{STATIC_WORD, static_vectors};
