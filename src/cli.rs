@@ -28,8 +28,8 @@ pub enum Command {
     Bench(BenchArgs),
     /// Write a stage's ONNX graphs (train_step, eval, encode) to DIR, e.g. to view in Netron.
     Graph(GraphArgs),
-    /// Write a run's encoder (or a BERT-family model directory) as a standalone ONNX model, with
-    /// tokenizer.json beside it.
+    /// Write a run's final encoder (fine-tuned where it was; with --head the whole model) or a
+    /// BERT-family model directory as a standalone ONNX model, with tokenizer.json beside it.
     Export(ExportArgs),
     /// Embed the lines of stdin: one vector per line on stdout.
     Embed(EmbedArgs),
@@ -63,6 +63,10 @@ pub struct ExportArgs {
     /// Pooling of the `pooled` output (default: the run's downstream pooling; mean for imports).
     #[arg(long, value_enum)]
     pub pooling: Option<PoolingArg>,
+    /// Export the whole model of a run: also the outputs `logits` and `probabilities` of its
+    /// trained head, with the label names in the model's metadata (`embedlab.labels`).
+    #[arg(long, conflicts_with = "pooling")]
+    pub head: bool,
 }
 
 #[derive(Debug, Args)]

@@ -38,7 +38,22 @@ pub fn export(args: ExportArgs) -> ExitCode {
         }
         Err(e) => return fail(EXIT_INVALID_INPUT, format!("{e:#}")),
     };
-    let model = match enc.export(args.pooling.map(pooling)) {
+    if args.head && enc.head.is_none() {
+        return fail(
+            EXIT_INVALID_INPUT,
+            format!(
+                "{}: --head needs a run whose downstream stage saved its model ({} has no trained head; rerun it with this version)",
+                args.source.display(),
+                enc.described
+            ),
+        );
+    }
+    let exported = if args.head {
+        enc.export_with_head()
+    } else {
+        enc.export(args.pooling.map(pooling))
+    };
+    let model = match exported {
         Ok(m) => m,
         Err(e) => return fail(EXIT_FAILED, format!("{e:#}")),
     };
@@ -58,8 +73,12 @@ pub fn export(args: ExportArgs) -> ExitCode {
         );
     }
     let s = &enc.spec;
+    let head = match (&enc.head, args.head) {
+        (Some(h), true) => format!(", head over {} labels", h.labels.len()),
+        _ => String::new(),
+    };
     eprintln!(
-        "wrote {} ({} layers, d_model {}, {} parameters, sequence axis {}) and {}",
+        "wrote {} ({} layers, d_model {}{head}, {} parameters, sequence axis {}) and {}",
         args.out.display(),
         s.depth,
         s.d_model,

@@ -2,17 +2,19 @@
 //! and stage folders), a BERT-family model directory, or an exported `.onnx` with its
 //! tokenizer.json, each turned into a standalone inference model for `export` and `embed`.
 //!
-//! A run's encoder is that of the last stage of the run holding parameters (its pretraining, or
-//! an import): downstream stages keep only their metrics, so a scratch run has no encoder to
-//! export, and a fine-tuned run exports the encoder it started from.
+//! A run's encoder is that of the last stage of the run holding parameters: its downstream stage,
+//! which saves the model it tested (the encoder as trained and the head), or, for runs made
+//! before downstream stages saved their models, its pretraining or import stage (the encoder the
+//! run started from; a scratch run of that time has none).
 
 use super::convert::encoder_spec;
 use super::imports::IMPORT_CONFIG_FILE;
 use super::stage::files::{PARAMS as PARAMS_FILE, TOKENIZER as TOKENIZER_FILE};
-use crate::config::{self, Experiment, PretrainTask, Transfer};
+use super::stage::{SavedHead, read_saved_head};
+use crate::config::{self, DownstreamTask, Experiment, PretrainTask, Transfer};
 use crate::data::Tok;
-use crate::interop::{self, ExportedModel};
-use crate::model::{EncoderSpec, Pooling};
+use crate::interop::{self, ExportedModel, ModelHead};
+use crate::model::{EncoderSpec, Head, Pooling};
 use crate::runtime::{self, ParamStore};
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
@@ -26,6 +28,9 @@ pub struct LoadedEncoder {
     pub pooling: Pooling,
     /// For messages: `run c003-s1 (pretrain stage 3f2a...)`, `BERT directory ...`.
     pub described: String,
+    /// The trained head (its parameters are in `params`), when the encoder comes from a
+    /// downstream stage that saved its model.
+    pub head: Option<SavedHead>,
 }
 
 /// The encoder of the stage in `stage_dir`: an import (config.json there) or a stage trained here
@@ -93,7 +98,7 @@ pub fn run_encoder(run_dir: &Path) -> Result<LoadedEncoder> {
         .rposition(|k| stage(k).join(PARAMS_FILE).is_file())
     else {
         bail!(
-            "run '{run_id}' has no stage with encoder parameters: downstream stages keep only their metrics, so only runs that start from a pretraining or import stage can be exported (a run with transfer = \"frozen\" or \"finetune\" exports the encoder it started from)"
+            "run '{run_id}' has no stage with encoder parameters: it was made before downstream stages saved their models and it starts from no pretraining or import stage (rerun it to export it)"
         );
     };
     let Some(tok_at) = (0..=at)
@@ -113,10 +118,11 @@ pub fn run_encoder(run_dir: &Path) -> Result<LoadedEncoder> {
         .find(|d| d.transfer != Transfer::Scratch)
         .or_else(|| exp.downstream.values().next());
     let causal = ds
+        .filter(|d| d.transfer != Transfer::Scratch)
         .and_then(|d| d.from.names().last())
         .and_then(|n| exp.pretrain.get(n))
         .is_some_and(|p| p.task == PretrainTask::Clm);
-    let pooling = match ds.map(|d| d.pooling) {
+    let mut pooling = match ds.map(|d| d.pooling) {
         Some(config::Pooling::Cls) => Pooling::Cls,
         _ => Pooling::Mean,
     };
@@ -137,12 +143,21 @@ pub fn run_encoder(run_dir: &Path) -> Result<LoadedEncoder> {
             encoder_spec(&exp.encoder, &exp.embeddings, vocab, causal)
         })?,
     };
+    let params_path = stage(keys[at]).join(PARAMS_FILE);
+    let meta = runtime::load_checkpoint(&params_path)?.meta;
+    let head = read_saved_head(&stage(keys[at]), &meta)?;
+    if let Some(h) = &head
+        && h.task != DownstreamTask::Tag
+    {
+        pooling = h.pooling.into();
+    }
     Ok(LoadedEncoder {
         spec,
         params,
         tok,
         pooling,
         described: format!("run {run_id} (stage {})", keys[at]),
+        head,
     })
 }
 
@@ -155,6 +170,7 @@ pub fn bert_encoder(dir: &Path) -> Result<LoadedEncoder> {
         tok: imported.vocab.tok,
         pooling: Pooling::Mean,
         described: format!("model directory {}", dir.display()),
+        head: None,
     })
 }
 
@@ -210,5 +226,41 @@ impl LoadedEncoder {
     pub fn export(&self, pooling: Option<Pooling>) -> Result<ExportedModel> {
         interop::encoder_model(&self.spec, &self.params, pooling.unwrap_or(self.pooling))
             .with_context(|| format!("exporting {}", self.described))
+    }
+
+    /// The standalone inference model of this encoder with its trained head (`logits`,
+    /// `probabilities`, the label names in the metadata).
+    pub fn export_with_head(&self) -> Result<ExportedModel> {
+        let Some(h) = &self.head else {
+            bail!(
+                "{} has no trained head: only runs whose downstream stage saved its model (made by this version) export one",
+                self.described
+            );
+        };
+        let classes = h.labels.len();
+        let (head, task) = match h.task {
+            DownstreamTask::Classify => (
+                Head::Classify {
+                    classes,
+                    pooling: h.pooling.into(),
+                },
+                "classify",
+            ),
+            DownstreamTask::Pair => (
+                Head::Classify {
+                    classes,
+                    pooling: h.pooling.into(),
+                },
+                "pair",
+            ),
+            DownstreamTask::Tag => (Head::Tag { classes }, "tag"),
+        };
+        let head = ModelHead {
+            head,
+            labels: &h.labels,
+            task,
+        };
+        interop::task_model(&self.spec, &self.params, &head)
+            .with_context(|| format!("exporting {} with its head", self.described))
     }
 }

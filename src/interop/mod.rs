@@ -1,6 +1,7 @@
 //! Interop with other tools: BERT-family model directories imported as our encoder (names,
 //! layouts and vocabulary ids mapped onto ours), standalone ONNX inference models of an encoder
-//! (symbolic batch and sequence axes, weights as initializers), and embedding texts with one.
+//! (symbolic batch and sequence axes, weights as initializers), optionally with a trained task
+//! head, and embedding texts with one.
 //! Imports `model`, `data`, `runtime` and `graph`; never `experiment`.
 mod bert;
 mod embed;
@@ -12,5 +13,8 @@ pub use bert::{
     is_model_dir, read_vocab,
 };
 pub use embed::{EmbedOptions, Embedder};
-pub use onnx::{ExportedModel, POOLED, TOKEN_FEATURES, encoder_model, metadata};
+pub use onnx::{
+    ExportedModel, LOGITS, ModelHead, POOLED, PROBABILITIES, TOKEN_FEATURES, encoder_model,
+    metadata, task_model,
+};
 pub use vocab::{AdoptedVocab, adopt_tokenizer, permute_rows};

@@ -9,14 +9,33 @@
 //! `pooled` `[batch, d_model]` f32 (mean over real tokens, or the `[CLS]` position).
 //! Metadata properties: `embedlab.max_len`, `embedlab.d_model`, `embedlab.pooling`,
 //! `embedlab.segment`, `embedlab.cls_id`/`sep_id`/`pad_id`.
+//!
+//! With a trained head ([`ModelHead`]) the model also outputs `logits` and `probabilities`
+//! (softmax of the logits): `[batch, classes]` for a sequence task (classify, pair; pooled as
+//! the head was trained), `[batch, sequence, classes]` for tagging. The metadata then also has
+//! `embedlab.task` and `embedlab.labels` (a JSON list of the label names, in output order).
 
 use crate::graph::{self, DType, Graph, dynamic, export::tensor_proto, onnx_pb};
-use crate::model::{self, EncoderInputs, EncoderSpec, ModelBuilder, Pooling};
+use crate::model::{self, EncoderInputs, EncoderSpec, Head, ModelBuilder, Pooling};
 use crate::runtime::ParamStore;
 use prost::Message;
 
 pub const TOKEN_FEATURES: &str = "token_features";
 pub const POOLED: &str = "pooled";
+pub const LOGITS: &str = "logits";
+pub const PROBABILITIES: &str = "probabilities";
+
+/// A trained head exported with its encoder.
+#[derive(Debug, Clone, Copy)]
+pub struct ModelHead<'a> {
+    /// `Head::Classify` (one prediction per sequence) or `Head::Tag` (one per token); its
+    /// parameters are `head.classifier.{weight,bias}`, as the task graphs name them.
+    pub head: Head,
+    /// The label names, in the order of the head's outputs.
+    pub labels: &'a [String],
+    /// The task's name for the metadata (`classify`, `pair`, `tag`).
+    pub task: &'a str,
+}
 
 /// Sizes of the two builds compared to find the symbolic axes (their ratios 5/2, 7/3 and 35/6
 /// differ, so every dimension is identified uniquely).
@@ -35,15 +54,37 @@ fn build(
     batch: usize,
     seq: usize,
     pooling: Pooling,
-) -> graph::Result<(Graph, Vec<model::ParamDecl>)> {
+    head: Option<Head>,
+) -> anyhow::Result<(Graph, Vec<model::ParamDecl>)> {
     let mut g = Graph::new("encode");
     let mut m = ModelBuilder::new(&mut g, DType::F32, false, 0);
     let inp = EncoderInputs::declare(&mut m, spec, batch, seq)?;
     let out = model::encoder(&mut m, spec, &inp)?;
     let pooled = model::pool(&mut m, out.hidden, inp.attention_mask, pooling)?;
+    // The classifier of the task graphs (its dropout is the identity outside training).
+    let logits = match head {
+        None => None,
+        Some(Head::Classify { classes, .. }) => {
+            Some(m.scoped("head", |m| m.dense("classifier", pooled, classes))?)
+        }
+        Some(Head::Tag { classes }) => {
+            Some(m.scoped("head", |m| m.dense("classifier", out.hidden, classes))?)
+        }
+        Some(h @ (Head::Mlm { .. } | Head::Clm)) => {
+            anyhow::bail!("a {h:?} head is a pretraining head; only task heads are exported")
+        }
+    };
+    let probabilities = match logits {
+        Some(l) => Some(m.g.softmax(l, -1)?),
+        None => None,
+    };
     let params = std::mem::take(&mut m.params);
     g.output(TOKEN_FEATURES, out.hidden)?;
     g.output(POOLED, pooled)?;
+    if let (Some(l), Some(p)) = (logits, probabilities) {
+        g.output(LOGITS, l)?;
+        g.output(PROBABILITIES, p)?;
+    }
     Ok((g, params))
 }
 
@@ -60,10 +101,44 @@ pub fn encoder_model(
     params: &ParamStore,
     pooling: Pooling,
 ) -> anyhow::Result<ExportedModel> {
+    inference_model(spec, params, pooling, None)
+}
+
+/// The inference model of an encoder and its trained head: `params` holds every encoder
+/// parameter and the head's. A sequence head pools as it was trained.
+pub fn task_model(
+    spec: &EncoderSpec,
+    params: &ParamStore,
+    head: &ModelHead,
+) -> anyhow::Result<ExportedModel> {
+    let classes = match head.head {
+        Head::Classify { classes, .. } | Head::Tag { classes } => classes,
+        Head::Mlm { .. } | Head::Clm => 0,
+    };
+    if classes != head.labels.len() {
+        anyhow::bail!(
+            "the head has {classes} outputs but {} label names",
+            head.labels.len()
+        );
+    }
+    let pooling = match head.head {
+        Head::Classify { pooling, .. } => pooling,
+        Head::Tag { .. } | Head::Mlm { .. } | Head::Clm => Pooling::Mean,
+    };
+    inference_model(spec, params, pooling, Some(head))
+}
+
+fn inference_model(
+    spec: &EncoderSpec,
+    params: &ParamStore,
+    pooling: Pooling,
+    head: Option<&ModelHead>,
+) -> anyhow::Result<ExportedModel> {
+    let task_head = head.map(|h| h.head);
     // Symbolic batch and sequence when the graph allows it, else a fixed sequence.
-    let attempt = |seq: (usize, usize)| -> graph::Result<(Graph, Vec<model::ParamDecl>, dynamic::DynamicShapes)> {
-        let (a, decls) = build(spec, BATCH.0, seq.0, pooling)?;
-        let (b, _) = build(spec, BATCH.1, seq.1, pooling)?;
+    let attempt = |seq: (usize, usize)| -> anyhow::Result<(Graph, Vec<model::ParamDecl>, dynamic::DynamicShapes)> {
+        let (a, decls) = build(spec, BATCH.0, seq.0, pooling, task_head)?;
+        let (b, _) = build(spec, BATCH.1, seq.1, pooling, task_head)?;
         let shapes = dynamic::infer(&a, &b, BATCH, seq, "input_ids")?;
         Ok((a, decls, shapes))
     };
@@ -95,7 +170,7 @@ pub fn encoder_model(
     }
     let names: std::collections::HashSet<&str> = decls.iter().map(|d| d.name.as_str()).collect();
     gp.input.retain(|i| !names.contains(i.name.as_str()));
-    let meta = [
+    let mut meta = vec![
         ("embedlab.max_len", spec.max_len.to_string()),
         ("embedlab.d_model", spec.d_model.to_string()),
         ("embedlab.pooling", pooling_name(pooling).to_string()),
@@ -114,6 +189,10 @@ pub fn encoder_model(
             crate::data::tokenizer::PAD_ID.to_string(),
         ),
     ];
+    if let Some(h) = head {
+        meta.push(("embedlab.task", h.task.to_string()));
+        meta.push(("embedlab.labels", serde_json::to_string(h.labels)?));
+    }
     proto.metadata_props = meta
         .into_iter()
         .map(|(k, v)| onnx_pb::StringStringEntryProto {
@@ -121,9 +200,11 @@ pub fn encoder_model(
             value: v,
         })
         .collect();
-    proto.doc_string =
-        "embedlab encoder: input_ids, attention_mask[, token_type_ids] -> token_features, pooled"
-            .into();
+    proto.doc_string = match head {
+        None => "embedlab encoder: input_ids, attention_mask[, token_type_ids] -> token_features, pooled",
+        Some(_) => "embedlab model: input_ids, attention_mask[, token_type_ids] -> token_features, pooled, logits, probabilities",
+    }
+    .into();
     Ok(ExportedModel {
         bytes: proto.encode_to_vec(),
         dynamic_sequence,
