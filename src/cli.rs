@@ -33,6 +33,30 @@ pub enum Command {
     Export(ExportArgs),
     /// Embed the lines of stdin: one vector per line on stdout.
     Embed(EmbedArgs),
+    /// Predict with a finished run's model: texts from a file to a CSV of predicted labels and
+    /// per-label probabilities (tags per word for a tagging run).
+    Predict(PredictArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PredictArgs {
+    /// A run directory (`results/<experiment>/runs/<run_id>`) whose downstream stage saved its
+    /// model.
+    #[arg(value_name = "RUN_DIR")]
+    pub run: PathBuf,
+    /// The texts: one per line, or a .tsv, .csv (header row) or .jsonl file with the run's
+    /// dataset text columns (`text`, and `text_pair` for pair tasks).
+    #[arg(long, value_name = "FILE")]
+    pub input: PathBuf,
+    /// The CSV file to write (default: stdout).
+    #[arg(long, value_name = "FILE.csv")]
+    pub out: Option<PathBuf>,
+    /// Texts per model run.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..))]
+    pub batch_size: u32,
+    /// ONNX Runtime intra-op threads (default: ONNX Runtime's choice).
+    #[arg(long)]
+    pub threads: Option<usize>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -4,6 +4,7 @@
 
 mod cli;
 mod interop_cmd;
+mod predict_cmd;
 
 use clap::Parser;
 use cli::{BenchArgs, BenchConfigArg, Cli, Command, GraphArgs, InputArgs, PlanArgs, RunArgs};
@@ -25,6 +26,7 @@ fn main() -> ExitCode {
         Command::Graph(args) => graph(args),
         Command::Export(args) => interop_cmd::export(args),
         Command::Embed(args) => interop_cmd::embed(args),
+        Command::Predict(args) => predict_cmd::predict(args),
     }
 }
 

@@ -331,3 +331,63 @@ print(json.dumps({"logits": logits.tolist(), "pred": pred.tolist(), "accuracy": 
     let acc = v["accuracy"].as_f64().unwrap();
     assert_eq!(acc.to_string(), test_accuracy(runs, run_id), "{run_id}");
 }
+
+/// `predict` over the test split (as a TSV with the dataset's columns, and as JSONL) gives
+/// runs.csv's test_accuracy exactly, for every transfer mode.
+#[test]
+fn predict_reproduces_the_test_accuracy() {
+    let tmp = tempfile::tempdir().unwrap();
+    let runs = run_tiny(tmp.path());
+    let text = std::fs::read_to_string(LABELED).unwrap();
+    let test: Vec<(String, String)> = text
+        .lines()
+        .skip(1)
+        .map(|l| l.split('\t').collect::<Vec<_>>())
+        .filter(|c| c[2] == "test")
+        .map(|c| (c[0].to_string(), c[1].to_string()))
+        .collect();
+    let tsv = tmp.path().join("test.tsv");
+    let mut body = "split\ttext\n".to_string();
+    for (t, _) in &test {
+        body += &format!("test\t{t}\n");
+    }
+    std::fs::write(&tsv, body).unwrap();
+    let jsonl = tmp.path().join("test.jsonl");
+    let lines: Vec<String> = test
+        .iter()
+        .map(|(t, _)| serde_json::json!({ "text": t }).to_string())
+        .collect();
+    std::fs::write(&jsonl, lines.join("\n") + "\n").unwrap();
+    for run in ["c001-s1", "c002-s1", "c003-s1", "c003-s2"] {
+        for input in [&tsv, &jsonl] {
+            let out = tmp.path().join(format!("{run}.csv"));
+            let (code, _, err) = embedlab(
+                &[
+                    "predict",
+                    runs.join(run).to_str().unwrap(),
+                    "--input",
+                    input.to_str().unwrap(),
+                    "--out",
+                    out.to_str().unwrap(),
+                    "--batch-size",
+                    "5",
+                ],
+                None,
+            );
+            assert_eq!(code, 0, "{err}");
+            let (h, rows) = cli_util::read_csv(&out);
+            assert_eq!(rows.len(), test.len());
+            assert_eq!(h[..2], ["text".to_string(), "label".to_string()]);
+            assert_eq!(h.len(), 2 + 3, "{h:?}");
+            let mut correct = 0usize;
+            for (row, (t, gold)) in rows.iter().zip(&test) {
+                assert_eq!(&row[0], t);
+                let p: f64 = row[2..].iter().map(|x| x.parse::<f64>().unwrap()).sum();
+                assert!((p - 1.0).abs() < 1e-5, "{row:?}");
+                correct += (&row[1] == gold) as usize;
+            }
+            let acc = correct as f64 / test.len() as f64;
+            assert_eq!(acc.to_string(), test_accuracy(&runs, run), "{run}");
+        }
+    }
+}
