@@ -262,8 +262,10 @@ fn static_word_vectors_are_trained_upstream_and_kept_fixed() {
         .collect();
     let vectors_dir = entries
         .iter()
-        .find(|p| p.to_string_lossy().ends_with(".vectors-d16"))
+        .find(|p| p.join("vectors.safetensors").is_file())
         .expect("vectors stage");
+    // A stage of its own: finished like every stage, with its metrics.
+    assert!(vectors_dir.join("metrics.json").is_file());
     let vectors =
         embedlab::runtime::load_checkpoint(&vectors_dir.join("vectors.safetensors")).unwrap();
     let pretrained = entries

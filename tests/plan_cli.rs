@@ -191,3 +191,47 @@ fn plan_marks_cached_stages() {
     );
     assert!(text.contains("(1 stage cached)"), "{text}");
 }
+
+/// Static word vectors are a stage of their own: `plan` lists it with its key and cost, and every
+/// pretraining and downstream stage that uses them names it as a parent.
+#[test]
+fn plan_lists_static_vectors_as_a_stage_with_key_and_cost() {
+    let plan = plan_json(&["--set", "embeddings.word=\"static\""], &[]);
+    let stages = plan["stages"].as_array().unwrap();
+    let vectors: Vec<&serde_json::Value> =
+        stages.iter().filter(|s| s["kind"] == "vectors").collect();
+    assert_eq!(vectors.len(), 1, "{stages:?}");
+    let key = vectors[0]["key"].as_str().unwrap();
+    assert_eq!(key.len(), 16);
+    assert!(vectors[0]["estimate"]["seconds"].as_f64().unwrap() > 0.0);
+    for s in stages
+        .iter()
+        .filter(|s| s["kind"] == "pretrain" || s["kind"] == "downstream")
+    {
+        let parents: Vec<&str> = s["parents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p.as_str().unwrap())
+            .collect();
+        assert!(parents.contains(&key), "{s}");
+    }
+    let text = embedlab(
+        &["plan", QUICKSTART, "--set", "embeddings.word=\"static\""],
+        &[],
+    );
+    assert!(
+        stdout(&text).lines().any(|l| l.contains(key) && l.contains("vectors")),
+        "{}",
+        stdout(&text)
+    );
+    // Without static vectors there is no such stage.
+    let plain = plan_json(&[], &[]);
+    assert!(
+        plain["stages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["kind"] != "vectors")
+    );
+}
