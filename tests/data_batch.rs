@@ -3,8 +3,8 @@
 use embedlab::config::{TokenizerConfig, TokenizerKind};
 use embedlab::data::tokenizer::{self, CLS_ID, MASK_ID, NUM_SPECIAL, PAD_ID, SEP_ID, UNK_ID};
 use embedlab::data::{
-    Batch, BatchConfig, Batcher, Example, IGNORE, Item, Labels, MlmConfig, PairObjective, Target,
-    causal_lm_labels, class_items, encode_pair, encode_single, mask_tokens, sentence_pairs,
+    Batch, BatchConfig, Batcher, Example, IGNORE_INDEX, Item, Labels, MlmConfig, PairObjective,
+    Target, causal_lm_labels, class_items, encode_pair, encode_single, mask_tokens, sentence_pairs,
     tag_items,
 };
 
@@ -65,7 +65,10 @@ fn batcher_shapes_and_padding_rows() {
     let last = &batches[2];
     assert_eq!(last.row_mask, [1, 1, 0, 0]);
     assert_eq!(last.items, [Some(8), Some(9), None, None]);
-    assert_eq!(last.labels, Labels::Class(vec![0, 1, IGNORE, IGNORE]));
+    assert_eq!(
+        last.labels,
+        Labels::Class(vec![0, 1, IGNORE_INDEX, IGNORE_INDEX])
+    );
     // A padding row is [CLS] [SEP] with those two attended.
     assert_eq!(&last.input_ids[32..35], &[CLS, SEP, PAD]);
     assert_eq!(&last.attention_mask[32..35], &[1, 1, 0]);
@@ -139,7 +142,7 @@ fn token_labels_align_with_specials() {
     let items = vec![Item {
         a: vec![10, 11, 12],
         b: None,
-        target: Target::Tokens(vec![3, IGNORE, 5]),
+        target: Target::Tokens(vec![3, IGNORE_INDEX, 5]),
     }];
     let batch = Batcher::new(&items, BatchConfig::new(2, 6))
         .unwrap()
@@ -149,7 +152,18 @@ fn token_labels_align_with_specials() {
     assert_eq!(
         batch.labels,
         Labels::Tokens(vec![
-            IGNORE, 3, IGNORE, 5, IGNORE, IGNORE, IGNORE, IGNORE, IGNORE, IGNORE, IGNORE, IGNORE
+            IGNORE_INDEX,
+            3,
+            IGNORE_INDEX,
+            5,
+            IGNORE_INDEX,
+            IGNORE_INDEX,
+            IGNORE_INDEX,
+            IGNORE_INDEX,
+            IGNORE_INDEX,
+            IGNORE_INDEX,
+            IGNORE_INDEX,
+            IGNORE_INDEX
         ])
     );
 }
@@ -183,7 +197,7 @@ fn mlm_masking_statistics_and_determinism() {
     assert_eq!(m.input_ids.len(), batch.input_ids.len());
     assert_eq!(m.labels.len(), batch.input_ids.len());
     let chosen: Vec<usize> = (0..m.labels.len())
-        .filter(|&p| m.labels[p] != IGNORE)
+        .filter(|&p| m.labels[p] != IGNORE_INDEX)
         .collect();
     // Exactly 15 of each row's 100 maskable tokens; none on specials, padding or the padding row.
     assert_eq!(chosen.len(), 64 * 15);
@@ -218,7 +232,7 @@ fn mlm_masking_statistics_and_determinism() {
     assert!(m.input_ids.iter().all(|i| (0..100).contains(i)));
     // Unchosen positions are untouched.
     for p in 0..m.input_ids.len() {
-        if m.labels[p] == IGNORE {
+        if m.labels[p] == IGNORE_INDEX {
             assert_eq!(m.input_ids[p], batch.input_ids[p]);
         }
     }
@@ -234,7 +248,7 @@ fn mlm_static_prediction_count() {
     let m = mask_tokens(&batch, 100, &cfg, 1).unwrap();
     assert_eq!(m.masked_positions.len(), 5);
     assert_eq!(
-        m.labels.iter().filter(|&&l| l != IGNORE).count(),
+        m.labels.iter().filter(|&&l| l != IGNORE_INDEX).count(),
         5,
         "cut positions are restored"
     );
@@ -245,13 +259,16 @@ fn mlm_static_prediction_count() {
     let m = mask_tokens(&batch, 100, &cfg, 1).unwrap();
     assert_eq!(m.masked_positions.len(), cfg.max_predictions.unwrap());
     assert_eq!(
-        m.masked_labels.iter().filter(|&&l| l != IGNORE).count(),
+        m.masked_labels
+            .iter()
+            .filter(|&&l| l != IGNORE_INDEX)
+            .count(),
         4 * 3
     );
     // Short rows still get one masked token.
     let short = corpus_batch(3, 1, 8);
     let m = mask_tokens(&short, 100, &MlmConfig::default(), 9).unwrap();
-    assert_eq!(m.labels.iter().filter(|&&l| l != IGNORE).count(), 3);
+    assert_eq!(m.labels.iter().filter(|&&l| l != IGNORE_INDEX).count(), 3);
 }
 
 #[test]
@@ -268,8 +285,11 @@ fn causal_lm_shifts_by_one() {
         .unwrap();
     let labels = causal_lm_labels(&batch);
     // Row 0: [CLS] 10 11 [SEP] PAD PAD -> 10 11 [SEP] -100 -100 -100; row 1 is padding.
-    assert_eq!(&labels[..6], &[10, 11, SEP, IGNORE, IGNORE, IGNORE]);
-    assert_eq!(&labels[6..], &[IGNORE; 6]);
+    assert_eq!(
+        &labels[..6],
+        &[10, 11, SEP, IGNORE_INDEX, IGNORE_INDEX, IGNORE_INDEX]
+    );
+    assert_eq!(&labels[6..], &[IGNORE_INDEX; 6]);
 }
 
 #[test]
@@ -331,7 +351,7 @@ fn items_from_examples() {
     ];
     let items = class_items(&ex, &tok, &labels).unwrap();
     assert_eq!(items[0].target, Target::Class(0));
-    assert_eq!(items[1].target, Target::Class(IGNORE));
+    assert_eq!(items[1].target, Target::Class(IGNORE_INDEX));
     assert!(items[1].b.is_some());
     let tags = vec!["O".to_string(), "B-noun.animal".to_string()];
     let tagged = vec![Example {
@@ -351,7 +371,7 @@ fn items_from_examples() {
         "cat is one piece and carries B-noun.animal"
     );
     assert_eq!(
-        t.iter().filter(|&&x| x != IGNORE).count(),
+        t.iter().filter(|&&x| x != IGNORE_INDEX).count(),
         3,
         "one label per word"
     );

@@ -2,9 +2,9 @@
 use embedlab::graph::{DType, Tensor};
 use embedlab::model::{self, EncoderSpec, Head, Mode, Pooling};
 use embedlab::runtime::SessionOptions;
-use embedlab::train::{Batch, OptimSpec, Trainer, init_params};
+use embedlab::train::{OptimSpec, StepInputs, Trainer, init_params};
 
-fn tiny_batch() -> Batch {
+fn tiny_batch() -> StepInputs {
     let (b, t) = (8, 6);
     let mut ids = Vec::new();
     let mut mask = Vec::new();

@@ -221,7 +221,9 @@ fn plan_lists_static_vectors_as_a_stage_with_key_and_cost() {
         &[],
     );
     assert!(
-        stdout(&text).lines().any(|l| l.contains(key) && l.contains("vectors")),
+        stdout(&text)
+            .lines()
+            .any(|l| l.contains(key) && l.contains("vectors")),
         "{}",
         stdout(&text)
     );

@@ -24,7 +24,7 @@ pub mod source;
 pub mod tokenizer;
 
 pub use batch::{
-    Batch, BatchConfig, Batcher, IGNORE, Item, Labels, Row, Target, derive_seed, encode_pair,
+    Batch, BatchConfig, Batcher, IGNORE_INDEX, Item, Labels, Row, Target, derive_seed, encode_pair,
     encode_single,
 };
 pub use dataset::{DEFAULT_RATIOS, Dataset, load_corpus, load_dataset};
