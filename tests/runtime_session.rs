@@ -728,7 +728,7 @@ fn sessions_and_stores_are_send() {
     assert_eq!(y.shape, [2, 2]);
 }
 
-/// Level All fuses MatMul + Add into Gemm (DESIGN §7); the optimised graph can be written out,
+/// Level All fuses MatMul + Add into Gemm (ARCHITECTURE §5); the optimised graph can be written out,
 /// and runs can be profiled.
 #[test]
 fn optimized_model_and_profile_are_written() {

@@ -9,7 +9,7 @@ use crate::config::{
 };
 use serde::Serialize;
 
-/// Effective training throughput the estimates assume, in GFLOP/s. Calibrated on DESIGN §7's
+/// Effective training throughput the estimates assume, in GFLOP/s. Calibrated on ARCHITECTURE §6's
 /// measured BERT-mini MLM step (~12 GFLOP counted as below, in 97 ms on the development CPU).
 pub const EFFECTIVE_GFLOPS: f64 = 100.0;
 /// Fixed cost of a stage (session creation, data loading), in seconds.
