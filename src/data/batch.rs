@@ -271,15 +271,21 @@ impl<'a> Batcher<'a> {
         chunks.into_iter().map(move |rows| self.batch(&rows))
     }
 
-    /// Builds one batch from item indices (at most `batch_size`; the rest become padding rows).
-    pub fn batch(&self, rows: &[usize]) -> Batch {
-        let bs = self.cfg.batch_size;
+    /// The row length of the batch of these items: the smallest allowed length that fits the
+    /// longest, else `seq_len`.
+    pub fn row_len(&self, rows: &[usize]) -> usize {
         let longest = rows.iter().map(|&i| self.items[i].len()).max().unwrap_or(2);
-        let seq_len = *self
+        *self
             .lens
             .iter()
             .find(|&&l| l >= longest)
-            .unwrap_or(&self.cfg.seq_len);
+            .unwrap_or(&self.cfg.seq_len)
+    }
+
+    /// Builds one batch from item indices (at most `batch_size`; the rest become padding rows).
+    pub fn batch(&self, rows: &[usize]) -> Batch {
+        let bs = self.cfg.batch_size;
+        let seq_len = self.row_len(rows);
         let kind = self.items.first().map(|i| &i.target);
         let mut input_ids = Vec::with_capacity(bs * seq_len);
         let mut attention_mask = Vec::with_capacity(bs * seq_len);
