@@ -148,7 +148,7 @@ pub fn padding_share(items: &[Item], cfg: &BatchConfig) -> Result<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::batch::IGNORE;
+    use crate::data::batch::IGNORE_INDEX;
     use crate::data::objectives::{MlmConfig, mask_tokens};
     use crate::data::tokenizer::{CLS_ID, NUM_SPECIAL, PAD_ID};
     use rand::{Rng, SeedableRng};
@@ -351,7 +351,7 @@ mod tests {
             for (p, &id) in b.input_ids.iter().enumerate() {
                 if [CLS_ID, SEP, PAD_ID].contains(&(id as u32)) {
                     specials += 1;
-                    assert_eq!(m.labels[p], IGNORE, "special id {id} chosen at {p}");
+                    assert_eq!(m.labels[p], IGNORE_INDEX, "special id {id} chosen at {p}");
                     assert_eq!(m.input_ids[p], id);
                 }
             }

@@ -158,7 +158,7 @@ impl VectorsSpec {
 }
 
 /// One step's feeds: the pairs' centres and contexts, and their negatives `[B, K]`.
-fn feeds(spec: &VectorsSpec, pairs: &[(u32, u32)], negatives: Vec<i64>) -> train::Batch {
+fn feeds(spec: &VectorsSpec, pairs: &[(u32, u32)], negatives: Vec<i64>) -> train::StepInputs {
     let (c, o): (Vec<i64>, Vec<i64>) = pairs.iter().map(|&(c, o)| (c as i64, o as i64)).unzip();
     vec![
         ("center".to_string(), Tensor::i64(vec![spec.batch], c)),
