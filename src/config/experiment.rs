@@ -4,6 +4,7 @@ use super::data::{CorpusConfig, DatasetConfig, TokenizerConfig};
 use super::downstream::DownstreamConfig;
 use super::embeddings::EmbeddingsConfig;
 use super::encoder::EncoderConfig;
+use super::limits;
 use super::pretrain::PretrainConfig;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -13,11 +14,13 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Experiment {
-    /// Name of the experiment; results go to `<out>/<name>/`. Defaults to the first file's stem.
+    /// Name of the experiment; results go to `<out>/<name>/`. Letters, digits, `_`, `-` and `.`,
+    /// not starting with `.`. Empty: the first experiment file's stem.
     #[serde(default)]
     pub name: String,
-    /// Every cell of the sweep is run once per seed.
+    /// Run seeds: every cell of the sweep is run once per seed. At least one, none repeated.
     #[serde(default = "default_seeds")]
+    #[schemars(length(min = 1), extend("uniqueItems" = true))]
     pub seeds: Vec<u64>,
     /// Unlabeled text corpora, by name.
     #[serde(default)]
@@ -25,10 +28,13 @@ pub struct Experiment {
     /// Labeled datasets, by name.
     #[serde(default)]
     pub dataset: BTreeMap<String, DatasetConfig>,
+    /// The tokenizer.
     #[serde(default)]
     pub tokenizer: TokenizerConfig,
+    /// The encoder's input embeddings.
     #[serde(default)]
     pub embeddings: EmbeddingsConfig,
+    /// The encoder.
     #[serde(default)]
     pub encoder: EncoderConfig,
     /// Pretraining stages, by name.
@@ -37,13 +43,16 @@ pub struct Experiment {
     /// Downstream (evaluation) stages, by name.
     #[serde(default)]
     pub downstream: BTreeMap<String, DownstreamConfig>,
-    /// The grid: `"dotted.key.path" = [values]`; cells are the cartesian product, in file order.
+    /// The grid: `"dotted.key.path" = [values]`, one axis per key; the cells are the cartesian
+    /// product of the axes, in file order, and each is run once per seed.
     #[serde(default)]
     pub sweep: BTreeMap<String, Vec<serde_json::Value>>,
+    /// Where ONNX Runtime executes.
     #[serde(default)]
     pub device: Device,
-    /// Intra-op threads for ONNX Runtime; all cores when absent.
+    /// Intra-op threads for ONNX Runtime; all cores when unset.
     #[serde(default)]
+    #[schemars(range(min = 1, max = limits::THREADS))]
     pub threads: Option<usize>,
 }
 
@@ -87,8 +96,9 @@ impl Default for Experiment {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Device {
+    /// The CPU execution provider.
     #[default]
     Cpu,
-    /// Needs a GPU build of ONNX Runtime (`onnxruntime-gpu`).
+    /// The CUDA execution provider; needs a GPU build of ONNX Runtime (`onnxruntime-gpu`).
     Cuda,
 }

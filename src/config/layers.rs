@@ -81,8 +81,12 @@ impl JsonSchema for Layers {
         json_schema!({
             "description": "\"all\", or k: the first k encoder layers are transferred",
             "anyOf": [
-                { "type": "string", "enum": ["all"] },
-                { "type": "integer", "minimum": 1 }
+                { "type": "string", "const": "all", "description": "Every layer." },
+                {
+                    "type": "integer",
+                    "minimum": 0,
+                    "description": "The first k layers, at most `encoder.depth`; 0: the embeddings alone."
+                }
             ]
         })
     }

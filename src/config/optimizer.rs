@@ -3,26 +3,34 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-/// `optimizer = { ... }` of a pretraining or downstream stage.
+/// `optimizer = { ... }`: the optimizer and learning-rate schedule of a pretraining or downstream
+/// stage.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OptimizerConfig {
+    /// The update rule.
     #[serde(default)]
     pub kind: OptimizerKind,
-    /// Peak learning rate (> 0).
+    /// Peak learning rate, reached at the end of warm-up.
     #[serde(default = "default_lr")]
+    #[schemars(extend("exclusiveMinimum" = 0.0))]
     pub lr: f64,
-    /// Linear warm-up, in steps.
+    /// Steps of linear warm-up from 0 to `lr`.
     #[serde(default)]
     pub warmup: u64,
+    /// Weight decay of weight matrices and embeddings (not of biases and LayerNorm parameters).
     #[serde(default = "default_weight_decay")]
+    #[schemars(range(min = 0.0))]
     pub weight_decay: f64,
     /// SGD momentum (ignored by AdamW).
     #[serde(default = "default_momentum")]
+    #[schemars(range(min = 0.0), extend("exclusiveMaximum" = 1.0))]
     pub momentum: f64,
     /// Clip the global gradient norm to this; 0 turns clipping off.
     #[serde(default = "default_clip_norm")]
+    #[schemars(range(min = 0.0))]
     pub clip_norm: f64,
+    /// How the learning rate falls after warm-up.
     #[serde(default)]
     pub schedule: Schedule,
 }
@@ -54,11 +62,14 @@ impl Default for OptimizerConfig {
     }
 }
 
+/// `optimizer.kind`: the update rule.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum OptimizerKind {
+    /// Adam with decoupled weight decay (β1 0.9, β2 0.999, ε 1e-8).
     #[default]
     Adamw,
+    /// Stochastic gradient descent with `momentum`.
     Sgd,
 }
 
@@ -66,8 +77,11 @@ pub enum OptimizerKind {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Schedule {
+    /// Linear decay to 0 at the stage's last step.
     #[default]
     Linear,
+    /// Half-cosine decay to 0 at the stage's last step.
     Cosine,
+    /// `lr` throughout.
     Constant,
 }

@@ -75,8 +75,13 @@ impl JsonSchema for StageRef {
         json_schema!({
             "description": "\"none\", a pretrain stage name, or a chain of them in order",
             "anyOf": [
-                { "type": "string" },
-                { "type": "array", "items": { "type": "string" } }
+                { "type": "string", "const": "none", "description": "No pretraining." },
+                { "type": "string", "description": "The NAME of a `[pretrain.NAME]` stage." },
+                {
+                    "type": "array",
+                    "items": { "type": "string" },
+                    "description": "A chain of stage NAMEs, run in order."
+                }
             ]
         })
     }
