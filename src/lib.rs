@@ -14,6 +14,7 @@
 //! graph                our IR, ops (forward + backward side by side), autodiff, export to ONNX
 //! config               serde types of the experiment file, defaults, validation (leaf)
 //! ```
+pub mod baseline;
 pub mod bench;
 pub mod config;
 pub mod data;
