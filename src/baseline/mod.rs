@@ -16,7 +16,7 @@ pub mod tagger;
 pub mod tfidf;
 pub mod tokenize;
 
-pub use bow::{BowConfig, BowMetrics, BowTask, CScore, fit_and_score};
+pub use bow::{BowConfig, BowMetrics, BowTask, CScore, fit_and_score, fit_and_score_with};
 pub use error::BaselineError;
 pub use logistic::{C_GRID, LogisticConfig};
 pub use score::accuracy_macro_f1;
