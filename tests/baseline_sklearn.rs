@@ -70,6 +70,13 @@ fn rows(examples: &[Example]) -> serde_json::Value {
 
 #[test]
 fn bag_of_words_matches_sklearn_on_supersense() {
+    if let Err(why) = sklearn_available() {
+        if std::env::var("EMBEDLAB_REQUIRE_EXTERNAL").as_deref() == Ok("1") {
+            panic!("EMBEDLAB_REQUIRE_EXTERNAL=1 but {why}");
+        }
+        eprintln!("skipped: {why}");
+        return;
+    }
     let ds = supersense();
     let cfg = BowConfig::default();
     let start = Instant::now();
@@ -99,16 +106,9 @@ fn bag_of_words_matches_sklearn_on_supersense() {
     for s in &ours.grid {
         eprintln!("ours: C = {:>6}: dev {:.4}", s.c, s.dev_accuracy);
     }
-    // A bag of words beats the majority class by far on supersense (41 classes).
+    // Far above chance on supersense (45 classes in these 2000 train rows).
     assert!(ours.test_accuracy > 0.3, "{ours:?}");
 
-    if let Err(why) = sklearn_available() {
-        if std::env::var("EMBEDLAB_REQUIRE_EXTERNAL").as_deref() == Ok("1") {
-            panic!("EMBEDLAB_REQUIRE_EXTERNAL=1 but {why}");
-        }
-        eprintln!("skipped the comparison with scikit-learn: {why}");
-        return;
-    }
     let dir = tempfile::tempdir().unwrap();
     let spec = dir.path().join("splits.json");
     let body = serde_json::json!({
@@ -121,7 +121,11 @@ fn bag_of_words_matches_sklearn_on_supersense() {
     });
     std::fs::write(&spec, serde_json::to_vec(&body).unwrap()).unwrap();
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/reference/bow_sklearn.py");
-    let out = Command::new("python3").arg(&script).arg(&spec).output().unwrap();
+    let out = Command::new("python3")
+        .arg(&script)
+        .arg(&spec)
+        .output()
+        .unwrap();
     assert!(
         out.status.success(),
         "{} failed: {}",

@@ -8,7 +8,7 @@
 //! the scores, as the runner leaves them out.
 
 use crate::baseline::error::{BaselineError, Result};
-use crate::baseline::logistic::{Logistic, LogisticConfig};
+use crate::baseline::logistic::{Logistic, LogisticConfig, fit_grid};
 use crate::baseline::score::accuracy_macro_f1;
 use crate::baseline::tagger::MostFrequentTag;
 use crate::baseline::tfidf::TfIdf;
@@ -93,8 +93,10 @@ fn tagger(
     let (dev_accuracy, _) = accuracy_macro_f1(&t.pairs("dev", dev, tags)?, tags.len());
     let (test_accuracy, test_macro_f1) =
         accuracy_macro_f1(&t.pairs("test", test, tags)?, tags.len());
-    let words: std::collections::HashSet<&str> =
-        train.iter().flat_map(|e| e.text.split_whitespace()).collect();
+    let words: std::collections::HashSet<&str> = train
+        .iter()
+        .flat_map(|e| e.text.split_whitespace())
+        .collect();
     Ok(BowMetrics {
         dev_accuracy,
         test_accuracy,
@@ -143,19 +145,16 @@ fn logistic(
 
     let mut grid = Vec::with_capacity(cfg.logistic.grid.len());
     let mut best: Option<(f64, f64, Logistic)> = None;
-    for &c in &cfg.logistic.grid {
-        let model = Logistic::fit(&x_train, &y, c, &cfg.logistic)?;
-        let (dev_accuracy, _) = accuracy_macro_f1(
-            &zip_pred(&dev_gold, model.predict(&x_dev)),
-            labels.len(),
-        );
+    for (c, model) in fit_grid(&x_train, &y, &cfg.logistic)? {
+        let (dev_accuracy, _) =
+            accuracy_macro_f1(&zip_pred(&dev_gold, model.predict(&x_dev)), labels.len());
         grid.push(CScore { c, dev_accuracy });
         if best.as_ref().is_none_or(|(_, acc, _)| dev_accuracy > *acc) {
             best = Some((c, dev_accuracy, model));
         }
     }
     let Some((c, dev_accuracy, model)) = best else {
-        return Err(BaselineError::InvalidC { c: f64::NAN });
+        return Err(BaselineError::EmptyGrid); // fit_grid has refused an empty grid already
     };
 
     let (test_rows, test_gold) = scored("test", test, pair, labels)?;
@@ -253,12 +252,18 @@ mod tests {
         ];
         let labels = labels(&["left", "right"]);
         let m = fit_and_score(&train, &dev, &test, BowTask::Pair, &labels).unwrap();
-        assert_eq!((m.dev_accuracy, m.test_accuracy, m.test_macro_f1), (1.0, 1.0, 1.0));
+        assert_eq!(
+            (m.dev_accuracy, m.test_accuracy, m.test_macro_f1),
+            (1.0, 1.0, 1.0)
+        );
         assert_eq!(m.grid.len(), 5);
         // Features: a:the a:cat a:sat a:dog a:ran, and the same five on side b.
         assert_eq!(m.features, 10);
         // Ties on dev go to the first C of the grid.
-        assert_eq!(m.c, Some(m.grid.iter().find(|s| s.dev_accuracy == 1.0).unwrap().c));
+        assert_eq!(
+            m.c,
+            Some(m.grid.iter().find(|s| s.dev_accuracy == 1.0).unwrap().c)
+        );
 
         // Classify reads `text` only: the, cat, sat, dog, ran.
         let c = fit_and_score(&train, &dev, &test, BowTask::Classify, &labels).unwrap();
@@ -266,14 +271,20 @@ mod tests {
         let pair_missing = vec![ex("cat", None, "left")];
         assert!(matches!(
             fit_and_score(&train, &pair_missing, &test, BowTask::Pair, &labels),
-            Err(BaselineError::MissingPair { split: "dev", index: 0 })
+            Err(BaselineError::MissingPair {
+                split: "dev",
+                index: 0
+            })
         ));
     }
 
     #[test]
     fn tag_task_scores_words() {
         let tags = labels(&["O", "B-LOC"]);
-        let train = vec![ex("in Paris", None, "O B-LOC"), ex("in Rome", None, "O B-LOC")];
+        let train = vec![
+            ex("in Paris", None, "O B-LOC"),
+            ex("in Rome", None, "O B-LOC"),
+        ];
         let dev = vec![ex("in Rome", None, "O B-LOC")];
         // "Oslo" is unknown: the most frequent tag overall (O and B-LOC tie at 2: O, listed first).
         let test = vec![ex("Paris Oslo", None, "B-LOC B-LOC")];
@@ -295,7 +306,13 @@ mod tests {
         ));
         let one_letter = vec![ex("a b", None, "x"), ex("c", None, "y")];
         assert!(matches!(
-            fit_and_score(&one_letter, &one_letter, &one_letter, BowTask::Classify, &labels),
+            fit_and_score(
+                &one_letter,
+                &one_letter,
+                &one_letter,
+                BowTask::Classify,
+                &labels
+            ),
             Err(BaselineError::EmptyVocabulary)
         ));
         let ok = vec![ex("some words", None, "x"), ex("other words", None, "y")];

@@ -31,6 +31,8 @@ pub enum BaselineError {
         tags: usize,
         words: usize,
     },
+    #[error("bag-of-words baseline: the grid of C values is empty")]
+    EmptyGrid,
     #[error("bag-of-words baseline: C = {c} must be positive and finite")]
     InvalidC { c: f64 },
     #[error("bag-of-words baseline: logistic regression with C = {c} failed: {source}")]

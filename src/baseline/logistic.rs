@@ -35,6 +35,40 @@ impl Default for LogisticConfig {
     }
 }
 
+/// Fits one model per C of `cfg.grid`, returned in grid order. The fits are independent (each
+/// starts from zero), so they run on up to `available_parallelism` threads at once and give
+/// the same models as one after another.
+pub fn fit_grid(
+    x: &Array2<f64>,
+    y: &[usize],
+    cfg: &LogisticConfig,
+) -> Result<Vec<(f64, Logistic)>> {
+    if cfg.grid.is_empty() {
+        return Err(BaselineError::EmptyGrid);
+    }
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    let mut out = Vec::with_capacity(cfg.grid.len());
+    for chunk in cfg.grid.chunks(threads) {
+        let fitted: Vec<Result<Logistic>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = chunk
+                .iter()
+                .map(|&c| scope.spawn(move || Logistic::fit(x, y, c, cfg)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                })
+                .collect()
+        });
+        for (&c, model) in chunk.iter().zip(fitted) {
+            out.push((c, model?));
+        }
+    }
+    Ok(out)
+}
+
 /// A fitted classifier over class ids.
 pub struct Logistic {
     model: MultiFittedLogisticRegression<f64, usize>,
@@ -80,6 +114,20 @@ mod tests {
         assert!(matches!(
             Logistic::fit(&x, &y, 0.0, &cfg),
             Err(BaselineError::InvalidC { .. })
+        ));
+        // The grid's fits, run side by side, are the fits run one by one.
+        let grid = fit_grid(&x, &y, &cfg).unwrap();
+        let cs: Vec<f64> = grid.iter().map(|(c, _)| *c).collect();
+        assert_eq!(cs, C_GRID);
+        let one = Logistic::fit(&x, &y, cs[2], &cfg).unwrap();
+        assert_eq!(grid[2].1.model.params(), one.model.params());
+        let empty = LogisticConfig {
+            grid: vec![],
+            ..cfg
+        };
+        assert!(matches!(
+            fit_grid(&x, &y, &empty),
+            Err(BaselineError::EmptyGrid)
         ));
     }
 }

@@ -18,7 +18,7 @@ pub mod tokenize;
 
 pub use bow::{BowConfig, BowMetrics, BowTask, CScore, fit_and_score, fit_and_score_with};
 pub use error::BaselineError;
-pub use logistic::{C_GRID, LogisticConfig};
+pub use logistic::{C_GRID, Logistic, LogisticConfig, fit_grid};
 pub use score::accuracy_macro_f1;
 pub use tagger::MostFrequentTag;
 pub use tfidf::TfIdf;

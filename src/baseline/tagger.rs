@@ -160,6 +160,9 @@ mod tests {
             }
         ));
         let err = MostFrequentTag::fit(&[ex("a", "X")], &tags).unwrap_err();
-        assert!(matches!(err, BaselineError::UnknownTrainLabel { index: 0, .. }));
+        assert!(matches!(
+            err,
+            BaselineError::UnknownTrainLabel { index: 0, .. }
+        ));
     }
 }
