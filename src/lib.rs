@@ -16,6 +16,7 @@
 //! config               serde types of the experiment file, defaults, validation (leaf)
 //! fsio                 atomic file writes, used by report and runtime (leaf)
 //! ```
+pub mod baseline;
 pub mod bench;
 pub mod config;
 pub mod data;
