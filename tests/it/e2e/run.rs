@@ -1,11 +1,8 @@
 //! End to end: the real binary runs a tiny experiment (tokenizer → MLM pretraining → downstream
 //! classification under scratch, frozen and finetune, 2 seeds) and we read the CSV it wrote;
 //! a rerun reuses everything.
+use crate::cli::{col, command, embedlab, read_csv};
 use std::path::Path;
-use std::process::Command;
-
-mod cli_util;
-use cli_util::{col, embedlab, read_csv};
 
 #[test]
 fn tiny_grid_runs_end_to_end_and_resumes() {
@@ -286,7 +283,7 @@ fn static_word_vectors_are_trained_upstream_and_kept_fixed() {
 
 #[test]
 fn plan_prints_kept_and_removed_counts_per_filter() {
-    let out = Command::new(env!("CARGO_BIN_EXE_embedlab"))
+    let out = command()
         .args([
             "plan",
             "tests/fixtures/e2e/tiny.toml",

@@ -1,8 +1,7 @@
 //! Every op's vector-Jacobian rule against central finite differences on float64 graphs run in
 //! ONNX Runtime, and a check that the table covers every op that has a rule.
-mod common;
 
-use common::{F64_FD, grad_check, rand_f64};
+use super::fd::{F64_FD, grad_check, rand_f64};
 use embedlab::graph::{self, DType, Graph, Tensor, ValueId};
 use std::collections::BTreeSet;
 

@@ -10,11 +10,13 @@
 //! land in start-up, tokenizer fitting, pretraining, downstream training, the rename of a stage
 //! into place, the runs.csv merge and the summary.
 //!
-//! `cargo test --release --test kill_resume -- --nocapture` prints where each kill landed.
+//! `cargo test --release --test it e2e::kill_resume -- --nocapture` prints where each kill
+//! landed.
 
+use crate::cli::command;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 const TINY: &str = "tests/fixtures/e2e/tiny.toml";
@@ -73,7 +75,7 @@ fn leftovers(out: &Path) -> Vec<String> {
 /// as it started) plus `jitter`. Returns the last line read and whether the kill landed before
 /// the process finished on its own.
 fn kill_after_line(out: &Path, after: usize, jitter: Duration) -> (String, bool) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_embedlab"))
+    let mut child = command()
         .args(args(out))
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -98,10 +100,7 @@ fn kill_after_line(out: &Path, after: usize, jitter: Duration) -> (String, bool)
 fn killed_at_twenty_moments_then_rerun_gives_the_uninterrupted_results() {
     let started = Instant::now();
     let reference_dir = tempfile::tempdir().unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_embedlab"))
-        .args(args(reference_dir.path()))
-        .output()
-        .unwrap();
+    let out = command().args(args(reference_dir.path())).output().unwrap();
     let progress = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(out.status.success(), "{progress}");
     let reference = metrics(reference_dir.path());
@@ -131,10 +130,7 @@ fn killed_at_twenty_moments_then_rerun_gives_the_uninterrupted_results() {
             if killed { "yes" } else { "no" }
         );
 
-        let rerun = Command::new(env!("CARGO_BIN_EXE_embedlab"))
-            .args(args(dir.path()))
-            .output()
-            .unwrap();
+        let rerun = command().args(args(dir.path())).output().unwrap();
         let err = String::from_utf8_lossy(&rerun.stderr);
         assert!(
             rerun.status.success(),
@@ -183,14 +179,11 @@ fn a_pretraining_resumed_from_its_checkpoint_matches_an_uninterrupted_one() {
         a
     };
     let reference = tempfile::tempdir().unwrap();
-    let o = Command::new(env!("CARGO_BIN_EXE_embedlab"))
-        .args(run_args(reference.path()))
-        .output()
-        .unwrap();
+    let o = command().args(run_args(reference.path())).output().unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_embedlab"))
+    let mut child = command()
         .args(run_args(dir.path()))
         .stderr(Stdio::null())
         .spawn()
@@ -214,10 +207,7 @@ fn a_pretraining_resumed_from_its_checkpoint_matches_an_uninterrupted_one() {
     };
     let _ = child.kill(); // SIGKILL
     child.wait().unwrap();
-    let o = Command::new(env!("CARGO_BIN_EXE_embedlab"))
-        .args(run_args(dir.path()))
-        .output()
-        .unwrap();
+    let o = command().args(run_args(dir.path())).output().unwrap();
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "{err}");
     if checkpointed {

@@ -315,7 +315,7 @@ fn bad_files_give_clear_errors() {
 }
 
 /// Timing of the fused host AdamW over a BERT-mini-sized buffer (4.3M values); run with
-/// `cargo test --release --test runtime_store -- --ignored --nocapture`.
+/// `cargo test --release --test it runtime::store::adamw_timing -- --ignored --nocapture`.
 #[test]
 #[ignore]
 fn adamw_timing() {

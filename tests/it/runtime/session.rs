@@ -2,6 +2,7 @@
 //! f32 and f64), borrowed feeds, borrowed and owned outputs, error messages, and the library
 //! lookup (bundled copy found; a bogus ORT_DYLIB_PATH gives the clear error).
 
+use crate::external::skip_or_fail;
 use embedlab::graph::onnx_pb::{
     self, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, tensor_value_info,
 };
@@ -310,7 +311,10 @@ fn bundled_library_is_found_without_any_environment() {
     if !bundled.as_ref().is_some_and(|p| p.is_file())
         && std::env::var_os("ORT_DYLIB_PATH").is_some()
     {
-        eprintln!("the build was offline and ORT_DYLIB_PATH is set: nothing bundled to check");
+        skip_or_fail(
+            "the bundled-library check",
+            "the build was offline and ORT_DYLIB_PATH is set: nothing bundled to check",
+        );
         return;
     }
     let lookup = LibraryLookup {
@@ -392,7 +396,7 @@ fn init_failure_in_a_fresh_process() {
     let out = std::process::Command::new(exe)
         .args([
             "--exact",
-            "child_init_with_bogus_path",
+            "runtime::session::child_init_with_bogus_path",
             "--nocapture",
             "--test-threads=1",
         ])
@@ -559,7 +563,10 @@ fn python_package_lookup() {
         .map(std::path::PathBuf::from)
         .filter(|p| p.is_file())
     else {
-        eprintln!("no bundled library to stand in for a Python package");
+        skip_or_fail(
+            "the Python package lookup",
+            "no bundled library to stand in for a Python package",
+        );
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -605,7 +612,7 @@ fn python_package_lookup() {
 }
 
 /// Per-step overhead of borrowed feeds: 100 parameters fed from a store into a Sum graph. Run with
-/// `cargo test --test runtime_session -- --ignored --nocapture feed_overhead`.
+/// `cargo test --test it -- --ignored --nocapture feed_overhead`.
 #[test]
 #[ignore]
 fn feed_overhead_timing() {

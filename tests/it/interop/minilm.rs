@@ -4,6 +4,8 @@
 //! tests/reference/minilm_vectors.json): cosine ≥ 0.99999 for every sentence, the same token ids,
 //! and the model card's published "hello world" values. Skips (saying why) when the package is
 //! not installed; `EMBEDLAB_MINILM_DIR` points at a model directory directly.
+use crate::cli::command;
+use crate::external::skip_or_fail;
 use embedlab::experiment::artifacts::bert_encoder;
 use embedlab::interop::{EmbedOptions, Embedder, read_vocab};
 use embedlab::model::Pooling;
@@ -75,7 +77,7 @@ fn minilm_matches_the_numpy_reference() {
     let dir = match model_dir() {
         Ok(d) => d,
         Err(why) => {
-            eprintln!("skipped: {why}");
+            skip_or_fail("the MiniLM import test", &why);
             return;
         }
     };
@@ -142,7 +144,7 @@ fn minilm_matches_the_numpy_reference() {
     );
 
     // The command line, from the model directory, gives the same vectors.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_embedlab"))
+    let mut child = command()
         .args([
             "embed",
             "--model",

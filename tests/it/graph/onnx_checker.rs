@@ -1,5 +1,6 @@
 //! The exported graphs are valid ONNX: ONNX Runtime loads them, and (when the Python `onnx`
 //! package is installed, as CI does) `onnx.checker.check_model(full_check=True)` accepts them.
+use crate::external::skip_or_fail;
 use embedlab::graph::{self, DType};
 use embedlab::model::{self, EncoderSpec, Head, Mode, Pooling};
 use embedlab::runtime::{Session, SessionOptions};
@@ -74,7 +75,10 @@ fn exported_graphs_load_in_onnx_runtime_and_pass_the_onnx_checker() {
         paths.push(p);
     }
     if !python_has_onnx() {
-        eprintln!("SKIPPED the onnx.checker part: python3 cannot import onnx (pip install onnx)");
+        skip_or_fail(
+            "the onnx.checker part",
+            "python3 cannot import onnx (python3 -m pip install onnx==1.23.2)",
+        );
         return;
     }
     let script = "import sys, onnx\nfor p in sys.argv[1:]:\n    onnx.checker.check_model(onnx.load(p), full_check=True)\n    print('ok', p)";

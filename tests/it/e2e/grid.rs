@@ -1,21 +1,11 @@
 //! Batch execution: shared pretraining stages are trained once per distinct setting, shards
 //! running at the same time share one results folder, and a run killed with SIGKILL resumes.
+use crate::cli::{command, embedlab};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 const TINY: &str = "tests/fixtures/e2e/tiny.toml";
-
-fn embedlab(args: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_embedlab"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 /// (run_id, status) of every row; panics on a malformed file.
 fn rows(path: &Path) -> Vec<(String, String)> {
@@ -71,7 +61,7 @@ fn two_shards_at_once_share_one_results_folder() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
     let spawn = |shard: &str| {
-        Command::new(env!("CARGO_BIN_EXE_embedlab"))
+        command()
             .args([
                 "run",
                 TINY,
@@ -122,11 +112,7 @@ fn killed_mid_grid_then_rerun_completes_without_duplicates() {
         "--set",
         "downstream.C.epochs=40",
     ];
-    let mut child = Command::new(env!("CARGO_BIN_EXE_embedlab"))
-        .args(args)
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = command().args(args).stderr(Stdio::null()).spawn().unwrap();
     let start = Instant::now();
     while !(runs.exists() && rows(&runs).len() >= 2) {
         assert!(
@@ -173,11 +159,7 @@ fn a_killed_pretraining_resumes_from_its_last_checkpoint() {
         "--set",
         "pretrain.A.steps=3000",
     ];
-    let mut child = Command::new(env!("CARGO_BIN_EXE_embedlab"))
-        .args(args)
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = command().args(args).stderr(Stdio::null()).spawn().unwrap();
     // Wait for a periodic checkpoint of the pretraining (every 300 steps here), then kill.
     let stages = out.join(".stages");
     let start = Instant::now();

@@ -1,8 +1,8 @@
 //! Whole-model gradients (embeddings word + position + segment, padding mask, 2 encoder layers,
 //! each head) against central finite differences on float64 graphs run in ONNX Runtime.
-mod common;
 
-use common::{Exec, F64_FD};
+use super::exec::Exec;
+use super::fd::F64_FD;
 use embedlab::graph::{self, DType, Tensor};
 use embedlab::model::{self, EncoderSpec, Head, Mode, NormPlacement, Pooling};
 

@@ -1,8 +1,5 @@
-//! Shared test helpers: running graphs in ONNX Runtime and central finite-difference checks.
-#![allow(dead_code)]
-mod exec;
-pub use exec::Exec;
-
+//! Central finite-difference checks of gradients, on graphs run in ONNX Runtime.
+use super::exec::Exec;
 use embedlab::graph::{self, DType, Graph, Tensor, ValueId};
 use rand::{Rng, SeedableRng};
 

@@ -7,8 +7,8 @@ use std::process::Command;
 
 const MAX_ABS: f32 = 1e-5;
 
-mod cli_util;
-use cli_util::embedlab_io as embedlab;
+use crate::cli::embedlab_io as embedlab;
+use crate::external::skip_or_fail;
 
 const TEXTS: &[&str] = &[
     "the quick brown fox",
@@ -176,8 +176,9 @@ fn python_onnxruntime_agrees(model: &Path, expected: &[Vec<f32>]) {
         .args(["-c", "import onnxruntime, numpy"])
         .output();
     if !probe.is_ok_and(|o| o.status.success()) {
-        eprintln!(
-            "skipped the Python check: python3 cannot import onnxruntime and numpy (python3 -m pip install onnxruntime==1.32.0)"
+        skip_or_fail(
+            "the Python onnxruntime check of the exported model",
+            "python3 cannot import onnxruntime and numpy (python3 -m pip install onnxruntime==1.32.0 numpy)",
         );
         return;
     }
@@ -245,4 +246,10 @@ print(json.dumps({"pooled": pooled.tolist(), "features_shape": list(feats.shape)
         v["checked"]
     );
     assert!(d <= MAX_ABS, "{d}");
+    if v["checked"] != true {
+        skip_or_fail(
+            "onnx.checker on the exported model",
+            "python3 cannot import onnx (python3 -m pip install onnx==1.23.2)",
+        );
+    }
 }

@@ -1,22 +1,11 @@
 //! The real binary: exit codes (0 ok, 2 invalid input), messages on stderr, `plan` output,
 //! layering through the process environment of a child process.
 
+use crate::cli::embedlab_env as embedlab;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 const QUICKSTART: &str = "experiments/quickstart.toml";
-
-fn embedlab(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_embedlab"));
-    cmd.args(args).current_dir(env!("CARGO_MANIFEST_DIR"));
-    for (key, _) in std::env::vars() {
-        if key.starts_with("EMBEDLAB_") || key.starts_with("SLURM_ARRAY_") {
-            cmd.env_remove(key);
-        }
-    }
-    cmd.envs(env.iter().copied());
-    cmd.output().expect("run embedlab")
-}
 
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()

@@ -1,14 +1,19 @@
-//! Shared by the end-to-end tests: running the real binary and reading the CSV it writes.
-#![allow(dead_code)]
+//! The one place tests run the real binary (every spawn starts from [`command`]), and reading
+//! the CSV it writes.
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::{Command, Output, Stdio};
+
+/// A command for the `embedlab` binary Cargo built for these tests. The test suite's own
+/// `EMBEDLAB_REQUIRE_EXTERNAL` is not passed on: the binary would read it as an experiment key.
+pub fn command() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_embedlab"));
+    cmd.env_remove(crate::external::REQUIRE_EXTERNAL);
+    cmd
+}
 
 /// Runs `embedlab` with `args`: (exit code, stderr).
 pub fn embedlab(args: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_embedlab"))
-        .args(args)
-        .output()
-        .unwrap();
+    let out = command().args(args).output().unwrap();
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stderr).into_owned(),
@@ -37,7 +42,7 @@ pub fn col<'a>(headers: &[String], row: &'a [String], name: &str) -> &'a str {
 
 /// Runs `embedlab` with `args`, writing `stdin` to its standard input: (exit code, stdout, stderr).
 pub fn embedlab_io(args: &[&str], stdin: Option<&str>) -> (i32, String, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_embedlab"))
+    let mut child = command()
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -56,4 +61,18 @@ pub fn embedlab_io(args: &[&str], stdin: Option<&str>) -> (i32, String, String) 
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
+}
+
+/// Runs `embedlab` with `args` in the repository root, with no `EMBEDLAB_*` or `SLURM_ARRAY_*`
+/// variable from the test's own environment and with `env` added.
+pub fn embedlab_env(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = command();
+    cmd.args(args).current_dir(env!("CARGO_MANIFEST_DIR"));
+    for (key, _) in std::env::vars() {
+        if key.starts_with("EMBEDLAB_") || key.starts_with("SLURM_ARRAY_") {
+            cmd.env_remove(key);
+        }
+    }
+    cmd.envs(env.iter().copied());
+    cmd.output().expect("run embedlab")
 }

@@ -2,10 +2,8 @@
 //! experiment with a pair task (segment ids from two texts) and a tag task (BIO tags per token),
 //! each under scratch, frozen, finetune, `layers = 1` and `freeze = "embeddings"`, and we check
 //! the metrics each writes.
+use crate::cli::{col, embedlab, read_csv};
 use std::path::{Path, PathBuf};
-
-mod cli_util;
-use cli_util::{col, embedlab, read_csv};
 
 fn num(headers: &[String], row: &[String], name: &str) -> f64 {
     col(headers, row, name)

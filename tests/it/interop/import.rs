@@ -12,8 +12,7 @@ const FFN: usize = 32;
 const LAYERS: usize = 2;
 const POSITIONS: usize = 32;
 
-mod cli_util;
-use cli_util::embedlab_io as embedlab;
+use crate::cli::embedlab_io as embedlab;
 
 /// The vocabulary: `[PAD]` first, letters, the other specials at 27.., then `##` letters.
 fn vocab() -> Vec<String> {

@@ -4,13 +4,15 @@
 //! found mid-grid, a failed run whose reason is in runs.csv while the rest of the grid goes on.
 //! Never a panic, and for invalid input nothing written.
 //!
-//! `cargo test --test bad_inputs -- --nocapture` prints the catalogue.
+//! `cargo test --test it e2e::bad_inputs -- --nocapture` prints the catalogue.
 
+use crate::cli::command;
+use crate::external::skip_or_fail;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const CORPUS: &str = include_str!("fixtures/e2e/corpus.txt");
-const LABELED: &str = include_str!("fixtures/e2e/labeled.tsv");
+const CORPUS: &str = include_str!("../../fixtures/e2e/corpus.txt");
+const LABELED: &str = include_str!("../../fixtures/e2e/labeled.tsv");
 
 /// A valid experiment every case starts from: one seed, one short pretraining, one downstream
 /// stage. Cases edit it by replacing text, so the line numbers in messages are real ones.
@@ -190,6 +192,13 @@ fn read_only_out(dir: &Path, _: &mut Vec<(String, String)>) -> Result<(), String
     Ok(())
 }
 
+/// A case's skip reason when this machine lacks an outside tool: a failure under
+/// `EMBEDLAB_REQUIRE_EXTERNAL=1` (unlike the root-only skips above, which stay skips).
+fn missing(what: &str, why: &str) -> String {
+    skip_or_fail(what, why);
+    why.to_string()
+}
+
 /// A real shared library that is not ONNX Runtime.
 fn other_library(_: &Path, env: &mut Vec<(String, String)>) -> Result<(), String> {
     let candidates = [
@@ -202,7 +211,12 @@ fn other_library(_: &Path, env: &mut Vec<(String, String)>) -> Result<(), String
     let lib = candidates
         .iter()
         .find(|p| Path::new(p).exists())
-        .ok_or("no libz.so.1 on this machine")?;
+        .ok_or_else(|| {
+            missing(
+                "the case with a library that is not ONNX Runtime",
+                "no libz.so.1 on this machine",
+            )
+        })?;
     env.push(("ORT_DYLIB_PATH".into(), lib.to_string()));
     Ok(())
 }
@@ -230,7 +244,10 @@ fn old_library(dir: &Path, env: &mut Vec<(String, String)>) -> Result<(), String
             env.push(("ORT_DYLIB_PATH".into(), lib.to_str().unwrap().to_string()));
             Ok(())
         }
-        _ => Err("no C compiler (cc) to build a fake old ONNX Runtime".into()),
+        _ => Err(missing(
+            "the case with an old ONNX Runtime",
+            "no C compiler (cc) to build a fake old ONNX Runtime",
+        )),
     }
 }
 
@@ -724,7 +741,7 @@ fn catalogue() -> Vec<Case> {
 /// (exit code, stderr) of `embedlab run exp.toml --out OUT ARGS...` in the case folder.
 fn run_case(case: &Case, dir: &Path, env: &[(String, String)]) -> (Option<i32>, String) {
     let fill = |s: &str| s.replace("{dir}", dir.to_str().unwrap());
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_embedlab"));
+    let mut cmd = command();
     cmd.arg("run")
         .arg(dir.join("exp.toml"))
         .arg("--out")
