@@ -8,6 +8,7 @@
 //! report               consumes events: progress, runs.csv, summary.csv
 //! train                optimizer schedule and the training step over runtime sessions
 //! interop              BERT-family import, standalone ONNX export of an encoder, embedding texts
+//! baseline             the bag-of-words baseline (TF-IDF + logistic regression; most frequent tag)
 //! metrics              pure metric functions (accuracy, macro-F1, span F1)
 //! model                embeddings, encoder, heads, losses, tasks; builds graphs with `graph`
 //! data                 sources, filters, tokenizers, datasets, batching, masking
@@ -16,6 +17,7 @@
 //! config               serde types of the experiment file, defaults, validation (leaf)
 //! fsio                 atomic file writes, used by report and runtime (leaf)
 //! ```
+pub mod baseline;
 pub mod bench;
 pub mod config;
 pub mod data;

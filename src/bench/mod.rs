@@ -5,7 +5,7 @@
 use crate::graph::{DType, Tensor};
 use crate::model::{self, EncoderSpec, Head, Mode};
 use crate::runtime::{Feeds, SessionOptions};
-use crate::train::{Batch, OptimSpec, Trainer, init_params, session};
+use crate::train::{OptimSpec, StepInputs, Trainer, init_params, session};
 use anyhow::Result;
 use rand::{Rng, SeedableRng};
 use std::time::Instant;
@@ -114,7 +114,7 @@ fn peak_rss_mb() -> f64 {
 }
 
 /// A random MLM batch: ids, mask, segments, and 15% masked positions with their labels.
-fn mlm_batch(s: &BenchShape, n_masked: usize, rng: &mut impl Rng) -> Batch {
+fn mlm_batch(s: &BenchShape, n_masked: usize, rng: &mut impl Rng) -> StepInputs {
     let (b, t, v) = (s.batch, s.seq, s.spec.vocab as i64);
     let ids: Vec<i64> = (0..b * t).map(|_| rng.random_range(5..v)).collect();
     let seg: Vec<i64> = (0..b * t).map(|i| ((i % t) >= t / 2) as i64).collect();
@@ -177,7 +177,7 @@ pub fn run(config: BenchConfig, o: &BenchOptions) -> Result<BenchReport> {
         &opts,
     )?;
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
-    let batches: Vec<Batch> = (0..4).map(|_| mlm_batch(&s, n_masked, &mut rng)).collect();
+    let batches: Vec<StepInputs> = (0..4).map(|_| mlm_batch(&s, n_masked, &mut rng)).collect();
     for b in batches.iter().take(3) {
         tr.step(b)?;
     }

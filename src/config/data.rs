@@ -2,6 +2,7 @@
 //!
 //! Shared by `config` (parsing, validation) and `data` (which executes them).
 
+use super::limits;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -10,17 +11,21 @@ use std::path::PathBuf;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CorpusConfig {
-    /// Path to the text file, relative to the experiment file's directory.
+    /// Path to the text file (`.txt`, `.text`, optionally `.gz`), relative to the experiment
+    /// file's directory.
     pub path: PathBuf,
+    /// Cleaning and subsampling of the lines (see `filter = { ... }`).
     #[serde(default)]
     pub filter: FilterConfig,
 }
 
-/// `[dataset.NAME]`: labeled examples from a TSV, CSV or JSONL file with named columns.
+/// `[dataset.NAME]`: labeled examples from a TSV, CSV or JSONL file with named columns (or a
+/// `.conll`/`.bio` file of `token tag` lines, which has no columns and no split column).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DatasetConfig {
-    /// Path to the data file, relative to the experiment file's directory.
+    /// Path to the data file (`.tsv`, `.csv`, `.jsonl`, `.conll`, optionally `.gz`), relative to
+    /// the experiment file's directory.
     pub path: PathBuf,
     /// Column holding the (first) text.
     #[serde(default = "default_text_column")]
@@ -31,19 +36,23 @@ pub struct DatasetConfig {
     /// Column holding the label (for tagging: space-separated BIO tags, one per token).
     #[serde(default = "default_label_column")]
     pub label: String,
-    /// Column holding the split name (train/dev/test). Exclusive with `ratios`.
+    /// Column holding the split name (`train`; `dev`, `validation`, `valid` or `val`; `test`).
+    /// Exclusive with `ratios`.
     #[serde(default)]
     pub split: Option<String>,
-    /// Deterministic seeded split ratios [train, dev, test] when there is no split column.
+    /// Shares `[train, dev, test]` of a seeded random split, for a file without a split column:
+    /// each in [0, 1], train above 0, summing to 1. Unset and without `split`: `[0.8, 0.1, 0.1]`.
     #[serde(default)]
     pub ratios: Option<[f64; 3]>,
+    /// Seed of the random split by `ratios`.
     #[serde(default)]
     pub split_seed: u64,
+    /// Cleaning and subsampling of the examples (see `filter = { ... }`).
     #[serde(default)]
     pub filter: FilterConfig,
-    /// What a label found in dev or test but never in train is: an error before anything runs
-    /// (the default: usually a typo), or `"ignore"`d (such examples are left out of the scores).
+    /// What a label found in dev or test but never in train (usually a typo) does.
     #[serde(default, skip_serializing_if = "UnseenLabels::is_default")]
+    #[schemars(extend("default" = "error"))]
     pub unseen_labels: UnseenLabels,
 }
 
@@ -51,8 +60,10 @@ pub struct DatasetConfig {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum UnseenLabels {
+    /// Stop before anything runs, naming the label.
     #[default]
     Error,
+    /// Leave such examples out of the scores.
     Ignore,
 }
 
@@ -70,38 +81,52 @@ fn default_label_column() -> String {
     "label".into()
 }
 
-/// Filters applied to a corpus or dataset, in the order of the fields. Each reports what it removed.
+/// `filter = { ... }`: cleaning and subsampling steps of a corpus or dataset, run in the order of
+/// the keys below, each counting what it removed (the `data.NAME.removed.KEY` metrics). Unset
+/// keys do nothing. A dataset's filtered text is `text`, or `text` and `text_pair` joined by a
+/// space; the cleaning steps (`min_chars` to `exclude`) apply to every split.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FilterConfig {
+    /// Drop texts shorter than this many characters.
     pub min_chars: Option<usize>,
+    /// Drop texts longer than this many characters; at least `min_chars`.
     pub max_chars: Option<usize>,
-    /// Minimum / maximum length in whitespace tokens.
+    /// Drop texts of fewer than this many whitespace-separated words.
     pub min_words: Option<usize>,
+    /// Drop texts of more than this many whitespace-separated words; at least `min_words`.
     pub max_words: Option<usize>,
-    /// Drop exact duplicates (`true`) of the text.
+    /// Drop exact duplicates of a text (for a dataset: over train, then dev, then test, so a dev
+    /// or test example that repeats a train example goes).
     #[serde(default)]
     pub dedup: bool,
-    /// Drop duplicates after lowercasing and folding whitespace and punctuation.
+    /// Drop duplicates after lowercasing and folding runs of whitespace and punctuation.
     #[serde(default)]
     pub dedup_normalized: bool,
     /// Keep only texts whose share of CJK characters (among non-space characters) is at least this.
+    #[schemars(range(min = 0.0, max = 1.0))]
     pub min_cjk_share: Option<f64>,
     /// Keep only texts whose share of Latin letters (among non-space characters) is at least this.
+    #[schemars(range(min = 0.0, max = 1.0))]
     pub min_latin_share: Option<f64>,
-    /// Keep only texts matching this regular expression.
+    /// Keep only texts matching this regular expression (Rust `regex` syntax).
     pub include: Option<String>,
-    /// Drop texts matching this regular expression.
+    /// Drop texts matching this regular expression (Rust `regex` syntax).
     pub exclude: Option<String>,
-    /// Keep a seeded random fraction of what is left.
+    /// Keep a seeded random fraction of what is left: of a corpus, or of a dataset's train split
+    /// only (dev and test stay whole).
+    #[schemars(range(max = 1.0), extend("exclusiveMinimum" = 0.0))]
     pub fraction: Option<f64>,
+    /// Seed of the random `fraction`.
     #[serde(default)]
     pub fraction_seed: u64,
-    /// At most this many examples (the first ones) of the train split / of the whole corpus.
+    /// Keep at most this many examples (the first ones) of a dataset's train split.
     pub max_train: Option<usize>,
+    /// Keep at most this many examples (the first ones) of a dataset's dev split.
     pub max_dev: Option<usize>,
+    /// Keep at most this many examples (the first ones) of a dataset's test split.
     pub max_test: Option<usize>,
-    /// At most this many lines of a corpus.
+    /// Keep at most this many lines (the first ones) of a corpus.
     pub max_examples: Option<usize>,
 }
 
@@ -109,15 +134,21 @@ pub struct FilterConfig {
 /// `[MASK]`; the data module's `NUM_SPECIAL`), so `vocab_size` must exceed it.
 pub const SPECIAL_TOKENS: usize = 5;
 
-/// `[tokenizer]`.
+/// `[tokenizer]`: the tokenizer every stage shares, fitted on the experiment's own texts or read
+/// from a file. A `pretrain` stage with `task = "import"` of a model directory brings its own.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TokenizerConfig {
+    /// The tokenization algorithm.
     #[serde(default)]
     pub kind: TokenizerKind,
+    /// Vocabulary size to fit, the special tokens `[PAD]`, `[UNK]`, `[CLS]`, `[SEP]`, `[MASK]`
+    /// included. Ignored by `kind = "file"`.
     #[serde(default = "default_vocab_size")]
+    #[schemars(range(min = SPECIAL_TOKENS + 1, max = limits::VOCAB_SIZE))]
     pub vocab_size: usize,
-    /// Names of corpora and/or datasets whose (train) texts the tokenizer is fitted on.
+    /// Names of the corpora and/or datasets whose texts (a dataset's train split) the tokenizer
+    /// is fitted on; at least one unless `kind = "file"`.
     #[serde(default)]
     pub fit_on: Vec<String>,
     /// Lowercase before tokenizing.
@@ -126,7 +157,8 @@ pub struct TokenizerConfig {
     /// Minimum frequency of a token or merge to enter the vocabulary.
     #[serde(default = "default_min_frequency")]
     pub min_frequency: u64,
-    /// For `kind = "file"`: an existing tokenizer.json.
+    /// For `kind = "file"`: an existing tokenizer.json, relative to the experiment file's
+    /// directory.
     #[serde(default)]
     pub path: Option<PathBuf>,
 }
@@ -156,12 +188,15 @@ fn yes() -> bool {
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
+/// `tokenizer.kind`: how text is cut into tokens.
 pub enum TokenizerKind {
     /// One token per character (CJK text is always split per character).
     Char,
     /// Whitespace and punctuation split, whole words.
     Word,
+    /// Byte-pair encoding.
     Bpe,
+    /// BERT's WordPiece: subwords, continuations marked `##`.
     #[default]
     Wordpiece,
     /// An existing tokenizer.json named by `path`.

@@ -15,7 +15,7 @@ use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
 /// Label value that losses ignore (ONNX SoftmaxCrossEntropyLoss `ignore_index`).
-pub const IGNORE: i64 = -100;
+pub const IGNORE_INDEX: i64 = -100;
 
 /// One encoded row of fixed length.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,9 +96,9 @@ fn pad(mut input_ids: Vec<i64>, mut token_type_ids: Vec<i64>, seq_len: usize) ->
 pub enum Target {
     /// Nothing (corpora for MLM / CLM, whose labels come from the tokens).
     None,
-    /// A class id, or `IGNORE`.
+    /// A class id, or `IGNORE_INDEX`.
     Class(i64),
-    /// One label per token of the first segment (before `[CLS]`/`[SEP]` are added), `IGNORE` where
+    /// One label per token of the first segment (before `[CLS]`/`[SEP]` are added), `IGNORE_INDEX` where
     /// a token has none (continuation pieces of a tagged word).
     Tokens(Vec<i64>),
 }
@@ -125,9 +125,9 @@ impl Item {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Labels {
     None,
-    /// Shape `[batch_size]`; `IGNORE` for padding rows.
+    /// Shape `[batch_size]`; `IGNORE_INDEX` for padding rows.
     Class(Vec<i64>),
-    /// [batch_size, seq_len]; `IGNORE` at `[CLS]`, `[SEP]`, padding and unlabeled tokens.
+    /// [batch_size, seq_len]; `IGNORE_INDEX` at `[CLS]`, `[SEP]`, padding and unlabeled tokens.
     Tokens(Vec<i64>),
 }
 
@@ -271,15 +271,21 @@ impl<'a> Batcher<'a> {
         chunks.into_iter().map(move |rows| self.batch(&rows))
     }
 
-    /// Builds one batch from item indices (at most `batch_size`; the rest become padding rows).
-    pub fn batch(&self, rows: &[usize]) -> Batch {
-        let bs = self.cfg.batch_size;
+    /// The row length of the batch of these items: the smallest allowed length that fits the
+    /// longest, else `seq_len`.
+    pub fn row_len(&self, rows: &[usize]) -> usize {
         let longest = rows.iter().map(|&i| self.items[i].len()).max().unwrap_or(2);
-        let seq_len = *self
+        *self
             .lens
             .iter()
             .find(|&&l| l >= longest)
-            .unwrap_or(&self.cfg.seq_len);
+            .unwrap_or(&self.cfg.seq_len)
+    }
+
+    /// Builds one batch from item indices (at most `batch_size`; the rest become padding rows).
+    pub fn batch(&self, rows: &[usize]) -> Batch {
+        let bs = self.cfg.batch_size;
+        let seq_len = self.row_len(rows);
         let kind = self.items.first().map(|i| &i.target);
         let mut input_ids = Vec::with_capacity(bs * seq_len);
         let mut attention_mask = Vec::with_capacity(bs * seq_len);
@@ -308,10 +314,10 @@ impl<'a> Batcher<'a> {
             match kind {
                 Some(Target::Class(_)) => class.push(match item.map(|(_, it)| &it.target) {
                     Some(Target::Class(c)) => *c,
-                    _ => IGNORE,
+                    _ => IGNORE_INDEX,
                 }),
                 Some(Target::Tokens(_)) => {
-                    let mut labels = vec![IGNORE; seq_len];
+                    let mut labels = vec![IGNORE_INDEX; seq_len];
                     if let Some((_, it)) = item
                         && let Target::Tokens(t) = &it.target
                     {

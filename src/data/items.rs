@@ -1,11 +1,11 @@
 //! Items: examples and corpus lines tokenized into `batch::Item`s with their targets.
 //!
-//! Class labels map to their index in the dataset's label list (`IGNORE` for a label not seen
+//! Class labels map to their index in the dataset's label list (`IGNORE_INDEX` for a label not seen
 //! in train, so it counts in neither the loss nor the gradient; scorers can still read the gold
 //! label through `Batch::items`). Tagging aligns one tag per word to the word's first token;
-//! the word's other tokens get `IGNORE`.
+//! the word's other tokens get `IGNORE_INDEX`.
 
-use crate::data::batch::{IGNORE, Item, Target};
+use crate::data::batch::{IGNORE_INDEX, Item, Target};
 use crate::data::error::Result;
 use crate::data::objectives::SentencePair;
 use crate::data::source::Example;
@@ -16,7 +16,7 @@ fn index_of(labels: &[String], label: &str) -> i64 {
         .iter()
         .position(|l| l == label)
         .map(|i| i as i64)
-        .unwrap_or(IGNORE)
+        .unwrap_or(IGNORE_INDEX)
 }
 
 /// Unlabeled lines (for MLM / CLM).
@@ -64,9 +64,9 @@ pub fn tag_items(examples: &[Example], tok: &Tok, tags: &[String]) -> Result<Vec
             let mut last = None;
             for &w in &word_of {
                 targets.push(if last == Some(w) {
-                    IGNORE
+                    IGNORE_INDEX
                 } else {
-                    word_tags.get(w).copied().unwrap_or(IGNORE)
+                    word_tags.get(w).copied().unwrap_or(IGNORE_INDEX)
                 });
                 last = Some(w);
             }

@@ -5,12 +5,14 @@
 //! load_corpus / load_dataset      source (read) -> split -> filter (with FilterReport)
 //! tokenizer::fit_in               fit on corpus lines + Dataset::train_texts(), or load a file
 //! corpus_items / class_items / tag_items / sentence_pairs + sentence_pair_items
+//! PackingConfig::items / pack_lines     corpus lines packed into full rows (pretraining)
 //! Batcher::new(items, cfg).epoch(e)    fixed-shape i64 batches
 //! mask_tokens / causal_lm_labels       MLM / CLM inputs and labels for a batch
 //! ```
 //! Modules: `source` (files), `filter`, `dataset` (loading, splits, labels), `tokenizer`,
-//! `items` (examples to token ids), `batch` (rows, batches), `objectives` (MLM, CLM, NSP, SOP),
-//! `error`.
+//! `items` (examples to token ids), `packing` (lines packed into full rows, padding share),
+//! `batch` (rows, batches), `objectives` (MLM, CLM, NSP, SOP), `skipgram` (word2vec's pairs,
+//! subsampling and negatives), `error`.
 //!
 //! Imports only `config`; never `experiment`, `model`, `runtime` or `graph`.
 
@@ -20,11 +22,13 @@ pub mod error;
 pub mod filter;
 pub mod items;
 pub mod objectives;
+pub mod packing;
+pub mod skipgram;
 pub mod source;
 pub mod tokenizer;
 
 pub use batch::{
-    Batch, BatchConfig, Batcher, IGNORE, Item, Labels, Row, Target, derive_seed, encode_pair,
+    Batch, BatchConfig, Batcher, IGNORE_INDEX, Item, Labels, Row, Target, derive_seed, encode_pair,
     encode_single,
 };
 pub use dataset::{DEFAULT_RATIOS, Dataset, load_corpus, load_dataset};
@@ -34,6 +38,10 @@ pub use items::{class_items, corpus_items, sentence_pair_items, tag_items};
 pub use objectives::{
     MlmBatch, MlmConfig, PairObjective, SentencePair, causal_lm_labels, mask_tokens, sentence_pairs,
 };
+pub use packing::{
+    LastRow, PackingConfig, PaddingStats, pack_lines, packed_len, padding_share, padding_stats,
+};
+pub use skipgram::{NegativeSampler, Window, keep_probabilities, skipgram_pairs, unigram_counts};
 pub use source::{
     Columns, Example, Format, Record, Split, TextLines, digest, read_table, read_text, resolve,
 };

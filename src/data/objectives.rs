@@ -3,7 +3,7 @@
 //! All are pure functions of their inputs and a seed (derive per step with
 //! `batch::derive_seed(run_seed, &[epoch, step])`), so a run is reproducible.
 
-use crate::data::batch::{Batch, IGNORE};
+use crate::data::batch::{Batch, IGNORE_INDEX};
 use crate::data::error::{DataError, Result};
 use crate::data::tokenizer::{MASK_ID, NUM_SPECIAL};
 use rand::{Rng, SeedableRng};
@@ -19,7 +19,7 @@ pub struct MlmConfig {
     /// ... and share replaced by a random non-special token; the rest keep their token.
     pub random_share: f64,
     /// Fixed number of masked positions per batch for a static-shape output layer: the flat
-    /// position list is padded (position 0, label `IGNORE`) or cut to this length (the tokens
+    /// position list is padded (position 0, label `IGNORE_INDEX`) or cut to this length (the tokens
     /// beyond it are restored and not predicted). `None`: as many as were chosen.
     pub max_predictions: Option<usize>,
 }
@@ -48,11 +48,11 @@ impl MlmConfig {
 pub struct MlmBatch {
     /// [batch_size, seq_len] with the chosen tokens replaced.
     pub input_ids: Vec<i64>,
-    /// [batch_size, seq_len]: the original token at chosen positions, `IGNORE` elsewhere.
+    /// [batch_size, seq_len]: the original token at chosen positions, `IGNORE_INDEX` elsewhere.
     pub labels: Vec<i64>,
     /// Flat indices (row · seq_len + column) of the chosen positions, ascending (then padding).
     pub masked_positions: Vec<i64>,
-    /// The original token at each of `masked_positions` (`IGNORE` for padding entries).
+    /// The original token at each of `masked_positions` (`IGNORE_INDEX` for padding entries).
     pub masked_labels: Vec<i64>,
 }
 
@@ -85,7 +85,7 @@ pub fn mask_tokens(
     let (bs, len) = (batch.batch_size, batch.seq_len);
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut input_ids = batch.input_ids.clone();
-    let mut labels = vec![IGNORE; bs * len];
+    let mut labels = vec![IGNORE_INDEX; bs * len];
     let mut positions = Vec::new();
     for r in 0..bs {
         if batch.row_mask[r] == 0 {
@@ -118,7 +118,7 @@ pub fn mask_tokens(
     if let Some(max) = cfg.max_predictions {
         for &p in positions.iter().skip(max) {
             input_ids[p] = batch.input_ids[p];
-            labels[p] = IGNORE;
+            labels[p] = IGNORE_INDEX;
         }
         positions.truncate(max);
     }
@@ -126,7 +126,7 @@ pub fn mask_tokens(
     let mut masked_positions: Vec<i64> = positions.iter().map(|&p| p as i64).collect();
     if let Some(max) = cfg.max_predictions {
         masked_positions.resize(max, 0);
-        masked_labels.resize(max, IGNORE);
+        masked_labels.resize(max, IGNORE_INDEX);
     }
     Ok(MlmBatch {
         input_ids,
@@ -137,10 +137,10 @@ pub fn mask_tokens(
 }
 
 /// Causal-LM labels, [batch_size, seq_len]: the next token at each position whose next position
-/// is a real token, `IGNORE` elsewhere (the last position, padding, padding rows).
+/// is a real token, `IGNORE_INDEX` elsewhere (the last position, padding, padding rows).
 pub fn causal_lm_labels(batch: &Batch) -> Vec<i64> {
     let (bs, len) = (batch.batch_size, batch.seq_len);
-    let mut labels = vec![IGNORE; bs * len];
+    let mut labels = vec![IGNORE_INDEX; bs * len];
     for r in 0..bs {
         if batch.row_mask[r] == 0 {
             continue;

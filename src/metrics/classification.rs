@@ -1,6 +1,6 @@
 //! Accuracy and macro-F1 over (gold, predicted) label pairs.
 
-use crate::data::IGNORE as IGNORE_INDEX;
+use crate::data::IGNORE_INDEX;
 
 /// Accuracy and macro-F1 over (gold, predicted) pairs, ignoring IGNORE_INDEX gold labels.
 /// Macro-F1 averages over the classes present in the gold labels. Both are NaN without pairs.

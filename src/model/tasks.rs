@@ -7,8 +7,7 @@ use super::encoder::{EncoderInputs, EncoderSpec, encoder};
 use super::params::{Init, ModelBuilder, ParamDecl};
 use crate::graph::{self, DType, Graph, ValueId};
 
-/// Label value ignored by every loss (padding rows, unmasked tokens).
-pub const IGNORE_INDEX: i64 = -100;
+pub use crate::data::IGNORE_INDEX;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Pooling {

@@ -43,7 +43,7 @@ pub fn sgns_graph(
         // Class 1 ("is a context word") for the positive, class 0 for the negatives.
         let labels: Vec<i64> = (0..n).map(|i| (i % (1 + negatives) == 0) as i64).collect();
         let labels = g.constant(Tensor::i64(vec![n], labels));
-        g.softmax_cross_entropy(logits, labels, -100)
+        g.softmax_cross_entropy(logits, labels, crate::data::IGNORE_INDEX)
     })?;
     let params = std::mem::take(&mut m.params);
     g.output("loss", loss)?;

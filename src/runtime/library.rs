@@ -1,7 +1,7 @@
 //! Finding and loading the ONNX Runtime shared library, and the one ONNX Runtime environment per
 //! process.
 //!
-//! Lookup order (DESIGN §7):
+//! Lookup order (ARCHITECTURE §5):
 //! 1. `ORT_DYLIB_PATH`. When set it is authoritative: if it does not load, that is the error, so a
 //!    user who points at a library never silently gets another one.
 //! 2. An installed `onnxruntime` Python package (`<pkg>/capi/libonnxruntime.so*`), found by asking

@@ -2,15 +2,15 @@
 //! each, early stopping, the best epoch's parameters kept; and the test pass.
 
 use super::progress::{Progress, curve_every};
-use super::trainer::{Batch, Trainer};
-use crate::data::IGNORE;
+use super::trainer::{StepInputs, Trainer};
+use crate::data::IGNORE_INDEX;
 use crate::metrics::{SpanCounts, accuracy_macro_f1};
 use crate::runtime::ParamStore;
 use anyhow::{Context, Result};
 use rand::seq::SliceRandom;
 
 /// Appends (gold, predicted) label pairs of one batch, given the evaluation graph's logits.
-pub type PairFn<'a> = dyn Fn(&crate::graph::Tensor, &Batch, &mut Vec<(i64, i64)>) + 'a;
+pub type PairFn<'a> = dyn Fn(&crate::graph::Tensor, &StepInputs, &mut Vec<(i64, i64)>) + 'a;
 
 /// How predictions are scored: the pairs of a batch, and the number of classes.
 pub struct Scoring<'a> {
@@ -38,8 +38,8 @@ pub struct Fitted {
 /// Trains for the configured epochs with early stopping on dev accuracy.
 pub fn fit_epochs(
     tr: &mut Trainer,
-    train_b: &[Batch],
-    dev_b: &[Batch],
+    train_b: &[StepInputs],
+    dev_b: &[StepInputs],
     schedule: EpochLoop,
     rng: &mut impl rand::Rng,
     progress: &dyn Progress,
@@ -110,7 +110,7 @@ pub struct TestScores {
 /// tagging (`tags` = tag names and sequence length) span counts with conlleval semantics.
 pub fn test_scores(
     tr: &mut Trainer,
-    test_b: &[Batch],
+    test_b: &[StepInputs],
     scoring: &Scoring,
     tags: Option<(&[String], usize)>,
 ) -> Result<TestScores> {
@@ -125,7 +125,8 @@ pub fn test_scores(
         if let Some((names, seq)) = tags {
             // Rows of `seq` positions; spans are read from the labelled positions of each row.
             for row in pairs[from..].chunks(seq) {
-                let labelled: Vec<&(i64, i64)> = row.iter().filter(|(g, _)| *g != IGNORE).collect();
+                let labelled: Vec<&(i64, i64)> =
+                    row.iter().filter(|(g, _)| *g != IGNORE_INDEX).collect();
                 let name = |i: i64| names.get(i as usize).map(String::as_str).unwrap_or("O");
                 let g: Vec<&str> = labelled.iter().map(|(g, _)| name(*g)).collect();
                 let p: Vec<&str> = labelled.iter().map(|(_, p)| name(*p)).collect();

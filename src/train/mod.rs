@@ -11,4 +11,4 @@ pub use epochs::{EpochLoop, Fitted, PairFn, Scoring, TestScores, fit_epochs, tes
 pub use progress::{Progress, curve_every};
 pub use schedule::{OptimSpec, OptimizerKind, Schedule, decays};
 pub use steps::{StepLoop, StepLoopResult, dev_loss_accuracy, run_steps};
-pub use trainer::{Batch, StepStats, Trainer, evaluate, init_params, session};
+pub use trainer::{StepInputs, StepStats, Trainer, evaluate, init_params, session};

@@ -2,8 +2,8 @@
 //! with periodic dev evaluation and checkpoints from which an interrupted stage resumes.
 
 use super::progress::{Progress, curve_every};
-use super::trainer::{Batch, Trainer};
-use crate::data::{self, Batcher, IGNORE, derive_seed};
+use super::trainer::{StepInputs, Trainer};
+use crate::data::{self, Batcher, IGNORE_INDEX, derive_seed};
 use crate::metrics::argmax_rows;
 use crate::runtime;
 use anyhow::{Context, Result};
@@ -21,7 +21,7 @@ pub struct StepLoop<'a> {
     /// The periodic checkpoint (parameters, optimizer state, step); resumed from when present.
     pub checkpoint: &'a Path,
     /// Fixed dev batches, evaluated at every checkpoint and at the end.
-    pub dev: &'a [Batch],
+    pub dev: &'a [StepInputs],
     pub progress: &'a dyn Progress,
 }
 
@@ -39,7 +39,7 @@ pub struct StepLoopResult {
 pub fn run_steps(
     tr: &mut Trainer,
     batcher: &Batcher,
-    feeds_for: &dyn Fn(data::Batch, u64) -> Result<Batch>,
+    feeds_for: &dyn Fn(data::Batch, u64) -> Result<StepInputs>,
     cfg: &StepLoop,
 ) -> Result<StepLoopResult> {
     let mut ema = f64::NAN;
@@ -108,8 +108,8 @@ pub fn run_steps(
 }
 
 /// Token-weighted loss and accuracy of the evaluation graph over fixed dev batches; `None`
-/// without any. Targets are `mlm_labels` for masked LM, else `labels`; IGNORE is skipped.
-pub fn dev_loss_accuracy(tr: &mut Trainer, batches: &[Batch]) -> Result<Option<(f64, f64)>> {
+/// without any. Targets are `mlm_labels` for masked LM, else `labels`; IGNORE_INDEX is skipped.
+pub fn dev_loss_accuracy(tr: &mut Trainer, batches: &[StepInputs]) -> Result<Option<(f64, f64)>> {
     let (mut loss, mut correct, mut total) = (0.0, 0usize, 0usize);
     for batch in batches {
         let (l, logits) = tr.evaluate(batch)?;
@@ -122,11 +122,11 @@ pub fn dev_loss_accuracy(tr: &mut Trainer, batches: &[Batch]) -> Result<Option<(
             .context("targets are not int64")?;
         let width = *logits.shape.last().context("logits without a shape")?;
         let pred = argmax_rows(logits.as_f32().context("logits are not f32")?, width);
-        let n = gold.iter().filter(|&&g| g != IGNORE).count();
+        let n = gold.iter().filter(|&&g| g != IGNORE_INDEX).count();
         correct += gold
             .iter()
             .zip(&pred)
-            .filter(|(g, p)| **g != IGNORE && *g == *p)
+            .filter(|(g, p)| **g != IGNORE_INDEX && *g == *p)
             .count();
         loss += l * n as f64;
         total += n;

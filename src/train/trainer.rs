@@ -25,7 +25,7 @@ pub fn session(tg: &TaskGraph, opts: &SessionOptions) -> Result<Session> {
 }
 
 /// A batch: named i64 (or f32 features) tensors matching the graph's batch inputs.
-pub type Batch = Vec<(String, Tensor)>;
+pub type StepInputs = Vec<(String, Tensor)>;
 
 #[derive(Debug, Clone, Copy)]
 pub struct StepStats {
@@ -80,7 +80,7 @@ impl Trainer {
     }
 
     /// One optimizer step on `batch`. A non-finite loss or gradient is an error naming the step.
-    pub fn step(&mut self, batch: &Batch) -> Result<StepStats> {
+    pub fn step(&mut self, batch: &StepInputs) -> Result<StepStats> {
         let step = self.opt.step + 1;
         let t0 = std::time::Instant::now();
         let mut feeds = Feeds::new();
@@ -135,7 +135,7 @@ impl Trainer {
     }
 
     /// Runs the evaluation graph: (loss, logits as f32 with their shape).
-    pub fn evaluate(&mut self, batch: &Batch) -> Result<(f64, Tensor)> {
+    pub fn evaluate(&mut self, batch: &StepInputs) -> Result<(f64, Tensor)> {
         let eval = self
             .eval
             .as_mut()
@@ -148,7 +148,7 @@ impl Trainer {
 pub fn evaluate(
     session: &mut Session,
     params: &ParamStore,
-    batch: &Batch,
+    batch: &StepInputs,
 ) -> Result<(f64, Tensor)> {
     let mut feeds = Feeds::new();
     for (n, t) in batch {

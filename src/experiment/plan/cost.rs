@@ -9,13 +9,16 @@ use crate::config::{
 };
 use serde::Serialize;
 
-/// Effective training throughput the estimates assume, in GFLOP/s. Calibrated on DESIGN §7's
+/// Effective training throughput the estimates assume, in GFLOP/s. Calibrated on ARCHITECTURE §6's
 /// measured BERT-mini MLM step (~12 GFLOP counted as below, in 97 ms on the development CPU).
 pub const EFFECTIVE_GFLOPS: f64 = 100.0;
 /// Fixed cost of a stage (session creation, data loading), in seconds.
 pub const STAGE_OVERHEAD_SECONDS: f64 = 2.0;
 /// Estimated time to fit a tokenizer, in seconds.
 pub const TOKENIZER_SECONDS: f64 = 5.0;
+/// Seconds per embedding dimension assumed for a static-vectors stage (skip-gram on a corpus of
+/// the KJV's size takes on the order of a minute at d 128 on 2 cores).
+pub const VECTORS_SECONDS_PER_DIM: f64 = 0.5;
 /// Training examples assumed for a dataset whose size the plan cannot know (no `max_train`).
 pub const ASSUMED_TRAIN_EXAMPLES: u64 = 10_000;
 
@@ -72,6 +75,15 @@ fn cost(params: f64, steps: f64, tokens_per_step: f64, gflop: f64) -> CostEstima
 pub(super) fn tokenizer_cost() -> CostEstimate {
     CostEstimate {
         seconds: TOKENIZER_SECONDS,
+        ..CostEstimate::default()
+    }
+}
+
+/// Static word vectors: a few passes of skip-gram over the tokenizer's texts.
+pub(super) fn vectors_cost(dim: usize) -> CostEstimate {
+    CostEstimate {
+        params: 0,
+        seconds: VECTORS_SECONDS_PER_DIM * dim as f64,
         ..CostEstimate::default()
     }
 }

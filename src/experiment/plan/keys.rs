@@ -1,6 +1,7 @@
 //! Content keys: a stage's key is the first 16 hex digits of the sha256 of a canonical JSON
 //! (sorted keys) of everything that determines the stage's output, its parents' keys included:
 //! - tokenizer: its config and the corpora/datasets it is fitted on;
+//! - vectors: the tokenizer's key and the dimension;
 //! - pretrain: its config, encoder, embeddings, its data, its own seed (the run seed only with
 //!   `replicate = true`) and its parent's key (the tokenizer, or the previous stage of a chain);
 //! - downstream: its config, encoder, embeddings, dataset, the tokenizer key, the key of the
@@ -26,6 +27,17 @@ pub(super) fn tokenizer_material(exp: &Experiment, fit_on: &[NamedData]) -> Valu
         "version": KEY_VERSION,
         "tokenizer": without(&exp.tokenizer, &["fit_on"]),
         "fit_on": fit_on.iter().map(|d| &d.source).collect::<Vec<_>>(),
+    })
+}
+
+/// What a static-vectors stage's key is made of: the tokenizer (which fixes the texts) and the
+/// dimension.
+pub(super) fn vectors_material(tok_key: &str, dim: usize) -> Value {
+    json!({
+        "stage": "vectors",
+        "version": KEY_VERSION,
+        "tokenizer": tok_key,
+        "dim": dim,
     })
 }
 

@@ -1,10 +1,14 @@
 //! The stages of one run, each with its content key, its parents and its cost estimate:
 //! the tokenizer, each downstream stage's pretraining chain, the downstream stages.
 
-use super::cost::{downstream_cost, pretrain_cost, tokenizer_cost};
-use super::keys::{downstream_material, pretrain_material, stage_key, tokenizer_material};
+use super::cost::{downstream_cost, pretrain_cost, tokenizer_cost, vectors_cost};
+use super::keys::{
+    downstream_material, pretrain_material, stage_key, tokenizer_material, vectors_material,
+};
 use super::types::{DataSource, NamedData, StageConfig, StageKind, StagePlan};
-use crate::config::{CorpusConfig, DownstreamConfig, Experiment, PretrainConfig, Transfer};
+use crate::config::{
+    CorpusConfig, DownstreamConfig, Experiment, PretrainConfig, Transfer, WordEmbedding,
+};
 
 /// The stages of one run, parents first: tokenizer, each downstream stage's pretraining chain,
 /// the downstream stages. `seed = None` leaves the run seed out of the keys (cell signatures).
@@ -12,7 +16,14 @@ pub(super) fn run_stages(exp: &Experiment, seed: Option<u64>) -> Vec<StagePlan> 
     let mut out = Vec::new();
     let tokenizer = tokenizer_stage(exp);
     let tok_key = tokenizer.key.clone();
+    // Static word vectors belong to the tokenizer: one stage per tokenizer and dimension, a
+    // parent of every stage whose word embeddings they fill. Their key is fixed by the
+    // tokenizer's key and the dimension, both already in those stages' keys.
+    let vectors =
+        (exp.embeddings.word == WordEmbedding::Static).then(|| vectors_stage(exp, &tokenizer));
     out.push(tokenizer);
+    let vectors_key = vectors.as_ref().map(|v| v.key.clone());
+    out.extend(vectors);
     for (name, d) in &exp.downstream {
         let mut previous: Option<String> = None;
         let mut chain: Vec<String> = Vec::new();
@@ -55,11 +66,44 @@ pub(super) fn run_stages(exp: &Experiment, seed: Option<u64>) -> Vec<StagePlan> 
             seed,
         ));
     }
+    if let Some(vk) = &vectors_key {
+        for s in out.iter_mut().filter(|s| {
+            matches!(s.kind, StageKind::Pretrain | StageKind::Downstream)
+                && s.parents.contains(&tok_key)
+        }) {
+            s.parents.push(vk.clone());
+        }
+    }
     // Runs whose every chain starts from an imported model do not fit the experiment's tokenizer.
-    if !out.iter().any(|s| s.parents.contains(&tok_key)) {
-        out.remove(0);
+    if !out
+        .iter()
+        .any(|s| s.kind != StageKind::Vectors && s.parents.contains(&tok_key))
+    {
+        out.retain(|s| s.key != tok_key && Some(&s.key) != vectors_key.as_ref());
     }
     out
+}
+
+fn vectors_stage(exp: &Experiment, tokenizer: &StagePlan) -> StagePlan {
+    let StageConfig::Tokenizer { fit_on, .. } = &tokenizer.config else {
+        unreachable!("the tokenizer stage's config")
+    };
+    let dim = exp.encoder.d_model;
+    StagePlan {
+        key: stage_key(&vectors_material(&tokenizer.key, dim)),
+        kind: StageKind::Vectors,
+        name: "vectors".into(),
+        label: "vectors".into(),
+        parents: vec![tokenizer.key.clone()],
+        runs: Vec::new(),
+        config: StageConfig::Vectors {
+            tokenizer: tokenizer.key.clone(),
+            fit_on: fit_on.clone(),
+            dim,
+        },
+        estimate: vectors_cost(dim),
+        cached: false,
+    }
 }
 
 fn data_of(exp: &Experiment, name: &str) -> NamedData {

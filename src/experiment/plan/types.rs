@@ -65,6 +65,8 @@ pub struct NamedKey {
 #[serde(rename_all = "lowercase")]
 pub enum StageKind {
     Tokenizer,
+    /// Static word vectors (`embeddings.word = "static"`).
+    Vectors,
     Pretrain,
     Downstream,
 }
@@ -96,6 +98,13 @@ pub enum StageConfig {
         tokenizer: TokenizerConfig,
         /// The corpora and datasets it is fitted on, in `fit_on` order.
         fit_on: Vec<NamedData>,
+    },
+    /// Skip-gram vectors trained on the texts the tokenizer was fitted on.
+    Vectors {
+        /// The tokenizer stage whose vocabulary the vectors cover.
+        tokenizer: String,
+        fit_on: Vec<NamedData>,
+        dim: usize,
     },
     Pretrain {
         pretrain: PretrainConfig,

@@ -1,12 +1,10 @@
 //! One stage executed into the store: its temporary folder, its bar on the board, the call into
 //! the executor of its kind, and the commit of its outputs.
 
-use super::super::plan::{Plan, StageConfig, StageKind, StagePlan};
+use super::super::plan::{Plan, StageKind, StagePlan};
 use super::super::stage::{self, Metrics, StageContext};
 use super::options::RunOptions;
-use super::store::{
-    CurvePoint, commit_stage, partial_dir, remove_stale_tmp, stage_dir, tmp_dir, with_lock,
-};
+use super::store::{CurvePoint, commit_stage, partial_dir, remove_stale_tmp, stage_dir, tmp_dir};
 use crate::report::board::{Board, StageBar};
 use crate::train::Progress;
 use anyhow::{Context, Result};
@@ -81,50 +79,18 @@ fn execute_stage(
     progress: &StageProgress,
 ) -> Result<Metrics> {
     let out = &options.out_dir;
-    let key_dir = |k: &str| stage_dir(out, k);
     let threads = options.threads;
-    // `embeddings.word = "static"`: vectors trained upstream on the tokenizer's texts, once per
-    // tokenizer and dimension, kept beside the tokenizer's stage.
-    let vectors = |emb: &crate::config::EmbeddingsConfig,
-                   enc: &crate::config::EncoderConfig,
-                   tok_key: &str|
-     -> Result<Option<Vec<f32>>> {
-        if emb.word != crate::config::WordEmbedding::Static {
-            return Ok(None);
-        }
-        let Some(StageConfig::Tokenizer { fit_on, .. }) = plan.stage(tok_key).map(|s| &s.config)
-        else {
-            anyhow::bail!("tokenizer stage {tok_key} missing from the plan");
-        };
-        let dir = out
-            .join(".stages")
-            .join(format!("{tok_key}.vectors-d{}", enc.d_model));
-        let lock = out
-            .join(".stages")
-            .join(format!("{tok_key}.vectors-d{}.lock", enc.d_model));
-        with_lock(&lock, || {
-            stage::static_vectors(&key_dir(tok_key), fit_on, enc.d_model, &dir, threads)
-        })
-        .map(Some)
-    };
-    let vectors = match &stage.config {
-        StageConfig::Tokenizer { .. } => None,
-        StageConfig::Pretrain {
-            embeddings,
-            encoder,
-            tokenizer,
-            ..
-        }
-        | StageConfig::Downstream {
-            embeddings,
-            encoder,
-            tokenizer,
-            ..
-        } => vectors(embeddings, encoder, tokenizer)?,
-    };
+    // `embeddings.word = "static"`: the table its vectors parent trained.
+    let vectors = stage
+        .parents
+        .iter()
+        .find(|k| plan.stage(k).is_some_and(|p| p.kind == StageKind::Vectors))
+        .map(|k| stage::load_static_vectors(&stage_dir(out, k)))
+        .transpose()?;
     let stages = out.join(".stages");
     let kind = match stage.kind {
         StageKind::Tokenizer => "tokenizer",
+        StageKind::Vectors => "vectors",
         StageKind::Pretrain => "pretrain",
         StageKind::Downstream => "downstream",
     };

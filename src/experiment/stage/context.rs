@@ -1,7 +1,7 @@
 //! What every stage needs besides its own configuration, and the one entry point that computes
 //! a stage of any kind.
 
-use super::{downstream, pretrain, tokenizer};
+use super::{downstream, pretrain, tokenizer, vectors};
 use crate::experiment::plan::{Plan, StageConfig};
 use crate::runtime::SessionOptions;
 use crate::train::Progress;
@@ -24,7 +24,8 @@ pub struct StageContext<'a> {
     pub resume_dir: &'a Path,
     /// Intra-op threads for ONNX Runtime; every core when `None`.
     pub threads: Option<usize>,
-    /// Static word vectors (`embeddings.word = "static"`), `[vocab, d_model]`.
+    /// Static word vectors (`embeddings.word = "static"`), `[vocab, d_model]`, from the stage's
+    /// vectors parent.
     pub vectors: Option<&'a [f32]>,
     /// `<kind>_<name>` (`pretrain_A`): the stem of the files its graphs are dumped to.
     pub stem: &'a str,
@@ -61,6 +62,17 @@ pub fn compute_stage(config: &StageConfig, ctx: &StageContext) -> Result<Metrics
         StageConfig::Tokenizer { tokenizer, fit_on } => {
             tokenizer::fit_tokenizer(tokenizer, fit_on, ctx.dir)
         }
+        StageConfig::Vectors {
+            tokenizer,
+            fit_on,
+            dim,
+        } => vectors::train_static_vectors(
+            &ctx.stage_dir(tokenizer),
+            fit_on,
+            *dim,
+            ctx.dir,
+            ctx.threads,
+        ),
         StageConfig::Pretrain {
             pretrain,
             encoder,

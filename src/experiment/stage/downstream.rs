@@ -17,7 +17,7 @@ use crate::experiment::plan::{DataSource, NamedData};
 use crate::graph::Tensor;
 use crate::metrics::argmax_rows;
 use crate::runtime::{self, Feeds, ParamStore};
-use crate::train::{self, Batch, EpochLoop, Scoring, Trainer};
+use crate::train::{self, EpochLoop, Scoring, StepInputs, Trainer};
 use anyhow::{Context, Result, bail};
 use std::path::Path;
 
@@ -67,7 +67,7 @@ fn prepare(task: DownstreamTask, ds: &Dataset, tok: &Tok) -> Result<([Vec<Item>;
     ))
 }
 
-fn labels_of(batch: &Batch) -> &[i64] {
+fn labels_of(batch: &StepInputs) -> &[i64] {
     batch
         .iter()
         .find(|(n, _)| n == "labels")
@@ -76,7 +76,7 @@ fn labels_of(batch: &Batch) -> &[i64] {
 }
 
 /// Appends (gold, predicted) pairs of a batch from its logits.
-fn eval_pairs(logits: &Tensor, batch: &Batch, out: &mut Vec<(i64, i64)>) {
+fn eval_pairs(logits: &Tensor, batch: &StepInputs, out: &mut Vec<(i64, i64)>) {
     let width = logits.shape.last().copied().unwrap_or(1);
     let pred = argmax_rows(logits.as_f32().unwrap_or(&[]), width);
     for (g, p) in labels_of(batch).iter().zip(pred) {
@@ -130,7 +130,7 @@ pub fn train_downstream(s: &DownstreamStage, ctx: &StageContext) -> Result<Metri
     let (shape, protocol) = downstream_shape(dcfg, s.encoder, s.embeddings, &up, s.causal, s.seed)?;
     let mut graphs = stage_graphs(&shape)?;
     dump_if_asked(&graphs, ctx.stem)?;
-    let batches = |items: &[Item]| -> Result<Vec<Batch>> {
+    let batches = |items: &[Item]| -> Result<Vec<StepInputs>> {
         if items.is_empty() {
             return Ok(Vec::new());
         }
@@ -188,9 +188,9 @@ pub fn train_downstream(s: &DownstreamStage, ctx: &StageContext) -> Result<Metri
 
 /// The fixed batches of the three splits.
 struct Splits {
-    train: Vec<Batch>,
-    dev: Vec<Batch>,
-    test: Vec<Batch>,
+    train: Vec<StepInputs>,
+    dev: Vec<StepInputs>,
+    test: Vec<StepInputs>,
 }
 
 /// One downstream training, either protocol.
@@ -213,9 +213,9 @@ impl Training<'_> {
     fn fit_and_test(
         &self,
         tr: &mut Trainer,
-        train_b: &[Batch],
-        dev_b: &[Batch],
-        test_b: &[Batch],
+        train_b: &[StepInputs],
+        dev_b: &[StepInputs],
+        test_b: &[StepInputs],
         schedule: &DownstreamConfig,
         metrics: &mut Metrics,
     ) -> Result<ParamStore> {
@@ -280,7 +280,7 @@ impl Training<'_> {
             crate::model::Head::Tag { .. } => shape.batch * shape.seq,
             _ => shape.batch,
         };
-        let mut featurize = |bs: &[Batch]| -> Result<Vec<Batch>> {
+        let mut featurize = |bs: &[StepInputs]| -> Result<Vec<StepInputs>> {
             let mut out = Vec::new();
             for batch in bs {
                 let mut feeds = Feeds::new();

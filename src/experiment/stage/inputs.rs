@@ -4,7 +4,7 @@
 use crate::data::{self, Item, Labels};
 use crate::experiment::plan::{DataSource, NamedData};
 use crate::graph::Tensor;
-use crate::train::Batch;
+use crate::train::StepInputs;
 use anyhow::Result;
 use std::path::Path;
 
@@ -55,7 +55,7 @@ pub fn hold_out(items: Vec<Item>) -> (Vec<Item>, Vec<Item>) {
 }
 
 /// Converts a data batch into the graph's named inputs (`token_type_ids` only with segments).
-pub fn feeds_of(batch: data::Batch, segments: bool) -> Batch {
+pub fn feeds_of(batch: data::Batch, segments: bool) -> StepInputs {
     let (b, t) = (batch.batch_size, batch.seq_len);
     let mut f = vec![
         (

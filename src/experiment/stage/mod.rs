@@ -23,5 +23,5 @@ pub use graphs::{
 pub use saved::{SavedHead, read_saved_head, save_downstream_model};
 pub use tokenizer::fit_tokenizer;
 pub use transfer::{initial_params, transferred};
-pub use vectors::{STATIC_WORD, static_vectors};
+pub use vectors::{STATIC_WORD, load_static_vectors, train_static_vectors};
 pub use written::write_stage_graphs;

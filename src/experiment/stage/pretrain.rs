@@ -15,7 +15,7 @@ use crate::experiment::plan::{DataSource, NamedData};
 use crate::graph::Tensor;
 use crate::model::Head;
 use crate::runtime;
-use crate::train::{self, Batch, StepLoop, Trainer};
+use crate::train::{self, StepInputs, StepLoop, Trainer};
 use anyhow::{Result, bail};
 use std::path::Path;
 
@@ -161,7 +161,7 @@ pub fn pretrain(s: &PretrainStage, ctx: &StageContext) -> Result<Metrics> {
     let batcher = Batcher::new(&items, batch_config(true))?;
     let feeds_for = |batch: data::Batch, mask_seed: u64| feeds(&shape, p, batch, mask_seed);
     // The dev batches are fixed (masks included) so that every evaluation sees the same targets.
-    let dev_batches: Vec<Batch> = if dev_items.is_empty() {
+    let dev_batches: Vec<StepInputs> = if dev_items.is_empty() {
         Vec::new()
     } else {
         Batcher::new(&dev_items, batch_config(false))?
@@ -208,7 +208,7 @@ fn feeds(
     p: &PretrainConfig,
     batch: data::Batch,
     mask_seed: u64,
-) -> Result<Batch> {
+) -> Result<StepInputs> {
     let (b, t) = (batch.batch_size, batch.seq_len);
     let segments = shape.spec.segment;
     Ok(match shape.head {

@@ -16,25 +16,15 @@ use std::path::Path;
 /// keeps fixed.
 pub const STATIC_WORD: &str = "embeddings.word";
 
-/// Static word vectors of dimension `dim` for a tokenizer: trained (skip-gram with negative
-/// sampling) on the texts the tokenizer was fitted on and written to `dir`, or read from it when
-/// already there. Returns the `[vocab, dim]` table.
-pub fn static_vectors(
+/// Trains static word vectors of dimension `dim` for a tokenizer (skip-gram with negative
+/// sampling on the texts the tokenizer was fitted on) and writes them into `dir`.
+pub fn train_static_vectors(
     tokenizer_dir: &Path,
     fit_on: &[NamedData],
     dim: usize,
     dir: &Path,
     threads: Option<usize>,
-) -> Result<Vec<f32>> {
-    let path = dir.join(files::VECTORS);
-    if path.exists() {
-        let ck = runtime::load_checkpoint(&path)?;
-        return Ok(ck
-            .params
-            .get(model::IN_VECTORS)
-            .context("vectors file without word2vec.in")?
-            .to_vec());
-    }
+) -> Result<Metrics> {
     let tok = Tok::load(&tokenizer_dir.join(files::TOKENIZER))?;
     let mut texts = Vec::new();
     for d in fit_on {
@@ -50,7 +40,18 @@ pub fn static_vectors(
     store.insert(model::IN_VECTORS, &[tok.vocab_size(), dim], &v)?;
     let mut meta = runtime::Metadata::new();
     meta.insert("skipgram_loss".into(), serde_json::json!(loss));
-    std::fs::create_dir_all(dir)?;
-    runtime::save_checkpoint(&path, &store, None, &meta)?;
-    Ok(v)
+    runtime::save_checkpoint(&dir.join(files::VECTORS), &store, None, &meta)?;
+    let mut metrics = Metrics::new();
+    metrics.insert("vectors.skipgram_loss".into(), loss);
+    Ok(metrics)
+}
+
+/// The `[vocab, dim]` table a vectors stage wrote into `dir`.
+pub fn load_static_vectors(dir: &Path) -> Result<Vec<f32>> {
+    let ck = runtime::load_checkpoint(&dir.join(files::VECTORS))?;
+    Ok(ck
+        .params
+        .get(model::IN_VECTORS)
+        .context("vectors file without word2vec.in")?
+        .to_vec())
 }

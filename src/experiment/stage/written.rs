@@ -58,6 +58,7 @@ impl Resolver<'_> {
     fn write(&self, sp: &StagePlan, stem: &str, out: &Path) -> Result<Vec<PathBuf>> {
         let graphs = match &sp.config {
             StageConfig::Tokenizer { .. } => bail!("a tokenizer stage has no graphs"),
+            StageConfig::Vectors { .. } => bail!("a vectors stage has no graphs"),
             StageConfig::Pretrain {
                 pretrain,
                 encoder,

@@ -1,7 +1,7 @@
 //! Fused host optimizer updates over the parameter store's f32 buffers.
 //!
 //! Gradients always come from ONNX Runtime; the update itself runs here because one fused loop
-//! is far cheaper than the ~14 elementwise ONNX ops of an in-graph AdamW (DESIGN §7: 4.8 ms vs
+//! is far cheaper than the ~14 elementwise ONNX ops of an in-graph AdamW (ARCHITECTURE §6: 4.8 ms vs
 //! 38 ms for 4.3M parameters). Large buffers are split into chunks updated on scoped threads.
 //!
 //! One entry point, [`Optimizer::update`], for both optimizers; the kernels are private.

@@ -11,7 +11,7 @@ pub enum OptimizationLevel {
     Basic,
     Extended,
     /// Everything, including MatMul+Add -> Gemm and Transpose+MatMul -> FusedMatMul; measured to
-    /// keep our backward graphs correct (DESIGN §7).
+    /// keep our backward graphs correct (ARCHITECTURE §5).
     #[default]
     All,
 }

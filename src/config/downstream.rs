@@ -1,0 +1,148 @@
+//! `[downstream.NAME]`: a supervised stage, its transfer mode and its `probe` schedule.
+
+use super::layers::Layers;
+use super::limits;
+use super::optimizer::OptimizerConfig;
+use super::pretrain::{default_batch_size, default_seq_len};
+use super::stage_ref::StageRef;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// `[downstream.NAME]`: a supervised task trained and evaluated on a dataset. An experiment needs
+/// at least one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DownstreamConfig {
+    /// The kind of prediction; a linear head on the encoder's features makes it.
+    #[serde(default)]
+    pub task: DownstreamTask,
+    /// The NAME of the `[dataset.NAME]` to train and evaluate on.
+    pub data: String,
+    /// The pretraining chain this stage starts from, run in order, each stage continuing from
+    /// the one before (an `import` stage only first).
+    #[serde(default)]
+    pub from: StageRef,
+    /// How the pretrained encoder enters this stage.
+    #[serde(default)]
+    pub transfer: Transfer,
+    /// How many of the encoder's layers are transferred with the embeddings (the rest start
+    /// random); 0 transfers the embeddings alone.
+    #[serde(default)]
+    pub layers: Layers,
+    /// Passes over the train split; the parameters of the epoch with the best dev accuracy are
+    /// the ones tested.
+    #[serde(default = "default_epochs")]
+    #[schemars(range(min = 1))]
+    pub epochs: u32,
+    /// Examples per batch; `batch_size` × `seq_len` may not exceed 2^22 tokens.
+    #[serde(default = "default_batch_size")]
+    #[schemars(range(min = 1, max = limits::BATCH_SIZE))]
+    pub batch_size: usize,
+    /// Tokens per example, special tokens included (longer inputs are truncated); at most
+    /// `encoder.max_len` with learned positions.
+    #[serde(default = "default_seq_len")]
+    #[schemars(range(min = 2, max = limits::MAX_LEN))]
+    pub seq_len: usize,
+    /// How a sequence's token features become one vector for `classify` and `pair` (`tag`
+    /// labels every token).
+    #[serde(default)]
+    pub pooling: Pooling,
+    /// The stage's optimizer and learning-rate schedule (see `optimizer = { ... }`).
+    #[serde(default)]
+    pub optimizer: OptimizerConfig,
+    /// Stop after this many epochs without a better dev score; 0 never stops early.
+    #[serde(default)]
+    pub patience: u32,
+    /// `freeze = "embeddings"`: fine-tune the encoder layers with the (transferred) embeddings
+    /// kept fixed. Read by `transfer = "finetune"` only; the other modes ignore it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub freeze: Option<Freeze>,
+    /// The head's own schedule in feature extraction (`transfer = "frozen"` with every layer
+    /// transferred), which runs on features computed once and so can afford far more epochs
+    /// than fine-tuning (see `probe = { ... }`). Unset: the stage's own settings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probe: Option<Probe>,
+}
+
+/// `probe = { ... }`: the schedule of a downstream stage's feature-extraction runs
+/// (`transfer = "frozen"`, every layer transferred), whose head trains on features computed once
+/// and so can afford far more epochs than fine-tuning; for example
+/// `probe = { epochs = 100, patience = 10, lr = 1e-2 }`. A key given replaces the stage's own for
+/// those runs only; a key left out keeps it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Probe {
+    /// Epochs of the head's training (the stage's `epochs` otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub epochs: Option<u32>,
+    /// Early-stopping patience of the head's training (the stage's `patience` otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub patience: Option<u32>,
+    /// Peak learning rate of the head (the stage's `optimizer.lr` otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("exclusiveMinimum" = 0.0))]
+    pub lr: Option<f64>,
+}
+
+impl DownstreamConfig {
+    /// The settings a feature-extraction run trains its head with: `probe`'s over the stage's.
+    pub fn with_probe(&self) -> DownstreamConfig {
+        let mut d = self.clone();
+        if let Some(p) = &self.probe {
+            d.epochs = p.epochs.unwrap_or(d.epochs);
+            d.patience = p.patience.unwrap_or(d.patience);
+            d.optimizer.lr = p.lr.unwrap_or(d.optimizer.lr);
+        }
+        d
+    }
+}
+
+/// What a fine-tuned downstream stage keeps fixed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Freeze {
+    /// Word, position and segment embeddings and their LayerNorm.
+    Embeddings,
+}
+
+fn default_epochs() -> u32 {
+    3
+}
+
+/// `downstream.NAME.task`: what the head predicts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum DownstreamTask {
+    /// One text, one label.
+    #[default]
+    Classify,
+    /// Two texts (the dataset's `text` and `text_pair` columns), one label.
+    Pair,
+    /// One tag per token (the label column: space-separated BIO tags, one per word of the text).
+    Tag,
+}
+
+/// How the pretrained encoder enters the downstream stage.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Transfer {
+    /// Random initialisation; `from` and `layers` are ignored.
+    Scratch,
+    /// Pretrained encoder kept fixed; only the head trains.
+    Frozen,
+    /// Pretrained encoder trained further with the head.
+    #[default]
+    Finetune,
+}
+
+/// `downstream.NAME.pooling`: how token features become one vector.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Pooling {
+    /// The first token's (`[CLS]`) features.
+    #[default]
+    Cls,
+    /// Mean over non-padding tokens.
+    Mean,
+}

@@ -1,0 +1,110 @@
+//! Rules of `[downstream.NAME]`: its dataset, its pretraining chain, transfer and `probe`.
+
+use super::stage::{check_batch, check_optimizer, check_seq_len};
+use super::{Violation, violation};
+use crate::config::downstream::{DownstreamTask, Transfer};
+use crate::config::error::Hint;
+use crate::config::experiment::Experiment;
+use crate::config::layers::Layers;
+use crate::config::pretrain::PretrainTask;
+
+pub(super) fn check_downstream(exp: &Experiment) -> Result<(), Violation> {
+    for (name, d) in &exp.downstream {
+        let at = |key: &'static str| ["downstream", name.as_str(), key];
+        let Some(dataset) = exp.dataset.get(&d.data) else {
+            let names: Vec<&String> = exp.dataset.keys().collect();
+            let hint = Hint::closest(&d.data, &names);
+            let extra = if exp.corpus.contains_key(&d.data) {
+                " (it is a corpus; a downstream stage needs a labeled dataset)".to_string()
+            } else {
+                hint.to_string()
+            };
+            return Err(violation(
+                &at("data"),
+                format!("unknown dataset '{}'{extra}", d.data),
+            ));
+        };
+        if d.task == DownstreamTask::Pair && dataset.text_pair.is_none() {
+            return Err(violation(
+                &at("task"),
+                format!(
+                    "task = \"pair\" needs two texts, but dataset '{}' has no text_pair column",
+                    d.data
+                ),
+            ));
+        }
+        for (i, stage) in d.from.names().iter().enumerate() {
+            if !exp.pretrain.contains_key(stage) {
+                let names: Vec<&String> = exp.pretrain.keys().collect();
+                let hint = Hint::closest(stage, &names);
+                let hint = if names.is_empty() {
+                    " (there is no [pretrain.NAME] stage)".to_string()
+                } else {
+                    hint.to_string()
+                };
+                return Err(violation(
+                    &at("from"),
+                    format!("unknown pretrain stage '{stage}'{hint}"),
+                ));
+            }
+            if i > 0 && exp.pretrain[stage].task == PretrainTask::Import {
+                return Err(violation(
+                    &at("from"),
+                    format!(
+                        "pretrain stage '{stage}' imports a model, so it can only start a chain (it would replace what the stages before it trained)"
+                    ),
+                ));
+            }
+            if d.from.names()[..i].contains(stage) {
+                return Err(violation(
+                    &at("from"),
+                    format!("pretrain stage '{stage}' appears twice in the chain"),
+                ));
+            }
+        }
+        if d.transfer != Transfer::Scratch && d.from.is_none() {
+            let word = if d.transfer == Transfer::Frozen {
+                "frozen"
+            } else {
+                "finetune"
+            };
+            return Err(violation(
+                &at("transfer"),
+                format!(
+                    "transfer = \"{word}\" needs a pretraining stage, but from = \"none\" (hint: set from = \"NAME\" of a [pretrain.NAME] stage, or use transfer = \"scratch\")"
+                ),
+            ));
+        }
+        if let Layers::First(k) = d.layers {
+            // layers = 0 transfers the embeddings alone. A scratch run ignores `layers`;
+            // normalisation resets it.
+            if d.transfer != Transfer::Scratch && k > exp.encoder.depth {
+                return Err(violation(
+                    &at("layers"),
+                    format!("{k} exceeds encoder.depth = {}", exp.encoder.depth),
+                ));
+            }
+        }
+        if d.epochs < 1 {
+            return Err(violation(&at("epochs"), "must be at least 1"));
+        }
+        check_seq_len(exp, "downstream", name, d.seq_len)?;
+        check_batch("downstream", name, d.batch_size, d.seq_len)?;
+        check_optimizer("downstream", name, &d.optimizer)?;
+        if let Some(p) = &d.probe {
+            if p.epochs == Some(0) {
+                return Err(violation(
+                    &["downstream", name, "probe", "epochs"],
+                    "must be at least 1",
+                ));
+            }
+            if let Some(lr) = p.lr.filter(|lr| !(lr.is_finite() && *lr > 0.0)) {
+                return Err(violation(
+                    &["downstream", name, "probe", "lr"],
+                    format!("{lr} is not a positive learning rate"),
+                ));
+            }
+        }
+    }
+    Ok(())
+}

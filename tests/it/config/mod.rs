@@ -1,0 +1,3 @@
+//! Experiment files: parsing, layering, and the messages for mistakes.
+mod errors;
+mod layers;

@@ -1,0 +1,8 @@
+//! Our graph IR: gradients against finite differences, baking, validity of the exported ONNX.
+mod bake;
+mod exec;
+mod fd;
+mod grad_model;
+mod grad_ops;
+mod onnx_checker;
+mod written;
