@@ -9,13 +9,11 @@ use embedlab::model::{Head, Mode, Pooling};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-mod cli_util;
-use cli_util::embedlab_io as embedlab;
+use crate::cli::embedlab_io as embedlab;
 
 const TINY: &str = "tests/fixtures/e2e/tiny.toml";
 const LABELED: &str = "tests/fixtures/e2e/labeled.tsv";
 const LOGITS_MAX_ABS: f32 = 1e-4;
-const REQUIRE_EXTERNAL: &str = "EMBEDLAB_REQUIRE_EXTERNAL";
 
 fn run_tiny(out: &Path) -> PathBuf {
     let (code, _, err) = embedlab(&["run", TINY, "--out", out.to_str().unwrap()], None);
@@ -65,12 +63,12 @@ fn max_abs(a: &[Vec<f32>], b: &[Vec<f32>]) -> f32 {
 
 /// The stage folder of a run's downstream stage (the last of its stage keys).
 fn downstream_stage(runs: &Path, run_id: &str) -> PathBuf {
-    let (h, rows) = cli_util::read_csv(&runs.parent().unwrap().join("runs.csv"));
+    let (h, rows) = crate::cli::read_csv(&runs.parent().unwrap().join("runs.csv"));
     let row = rows
         .iter()
-        .find(|r| cli_util::col(&h, r, "run_id") == run_id)
+        .find(|r| crate::cli::col(&h, r, "run_id") == run_id)
         .unwrap();
-    let keys = cli_util::col(&h, row, "stage_keys");
+    let keys = crate::cli::col(&h, row, "stage_keys");
     let last = keys.split_whitespace().last().unwrap();
     runs.parent()
         .unwrap()
@@ -81,12 +79,12 @@ fn downstream_stage(runs: &Path, run_id: &str) -> PathBuf {
 }
 
 fn test_accuracy(runs: &Path, run_id: &str) -> String {
-    let (h, rows) = cli_util::read_csv(&runs.parent().unwrap().join("runs.csv"));
+    let (h, rows) = crate::cli::read_csv(&runs.parent().unwrap().join("runs.csv"));
     let row = rows
         .iter()
-        .find(|r| cli_util::col(&h, r, "run_id") == run_id)
+        .find(|r| crate::cli::col(&h, r, "run_id") == run_id)
         .unwrap();
-    cli_util::col(&h, row, "test_accuracy").to_string()
+    crate::cli::col(&h, row, "test_accuracy").to_string()
 }
 
 #[test]
@@ -254,11 +252,9 @@ fn whole_model_agrees(runs: &Path, run_id: &str, model: &Path) {
         .args(["-c", "import onnxruntime, numpy"])
         .output();
     if !probe.is_ok_and(|o| o.status.success()) {
-        if std::env::var(REQUIRE_EXTERNAL).is_ok_and(|v| v == "1") {
-            panic!("{REQUIRE_EXTERNAL}=1: python3 cannot import onnxruntime and numpy");
-        }
-        eprintln!(
-            "skipped the Python check: python3 cannot import onnxruntime and numpy (python3 -m pip install onnxruntime==1.32.0)"
+        crate::external::skip_or_fail(
+            "the Python onnxruntime check of an exported whole model",
+            "python3 cannot import onnxruntime and numpy (python3 -m pip install onnxruntime==1.32.0 numpy)",
         );
         return;
     }
@@ -375,7 +371,7 @@ fn predict_reproduces_the_test_accuracy() {
                 None,
             );
             assert_eq!(code, 0, "{err}");
-            let (h, rows) = cli_util::read_csv(&out);
+            let (h, rows) = crate::cli::read_csv(&out);
             assert_eq!(rows.len(), test.len());
             assert_eq!(h[..2], ["text".to_string(), "label".to_string()]);
             assert_eq!(h.len(), 2 + 3, "{h:?}");
