@@ -21,3 +21,20 @@ pub fn skip_or_fail(what: &str, why: &str) {
     }
     eprintln!("SKIPPED {what}: {why} (set {REQUIRE_EXTERNAL}=1 to make this a failure)");
 }
+
+/// Runs a Python script (`python3 -c script args...`) that prints one JSON value, and returns
+/// it; a failing script fails the test with its stderr.
+pub fn python_json(script: &str, args: &[&std::path::Path]) -> serde_json::Value {
+    let out = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .output()
+        .expect("run python3");
+    assert!(
+        out.status.success(),
+        "python: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("the script prints JSON")
+}

@@ -290,21 +290,7 @@ print(json.dumps({"logits": logits.tolist(), "pred": pred.tolist(), "accuracy": 
     "prob_sums": probs.sum(axis=1).tolist(),
     "output_shapes": [o.shape for o in s.get_outputs()]}))
 "#;
-    let out = Command::new("python3")
-        .args([
-            "-c",
-            script,
-            model.to_str().unwrap(),
-            input_file.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "python: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = crate::external::python_json(script, &[model, &input_file]);
     assert_eq!(v["task"], "classify", "{v}");
     let labels: Vec<String> = serde_json::from_value(v["labels"].clone()).unwrap();
     assert_eq!(&labels, &head.labels);

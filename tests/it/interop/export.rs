@@ -219,21 +219,7 @@ except ImportError:
 print(json.dumps({"pooled": pooled.tolist(), "features_shape": list(feats.shape),
     "input_shapes": [i.shape for i in s.get_inputs()], "checked": checked}))
 "#;
-    let out = Command::new("python3")
-        .args([
-            "-c",
-            script,
-            model.to_str().unwrap(),
-            ids_file.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "python: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = crate::external::python_json(script, &[model, &ids_file]);
     assert_eq!(
         v["input_shapes"][0],
         serde_json::json!(["batch", "sequence"]),
