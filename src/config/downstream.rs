@@ -54,18 +54,41 @@ pub struct DownstreamConfig {
     #[serde(default)]
     pub patience: u32,
     /// `freeze = "embeddings"`: fine-tune the encoder layers with the (transferred) embeddings
-    /// kept fixed. Read by `transfer = "finetune"` only; the other modes ignore it.
+    /// kept fixed. Read by `transfer = "finetune"` and `"lp-ft"`; the other modes ignore it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub freeze: Option<Freeze>,
     /// The head's own schedule in feature extraction (`transfer = "frozen"` with every layer
-    /// transferred), which runs on features computed once and so can afford far more epochs
-    /// than fine-tuning (see `probe = { ... }`). Unset: the stage's own settings.
+    /// transferred, and `lp-ft`'s probe), which runs on features computed once and so can afford
+    /// far more epochs than fine-tuning (see `probe = { ... }`). Unset: the stage's own settings.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub probe: Option<Probe>,
+    /// The encoder's dropout rate in this stage (`encoder.dropout` otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0.0), extend("exclusiveMaximum" = 1.0))]
+    pub dropout: Option<f64>,
+    /// Peak learning rate of the encoder (embeddings and layers) when it trains; the head keeps
+    /// `optimizer.lr`. A pretrained encoder usually wants a smaller rate than a random head.
+    /// Unset: `optimizer.lr` for every parameter.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("exclusiveMinimum" = 0.0))]
+    pub encoder_lr: Option<f64>,
+    /// Layer-wise learning-rate decay (ELECTRA, Clark et al. 2020): the top encoder layer trains
+    /// at the encoder's rate × `layer_decay`, each layer below at one more factor, the
+    /// embeddings at `layer_decay`^(depth + 1); the head keeps its own rate. 1 turns it off.
+    #[serde(default = "default_layer_decay", skip_serializing_if = "is_one")]
+    #[schemars(extend("default" = 1.0, "exclusiveMinimum" = 0.0, "maximum" = 1.0))]
+    pub layer_decay: f64,
+}
+
+fn default_layer_decay() -> f64 {
+    1.0
+}
+fn is_one(x: &f64) -> bool {
+    *x == 1.0
 }
 
 /// `probe = { ... }`: the schedule of a downstream stage's feature-extraction runs
-/// (`transfer = "frozen"`, every layer transferred), whose head trains on features computed once
+/// (`transfer = "frozen"`, every layer transferred) and of `lp-ft`'s first phase, whose head trains on features computed once
 /// and so can afford far more epochs than fine-tuning; for example
 /// `probe = { epochs = 100, patience = 10, lr = 1e-2 }`. A key given replaces the stage's own for
 /// those runs only; a key left out keeps it.
@@ -134,6 +157,23 @@ pub enum Transfer {
     /// Pretrained encoder trained further with the head.
     #[default]
     Finetune,
+    /// Linear probing, then fine-tuning (Kumar et al. 2022): the head first trains on the
+    /// frozen encoder's features (the `probe` schedule), then everything trains from that head
+    /// (the stage's own schedule), so a random head does not distort the pretrained features.
+    #[serde(rename = "lp-ft")]
+    LpFt,
+}
+
+impl Transfer {
+    /// The mode's name in experiment files and results.
+    pub fn name(self) -> &'static str {
+        match self {
+            Transfer::Scratch => "scratch",
+            Transfer::Frozen => "frozen",
+            Transfer::Finetune => "finetune",
+            Transfer::LpFt => "lp-ft",
+        }
+    }
 }
 
 /// `downstream.NAME.pooling`: how token features become one vector.

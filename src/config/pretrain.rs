@@ -55,6 +55,16 @@ pub struct PretrainConfig {
     #[serde(default = "default_true", skip_serializing_if = "is_true")]
     #[schemars(extend("default" = true))]
     pub tie_output: bool,
+    /// `mlm`/`clm`: consecutive lines are joined with `[SEP]` and cut into full `seq_len` rows
+    /// (RoBERTa's full sentences, Cramming's packed sequences), so nearly no position is padding;
+    /// `false` gives one line per row, padded. The other tasks read whole examples and ignore it.
+    #[serde(default = "default_true")]
+    pub pack: bool,
+    /// The encoder's dropout rate in this stage (`encoder.dropout` otherwise); Cramming
+    /// pretrains without dropout.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0.0), extend("exclusiveMaximum" = 1.0))]
+    pub dropout: Option<f64>,
 }
 
 fn default_true() -> bool {

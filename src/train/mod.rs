@@ -2,12 +2,14 @@
 //! graph in ONNX Runtime and applies the fused host update, and the two loops built on it (a
 //! pretraining stage's step loop, a downstream stage's epoch loop).
 mod epochs;
+mod lr_scales;
 mod progress;
 mod schedule;
 mod steps;
 mod trainer;
 
 pub use epochs::{EpochLoop, Fitted, PairFn, Scoring, TestScores, fit_epochs, test_scores};
+pub use lr_scales::LrScales;
 pub use progress::{Progress, curve_every};
 pub use schedule::{OptimSpec, OptimizerKind, Schedule, decays};
 pub use steps::{StepLoop, StepLoopResult, dev_loss_accuracy, run_steps};

@@ -1,6 +1,7 @@
 //! Optimizer settings and the host-side learning-rate schedule (warmup, then linear, cosine or
 //! constant), evaluated once per step and passed to the fused update.
 
+use super::lr_scales::LrScales;
 use crate::runtime::{AdamW, Optimizer, Sgd};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,6 +32,9 @@ pub struct OptimSpec {
     pub schedule: Schedule,
     /// Total steps (the end of the decay).
     pub total_steps: u64,
+    /// Per-parameter multipliers of the rate (uniform unless a stage sets `encoder_lr` or
+    /// `layer_decay`).
+    pub scales: LrScales,
 }
 
 impl OptimSpec {
@@ -47,6 +51,7 @@ impl OptimSpec {
             clip_norm: 1.0,
             schedule: Schedule::Linear,
             total_steps,
+            scales: LrScales::UNIFORM,
         }
     }
 

@@ -31,6 +31,10 @@ pub struct StepLoopResult {
     pub loss_ema: f64,
     /// Token-weighted dev loss and accuracy after the last step (none without dev batches).
     pub dev: Option<(f64, f64)>,
+    /// Steps this call ran (fewer than `steps` after a resume).
+    pub steps_run: u64,
+    /// Seconds those steps took (batch preparation and the steps; not evaluation or checkpoints).
+    pub step_seconds: f64,
 }
 
 /// Runs `cfg.steps` optimizer steps over `batcher`'s epochs; `feeds_for(batch, mask_seed)` turns
@@ -65,6 +69,7 @@ pub fn run_steps(
     }
     let every = checkpoint_every(cfg.steps);
     let mut step = 0;
+    let (mut steps_run, mut step_seconds) = (0, 0.0);
     'epochs: for epoch in 0.. {
         for batch in batcher.epoch(epoch) {
             step += 1;
@@ -74,10 +79,13 @@ pub fn run_steps(
             if step <= resumed_at {
                 continue; // the batch order and masks are seeded, so skipping replays them
             }
+            let t0 = std::time::Instant::now();
             let feeds = feeds_for(batch, derive_seed(cfg.seed, &[step]))?;
             let s = tr
                 .step(&feeds)
                 .with_context(|| format!("pretraining step {step}"))?;
+            step_seconds += t0.elapsed().as_secs_f64();
+            steps_run += 1;
             ema = if ema.is_nan() {
                 s.loss
             } else {
@@ -104,7 +112,12 @@ pub fn run_steps(
         cfg.progress.point("dev", "loss", cfg.steps, loss);
         cfg.progress.point("dev", "accuracy", cfg.steps, acc);
     }
-    Ok(StepLoopResult { loss_ema: ema, dev })
+    Ok(StepLoopResult {
+        loss_ema: ema,
+        dev,
+        steps_run,
+        step_seconds,
+    })
 }
 
 /// Token-weighted loss and accuracy of the evaluation graph over fixed dev batches; `None`

@@ -40,6 +40,9 @@ pub struct Trainer {
     pub spec: OptimSpec,
     /// (name, output name of its gradient) of each trainable parameter.
     trainable: Vec<(String, String)>,
+    /// The trainable parameters grouped by their learning-rate multiplier (one group of every
+    /// parameter at 1 unless `spec.scales` says otherwise), in first-seen order.
+    groups: Vec<(f64, std::collections::HashSet<String>)>,
     train: Session,
     eval: Option<Session>,
     threads: usize,
@@ -58,6 +61,16 @@ impl Trainer {
         opts: &SessionOptions,
     ) -> Result<Trainer> {
         let opt = spec.optimizer(spec.lr).state(&params);
+        let mut groups: Vec<(f64, std::collections::HashSet<String>)> = Vec::new();
+        for n in &train.trainable {
+            let scale = spec.scales.of(n);
+            match groups.iter_mut().find(|(s, _)| *s == scale) {
+                Some((_, names)) => {
+                    names.insert(n.clone());
+                }
+                None => groups.push((scale, std::iter::once(n.clone()).collect())),
+            }
+        }
         Ok(Trainer {
             trainable: train
                 .trainable
@@ -69,6 +82,7 @@ impl Trainer {
                     Ok((n.clone(), format!("grad.{n}")))
                 })
                 .collect::<Result<_>>()?,
+            groups,
             train: session(train, opts)?,
             eval: eval.map(|e| session(e, opts)).transpose()?,
             params,
@@ -115,11 +129,25 @@ impl Trainer {
         let lr = self.spec.lr_at(step);
         let by_name: std::collections::HashMap<&str, &[f32]> = grads.into_iter().collect();
         // Advances `self.opt.step` to `step`.
-        self.spec
-            .optimizer(lr)
-            .update(&mut self.params, &mut self.opt, &opts, |n| {
-                by_name.get(n).copied()
-            })?;
+        if self.spec.scales.is_uniform() {
+            self.spec
+                .optimizer(lr)
+                .update(&mut self.params, &mut self.opt, &opts, |n| {
+                    by_name.get(n).copied()
+                })?;
+        } else {
+            // One update per rate, each over its own parameters, all as step `step`.
+            for (scale, names) in &self.groups {
+                self.opt.step = step - 1;
+                self.spec.optimizer(lr * scale).update(
+                    &mut self.params,
+                    &mut self.opt,
+                    &opts,
+                    |n| names.contains(n).then(|| by_name.get(n).copied()).flatten(),
+                )?;
+            }
+            self.opt.step = step;
+        }
         self.last_host_seconds = (t1 - t0).as_secs_f64() + t2.elapsed().as_secs_f64();
         Ok(StepStats {
             loss,

@@ -1,8 +1,9 @@
 //! Rules of `[downstream.NAME]`: its dataset, its pretraining chain, transfer and `probe`.
 
-use super::stage::{check_batch, check_optimizer, check_seq_len};
+use super::stage::{check_batch, check_dropout, check_optimizer, check_seq_len};
 use super::{Violation, violation};
-use crate::config::downstream::{DownstreamTask, Transfer};
+use crate::config::downstream::{DownstreamConfig, DownstreamTask, Transfer};
+use crate::config::embeddings::PositionEmbedding;
 use crate::config::error::Hint;
 use crate::config::experiment::Experiment;
 use crate::config::layers::Layers;
@@ -63,11 +64,7 @@ pub(super) fn check_downstream(exp: &Experiment) -> Result<(), Violation> {
             }
         }
         if d.transfer != Transfer::Scratch && d.from.is_none() {
-            let word = if d.transfer == Transfer::Frozen {
-                "frozen"
-            } else {
-                "finetune"
-            };
+            let word = d.transfer.name();
             return Err(violation(
                 &at("transfer"),
                 format!(
@@ -85,6 +82,31 @@ pub(super) fn check_downstream(exp: &Experiment) -> Result<(), Violation> {
                 ));
             }
         }
+        if d.transfer == Transfer::LpFt && !matches!(d.layers, Layers::All) {
+            return Err(violation(
+                &at("layers"),
+                "transfer = \"lp-ft\" probes the whole pretrained encoder first, so it needs layers = \"all\"",
+            ));
+        }
+        if d.transfer != Transfer::Scratch {
+            check_positions_trained(exp, name, d)?;
+        }
+        if let Some(lr) = d.encoder_lr.filter(|lr| !(lr.is_finite() && *lr > 0.0)) {
+            return Err(violation(
+                &at("encoder_lr"),
+                format!("{lr} is not a positive learning rate"),
+            ));
+        }
+        if !(d.layer_decay > 0.0 && d.layer_decay <= 1.0) {
+            return Err(violation(
+                &at("layer_decay"),
+                format!(
+                    "{} is outside (0, 1] (1 turns the decay off)",
+                    d.layer_decay
+                ),
+            ));
+        }
+        check_dropout("downstream", name, d.dropout)?;
         if d.epochs < 1 {
             return Err(violation(&at("epochs"), "must be at least 1"));
         }
@@ -105,6 +127,40 @@ pub(super) fn check_downstream(exp: &Experiment) -> Result<(), Violation> {
                 ));
             }
         }
+    }
+    Ok(())
+}
+
+/// A downstream stage reading more positions than its pretraining trained: with learned
+/// positions, rows past the longest pretraining `seq_len` of the chain arrive untrained.
+fn check_positions_trained(
+    exp: &Experiment,
+    name: &str,
+    d: &DownstreamConfig,
+) -> Result<(), Violation> {
+    if exp.embeddings.position != PositionEmbedding::Learned {
+        return Ok(());
+    }
+    let trained = d
+        .from
+        .names()
+        .iter()
+        .filter_map(|s| exp.pretrain.get(s).map(|p| (s, p)))
+        .filter(|(_, p)| p.task != PretrainTask::Import)
+        .map(|(s, p)| (s, p.seq_len.min(exp.encoder.max_len)))
+        .max_by_key(|(_, n)| *n);
+    let Some((stage, trained)) = trained else {
+        return Ok(());
+    };
+    let wanted = d.seq_len.min(exp.encoder.max_len);
+    if wanted > trained {
+        return Err(violation(
+            &["downstream", name, "seq_len"],
+            format!(
+                "{wanted} is longer than pretrain.{stage}.seq_len = {trained}: with learned positions, position rows {trained}..{} would arrive untrained (hint: pretrain at seq_len = {wanted}, or fine-tune at seq_len = {trained})",
+                wanted - 1
+            ),
+        ));
     }
     Ok(())
 }

@@ -1,6 +1,6 @@
 //! Rules of `[pretrain.NAME]`: the data it reads, its task's needs, its sizes.
 
-use super::stage::{check_batch, check_optimizer, check_seq_len};
+use super::stage::{check_batch, check_dropout, check_optimizer, check_seq_len};
 use super::{Violation, data_hint, violation};
 use crate::config::experiment::Experiment;
 use crate::config::pretrain::PretrainTask;
@@ -52,6 +52,7 @@ pub(super) fn check_pretrain(exp: &Experiment) -> Result<(), Violation> {
             ));
         }
         check_seq_len(exp, "pretrain", name, p.seq_len)?;
+        check_dropout("pretrain", name, p.dropout)?;
         check_batch("pretrain", name, p.batch_size, p.seq_len)?;
         if p.task == PretrainTask::Mlm && !(p.mask_prob > 0.0 && p.mask_prob < 1.0) {
             return Err(violation(

@@ -92,3 +92,18 @@ pub(super) fn check_seq_len(
     }
     Ok(())
 }
+
+/// A stage's own `dropout`, when given, is a rate in [0, 1).
+pub(super) fn check_dropout(
+    section: &str,
+    name: &str,
+    dropout: Option<f64>,
+) -> Result<(), Violation> {
+    match dropout {
+        Some(p) if !(0.0..1.0).contains(&p) => Err(violation(
+            &[section, name, "dropout"],
+            format!("{p} is outside [0, 1)"),
+        )),
+        _ => Ok(()),
+    }
+}

@@ -91,8 +91,9 @@ pub fn plan(loaded: &Loaded) -> Plan {
 }
 
 /// A scratch downstream stage ignores `from` and `layers`, only a fine-tuned one reads `freeze`
-/// (a frozen one keeps everything fixed), only feature extraction (frozen, every layer) reads
-/// `probe`, and `layers = depth` is `layers = "all"`: reset them so equal cells compare equal.
+/// (a frozen one keeps everything fixed), only feature extraction (frozen, every layer) and
+/// `lp-ft` read `probe`, only a trained encoder reads `encoder_lr` and `layer_decay`, and
+/// `layers = depth` is `layers = "all"`: reset them so equal cells compare equal.
 pub fn normalise(exp: &Experiment) -> Experiment {
     let mut exp = exp.clone();
     let depth = exp.encoder.depth;
@@ -104,11 +105,20 @@ pub fn normalise(exp: &Experiment) -> Experiment {
             d.from = StageRef::default();
             d.layers = Layers::All;
         }
-        if d.transfer != Transfer::Finetune {
+        if !matches!(d.transfer, Transfer::Finetune | Transfer::LpFt) {
             d.freeze = None;
         }
-        if !(d.transfer == Transfer::Frozen && d.layers == Layers::All) {
+        let probes = match d.transfer {
+            Transfer::Frozen => d.layers == Layers::All,
+            Transfer::LpFt => true,
+            Transfer::Scratch | Transfer::Finetune => false,
+        };
+        if !probes {
             d.probe = None;
+        }
+        if d.transfer == Transfer::Frozen && d.layers == Layers::All {
+            d.encoder_lr = None;
+            d.layer_decay = 1.0;
         }
     }
     exp

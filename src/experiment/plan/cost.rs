@@ -122,9 +122,13 @@ pub(super) fn downstream_cost(exp: &Experiment, d: &DownstreamConfig) -> CostEst
     let tokens = d.batch_size as f64 * d.seq_len as f64;
     let forward = encoder_flops_per_token(&exp.encoder, d.seq_len);
     // Frozen: the encoder runs forward once per example, then only the head trains.
+    let extract = forward * examples * d.seq_len as f64 / 1e9;
+    let train = 3.0 * forward * tokens * steps / 1e9;
     let gflop = match d.transfer {
-        Transfer::Frozen => forward * examples * d.seq_len as f64 / 1e9,
-        Transfer::Scratch | Transfer::Finetune => 3.0 * forward * tokens * steps / 1e9,
+        Transfer::Frozen => extract,
+        Transfer::Scratch | Transfer::Finetune => train,
+        // The probe on features computed once, then the fine-tuning.
+        Transfer::LpFt => extract + train,
     };
     cost(params, steps, tokens, gflop)
 }

@@ -165,9 +165,14 @@ pub fn train_downstream(s: &DownstreamStage, ctx: &StageContext) -> Result<Metri
         tags,
     };
     let model = if shape.features_only {
-        run.extract_and_probe(&mut graphs, &split, &mut metrics)?
+        run.extract_and_probe(&mut graphs, &split, &mut metrics, Phase::Final)?
     } else {
-        run.train_end_to_end(&mut graphs, &split, &mut metrics)?
+        // lp-ft: the linear probe first; its head starts the fine-tuning.
+        let start = shape
+            .probe_first
+            .then(|| run.extract_and_probe(&mut graphs, &split, &mut metrics, Phase::Probe))
+            .transpose()?;
+        run.train_end_to_end(&mut graphs, &split, &mut metrics, start)?
     };
     metrics.insert("train_seconds".into(), started.elapsed().as_secs_f64());
     metrics.insert("train_examples".into(), train_items.len() as f64);
@@ -184,6 +189,14 @@ pub fn train_downstream(s: &DownstreamStage, ctx: &StageContext) -> Result<Metri
         &s.tokenizer_dir.join(files::TOKENIZER),
     )?;
     Ok(metrics)
+}
+
+/// Whether a linear probe is the stage's model (tested) or `lp-ft`'s first phase (not tested; its
+/// metrics are named `probe_*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Final,
+    Probe,
 }
 
 /// The fixed batches of the three splits.
@@ -209,20 +222,24 @@ impl Training<'_> {
         <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(self.stage.seed)
     }
 
-    /// Trains with early stopping, keeps the best dev epoch's parameters, and tests them.
-    fn fit_and_test(
+    fn scoring(&self) -> Scoring<'static> {
+        Scoring {
+            pairs_of: &eval_pairs,
+            classes: self.classes,
+        }
+    }
+
+    /// Trains with early stopping and leaves the best dev epoch's parameters in `tr` (also
+    /// returned); its figures go to `metrics` as `{prefix}train_loss` and `{prefix}dev_accuracy`.
+    fn fit(
         &self,
         tr: &mut Trainer,
         train_b: &[StepInputs],
         dev_b: &[StepInputs],
-        test_b: &[StepInputs],
         schedule: &DownstreamConfig,
         metrics: &mut Metrics,
+        prefix: &str,
     ) -> Result<ParamStore> {
-        let scoring = Scoring {
-            pairs_of: &eval_pairs,
-            classes: self.classes,
-        };
         let epochs = EpochLoop {
             epochs: schedule.epochs,
             patience: schedule.patience,
@@ -234,14 +251,19 @@ impl Training<'_> {
             epochs,
             &mut self.rng(),
             self.ctx.progress,
-            &scoring,
+            &self.scoring(),
         )?;
-        metrics.insert("train_loss".into(), fitted.train_loss);
+        metrics.insert(format!("{prefix}train_loss"), fitted.train_loss);
         if let Some(acc) = fitted.dev_accuracy {
-            metrics.insert("dev_accuracy".into(), acc);
+            metrics.insert(format!("{prefix}dev_accuracy"), acc);
         }
         tr.params = fitted.params.clone();
-        let scores = train::test_scores(tr, test_b, &scoring, self.tags)?;
+        Ok(fitted.params)
+    }
+
+    /// Tests the parameters in `tr` once.
+    fn test(&self, tr: &mut Trainer, test_b: &[StepInputs], metrics: &mut Metrics) -> Result<()> {
+        let scores = train::test_scores(tr, test_b, &self.scoring(), self.tags)?;
         metrics.insert("test_accuracy".into(), scores.accuracy);
         metrics.insert("test_macro_f1".into(), scores.macro_f1);
         metrics.insert("test_loss".into(), scores.loss);
@@ -251,7 +273,7 @@ impl Training<'_> {
             metrics.insert("test_span_precision".into(), p);
             metrics.insert("test_span_recall".into(), r);
         }
-        Ok(fitted.params)
+        Ok(())
     }
 
     /// Feature extraction: the encoder runs once per example; only a linear head trains.
@@ -261,6 +283,7 @@ impl Training<'_> {
         graphs: &mut StageGraphs,
         split: &Splits,
         metrics: &mut Metrics,
+        phase: Phase,
     ) -> Result<ParamStore> {
         let (s, shape) = (self.stage, self.shape);
         let feats_g = graphs.take("features");
@@ -324,24 +347,33 @@ impl Training<'_> {
             optim_spec(&probe.optimizer, steps),
             &opts,
         )?;
-        let head = self.fit_and_test(&mut tr, &ftrain, &fdev, &ftest, &probe, metrics)?;
-        metrics.insert(
-            "encoder_checksum_unchanged".into(),
-            (before == enc_params.checksum()) as u8 as f64,
-        );
+        let head = match phase {
+            Phase::Final => {
+                let head = self.fit(&mut tr, &ftrain, &fdev, &probe, metrics, "")?;
+                self.test(&mut tr, &ftest, metrics)?;
+                metrics.insert(
+                    "encoder_checksum_unchanged".into(),
+                    (before == enc_params.checksum()) as u8 as f64,
+                );
+                head
+            }
+            Phase::Probe => self.fit(&mut tr, &ftrain, &fdev, &probe, metrics, "probe_")?,
+        };
         for p in head.iter() {
             enc_params.insert(p.name, p.shape, p.data)?;
         }
         Ok(enc_params)
     }
 
-    /// Scratch, fine-tuning, or a frozen prefix of layers: the whole model's graphs train.
-    /// Returns the model tested (the best dev epoch's parameters).
+    /// Scratch, fine-tuning, lp-ft's second phase (from `start`, the probe's model) or a frozen
+    /// prefix of layers: the whole model's graphs train. Returns the model tested (the best dev
+    /// epoch's parameters).
     fn train_end_to_end(
         &self,
         graphs: &mut StageGraphs,
         split: &Splits,
         metrics: &mut Metrics,
+        start: Option<ParamStore>,
     ) -> Result<ParamStore> {
         let (s, dcfg) = (self.stage, self.stage.downstream);
         let Protocol {
@@ -359,6 +391,13 @@ impl Training<'_> {
         if checkpoint.is_some() {
             metrics.insert("transferred_tensors".into(), n as f64);
         }
+        let probed = start.is_some();
+        if let Some(start) = start {
+            // The probe's model: the same encoder, and the head it trained.
+            for p in start.iter() {
+                params.set(p.name, p.data)?;
+            }
+        }
         // What must stay bit-identical: the transferred tensors of a frozen run, the embeddings
         // under freeze = "embeddings".
         let fixed = |n: &str| {
@@ -372,21 +411,20 @@ impl Training<'_> {
             |p: &ParamStore| -> Result<String> { Ok(subset(p, fixed)?.checksum()) };
         let before = frozen_checksum(&params)?;
         let total_steps = split.train.len() as u64 * dcfg.epochs as u64;
-        let mut tr = Trainer::new(
-            &tg,
-            Some(&eg),
-            params,
-            optim_spec(&dcfg.optimizer, total_steps),
-            &self.ctx.session_options(),
-        )?;
-        let best = self.fit_and_test(
-            &mut tr,
-            &split.train,
-            &split.dev,
-            &split.test,
-            dcfg,
-            metrics,
-        )?;
+        let mut spec = optim_spec(&dcfg.optimizer, total_steps);
+        spec.scales = train::LrScales {
+            encoder: dcfg.encoder_lr.map_or(1.0, |lr| lr / dcfg.optimizer.lr),
+            layer_decay: dcfg.layer_decay,
+            depth: self.shape.spec.depth,
+        };
+        let mut tr = Trainer::new(&tg, Some(&eg), params, spec, &self.ctx.session_options())?;
+        if probed && !split.dev.is_empty() {
+            // Where fine-tuning starts: the probe's dev accuracy, seen through the whole model.
+            let start = train::test_scores(&mut tr, &split.dev, &self.scoring(), None)?;
+            metrics.insert("start_dev_accuracy".into(), start.accuracy);
+        }
+        let best = self.fit(&mut tr, &split.train, &split.dev, dcfg, metrics, "")?;
+        self.test(&mut tr, &split.test, metrics)?;
         if transfer == Transfer::Frozen {
             metrics.insert(
                 "encoder_checksum_unchanged".into(),

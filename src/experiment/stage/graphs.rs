@@ -28,6 +28,8 @@ pub struct GraphShape {
     /// Feature extraction: the encoder runs once per example (`features` graph) and only a
     /// linear head trains on its output (`head_*` graphs).
     pub features_only: bool,
+    /// `lp-ft`: the feature-extraction graphs first (the linear probe), then the whole model's.
+    pub probe_first: bool,
     /// The seed of the graphs' dropout.
     pub seed: u64,
 }
@@ -54,10 +56,12 @@ pub fn pretrain_shape(
 ) -> Result<GraphShape> {
     let seq = p.seq_len.min(enc.max_len);
     let causal = p.task == PretrainTask::Clm;
-    let spec = imported_spec(up.previous, enc.dropout, causal)?
+    let dropout = p.dropout.unwrap_or(enc.dropout);
+    let spec = imported_spec(up.previous, dropout, causal)?
         .unwrap_or_else(|| encoder_spec(enc, emb, up.vocab, causal));
     let spec = EncoderSpec {
         tie_output: p.tie_output,
+        dropout,
         ..spec
     };
     let head = match p.task {
@@ -86,6 +90,7 @@ pub fn pretrain_shape(
         seq,
         frozen: frozen_vectors(up.static_vectors),
         features_only: false,
+        probe_first: false,
         seed,
     })
 }
@@ -118,8 +123,10 @@ pub fn downstream_shape(
     seed: u64,
 ) -> Result<(GraphShape, Protocol)> {
     let seq = d.seq_len.min(enc.max_len);
-    let spec = imported_spec(up.previous, enc.dropout, causal)?
+    let dropout = d.dropout.unwrap_or(enc.dropout);
+    let spec = imported_spec(up.previous, dropout, causal)?
         .unwrap_or_else(|| encoder_spec(enc, emb, up.vocab, causal));
+    let spec = EncoderSpec { dropout, ..spec };
     let classes = up.classes.unwrap_or(0);
     let head = match d.task {
         DownstreamTask::Tag => Head::Tag { classes },
@@ -138,6 +145,7 @@ pub fn downstream_shape(
         d.transfer
     };
     let features_only = transfer == Transfer::Frozen && layers == spec.depth;
+    let probe_first = transfer == Transfer::LpFt;
     let mut frozen = Vec::new();
     if transfer == Transfer::Frozen {
         frozen.push("embeddings.".to_string());
@@ -154,6 +162,7 @@ pub fn downstream_shape(
         seq,
         frozen,
         features_only,
+        probe_first,
         seed,
     };
     Ok((shape, Protocol { transfer, layers }))
@@ -184,7 +193,8 @@ pub fn stage_graphs(s: &GraphShape) -> Result<StageGraphs> {
         frozen_prefixes: s.frozen.clone(),
     };
     let seed = s.seed as i64;
-    let graphs = if s.features_only {
+    let mut graphs = Vec::new();
+    if s.features_only || s.probe_first {
         let (token_level, pooling, classes) = match s.head {
             Head::Tag { classes } => (true, None, classes),
             Head::Classify { classes, pooling } => (false, Some(pooling), classes),
@@ -199,7 +209,7 @@ pub fn stage_graphs(s: &GraphShape) -> Result<StageGraphs> {
             frozen_prefixes: vec![],
         };
         let (d, p) = (s.spec.d_model, s.spec.dropout);
-        vec![
+        graphs.extend([
             (
                 "features",
                 model::features_graph(&s.spec, s.batch, s.seq, pooling, DType::F32)?,
@@ -212,9 +222,10 @@ pub fn stage_graphs(s: &GraphShape) -> Result<StageGraphs> {
                 "head_eval",
                 model::head_graph(d, classes, rows, p, &Mode::Eval, DType::F32, seed)?,
             ),
-        ]
-    } else {
-        vec![
+        ]);
+    }
+    if !s.features_only {
+        graphs.extend([
             (
                 "train_step",
                 model::task_graph(&s.spec, s.head, s.batch, s.seq, &train, DType::F32, seed)?,
@@ -231,8 +242,8 @@ pub fn stage_graphs(s: &GraphShape) -> Result<StageGraphs> {
                     seed,
                 )?,
             ),
-        ]
-    };
+        ]);
+    }
     Ok(StageGraphs { graphs })
 }
 

@@ -71,6 +71,15 @@ fn examples(s: &PretrainStage, tok: &Tok, metrics: &mut Metrics) -> Result<Examp
                     data::PairObjective::Sop,
                     s.seed,
                 )?),
+                PretrainTask::Mlm | PretrainTask::Clm if p.pack => {
+                    let seq = p.seq_len.min(s.encoder.max_len);
+                    data::packing::pack_lines(
+                        &seqs,
+                        seq,
+                        data::tokenizer::SEP_ID,
+                        data::packing::LastRow::Keep,
+                    )?
+                }
                 _ => plain(seqs),
             };
             Examples {
@@ -159,6 +168,8 @@ pub fn pretrain(s: &PretrainStage, ctx: &StageContext) -> Result<Metrics> {
         seed: s.seed,
     };
     let batcher = Batcher::new(&items, batch_config(true))?;
+    let padding = data::packing::padding_stats(&items, &batch_config(true))?;
+    metrics.insert("pretrain_padding_share".into(), padding.share());
     let feeds_for = |batch: data::Batch, mask_seed: u64| feeds(&shape, p, batch, mask_seed);
     // The dev batches are fixed (masks included) so that every evaluation sees the same targets.
     let dev_batches: Vec<StepInputs> = if dev_items.is_empty() {
@@ -182,6 +193,16 @@ pub fn pretrain(s: &PretrainStage, ctx: &StageContext) -> Result<Metrics> {
             progress: ctx.progress,
         },
     )?;
+    // Real (non-padding) tokens per second, at an epoch's padding share; a resumed stage counts
+    // only the steps it ran.
+    let real_per_step =
+        (padding.positions - padding.padded) as f64 / batcher.batches_per_epoch() as f64;
+    if result.steps_run > 0 && result.step_seconds > 0.0 {
+        metrics.insert(
+            "pretrain_real_tokens_per_second".into(),
+            real_per_step * result.steps_run as f64 / result.step_seconds,
+        );
+    }
     metrics.insert("pretrain_loss".into(), result.loss_ema);
     metrics.insert("pretrain_steps".into(), p.steps as f64);
     if let Some((loss, acc)) = result.dev {

@@ -2,5 +2,6 @@
 mod bad_inputs;
 mod grid;
 mod kill_resume;
+mod recipe;
 mod run;
 mod tasks;

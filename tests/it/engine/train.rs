@@ -2,7 +2,7 @@
 use embedlab::graph::{DType, Tensor};
 use embedlab::model::{self, EncoderSpec, Head, Mode, Pooling};
 use embedlab::runtime::SessionOptions;
-use embedlab::train::{OptimSpec, StepInputs, Trainer, init_params};
+use embedlab::train::{LrScales, OptimSpec, StepInputs, Trainer, init_params};
 
 fn tiny_batch() -> StepInputs {
     let (b, t) = (8, 6);
@@ -29,6 +29,12 @@ fn tiny_batch() -> StepInputs {
 }
 
 fn trainer(dropout: f64, seed: u64) -> Trainer {
+    let mut opt = OptimSpec::adamw(1e-2, 1000);
+    opt.schedule = embedlab::train::Schedule::Constant;
+    trainer_with(dropout, seed, opt)
+}
+
+fn trainer_with(dropout: f64, seed: u64, opt: OptimSpec) -> Trainer {
     let mut spec = EncoderSpec::tiny(20);
     spec.segment = false;
     spec.max_len = 6;
@@ -50,8 +56,6 @@ fn trainer(dropout: f64, seed: u64) -> Trainer {
     )
     .unwrap();
     let params = init_params(&train.params, seed).unwrap();
-    let mut opt = OptimSpec::adamw(1e-2, 1000);
-    opt.schedule = embedlab::train::Schedule::Constant;
     Trainer::new(
         &train,
         None,
@@ -103,4 +107,49 @@ fn same_seed_twice_gives_identical_parameters() {
         other.params.checksum(),
         "a different seed must give different parameters"
     );
+}
+
+#[test]
+fn encoder_rate_and_layer_decay_scale_each_parameters_step() {
+    // One AdamW step moves a parameter by an amount proportional to its learning rate (the
+    // decoupled decay too), so every parameter's move under the scales is its uniform move times
+    // its scale: 1 for the head, 0.2 · 0.5^(2 − l) for layer l, 0.2 · 0.5^3 for the embeddings.
+    let mut uniform = OptimSpec::adamw(1e-2, 1000);
+    uniform.schedule = embedlab::train::Schedule::Constant;
+    let scaled = OptimSpec {
+        scales: LrScales {
+            encoder: 0.2,
+            layer_decay: 0.5,
+            depth: 2,
+        },
+        ..uniform.clone()
+    };
+    let (mut a, mut b) = (trainer_with(0.0, 3, uniform), trainer_with(0.0, 3, scaled.clone()));
+    let start = a.params.clone();
+    let batch = tiny_batch();
+    a.step(&batch).unwrap();
+    b.step(&batch).unwrap();
+    assert_eq!(b.opt.step, 1, "one step whatever the number of rate groups");
+    let mut seen = std::collections::BTreeSet::new();
+    for p in start.iter() {
+        let want = scaled.scales.of(p.name);
+        seen.insert(format!("{want:.4}"));
+        let (ua, ub) = (a.params.get(p.name).unwrap(), b.params.get(p.name).unwrap());
+        let (mut num, mut den) = (0.0f64, 0.0f64);
+        for ((s, x), y) in p.data.iter().zip(ua).zip(ub) {
+            let (dx, dy) = ((x - s) as f64, (y - s) as f64);
+            num += dx * dy;
+            den += dx * dx;
+        }
+        if den == 0.0 {
+            continue;
+        }
+        let ratio = num / den;
+        assert!(
+            (ratio - want).abs() < 1e-3 * want.max(1e-3) + 1e-4,
+            "{}: moved {ratio:.5} of the uniform step, expected {want}",
+            p.name
+        );
+    }
+    assert!(seen.len() >= 4, "head, two layers and the embeddings: {seen:?}");
 }
