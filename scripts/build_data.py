@@ -252,6 +252,22 @@ def build_glosses(synsets, out_dir):
     return len(rows)
 
 
+def build_synonyms(synsets, out_dir):
+    """Synonym pairs for the intrinsic check of word vectors: two different one-word, lower-case,
+    alphabetic lemmas of the same synset (e.g. `buy`, `purchase`), each unordered pair once,
+    ordered by a hash."""
+    pairs = set()
+    for s in synsets:
+        words = sorted({w for w in s.words if w.isalpha() and w.islower()})
+        for i, a in enumerate(words):
+            for b in words[i + 1:]:
+                pairs.add((a, b))
+    rows = sorted(pairs, key=lambda p: h("synonyms", *p))
+    write_gz(os.path.join(out_dir, "wordnet", "synonyms.tsv.gz"),
+             ["word\tsynonym"] + [f"{a}\t{b}" for a, b in rows])
+    return len(rows)
+
+
 def main():
     if len(sys.argv) != 4:
         sys.exit(__doc__)
@@ -264,6 +280,7 @@ def main():
     print(f"wordnet/defpairs.tsv.gz: {build_defpairs(synsets, out_dir)} rows")
     print(f"wordnet/tagging.tsv.gz: {build_tagging(synsets, out_dir)} rows")
     print(f"wordnet/glosses.txt.gz: {build_glosses(synsets, out_dir)} lines")
+    print(f"wordnet/synonyms.tsv.gz: {build_synonyms(synsets, out_dir)} pairs")
 
 
 if __name__ == "__main__":

@@ -38,6 +38,8 @@ if [ "$check" = 1 ]; then
   out="$work/out"
 fi
 python3 "$root/scripts/build_data.py" verses.txt pkg/usr/share/wordnet "$out"
+# The control tasks of experiments/embeddings.toml, derived from supersense.tsv.gz.
+python3 "$root/scripts/build_control_tasks.py" "$out"
 
 if [ "$check" = 0 ]; then
   cp pkg/usr/share/doc/wordnet-base/copyright "$root/data/wordnet/LICENSE"
@@ -46,7 +48,7 @@ if [ "$check" = 0 ]; then
 fi
 
 status=0
-for f in kjv.txt.gz wordnet/supersense.tsv.gz wordnet/defpairs.tsv.gz wordnet/tagging.tsv.gz wordnet/glosses.txt.gz; do
+for f in kjv.txt.gz wordnet/order.tsv.gz wordnet/sides.tsv.gz wordnet/supersense.tsv.gz wordnet/defpairs.tsv.gz wordnet/tagging.tsv.gz wordnet/glosses.txt.gz wordnet/synonyms.tsv.gz; do
   want="$(sha256sum "$root/data/$f" | cut -d' ' -f1)"
   got="$(sha256sum "$out/$f" | cut -d' ' -f1)"
   if [ "$want" = "$got" ]; then

@@ -26,11 +26,24 @@ pub enum WordEmbedding {
     /// A trainable table.
     #[default]
     Learned,
-    /// Word vectors trained upstream (skip-gram on the tokenizer's texts, `d_model` wide), kept
-    /// fixed.
+    /// Word vectors trained upstream (skip-gram on the tokenizer's texts, `d_model` wide, see
+    /// `[vectors]`), kept fixed.
     Static,
+    /// The same upstream vectors as an initialisation, trained further with the encoder.
+    #[serde(rename = "static-tuned")]
+    StaticTuned,
     /// No word embeddings: positions and segments only (an ablation baseline).
     None,
+}
+
+impl WordEmbedding {
+    /// Whether the table starts from upstream static vectors.
+    pub fn uses_vectors(self) -> bool {
+        match self {
+            WordEmbedding::Static | WordEmbedding::StaticTuned => true,
+            WordEmbedding::Learned | WordEmbedding::None => false,
+        }
+    }
 }
 
 /// `embeddings.position`: how the encoder knows where a token is.

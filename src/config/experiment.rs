@@ -6,6 +6,7 @@ use super::embeddings::EmbeddingsConfig;
 use super::encoder::EncoderConfig;
 use super::limits;
 use super::pretrain::PretrainConfig;
+use super::vectors::VectorsConfig;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -37,6 +38,9 @@ pub struct Experiment {
     /// The encoder.
     #[serde(default)]
     pub encoder: EncoderConfig,
+    /// Static word vectors (`embeddings.word = "static"` or `"static-tuned"`).
+    #[serde(default)]
+    pub vectors: VectorsConfig,
     /// Pretraining stages, by name.
     #[serde(default)]
     pub pretrain: BTreeMap<String, PretrainConfig>,
@@ -83,6 +87,7 @@ impl Default for Experiment {
             tokenizer: TokenizerConfig::default(),
             embeddings: EmbeddingsConfig::default(),
             encoder: EncoderConfig::default(),
+            vectors: VectorsConfig::default(),
             pretrain: BTreeMap::new(),
             downstream: BTreeMap::new(),
             sweep: BTreeMap::new(),

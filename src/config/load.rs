@@ -155,6 +155,9 @@ fn resolve_paths(exp: &mut Experiment, sources: &Sources) {
     if let Some(p) = exp.tokenizer.path.as_mut() {
         resolve(p, &["tokenizer", "path"]);
     }
+    if let Some(p) = exp.vectors.synonyms.as_mut() {
+        resolve(p, &["vectors", "synonyms"]);
+    }
     for (name, p) in exp.pretrain.iter_mut() {
         if let Some(path) = p.path.as_mut() {
             resolve(path, &["pretrain", name, "path"]);
@@ -248,12 +251,56 @@ fn check_key_path(
         match node {
             serde_json::Value::Object(map) => match map.get(seg) {
                 Some(child) => node = child,
+                // An optional key left unset is not in the resolved tree: the schema knows it.
+                None if schema_has_path(path) => return Ok(()),
                 None => return Err(unknown(depth, map.keys().cloned().collect())),
             },
             _ => return Err(unknown(depth, Vec::new())),
         }
     }
     Ok(())
+}
+
+/// Whether the experiment's JSON Schema has a key at `path` (section names matched by the maps'
+/// value schemas; optional keys included).
+fn schema_has_path(path: &[String]) -> bool {
+    let schema = super::experiment::json_schema();
+    let defs = schema.get("$defs").cloned().unwrap_or_default();
+    // Follows `$ref`s and the non-null branch of `anyOf` (an optional table).
+    fn resolve<'a>(
+        mut node: &'a serde_json::Value,
+        defs: &'a serde_json::Value,
+    ) -> &'a serde_json::Value {
+        for _ in 0..8 {
+            if let Some(r) = node.get("$ref").and_then(|r| r.as_str()) {
+                match r.strip_prefix("#/$defs/").and_then(|name| defs.get(name)) {
+                    Some(def) => node = def,
+                    None => break,
+                }
+            } else if let Some(branch) = node
+                .get("anyOf")
+                .and_then(|a| a.as_array())
+                .and_then(|a| a.iter().find(|b| b.get("type") != Some(&"null".into())))
+            {
+                node = branch;
+            } else {
+                break;
+            }
+        }
+        node
+    }
+    let mut node = resolve(&schema, &defs);
+    for seg in path {
+        let next = match node.get("properties").and_then(|p| p.get(seg)) {
+            Some(child) => child,
+            None => match node.get("additionalProperties") {
+                Some(v) if v.is_object() => v,
+                _ => return false,
+            },
+        };
+        node = resolve(next, &defs);
+    }
+    true
 }
 
 /// Every grid point: the base figment with the point's axis values merged on top, extracted,

@@ -7,7 +7,7 @@
 //! `Deserialize` impls with precise "expected" texts.
 //!
 //! - `data`: corpora, datasets, filters, tokenizer (shared with the `data` module);
-//! - `embeddings`, `encoder`: the model sections;
+//! - `embeddings`, `encoder`: the model sections; `vectors`: static word vectors;
 //! - `pretrain`, `downstream`, `optimizer`: the training stages; `layers` and `stage_ref`, the two
 //!   word-or-value keys of a downstream stage;
 //! - `experiment`: the top-level [`Experiment`] and its JSON Schema;
@@ -31,6 +31,7 @@ mod reference;
 mod source;
 mod stage_ref;
 mod validate;
+mod vectors;
 
 pub use data::{
     CorpusConfig, DatasetConfig, FilterConfig, SPECIAL_TOKENS, TokenizerConfig, TokenizerKind,
@@ -49,3 +50,4 @@ pub use reference::reference_markdown;
 pub use source::{ENV_PREFIX, Point, Sources};
 pub use stage_ref::StageRef;
 pub use validate::{Violation, validate, warnings};
+pub use vectors::VectorsConfig;

@@ -8,6 +8,7 @@ mod downstream;
 mod encoder;
 mod pretrain;
 mod stage;
+mod vectors;
 mod warnings;
 
 use super::error::Hint;
@@ -37,6 +38,7 @@ pub fn validate(exp: &Experiment) -> Result<(), Violation> {
     data::check_data(exp)?;
     data::check_tokenizer(exp)?;
     encoder::check_encoder(exp)?;
+    vectors::check_vectors(exp)?;
     pretrain::check_pretrain(exp)?;
     downstream::check_downstream(exp)?;
     Ok(())

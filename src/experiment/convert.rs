@@ -24,13 +24,14 @@ impl From<config::NormPlacement> for model::NormPlacement {
 }
 
 impl From<config::WordEmbedding> for model::WordEmbedding {
-    /// Static vectors are a learned-shaped table whose values come from upstream and stay fixed.
+    /// Static vectors are a learned-shaped table whose values come from upstream (and stay fixed,
+    /// unless `static-tuned`).
     fn from(w: config::WordEmbedding) -> Self {
         match w {
             config::WordEmbedding::None => model::WordEmbedding::None,
-            config::WordEmbedding::Learned | config::WordEmbedding::Static => {
-                model::WordEmbedding::Learned
-            }
+            config::WordEmbedding::Learned
+            | config::WordEmbedding::Static
+            | config::WordEmbedding::StaticTuned => model::WordEmbedding::Learned,
         }
     }
 }

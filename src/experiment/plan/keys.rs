@@ -11,7 +11,7 @@
 //! `threads`.
 
 use super::types::NamedData;
-use crate::config::{DownstreamConfig, Experiment, PretrainConfig};
+use crate::config::{DownstreamConfig, Experiment, PretrainConfig, VectorsConfig};
 use serde::Serialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -30,15 +30,22 @@ pub(super) fn tokenizer_material(exp: &Experiment, fit_on: &[NamedData]) -> Valu
     })
 }
 
-/// What a static-vectors stage's key is made of: the tokenizer (which fixes the texts) and the
-/// dimension.
-pub(super) fn vectors_material(tok_key: &str, dim: usize) -> Value {
+/// What a static-vectors stage's key is made of: the tokenizer (which fixes the texts), the
+/// dimension and the `[vectors]` settings.
+pub(super) fn vectors_material(tok_key: &str, dim: usize, vectors: &VectorsConfig) -> Value {
     json!({
         "stage": "vectors",
         "version": KEY_VERSION,
         "tokenizer": tok_key,
         "dim": dim,
+        "vectors": vectors,
     })
+}
+
+/// `[vectors]` where the word embeddings come from static vectors (part of a training stage's
+/// key then), nothing otherwise.
+fn vectors_of(exp: &Experiment) -> Option<&VectorsConfig> {
+    exp.embeddings.word.uses_vectors().then_some(&exp.vectors)
 }
 
 /// What a pretraining stage's key is made of; `seed` is the one it trains with (`None` for a
@@ -61,6 +68,7 @@ pub(super) fn pretrain_material(
         "seed": seed,
         "tokenizer": tok_key,
         "previous": previous,
+        "vectors": vectors_of(exp),
     })
 }
 
@@ -83,6 +91,7 @@ pub(super) fn downstream_material(
         "seed": seed,
         "tokenizer": tok_key,
         "pretrained": pretrained,
+        "vectors": vectors_of(exp),
     })
 }
 

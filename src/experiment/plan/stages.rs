@@ -6,9 +6,7 @@ use super::keys::{
     downstream_material, pretrain_material, stage_key, tokenizer_material, vectors_material,
 };
 use super::types::{DataSource, NamedData, StageConfig, StageKind, StagePlan};
-use crate::config::{
-    CorpusConfig, DownstreamConfig, Experiment, PretrainConfig, Transfer, WordEmbedding,
-};
+use crate::config::{CorpusConfig, DownstreamConfig, Experiment, PretrainConfig, Transfer};
 
 /// The stages of one run, parents first: tokenizer, each downstream stage's pretraining chain,
 /// the downstream stages. `seed = None` leaves the run seed out of the keys (cell signatures).
@@ -18,9 +16,12 @@ pub(super) fn run_stages(exp: &Experiment, seed: Option<u64>) -> Vec<StagePlan> 
     let tok_key = tokenizer.key.clone();
     // Static word vectors belong to the tokenizer: one stage per tokenizer and dimension, a
     // parent of every stage whose word embeddings they fill. Their key is fixed by the
-    // tokenizer's key and the dimension, both already in those stages' keys.
-    let vectors =
-        (exp.embeddings.word == WordEmbedding::Static).then(|| vectors_stage(exp, &tokenizer));
+    // tokenizer's key, the dimension and `[vectors]`, all in those stages' keys.
+    let vectors = exp
+        .embeddings
+        .word
+        .uses_vectors()
+        .then(|| vectors_stage(exp, &tokenizer));
     out.push(tokenizer);
     let vectors_key = vectors.as_ref().map(|v| v.key.clone());
     out.extend(vectors);
@@ -90,7 +91,7 @@ fn vectors_stage(exp: &Experiment, tokenizer: &StagePlan) -> StagePlan {
     };
     let dim = exp.encoder.d_model;
     StagePlan {
-        key: stage_key(&vectors_material(&tokenizer.key, dim)),
+        key: stage_key(&vectors_material(&tokenizer.key, dim, &exp.vectors)),
         kind: StageKind::Vectors,
         name: "vectors".into(),
         label: "vectors".into(),
@@ -100,6 +101,7 @@ fn vectors_stage(exp: &Experiment, tokenizer: &StagePlan) -> StagePlan {
             tokenizer: tokenizer.key.clone(),
             fit_on: fit_on.clone(),
             dim,
+            vectors: exp.vectors.clone(),
         },
         estimate: vectors_cost(dim),
         cached: false,

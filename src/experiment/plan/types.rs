@@ -4,7 +4,7 @@
 use super::cost::CostEstimate;
 use crate::config::{
     CorpusConfig, DatasetConfig, DownstreamConfig, EmbeddingsConfig, EncoderConfig, Experiment,
-    PretrainConfig, TokenizerConfig,
+    PretrainConfig, TokenizerConfig, VectorsConfig,
 };
 use serde::Serialize;
 use std::path::Path;
@@ -105,6 +105,7 @@ pub enum StageConfig {
         tokenizer: String,
         fit_on: Vec<NamedData>,
         dim: usize,
+        vectors: VectorsConfig,
     },
     Pretrain {
         pretrain: PretrainConfig,

@@ -66,13 +66,8 @@ pub fn compute_stage(config: &StageConfig, ctx: &StageContext) -> Result<Metrics
             tokenizer,
             fit_on,
             dim,
-        } => vectors::train_static_vectors(
-            &ctx.stage_dir(tokenizer),
-            fit_on,
-            *dim,
-            ctx.dir,
-            ctx.threads,
-        ),
+            vectors,
+        } => vectors::train_static_vectors(&ctx.stage_dir(tokenizer), fit_on, *dim, vectors, ctx),
         StageConfig::Pretrain {
             pretrain,
             encoder,

@@ -10,7 +10,9 @@ use super::saved::{SavedHead, save_downstream_model};
 use super::transfer::{initial_params, subset, transferred};
 use super::vectors::STATIC_WORD;
 use super::{Metrics, StageContext, files};
-use crate::config::{DownstreamConfig, DownstreamTask, EmbeddingsConfig, EncoderConfig, Transfer};
+use crate::config::{
+    DownstreamConfig, DownstreamTask, EmbeddingsConfig, EncoderConfig, Transfer, WordEmbedding,
+};
 use crate::data::{self, BatchConfig, Batcher, Dataset, Item, Tok};
 use crate::experiment::convert::optim_spec;
 use crate::experiment::plan::{DataSource, NamedData};
@@ -125,7 +127,7 @@ pub fn train_downstream(s: &DownstreamStage, ctx: &StageContext) -> Result<Metri
         vocab: tok.vocab_size(),
         previous: s.pretrained,
         classes: Some(classes),
-        static_vectors: ctx.vectors.is_some(),
+        static_vectors: ctx.vectors.is_some() && s.embeddings.word == WordEmbedding::Static,
     };
     let (shape, protocol) = downstream_shape(dcfg, s.encoder, s.embeddings, &up, s.causal, s.seed)?;
     let mut graphs = stage_graphs(&shape)?;

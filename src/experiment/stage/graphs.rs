@@ -42,7 +42,8 @@ pub struct Upstream<'a> {
     pub previous: Option<&'a Path>,
     /// The label count of a classification dataset (`task = "classify"`; downstream stages).
     pub classes: Option<usize>,
-    /// Whether static word vectors fill (and freeze) the word embeddings.
+    /// Whether static word vectors fill the word embeddings and stay fixed (`static`, not
+    /// `static-tuned`).
     pub static_vectors: bool,
 }
 

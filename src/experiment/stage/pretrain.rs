@@ -7,7 +7,7 @@ use super::inputs::{feeds_of, hold_out, record_filter, texts_of};
 use super::transfer::only_encoder;
 use super::vectors::STATIC_WORD;
 use super::{Metrics, StageContext, files};
-use crate::config::{EmbeddingsConfig, EncoderConfig, PretrainConfig, PretrainTask};
+use crate::config::{EmbeddingsConfig, EncoderConfig, PretrainConfig, PretrainTask, WordEmbedding};
 use crate::data::{self, BatchConfig, Batcher, Item, Labels, MlmConfig, Tok, derive_seed};
 use crate::experiment::convert::optim_spec;
 use crate::experiment::imports;
@@ -129,7 +129,7 @@ pub fn pretrain(s: &PretrainStage, ctx: &StageContext) -> Result<Metrics> {
         vocab: tok.vocab_size(),
         previous: s.previous,
         classes: ex.classes,
-        static_vectors: ctx.vectors.is_some(),
+        static_vectors: ctx.vectors.is_some() && s.embeddings.word == WordEmbedding::Static,
     };
     let shape = pretrain_shape(p, s.encoder, s.embeddings, &up, s.seed)?;
     // Held out for the pretraining metrics on unseen text: the dataset's dev split for

@@ -257,3 +257,27 @@ fn overrides_are_named_as_the_source() {
         .to_string();
     assert!(e.starts_with("--set encoder.depth: no `=`"), "{e}");
 }
+
+#[test]
+fn a_sweep_may_set_an_optional_key_the_file_leaves_unset() {
+    // `encoder_lr` and `freeze` are unset in BASE (absent from the resolved experiment), yet
+    // they are keys of the experiment, so a sweep may set them; a misspelt one stays an error.
+    let text = format!(
+        "{BASE}\n[sweep]\n\"downstream.C.encoder_lr\" = [1e-4, 1e-3]\n\"downstream.C.freeze\" = [\"embeddings\"]\n"
+    );
+    let loaded = load_str(&[("x.toml".into(), text)], &[], &[]).unwrap();
+    let lrs: Vec<Option<f64>> = loaded
+        .points
+        .iter()
+        .map(|p| p.experiment.downstream["C"].encoder_lr)
+        .collect();
+    assert_eq!(lrs, vec![Some(1e-4), Some(1e-3)]);
+    let text = format!("{BASE}\n[sweep]\n\"downstream.C.encoder_rl\" = [1e-4]\n");
+    let e = load_str(&[("x.toml".into(), text)], &[], &[])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("not a key of the experiment: downstream.C has no key 'encoder_rl'"),
+        "{e}"
+    );
+}

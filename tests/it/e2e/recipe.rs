@@ -101,7 +101,10 @@ batch_size = 1
     let (packed, lines) = (share("true"), share("false"));
     println!("padding share: packed {packed:.4}, one line per row {lines:.4}");
     assert!(packed <= 0.05, "packed rows are {packed} padding");
-    assert!(lines > 2.0 * packed, "one line per row: {lines}, packed: {packed}");
+    assert!(
+        lines > 2.0 * packed,
+        "one line per row: {lines}, packed: {packed}"
+    );
 }
 
 #[test]

@@ -124,7 +124,10 @@ fn encoder_rate_and_layer_decay_scale_each_parameters_step() {
         },
         ..uniform.clone()
     };
-    let (mut a, mut b) = (trainer_with(0.0, 3, uniform), trainer_with(0.0, 3, scaled.clone()));
+    let (mut a, mut b) = (
+        trainer_with(0.0, 3, uniform),
+        trainer_with(0.0, 3, scaled.clone()),
+    );
     let start = a.params.clone();
     let batch = tiny_batch();
     a.step(&batch).unwrap();
@@ -151,5 +154,8 @@ fn encoder_rate_and_layer_decay_scale_each_parameters_step() {
             p.name
         );
     }
-    assert!(seen.len() >= 4, "head, two layers and the embeddings: {seen:?}");
+    assert!(
+        seen.len() >= 4,
+        "head, two layers and the embeddings: {seen:?}"
+    );
 }
