@@ -94,7 +94,9 @@ pub struct ExportArgs {
     #[arg(long, value_enum)]
     pub pooling: Option<PoolingArg>,
     /// Export the whole model of a run: also the outputs `logits` and `probabilities` of its
-    /// trained head, with the label names in the model's metadata (`embedlab.labels`).
+    /// trained head, with the label names in the model's metadata (`embedlab.labels`); with
+    /// `--format hf`, the head as a sentence-transformers Dense layer (classify, pair) or a
+    /// `BertForTokenClassification` (tag).
     #[arg(long, conflicts_with = "pooling")]
     pub head: bool,
 }
