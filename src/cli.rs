@@ -81,16 +81,30 @@ pub struct ExportArgs {
     /// (config.json, model.safetensors, tokenizer.json).
     #[arg(value_name = "RUN_DIR")]
     pub source: PathBuf,
-    /// The .onnx file to write; tokenizer.json is written beside it.
-    #[arg(long, value_name = "FILE")]
+    /// The .onnx file to write (tokenizer.json is written beside it), or with `--format hf` the
+    /// directory to write.
+    #[arg(long, value_name = "PATH")]
     pub out: PathBuf,
+    /// `onnx`: a standalone ONNX model. `hf`: a Hugging Face directory (a `BertModel` that is
+    /// also a sentence-transformers model; with `--head`, the classifier as a Dense layer to the
+    /// labels, or a `BertForTokenClassification` for tagging runs).
+    #[arg(long, value_enum, default_value = "onnx")]
+    pub format: ExportFormatArg,
     /// Pooling of the `pooled` output (default: the run's downstream pooling; mean for imports).
     #[arg(long, value_enum)]
     pub pooling: Option<PoolingArg>,
     /// Export the whole model of a run: also the outputs `logits` and `probabilities` of its
-    /// trained head, with the label names in the model's metadata (`embedlab.labels`).
+    /// trained head, with the label names in the model's metadata (`embedlab.labels`); with
+    /// `--format hf`, the head as a sentence-transformers Dense layer (classify, pair) or a
+    /// `BertForTokenClassification` (tag).
     #[arg(long, conflicts_with = "pooling")]
     pub head: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFormatArg {
+    Onnx,
+    Hf,
 }
 
 #[derive(Debug, Args)]

@@ -1,10 +1,12 @@
 //! `embedlab export` and `embedlab embed`: a trained or imported encoder as a standalone ONNX
-//! model, and texts to vectors. Bad paths and models are invalid input (exit 2); a failure while
-//! running the model is exit 1.
+//! model or a Hugging Face directory, and texts to vectors. Bad paths and models, and encoders
+//! that the Hugging Face layout cannot express, are invalid input (exit 2); a failure while
+//! running the model or writing files is exit 1.
 
-use crate::cli::{EmbedArgs, ExportArgs, FormatArg, PoolingArg};
-use embedlab::experiment::artifacts::{ModelPath, resolve_model_path};
-use embedlab::interop::{EmbedOptions, Embedder};
+use crate::cli::{EmbedArgs, ExportArgs, ExportFormatArg, FormatArg, PoolingArg};
+use embedlab::config::DownstreamTask;
+use embedlab::experiment::artifacts::{LoadedEncoder, ModelPath, resolve_model_path};
+use embedlab::interop::{EmbedOptions, Embedder, HfError, HfHead, HfModel};
 use embedlab::model::Pooling;
 use std::io::{BufRead, Write};
 use std::process::ExitCode;
@@ -47,6 +49,9 @@ pub fn export(args: ExportArgs) -> ExitCode {
                 enc.described
             ),
         );
+    }
+    if args.format == ExportFormatArg::Hf {
+        return export_hf(&args, &enc);
     }
     let exported = if args.head {
         enc.export_with_head()
@@ -91,6 +96,61 @@ pub fn export(args: ExportArgs) -> ExitCode {
         tokenizer.display()
     );
     ExitCode::SUCCESS
+}
+
+/// `export --format hf`: the encoder (and with `--head` its trained head) as a Hugging Face
+/// directory whose tokenizer truncates to the run's sequence length.
+fn export_hf(args: &ExportArgs, enc: &LoadedEncoder) -> ExitCode {
+    let head = match (&enc.head, args.head) {
+        (Some(h), true) => Some(match h.task {
+            DownstreamTask::Classify | DownstreamTask::Pair => {
+                HfHead::Sequence { labels: &h.labels }
+            }
+            DownstreamTask::Tag => HfHead::Tokens { labels: &h.labels },
+        }),
+        _ => None,
+    };
+    let seq_len = enc.head.as_ref().map_or(enc.spec.max_len, |h| h.seq_len);
+    let pooling = match (&enc.head, args.head) {
+        (Some(h), true) if h.task != DownstreamTask::Tag => h.pooling.into(),
+        _ => args.pooling.map(pooling).unwrap_or(enc.pooling),
+    };
+    let model = HfModel {
+        spec: &enc.spec,
+        params: &enc.params,
+        tok: &enc.tok,
+        seq_len,
+        pooling,
+        head,
+    };
+    match embedlab::interop::write_hf_dir(&args.out, &model) {
+        Ok(w) => {
+            let s = &enc.spec;
+            let labels = match head {
+                Some(HfHead::Sequence { labels } | HfHead::Tokens { labels }) => {
+                    format!(", head over {} labels", labels.len())
+                }
+                None => String::new(),
+            };
+            eprintln!(
+                "wrote {} ({}: {} layers, d_model {}{labels}, tokenizer truncating to {} tokens; {} files)",
+                args.out.display(),
+                w.layout,
+                s.depth,
+                s.d_model,
+                seq_len.min(s.max_len),
+                w.files.len()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e @ HfError::Inexpressible { .. }) => {
+            fail(EXIT_INVALID_INPUT, format!("{}: {e}", enc.described))
+        }
+        Err(e) => fail(
+            EXIT_FAILED,
+            format!("exporting {} to {}: {e}", enc.described, args.out.display()),
+        ),
+    }
 }
 
 pub fn embed(args: EmbedArgs) -> ExitCode {

@@ -2,7 +2,8 @@
 //! run's final encoder (fine-tuned or trained from scratch, not the one the run started from),
 //! and `export --head` the whole model, whose predictions over the test split (in Python's ONNX
 //! Runtime, when it is installed) are embedlab's: the same label for every example, so the same
-//! accuracy as runs.csv, and logits within 1e-4.
+//! accuracy as runs.csv, and logits within 1e-4; `predict` gives runs.csv's test_accuracy, and
+//! on a tagging run tags whose span F1 is runs.csv's test_span_f1.
 //!
 //! The tiny grid: c001 scratch, c002 frozen (feature extraction), c003 finetune; seeds 1 and 2.
 use embedlab::model::{Head, Mode, Pooling};
@@ -371,5 +372,129 @@ fn predict_reproduces_the_test_accuracy() {
             let acc = correct as f64 / test.len() as f64;
             assert_eq!(acc.to_string(), test_accuracy(&runs, run), "{run}");
         }
+    }
+}
+
+/// Chunks of a BIO sequence, conlleval style (a chunk starts at `B-X`, or at `I-X` not
+/// continuing a chunk of type X), written here independently of embedlab's metrics.
+fn chunks(tags: &[&str]) -> Vec<(usize, usize, String)> {
+    let mut out = Vec::new();
+    let mut open: Option<(usize, String)> = None;
+    for (i, t) in tags.iter().chain(std::iter::once(&"O")).enumerate() {
+        let (prefix, kind) = t.split_once('-').unwrap_or((t, ""));
+        if prefix == "I" && open.as_ref().is_some_and(|(_, k)| k == kind) {
+            continue;
+        }
+        if let Some((start, k)) = open.take() {
+            out.push((start, i, k));
+        }
+        if prefix == "B" || prefix == "I" {
+            open = Some((i, kind.to_string()));
+        }
+    }
+    out
+}
+
+/// `predict` on a tagging run: one tag per word of each test sentence, and the span F1 of those
+/// tags against the gold tags is runs.csv's test_span_f1 (scratch and fine-tuned).
+#[test]
+fn predict_on_a_tag_run_reproduces_the_span_f1() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tags_tsv = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/e2e/tags.tsv");
+    let over = tmp.path().join("tag.toml");
+    std::fs::write(
+        &over,
+        format!(
+            "seeds = [1]\n[dataset.tagdata]\npath = \"{}\"\nsplit = \"split\"\n[downstream.C]\ntask = \"tag\"\ndata = \"tagdata\"\n[sweep]\n\"downstream.C.transfer\" = [\"scratch\", \"finetune\"]\n",
+            tags_tsv.display()
+        ),
+    )
+    .unwrap();
+    let out = tmp.path().join("out");
+    let (code, _, err) = embedlab(
+        &[
+            "run",
+            TINY,
+            over.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(code, 0, "{err}");
+    let runs = out.join("tiny/runs");
+    let text = std::fs::read_to_string(&tags_tsv).unwrap();
+    let test: Vec<(String, String)> = text
+        .lines()
+        .skip(1)
+        .map(|l| l.split('\t').collect::<Vec<_>>())
+        .filter(|c| c[2] == "test")
+        .map(|c| (c[0].to_string(), c[1].to_string()))
+        .collect();
+    let input = tmp.path().join("test.tsv");
+    let mut body = "text\n".to_string();
+    for (t, _) in &test {
+        body += &format!("{t}\n");
+    }
+    std::fs::write(&input, body).unwrap();
+    for run in ["c001-s1", "c002-s1"] {
+        let csv = tmp.path().join(format!("{run}.csv"));
+        let (code, _, err) = embedlab(
+            &[
+                "predict",
+                runs.join(run).to_str().unwrap(),
+                "--input",
+                input.to_str().unwrap(),
+                "--out",
+                csv.to_str().unwrap(),
+                "--batch-size",
+                "4",
+            ],
+            None,
+        );
+        assert_eq!(code, 0, "{err}");
+        let (h, rows) = crate::cli::read_csv(&csv);
+        assert_eq!(h, ["text", "tags"]);
+        assert_eq!(rows.len(), test.len());
+        let (mut correct, mut predicted, mut gold_n) = (0usize, 0usize, 0usize);
+        for (row, (t, gold)) in rows.iter().zip(&test) {
+            assert_eq!(&row[0], t);
+            let pred: Vec<&str> = row[1].split(' ').collect();
+            let gold: Vec<&str> = gold.split(' ').collect();
+            assert_eq!(pred.len(), gold.len(), "one tag per word: {row:?}");
+            let (p, g) = (chunks(&pred), chunks(&gold));
+            correct += p.iter().filter(|c| g.contains(c)).count();
+            predicted += p.len();
+            gold_n += g.len();
+        }
+        let prec = if predicted == 0 {
+            0.0
+        } else {
+            correct as f64 / predicted as f64
+        };
+        let rec = if gold_n == 0 {
+            0.0
+        } else {
+            correct as f64 / gold_n as f64
+        };
+        let f1 = if prec + rec == 0.0 {
+            0.0
+        } else {
+            2.0 * prec * rec / (prec + rec)
+        };
+        let (h, rows) = crate::cli::read_csv(&runs.parent().unwrap().join("runs.csv"));
+        let row = rows
+            .iter()
+            .find(|r| crate::cli::col(&h, r, "run_id") == run)
+            .unwrap();
+        assert_eq!(
+            crate::cli::col(&h, row, "transfer"),
+            ["scratch", "finetune"][(run == "c002-s1") as usize]
+        );
+        let want: f64 = crate::cli::col(&h, row, "test_span_f1").parse().unwrap();
+        eprintln!(
+            "{run}: span F1 from predict's tags {f1}, runs.csv {want} ({correct} of {predicted} predicted, {gold_n} gold spans)"
+        );
+        assert!((f1 - want).abs() < 1e-12, "{run}: {f1} vs {want}");
     }
 }
