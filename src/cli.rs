@@ -22,6 +22,12 @@ pub enum Command {
         /// A results folder, e.g. results/quickstart.
         dir: PathBuf,
     },
+    /// Check a results folder: every stage against its manifest (sizes, sha256) and every run's
+    /// row, folder and stages; lists what is damaged (exit status 1 if anything is).
+    Verify {
+        /// A results root (holding .stages), e.g. results, or one experiment's folder.
+        dir: PathBuf,
+    },
     /// Print the JSON Schema of the experiment file (for editor completion).
     Schema,
     /// Benchmark: MLM training-step and encode throughput at fixed shapes (prints figures).

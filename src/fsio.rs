@@ -63,3 +63,75 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
         }
     })
 }
+
+/// Bytes available to this user on the file system holding `path` (its nearest existing
+/// ancestor), if the system says.
+pub fn available_space(path: &Path) -> Option<u64> {
+    let existing = path.ancestors().find(|p| p.exists())?;
+    let st = rustix::fs::statvfs(existing).ok()?;
+    Some(st.f_bavail.saturating_mul(st.f_frsize))
+}
+
+/// Whether an error, or one of its sources, is an I/O error saying the device is full (ENOSPC)
+/// or the disk quota is exceeded. Errors that keep only the text of an I/O error are recognised
+/// by it ("No space left on device").
+pub fn is_storage_full(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur = Some(err);
+    while let Some(e) = cur {
+        if let Some(io) = e.downcast_ref::<std::io::Error>()
+            && matches!(
+                io.kind(),
+                std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+            )
+        {
+            return true;
+        }
+        let text = e.to_string();
+        if text.contains("No space left on device") || text.contains("Disk quota exceeded") {
+            return true;
+        }
+        cur = e.source();
+    }
+    false
+}
+
+/// Sizes of the files under `dir`, summed (0 when it cannot be read).
+pub fn tree_size(dir: &Path) -> u64 {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| match e.file_type() {
+            Ok(t) if t.is_dir() => tree_size(&e.path()),
+            Ok(_) => e.metadata().map_or(0, |m| m.len()),
+            Err(_) => 0,
+        })
+        .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_device_is_recognised_through_wrappers() {
+        let full = std::io::Error::from_raw_os_error(28);
+        assert!(is_storage_full(&full));
+        let wrapped = WriteError::Io {
+            path: PathBuf::from("x"),
+            source: std::io::Error::from_raw_os_error(28),
+        };
+        assert!(is_storage_full(&wrapped));
+        let other = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+        assert!(!is_storage_full(&other));
+    }
+
+    #[test]
+    fn space_is_reported_for_a_path_not_yet_made() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(available_space(&dir.path().join("a/b")).is_some_and(|n| n > 0));
+        std::fs::write(dir.path().join("f"), [0u8; 100]).unwrap();
+        assert_eq!(tree_size(dir.path()), 100);
+    }
+}

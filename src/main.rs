@@ -21,6 +21,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run(args),
         Command::Plan(args) => plan(args),
         Command::Report { dir } => report(&dir),
+        Command::Verify { dir } => verify(&dir),
         Command::Schema => schema(),
         Command::Bench(args) => bench(args),
         Command::Graph(args) => graph(args),
@@ -271,6 +272,21 @@ fn report(dir: &std::path::Path) -> ExitCode {
             eprintln!("error: report {}: {e:#}", dir.display());
             ExitCode::from(EXIT_FAILED_RUNS)
         }
+    }
+}
+
+/// `verify DIR`: 0 when nothing is damaged, 1 when something is, 2 when DIR is no results folder.
+fn verify(dir: &std::path::Path) -> ExitCode {
+    match embedlab::experiment::verify::verify_results(dir) {
+        Ok(report) => {
+            let code = print_stdout(&report.render());
+            if report.is_clean() {
+                code
+            } else {
+                ExitCode::from(EXIT_FAILED_RUNS)
+            }
+        }
+        Err(e) => invalid(e),
     }
 }
 

@@ -4,15 +4,19 @@
 //! - `check`: checks before compute that read files (data, ONNX Runtime, the results folder);
 //! - `plan`: grid points → deduplicated cells → runs → shared stages, with cost estimates;
 //! - `stage`: one stage (tokenizer, static vectors, pretraining, downstream) into its directory;
-//! - `runner`: the whole plan, stages shared and cached, on worker threads, rows to runs.csv.
+//! - `runner`: the whole plan, stages shared and cached, on worker threads, rows to runs.csv;
+//! - `manifest`: each stage's list of files, sizes and sha256, checked before a stage is reused;
+//! - `verify`: `embedlab verify`, the check of a results folder's stages and runs.
 pub mod artifacts;
 mod check;
 mod convert;
 pub mod imports;
+pub mod manifest;
 mod plan;
 mod runner;
 pub mod stage;
 pub mod vectors;
+pub mod verify;
 
 pub use check::{CheckError, check_data, check_output, check_supported, preflight};
 pub use convert::{encoder_spec, optim_spec};

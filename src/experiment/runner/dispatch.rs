@@ -4,7 +4,9 @@
 use super::super::plan::{Plan, StageKind, StagePlan};
 use super::super::stage::{self, Metrics, StageContext};
 use super::options::RunOptions;
-use super::store::{CurvePoint, commit_stage, partial_dir, remove_stale_tmp, stage_dir, tmp_dir};
+use super::store::{
+    CurvePoint, commit_stage, explain_failure, partial_dir, remove_stale_tmp, stage_dir, tmp_dir,
+};
 use crate::report::board::{Board, StageBar};
 use crate::train::Progress;
 use anyhow::{Context, Result};
@@ -60,11 +62,15 @@ pub(super) fn run_stage(
         Ok(m) => m,
         Err(e) => {
             progress.bar.finish("failed");
+            let e = explain_failure(e, &dir, &tmp);
             let _ = std::fs::remove_dir_all(&tmp);
             return Err(e);
         }
     };
-    commit_stage(&tmp, &dir, &resume, &metrics, &progress.points.borrow())?;
+    if let Err(e) = commit_stage(&tmp, &dir, &resume, &metrics, &progress.points.borrow()) {
+        progress.bar.finish("failed");
+        return Err(e);
+    }
     progress.bar.finish("done");
     Ok(metrics)
 }

@@ -75,7 +75,7 @@ impl<'a> Grid<'a> {
         let out = &self.options.out_dir;
         let outcome = with_lock(&stage_lock(out, key), || {
             if !self.options.fresh
-                && let Some(m) = cached_metrics(out, key)
+                && let Some(m) = cached_metrics(out, key, |line| self.board.line(line))
             {
                 return Ok((m, true));
             }
