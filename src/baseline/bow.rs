@@ -9,11 +9,11 @@
 
 use crate::baseline::error::{BaselineError, Result};
 use crate::baseline::logistic::{Logistic, LogisticConfig, fit_grid};
-use crate::baseline::score::accuracy_macro_f1;
 use crate::baseline::tagger::MostFrequentTag;
 use crate::baseline::tfidf::TfIdf;
 use crate::baseline::tokenize::document_tokens;
 use crate::data::Example;
+use crate::metrics::accuracy_macro_f1;
 
 /// The kind of downstream task the baseline stands in for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -46,6 +46,8 @@ pub struct BowMetrics {
     pub dev_accuracy: f64,
     pub test_accuracy: f64,
     pub test_macro_f1: f64,
+    /// Span F1 of the test tags (conlleval, as the runner scores tagging); `None` but for `Tag`.
+    pub test_span_f1: Option<f64>,
     /// The C picked on dev; `None` for `Tag`.
     pub c: Option<f64>,
     /// Dev accuracy of every C tried, in grid order (empty for `Tag`).
@@ -93,6 +95,7 @@ fn tagger(
     let (dev_accuracy, _) = accuracy_macro_f1(&t.pairs("dev", dev, tags)?, tags.len());
     let (test_accuracy, test_macro_f1) =
         accuracy_macro_f1(&t.pairs("test", test, tags)?, tags.len());
+    let (_, _, test_span_f1) = t.spans("test", test, tags)?.precision_recall_f1();
     let words: std::collections::HashSet<&str> = train
         .iter()
         .flat_map(|e| e.text.split_whitespace())
@@ -101,6 +104,7 @@ fn tagger(
         dev_accuracy,
         test_accuracy,
         test_macro_f1,
+        test_span_f1: Some(test_span_f1),
         c: None,
         grid: Vec::new(),
         features: words.len(),
@@ -165,6 +169,7 @@ fn logistic(
         dev_accuracy,
         test_accuracy,
         test_macro_f1,
+        test_span_f1: None,
         c: Some(c),
         grid,
         features: vectorizer.len(),
@@ -208,8 +213,12 @@ fn scored(
         .unzip())
 }
 
-fn zip_pred(gold: &[usize], pred: Vec<usize>) -> Vec<(usize, usize)> {
-    gold.iter().copied().zip(pred).collect()
+/// (gold, predicted) class ids as `metrics::accuracy_macro_f1` takes them.
+fn zip_pred(gold: &[usize], pred: Vec<usize>) -> Vec<(i64, i64)> {
+    gold.iter()
+        .zip(pred)
+        .map(|(&g, p)| (g as i64, p as i64))
+        .collect()
 }
 
 #[cfg(test)]
@@ -294,6 +303,8 @@ mod tests {
         // Gold has B-LOC only: tp 1, fn 1 -> F1 2/3.
         assert!((m.test_macro_f1 - 2.0 / 3.0).abs() < 1e-15);
         assert_eq!((m.c, m.features), (None, 3));
+        // Gold spans LOC(0) and LOC(1); predicted B-LOC then O (Oslo unknown): P 1, R 1/2.
+        assert!((m.test_span_f1.unwrap() - 2.0 / 3.0).abs() < 1e-15);
     }
 
     #[test]

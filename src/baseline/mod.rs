@@ -3,15 +3,14 @@
 //!
 //! `bow::fit_and_score` is the entry point. Modules: `tokenize` (scikit-learn's default word
 //! tokenization, side-marked pair features), `tfidf` (the vectorizer), `logistic` (the solver,
-//! linfa-logistic, over a grid of C picked on dev), `tagger` (most frequent tag), `score`
-//! (accuracy and macro-F1), `error`.
+//! linfa-logistic, over a grid of C picked on dev), `tagger` (most frequent tag), `error`.
+//! Scores come from `metrics`, the functions the runner scores its heads with.
 //!
-//! Imports only `data`; never `experiment`, `model`, `runtime` or `graph`.
+//! Imports only `data` and `metrics`; never `experiment`, `model`, `runtime` or `graph`.
 
 pub mod bow;
 pub mod error;
 pub mod logistic;
-pub mod score;
 pub mod tagger;
 pub mod tfidf;
 pub mod tokenize;
@@ -19,7 +18,6 @@ pub mod tokenize;
 pub use bow::{BowConfig, BowMetrics, BowTask, CScore, fit_and_score, fit_and_score_with};
 pub use error::BaselineError;
 pub use logistic::{C_GRID, Logistic, LogisticConfig, fit_grid};
-pub use score::accuracy_macro_f1;
 pub use tagger::MostFrequentTag;
 pub use tfidf::TfIdf;
 pub use tokenize::{document_tokens, words};

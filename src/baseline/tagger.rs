@@ -5,6 +5,7 @@
 
 use crate::baseline::error::{BaselineError, Result};
 use crate::data::Example;
+use crate::metrics::SpanCounts;
 use std::collections::HashMap;
 
 /// A fitted most-frequent-tag tagger over tag ids (indices into the tag list it was fitted with).
@@ -52,22 +53,43 @@ impl MostFrequentTag {
     }
 
     /// (gold, predicted) tag ids of every word of `examples` whose gold tag is in `tags`
-    /// (a tag unseen in train is left out of the scores, as the runner leaves it out).
+    /// (a tag unseen in train is left out of the scores, as the runner leaves it out), as
+    /// `metrics::accuracy_macro_f1` takes them.
     pub fn pairs(
         &self,
         split: &'static str,
         examples: &[Example],
         tags: &[String],
-    ) -> Result<Vec<(usize, usize)>> {
+    ) -> Result<Vec<(i64, i64)>> {
         let mut out = Vec::new();
         for (index, e) in examples.iter().enumerate() {
             for (word, tag) in aligned(split, index, e)? {
                 if let Some(gold) = tag_id(tags, tag) {
-                    out.push((gold, self.tag(word)));
+                    out.push((gold as i64, self.tag(word) as i64));
                 }
             }
         }
         Ok(out)
+    }
+
+    /// Span counts (conlleval) over `examples`: per example, the gold and predicted tags of the
+    /// words whose gold tag is in `tags`, as the runner reads spans from the labelled positions.
+    pub fn spans(
+        &self,
+        split: &'static str,
+        examples: &[Example],
+        tags: &[String],
+    ) -> Result<SpanCounts> {
+        let mut counts = SpanCounts::default();
+        for (index, e) in examples.iter().enumerate() {
+            let (gold, pred): (Vec<&str>, Vec<&str>) = aligned(split, index, e)?
+                .into_iter()
+                .filter(|(_, tag)| tag_id(tags, tag).is_some())
+                .map(|(word, tag)| (tag, tags.get(self.tag(word)).map_or("O", String::as_str)))
+                .unzip();
+            counts.add(&gold, &pred);
+        }
+        Ok(counts)
     }
 }
 
@@ -144,6 +166,16 @@ mod tests {
             .pairs("test", &[ex("Paris Rome", "B-LOC B-MISC")], &tags)
             .unwrap();
         assert_eq!(pairs, [(1, 1)]);
+        // Spans: gold B-LOC (Paris) found; the B-MISC word is left out like its pair.
+        let spans = t
+            .spans("test", &[ex("Paris Rome", "B-LOC B-MISC")], &tags)
+            .unwrap();
+        assert_eq!((spans.correct, spans.predicted, spans.gold), (1, 1, 1));
+        // "is" predicted O where gold says B-PER: one gold span missed, none predicted.
+        let spans = t
+            .spans("test", &[ex("is Paris", "B-PER B-PER")], &tags)
+            .unwrap();
+        assert_eq!((spans.correct, spans.predicted, spans.gold), (0, 1, 2));
     }
 
     #[test]

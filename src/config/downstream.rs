@@ -53,6 +53,14 @@ pub struct DownstreamConfig {
     /// Stop after this many epochs without a better dev score; 0 never stops early.
     #[serde(default)]
     pub patience: u32,
+    /// `baseline = true`: add a bag-of-words cell for this stage, trained on the same splits and
+    /// reported beside the encoder's cells (runs.csv rows with `transfer = "bow"`): TF-IDF
+    /// features and a logistic regression whose C is picked on dev for `classify`, the same with
+    /// each word marked by its side for `pair`, the most frequent tag of each word for `tag`.
+    /// Deterministic: one fit, shared by every seed's row.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[schemars(extend("default" = false))]
+    pub baseline: bool,
     /// `freeze = "embeddings"`: fine-tune the encoder layers with the (transferred) embeddings
     /// kept fixed. Read by `transfer = "finetune"` and `"lp-ft"`; the other modes ignore it.
     #[serde(default, skip_serializing_if = "Option::is_none")]

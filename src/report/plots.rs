@@ -1,7 +1,10 @@
 //! plots/*.svg, drawn with plotters' SVG backend:
 //! - per sweep axis and test metric, `<metric>_by_<axis>.svg`: the metric's mean over seeds at
 //!   each value of the axis with its 95% confidence interval (Student's t) as an error bar, one
-//!   series per combination of the other axes' values;
+//!   series per combination of the other axes' values. A numeric axis (depth, a learning rate)
+//!   joins a series' points by a line; a categorical one (a transfer mode, a task, a position
+//!   kind: any axis with a value that is not a number) draws points and error bars only, side by
+//!   side, since a line through categories would suggest an order that is not there;
 //! - per stage, split and metric of curves.csv, `curve_<stage>_<split>_<metric>.svg`: the
 //!   learning curve of every run (runs with the same curve, e.g. sharing a pretraining, are
 //!   drawn once).
@@ -89,14 +92,44 @@ pub fn write_plots(
     Ok(plots)
 }
 
-/// A chart to draw: numeric x, or categories named by `x_names` at 0, 1, 2, ...
+/// A chart to draw.
 struct Chart {
     file: String,
     title: String,
     x_desc: String,
     y_desc: String,
-    x_names: Option<Vec<String>>,
+    x: XAxis,
     series: Vec<Series>,
+}
+
+/// What a chart's x axis holds, which decides where its points go and whether lines join them.
+#[derive(Debug, Clone, PartialEq)]
+enum XAxis {
+    /// Numbers at their own positions (learning-curve steps); points joined by lines.
+    Steps,
+    /// The values of a numeric sweep axis, sorted, at 0, 1, 2, ...; points joined by lines.
+    Numeric(Vec<String>),
+    /// The values of a string-valued sweep axis, in sweep order, at 0, 1, 2, ...; points and
+    /// error bars only: the categories have no order for a line to follow.
+    Categorical(Vec<String>),
+}
+
+impl XAxis {
+    /// The names of the positions 0, 1, 2, ... (none for steps).
+    fn names(&self) -> Option<&[String]> {
+        match self {
+            XAxis::Steps => None,
+            XAxis::Numeric(names) | XAxis::Categorical(names) => Some(names),
+        }
+    }
+
+    /// Whether lines join a series' points.
+    fn joined(&self) -> bool {
+        match self {
+            XAxis::Steps | XAxis::Numeric(_) => true,
+            XAxis::Categorical(_) => false,
+        }
+    }
 }
 
 /// `text` with everything but letters, digits, `.`, `-` and `_` replaced by `_`.
@@ -123,7 +156,8 @@ fn axis_chart(rows: &[&Row], axis: &str, axes: &[String], metric: &str) -> Optio
             values.push(v.clone());
         }
     }
-    if values.iter().all(|v| v.parse::<f64>().is_ok()) {
+    let numeric = values.iter().all(|v| v.parse::<f64>().is_ok());
+    if numeric {
         values.sort_by(|a, b| {
             a.parse::<f64>()
                 .unwrap_or(0.0)
@@ -188,7 +222,11 @@ fn axis_chart(rows: &[&Row], axis: &str, axes: &[String], metric: &str) -> Optio
         title: format!("{metric} by {axis} (mean ± 95% CI over seeds)"),
         x_desc: axis.to_string(),
         y_desc: metric.to_string(),
-        x_names: Some(values),
+        x: if numeric {
+            XAxis::Numeric(values)
+        } else {
+            XAxis::Categorical(values)
+        },
         series,
     })
 }
@@ -276,7 +314,7 @@ fn curve_charts(path: &Path) -> Result<Vec<Chart>> {
             title: format!("{stage}: {split} {metric}"),
             x_desc: "step".into(),
             y_desc: format!("{split} {metric}"),
-            x_names: None,
+            x: XAxis::Steps,
             series,
         });
     }
@@ -301,7 +339,7 @@ impl Chart {
             let span = (hi - lo).max(min);
             (lo - 0.08 * span)..(hi + 0.08 * span)
         };
-        let x = match &self.x_names {
+        let x = match self.x.names() {
             Some(names) => -0.5..(names.len() as f64 - 0.5),
             None => pad(x0, x1, 1.0),
         };
@@ -312,11 +350,11 @@ impl Chart {
         let root = SVGBackend::new(path, SIZE).into_drawing_area();
         root.fill(&WHITE).map_err(plot_error)?;
         let (xr, yr) = self.ranges();
-        let keys: Vec<f64> = match &self.x_names {
+        let keys: Vec<f64> = match self.x.names() {
             Some(names) => (0..names.len()).map(|i| i as f64).collect(),
             None => nice_ticks(&xr, 8),
         };
-        let names = self.x_names.clone().unwrap_or_default();
+        let names = self.x.names().unwrap_or_default();
         let label = |x: &f64| -> String {
             if names.is_empty() {
                 let s = format!("{x}");
@@ -351,24 +389,30 @@ impl Chart {
             .map_err(plot_error)?;
         for (i, s) in self.series.iter().enumerate() {
             let color = Palette99::pick(i).to_rgba();
-            let line = chart
-                .draw_series(LineSeries::new(
-                    s.points.iter().map(|&(x, y, _)| (x, y)),
-                    color.stroke_width(2),
-                ))
-                .map_err(plot_error)?;
-            if i < MAX_LEGEND {
-                line.label(s.name.clone()).legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
-                });
-            }
-            chart
+            let points = chart
                 .draw_series(
                     s.points
                         .iter()
                         .map(|&(x, y, _)| Circle::new((x, y), 3, color.filled())),
                 )
                 .map_err(plot_error)?;
+            if self.x.joined() {
+                let line = chart
+                    .draw_series(LineSeries::new(
+                        s.points.iter().map(|&(x, y, _)| (x, y)),
+                        color.stroke_width(2),
+                    ))
+                    .map_err(plot_error)?;
+                if i < MAX_LEGEND {
+                    line.label(s.name.clone()).legend(move |(x, y)| {
+                        PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+                    });
+                }
+            } else if i < MAX_LEGEND {
+                points
+                    .label(s.name.clone())
+                    .legend(move |(x, y)| Circle::new((x + 10, y), 4, color.filled()));
+            }
             let bars = s
                 .points
                 .iter()
@@ -476,10 +520,7 @@ mod tests {
         let c = axis_chart(&refs, "encoder.depth", &axes, "test_accuracy").unwrap();
         assert_eq!(c.file, "test_accuracy_by_encoder.depth.svg");
         // Numeric values are sorted.
-        assert_eq!(
-            c.x_names.as_deref(),
-            Some(&["1".to_string(), "2".to_string()][..])
-        );
+        assert_eq!(c.x, XAxis::Numeric(vec!["1".into(), "2".into()]));
         let names: Vec<&str> = c.series.iter().map(|s| s.name.as_str()).collect();
         assert_eq!(names, ["transfer = scratch", "transfer = finetune"]);
         // scratch at depth 2: two seeds, mean 0.6 with an interval; depth 1: one seed, no interval.
@@ -528,5 +569,64 @@ mod tests {
         );
         let svg = std::fs::read_to_string(dir.path().join(files[1])).unwrap();
         assert!(svg.contains("c001-s1 (+1 runs, same curve)"), "{svg}");
+    }
+
+    /// Tags `<tag` of `svg` drawn 2 px wide: series lines, their legend marks and error bars
+    /// (axes and ticks are 1 px).
+    fn wide(svg: &str, tag: &str) -> usize {
+        svg.split(&format!("<{tag} "))
+            .skip(1)
+            .filter(|rest| {
+                rest.split('>')
+                    .next()
+                    .is_some_and(|t| t.contains("stroke-width=\"2\""))
+            })
+            .count()
+    }
+
+    /// A string-valued axis (transfer, with the bag-of-words cell) is categorical: points with
+    /// error bars, no line through the categories; a numeric axis keeps its lines.
+    #[test]
+    fn categorical_axes_draw_points_and_error_bars_without_lines() {
+        let rows = [
+            row("c001", "1", "1", "scratch", "0.50"),
+            row("c001", "2", "1", "scratch", "0.60"),
+            row("c002", "1", "1", "finetune", "0.70"),
+            row("c002", "2", "1", "finetune", "0.74"),
+            row("c003", "1", "1", "bow", "0.65"),
+            row("c003", "2", "1", "bow", "0.65"),
+            row("c004", "1", "2", "scratch", "0.52"),
+            row("c004", "2", "2", "scratch", "0.58"),
+        ];
+        let refs: Vec<&Row> = rows.iter().collect();
+        let axes = ["encoder.depth".to_string(), "transfer".to_string()];
+        let by_transfer = axis_chart(&refs, "transfer", &axes, "test_accuracy").unwrap();
+        // Categories in sweep order (not sorted), points at 0, 1, 2.
+        assert_eq!(
+            by_transfer.x,
+            XAxis::Categorical(vec!["scratch".into(), "finetune".into(), "bow".into()])
+        );
+        assert!(!by_transfer.x.joined());
+        let by_depth = axis_chart(&refs, "encoder.depth", &axes, "test_accuracy").unwrap();
+        assert!(by_depth.x.joined());
+
+        let dir = tempfile::tempdir().unwrap();
+        let plots = write_plots(dir.path(), &rows, &axes, &["test_accuracy".to_string()]).unwrap();
+        let read = |file: &str| {
+            let p = plots.iter().find(|p| p.file == file).unwrap();
+            std::fs::read_to_string(dir.path().join(&p.file)).unwrap()
+        };
+        let categorical = read("plots/test_accuracy_by_transfer.svg");
+        assert_eq!(wide(&categorical, "polyline"), 0, "{categorical}");
+        // Every point has two seeds, so an error bar (three lines): scratch, finetune and bow at
+        // depth 1, scratch at depth 2.
+        assert_eq!(wide(&categorical, "line"), 4 * 3, "{categorical}");
+        for name in ["scratch", "finetune", "bow"] {
+            assert!(categorical.contains(&format!("\n{name}\n")), "{name}");
+        }
+        // Numeric: a polyline per series (scratch through depths 1 and 2; finetune and bow at
+        // depth 1 alone) and a legend mark each.
+        let numeric = read("plots/test_accuracy_by_encoder.depth.svg");
+        assert_eq!(wide(&numeric, "polyline"), 3 * 2, "{numeric}");
     }
 }

@@ -24,12 +24,20 @@ pub const SETTINGS: &[&str] = &[
     "segment",
 ];
 
+/// The `transfer` of a bag-of-words baseline row (`baseline = true`).
+pub const BOW: &str = "bow";
+
+/// The keys of a run's pretraining stages, in run order (space-separated; absent without any):
+/// whether the seeds of a cell share them says whether its interval includes pretraining variance.
+pub const PRETRAIN_KEYS: &str = "pretrain_keys";
+
 /// Columns that come first, in this order, when present.
 pub const LEADING: &[&str] = &["run_id", "cell_id", "seed", "status", "error"];
 /// Columns that come last, in this order, when present.
 pub const TRAILING: &[&str] = &[
     "seconds",
     "stage_keys",
+    PRETRAIN_KEYS,
     "config_hash",
     "embedlab_version",
     "git_commit",

@@ -19,6 +19,9 @@ pub const TOKENIZER_SECONDS: f64 = 5.0;
 /// Seconds per embedding dimension assumed for a static-vectors stage (skip-gram on a corpus of
 /// the KJV's size takes on the order of a minute at d 128 on 2 cores).
 pub const VECTORS_SECONDS_PER_DIM: f64 = 0.5;
+/// Seconds per train example assumed for a bag-of-words baseline (TF-IDF and five logistic
+/// regressions, or a tag count). PLACEHOLDER
+pub const BASELINE_SECONDS_PER_EXAMPLE: f64 = 0.005;
 /// Training examples assumed for a dataset whose size the plan cannot know (no `max_train`).
 pub const ASSUMED_TRAIN_EXAMPLES: u64 = 10_000;
 
@@ -111,13 +114,26 @@ pub(super) fn pretrain_cost(exp: &Experiment, p: &PretrainConfig) -> CostEstimat
     cost(params, steps, tokens, gflop)
 }
 
-pub(super) fn downstream_cost(exp: &Experiment, d: &DownstreamConfig) -> CostEstimate {
-    let params = model_params(exp);
-    let examples = exp
-        .dataset
+/// A bag-of-words baseline: no encoder, time in proportion to the train examples.
+pub(super) fn baseline_cost(exp: &Experiment, d: &DownstreamConfig) -> CostEstimate {
+    let examples = train_examples(exp, d);
+    CostEstimate {
+        seconds: STAGE_OVERHEAD_SECONDS + BASELINE_SECONDS_PER_EXAMPLE * examples,
+        ..CostEstimate::default()
+    }
+}
+
+/// Train examples of a downstream stage's dataset: its `max_train`, else an assumed size.
+fn train_examples(exp: &Experiment, d: &DownstreamConfig) -> f64 {
+    exp.dataset
         .get(&d.data)
         .and_then(|ds| ds.filter.max_train)
-        .map_or(ASSUMED_TRAIN_EXAMPLES as f64, |n| n as f64);
+        .map_or(ASSUMED_TRAIN_EXAMPLES as f64, |n| n as f64)
+}
+
+pub(super) fn downstream_cost(exp: &Experiment, d: &DownstreamConfig) -> CostEstimate {
+    let params = model_params(exp);
+    let examples = train_examples(exp, d);
     let steps = (examples / d.batch_size.max(1) as f64).ceil() * d.epochs as f64;
     let tokens = d.batch_size as f64 * d.seq_len as f64;
     let forward = encoder_flops_per_token(&exp.encoder, d.seq_len);

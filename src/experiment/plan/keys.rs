@@ -5,13 +5,17 @@
 //! - pretrain: its config, encoder, embeddings, its data, its own seed (the run seed only with
 //!   `replicate = true`) and its parent's key (the tokenizer, or the previous stage of a chain);
 //! - downstream: its config, encoder, embeddings, dataset, the tokenizer key, the key of the
-//!   pretraining it starts from (none for scratch) and the run seed.
+//!   pretraining it starts from (none for scratch) and the run seed (not `baseline`, which adds
+//!   a stage of its own and changes nothing in this one);
+//! - baseline: the task, the dataset and the solver's settings (no tokenizer, no seed: it is
+//!   deterministic, so every seed and every cell with the same task and data share it).
 //!
 //! Names are not part of keys (renaming a stage keeps its cache), and neither are `device` and
 //! `threads`.
 
 use super::types::NamedData;
-use crate::config::{DownstreamConfig, Experiment, PretrainConfig, VectorsConfig};
+use crate::baseline::LogisticConfig;
+use crate::config::{DownstreamConfig, DownstreamTask, Experiment, PretrainConfig, VectorsConfig};
 use serde::Serialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -84,7 +88,7 @@ pub(super) fn downstream_material(
     json!({
         "stage": "downstream",
         "version": KEY_VERSION,
-        "config": without(d, &["data", "from"]),
+        "config": without(d, &["data", "from", "baseline"]),
         "encoder": exp.encoder,
         "embeddings": exp.embeddings,
         "data": data.source,
@@ -92,6 +96,21 @@ pub(super) fn downstream_material(
         "tokenizer": tok_key,
         "pretrained": pretrained,
         "vectors": vectors_of(exp),
+    })
+}
+
+/// What a bag-of-words baseline stage's key is made of: the task, the dataset and the solver's
+/// settings (a tagging baseline has none, but they are kept for one shape of key).
+pub(super) fn baseline_material(task: DownstreamTask, data: &NamedData) -> Value {
+    let solver = LogisticConfig::default();
+    json!({
+        "stage": "baseline",
+        "version": KEY_VERSION,
+        "task": task,
+        "data": data.source,
+        "c_grid": solver.grid,
+        "max_iterations": solver.max_iterations,
+        "gradient_tolerance": solver.gradient_tolerance,
     })
 }
 

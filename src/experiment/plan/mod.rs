@@ -20,6 +20,6 @@ pub use cost::{ASSUMED_TRAIN_EXAMPLES, CostEstimate, EFFECTIVE_GFLOPS};
 pub use keys::{KEY_VERSION, canonical_json, stage_key};
 pub use render::format_seconds;
 pub use types::{
-    AxisValue, Cell, DataSource, NamedData, NamedKey, Plan, RunPlan, StageConfig, StageKind,
-    StagePlan, run_stage_plans,
+    AxisValue, Cell, CellKind, DataSource, NamedData, NamedKey, Plan, RunPlan, StageConfig,
+    StageKind, StagePlan, run_stage_plans,
 };

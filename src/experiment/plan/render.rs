@@ -1,8 +1,9 @@
-//! The text `embedlab plan` prints: the cells, the stages with their keys, estimates, cache
-//! status and the runs that share them, and the estimated cost of what is left to run.
+//! The text `embedlab plan` prints: the cells (model and baseline cells), the stages with their
+//! keys, estimates, cache status and the runs that share them, what replicating pretraining per
+//! seed adds, and the estimated cost of what is left to run.
 
 use super::cost::EFFECTIVE_GFLOPS;
-use super::types::{Plan, StagePlan};
+use super::types::{CellKind, Plan, StagePlan};
 use crate::config::AxisValue;
 use std::fmt::Write as _;
 
@@ -20,23 +21,33 @@ impl Plan {
             .filter(|s| !s.cached)
             .map(|s| s.estimate.seconds)
             .sum();
+        let model_cells = self
+            .cells
+            .iter()
+            .filter(|c| c.kind == CellKind::Model)
+            .count();
+        let baseline_cells = self.cells.len() - model_cells;
+        let baselines = match baseline_cells {
+            0 => String::new(),
+            n => format!(" + {n} baseline cell{}", plural(n)),
+        };
         let _ = writeln!(
             out,
-            "experiment {}: {} cell{} x {} seed{} = {} runs, {} stages",
+            "experiment {}: {} cell{}{baselines} x {} seed{} = {} runs, {} stages",
             self.experiment_name,
-            self.cells.len(),
-            plural(self.cells.len()),
+            model_cells,
+            plural(model_cells),
             self.seeds.len(),
             plural(self.seeds.len()),
             self.runs.len(),
             self.stages.len(),
         );
-        if self.grid_points != self.cells.len() {
+        if self.grid_points != model_cells {
             let _ = writeln!(
                 out,
                 "  ({} grid points; {} equal to another after normalisation, planned once)",
                 self.grid_points,
-                self.grid_points - self.cells.len()
+                self.grid_points.saturating_sub(model_cells)
             );
         }
         let _ = writeln!(out);
@@ -46,7 +57,23 @@ impl Plan {
             let _ = writeln!(out, "cells (sweep: {})", self.axes.join(", "));
         }
         for cell in &self.cells {
-            let _ = writeln!(out, "  {}  {}", cell.id, axes_text(&cell.axes));
+            match &cell.kind {
+                CellKind::Model => {
+                    let _ = writeln!(out, "  {}  {}", cell.id, axes_text(&cell.axes));
+                }
+                CellKind::Baseline { downstream } => {
+                    let _ = writeln!(
+                        out,
+                        "  {}  bag-of-words baseline of downstream.{downstream} (deterministic: one fit for every seed){}",
+                        cell.id,
+                        if cell.axes.is_empty() {
+                            String::new()
+                        } else {
+                            format!(", {}", axes_text(&cell.axes))
+                        }
+                    );
+                }
+            }
             for merged in &cell.merged {
                 let _ = writeln!(out, "        also {}", axes_text(merged));
             }
@@ -88,6 +115,16 @@ impl Plan {
             );
         }
         let _ = writeln!(out);
+        for r in &self.replicated {
+            let _ = writeln!(
+                out,
+                "replicate: {} trains once per seed: {} pretrainings instead of {}, an estimated +{} (included below)",
+                r.label,
+                r.stages,
+                r.without,
+                format_seconds(r.extra_seconds)
+            );
+        }
         let _ = write!(
             out,
             "estimated cost: {} on one worker at {EFFECTIVE_GFLOPS} GFLOP/s",

@@ -1,9 +1,10 @@
 //! The stages of one run, each with its content key, its parents and its cost estimate:
 //! the tokenizer, each downstream stage's pretraining chain, the downstream stages.
 
-use super::cost::{downstream_cost, pretrain_cost, tokenizer_cost, vectors_cost};
+use super::cost::{baseline_cost, downstream_cost, pretrain_cost, tokenizer_cost, vectors_cost};
 use super::keys::{
-    downstream_material, pretrain_material, stage_key, tokenizer_material, vectors_material,
+    baseline_material, downstream_material, pretrain_material, stage_key, tokenizer_material,
+    vectors_material,
 };
 use super::types::{DataSource, NamedData, StageConfig, StageKind, StagePlan};
 use crate::config::{CorpusConfig, DownstreamConfig, Experiment, PretrainConfig, Transfer};
@@ -212,6 +213,22 @@ fn downstream_stage(
             pretrained: pretrained.map(str::to_string),
         },
         estimate: downstream_cost(exp, d),
+        cached: false,
+    }
+}
+
+/// The bag-of-words baseline of downstream stage `name`: no parents, no seed.
+pub(super) fn baseline_stage(exp: &Experiment, name: &str, d: &DownstreamConfig) -> StagePlan {
+    let data = data_of(exp, &d.data);
+    StagePlan {
+        key: stage_key(&baseline_material(d.task, &data)),
+        kind: StageKind::Baseline,
+        name: name.to_string(),
+        label: format!("baseline.{name}"),
+        parents: Vec::new(),
+        runs: Vec::new(),
+        config: StageConfig::Baseline { task: d.task, data },
+        estimate: baseline_cost(exp, d),
         cached: false,
     }
 }

@@ -3,8 +3,8 @@
 
 use super::cost::CostEstimate;
 use crate::config::{
-    CorpusConfig, DatasetConfig, DownstreamConfig, EmbeddingsConfig, EncoderConfig, Experiment,
-    PretrainConfig, TokenizerConfig, VectorsConfig,
+    CorpusConfig, DatasetConfig, DownstreamConfig, DownstreamTask, EmbeddingsConfig, EncoderConfig,
+    Experiment, PretrainConfig, TokenizerConfig, VectorsConfig,
 };
 use serde::Serialize;
 use std::path::Path;
@@ -26,20 +26,54 @@ pub struct Plan {
     pub stages: Vec<StagePlan>,
     /// Sum of the stage estimates (one worker), in seconds.
     pub estimated_seconds: f64,
+    /// Pretraining stages that train once per run seed instead of once (`replicate = true`, or
+    /// continuing a stage that does), by label.
+    pub replicated: Vec<Replicated>,
     /// Valid but doubtful settings, located (`file:line:col: key: message`).
     pub warnings: Vec<String>,
+}
+
+/// What `plan` says of a pretraining label whose stages replicate per seed: how many stages it
+/// has, how many it would have without replication, and the estimated time the difference costs.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Replicated {
+    /// `pretrain.A`, `pretrain.A > pretrain.B`.
+    pub label: String,
+    pub stages: usize,
+    /// Stages without replication: one per distinct configuration.
+    pub without: usize,
+    /// Estimated seconds of the extra stages (one worker).
+    pub extra_seconds: f64,
 }
 
 /// One point of the grid, after normalisation and deduplication.
 #[derive(Debug, Clone, Serialize)]
 pub struct Cell {
-    /// `c001`, `c002`, ... in grid order.
+    /// `c001`, `c002`, ... in grid order; the baseline cells come after the model cells.
     pub id: String,
+    pub kind: CellKind,
+    /// The sweep axes' values; a baseline cell keeps those its model cells share, and its
+    /// downstream stage's `transfer` axis reads `"bow"`.
     pub axes: Vec<AxisValue>,
     /// Other grid points that normalised to this cell (e.g. scratch × pretraining variants).
     pub merged: Vec<Vec<AxisValue>>,
-    /// The fully resolved, normalised experiment of this cell (`sweep` empty).
+    /// The fully resolved, normalised experiment of this cell (`sweep` empty); for a baseline
+    /// cell, that of the first model cell it stands beside.
     pub experiment: Experiment,
+}
+
+/// What a cell trains.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CellKind {
+    /// The experiment's model: an encoder with a head per downstream stage.
+    Model,
+    /// The bag-of-words baseline of one downstream stage (`baseline = true`), the same for every
+    /// model cell with that stage's task and data.
+    Baseline {
+        /// The downstream stage's name.
+        downstream: String,
+    },
 }
 
 /// One run: a cell with one seed.
@@ -69,6 +103,8 @@ pub enum StageKind {
     Vectors,
     Pretrain,
     Downstream,
+    /// The bag-of-words baseline of a downstream stage.
+    Baseline,
 }
 
 /// A stage to execute once, whatever number of runs share it.
@@ -128,6 +164,12 @@ pub enum StageConfig {
         /// The last pretraining stage of `from` (none for scratch).
         pretrained: Option<String>,
     },
+    /// TF-IDF + logistic regression (C picked on dev), or the most frequent tag per word; reads
+    /// no other stage and no seed.
+    Baseline {
+        task: DownstreamTask,
+        data: NamedData,
+    },
 }
 
 /// A corpus or dataset with its name.
@@ -154,6 +196,10 @@ impl Plan {
 
     pub fn stage(&self, key: &str) -> Option<&StagePlan> {
         self.stages.iter().find(|s| s.key == key)
+    }
+
+    pub fn cell(&self, id: &str) -> Option<&Cell> {
+        self.cells.iter().find(|c| c.id == id)
     }
 }
 

@@ -99,6 +99,7 @@ fn execute_stage(
         StageKind::Vectors => "vectors",
         StageKind::Pretrain => "pretrain",
         StageKind::Downstream => "downstream",
+        StageKind::Baseline => "baseline",
     };
     let stem = format!("{kind}_{}", stage.name);
     let ctx = StageContext {

@@ -118,8 +118,9 @@ impl<'p> Queue<'p> {
     }
 
     /// A run's metrics and error once its stages are all done or one (the first, in the run's
-    /// order) failed; `None` while it waits. With several downstream stages in a run, their
-    /// metrics are told apart by name.
+    /// order) failed; `None` while it waits. With several downstream stages in the cell's
+    /// experiment, their metrics (and those of a baseline run beside one of them) are told apart
+    /// by the stage's name.
     fn outcome_of(&self, plan: &Plan, run: &RunPlan) -> Option<(Metrics, Option<String>)> {
         let mut metrics = Metrics::new();
         for key in &run.stages {
@@ -129,7 +130,11 @@ impl<'p> Queue<'p> {
                 Some(StageState::Waiting | StageState::Running) | None => return None,
             };
             let stage = plan.stage(key)?;
-            let prefix = if stage.kind == StageKind::Downstream && run.downstream.len() > 1 {
+            let several = plan
+                .cell(&run.cell_id)
+                .is_some_and(|c| c.experiment.downstream.len() > 1);
+            let results = matches!(stage.kind, StageKind::Downstream | StageKind::Baseline);
+            let prefix = if results && several {
                 format!("{}.", stage.name)
             } else {
                 String::new()

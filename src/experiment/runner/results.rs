@@ -1,13 +1,15 @@
 //! runs.csv and what goes with it: one row per run (the cell's axes and settings, the metrics,
-//! provenance columns: stage keys, versions, commit, threads, config hash), merged under a file
+//! provenance columns: stage keys, the pretraining stages' keys, versions, commit, threads, config
+//! hash), merged under a file
 //! lock with the rows other workers and shards write; each run's folder (config.toml,
 //! metrics.json); its learning curves in curves.csv; and at the end summary.csv and report.md.
 
-use super::super::plan::{Plan, RunPlan};
+use super::super::plan::{CellKind, Plan, RunPlan, StageKind};
 use super::super::stage::{self, Metrics};
 use super::options::RunOptions;
 use super::store::{stage_dir, with_lock};
-use crate::report::table::{self, Row};
+use crate::config::Experiment;
+use crate::report::table::{self, BOW, Row};
 use anyhow::Result;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -105,6 +107,15 @@ impl<'a> RunsTable<'a> {
         }
         row.insert("seconds".into(), format!("{seconds:.2}"));
         row.insert("stage_keys".into(), run.stages.join(" "));
+        let pretrain_keys: Vec<&str> = run
+            .stages
+            .iter()
+            .filter(|k| plan.stage(k).is_some_and(|s| s.kind == StageKind::Pretrain))
+            .map(String::as_str)
+            .collect();
+        if !pretrain_keys.is_empty() {
+            row.insert(table::PRETRAIN_KEYS.into(), pretrain_keys.join(" "));
+        }
         row.insert("embedlab_version".into(), env!("CARGO_PKG_VERSION").into());
         row.insert("git_commit".into(), self.commit.clone());
         row.insert("ort_version".into(), self.ort_version.clone());
@@ -183,25 +194,48 @@ fn git_commit() -> String {
 }
 
 /// The settings columns of a run's row: its first downstream stage's task and transfer, the
-/// encoder and embeddings, and the cell's axes.
+/// encoder and embeddings, and the cell's axes. A baseline run has its downstream stage's name
+/// and task, `pretrain = none`, `transfer = bow`, and no encoder or embeddings settings.
 fn settings_of(plan: &Plan, run: &RunPlan) -> Row {
     let mut r = Row::new();
-    let Some(cell) = plan.cells.iter().find(|c| c.id == run.cell_id) else {
+    let Some(cell) = plan.cell(&run.cell_id) else {
         return r;
     };
     let e = &cell.experiment;
-    let json = |v: serde_json::Value| match v {
+    let downstream = match &cell.kind {
+        CellKind::Model => run.downstream.first().map(|d| d.name.as_str()),
+        CellKind::Baseline { downstream } => Some(downstream.as_str()),
+    };
+    if let Some(name) = downstream
+        && let Some(dc) = e.downstream.get(name)
+    {
+        r.insert("downstream".into(), name.to_string());
+        r.insert("task".into(), text(dc.task));
+    }
+    match &cell.kind {
+        CellKind::Baseline { .. } => {
+            r.insert("pretrain".into(), "none".into());
+            r.insert("transfer".into(), BOW.into());
+        }
+        CellKind::Model => model_settings(&mut r, e, downstream),
+    }
+    for a in &cell.axes {
+        r.insert(a.key.clone(), text(&a.value));
+    }
+    r
+}
+
+/// A setting as a CSV value: strings without their quotes.
+fn text<T: serde::Serialize>(value: T) -> String {
+    match serde_json::to_value(value).unwrap_or_default() {
         serde_json::Value::String(s) => s,
         other => other.to_string(),
-    };
-    if let Some(d) = run.downstream.first()
-        && let Some(dc) = e.downstream.get(&d.name)
-    {
-        r.insert("downstream".into(), d.name.clone());
-        r.insert(
-            "task".into(),
-            json(serde_json::to_value(dc.task).unwrap_or_default()),
-        );
+    }
+}
+
+/// The transfer and architecture settings of a model run.
+fn model_settings(r: &mut Row, e: &Experiment, downstream: Option<&str>) {
+    if let Some(dc) = downstream.and_then(|name| e.downstream.get(name)) {
         r.insert(
             "pretrain".into(),
             if dc.from.is_none() {
@@ -210,25 +244,12 @@ fn settings_of(plan: &Plan, run: &RunPlan) -> Row {
                 dc.from.0.join(">")
             },
         );
-        r.insert(
-            "transfer".into(),
-            json(serde_json::to_value(dc.transfer).unwrap_or_default()),
-        );
+        r.insert("transfer".into(), text(dc.transfer));
         r.insert("layers".into(), dc.layers.to_string());
     }
     r.insert("depth".into(), e.encoder.depth.to_string());
     r.insert("d_model".into(), e.encoder.d_model.to_string());
-    r.insert(
-        "word".into(),
-        json(serde_json::to_value(e.embeddings.word).unwrap_or_default()),
-    );
-    r.insert(
-        "position".into(),
-        json(serde_json::to_value(e.embeddings.position).unwrap_or_default()),
-    );
+    r.insert("word".into(), text(e.embeddings.word));
+    r.insert("position".into(), text(e.embeddings.position));
     r.insert("segment".into(), e.embeddings.segment.to_string());
-    for a in &cell.axes {
-        r.insert(a.key.clone(), json(a.value.clone()));
-    }
-    r
 }

@@ -1,7 +1,7 @@
 //! What every stage needs besides its own configuration, and the one entry point that computes
 //! a stage of any kind.
 
-use super::{downstream, pretrain, tokenizer, vectors};
+use super::{baseline, downstream, pretrain, tokenizer, vectors};
 use crate::experiment::plan::{Plan, StageConfig};
 use crate::runtime::SessionOptions;
 use crate::train::Progress;
@@ -109,6 +109,7 @@ pub fn compute_stage(config: &StageConfig, ctx: &StageContext) -> Result<Metrics
             },
             ctx,
         ),
+        StageConfig::Baseline { task, data } => baseline::fit_baseline(*task, data, ctx),
     }
 }
 

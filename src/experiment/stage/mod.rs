@@ -1,7 +1,8 @@
 //! Stages: the units of work a plan is made of, one file per kind (tokenizer, static word
-//! vectors, pretraining, downstream) over one [`StageContext`]. Each computes into a folder the
+//! vectors, pretraining, downstream, bag-of-words baseline) over one [`StageContext`]. Each computes into a folder the
 //! runner renames into place when it completes, and returns its metrics. The graphs a stage
 //! trains are built by [`graphs::stage_graphs`], which `embedlab graph` calls too.
+mod baseline;
 mod context;
 mod downstream;
 pub mod files;
@@ -14,6 +15,7 @@ mod transfer;
 mod vectors;
 mod written;
 
+pub use baseline::BASELINE_FILE;
 pub use context::{Metrics, StageContext, compute_stage, pretrained_is_causal, thread_count};
 pub use downstream::label_names;
 pub use graphs::{

@@ -59,6 +59,7 @@ impl Resolver<'_> {
         let graphs = match &sp.config {
             StageConfig::Tokenizer { .. } => bail!("a tokenizer stage has no graphs"),
             StageConfig::Vectors { .. } => bail!("a vectors stage has no graphs"),
+            StageConfig::Baseline { .. } => bail!("a bag-of-words baseline stage has no graphs"),
             StageConfig::Pretrain {
                 pretrain,
                 encoder,

@@ -1,11 +1,13 @@
 //! End to end: the real binary on tiny experiments, bad inputs, grids, shards, kills and resumes,
 //! damaged stages, a full disk and a one-node Slurm cluster.
 mod bad_inputs;
+mod baseline;
 mod compare;
 mod eight_shards;
 mod full_disk;
 mod grid;
 mod kill_resume;
+mod pretraining_variance;
 mod recipe;
 mod run;
 mod slurm;
