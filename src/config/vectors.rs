@@ -39,6 +39,7 @@ pub struct VectorsConfig {
     pub synonyms: Option<PathBuf>,
     /// Words whose nearest neighbours the stage prints.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(extend("default" = []))]
     pub neighbours_of: Vec<String>,
 }
 

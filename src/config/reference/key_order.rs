@@ -9,6 +9,7 @@ use crate::config::encoder::EncoderConfig;
 use crate::config::experiment::Experiment;
 use crate::config::optimizer::OptimizerConfig;
 use crate::config::pretrain::PretrainConfig;
+use crate::config::vectors::VectorsConfig;
 use schemars::JsonSchema;
 use serde::de::{self, DeserializeOwned, Deserializer, Visitor};
 
@@ -23,6 +24,7 @@ pub(super) fn key_orders() -> Vec<(String, &'static [&'static str])> {
         entry::<TokenizerConfig>(),
         entry::<EmbeddingsConfig>(),
         entry::<EncoderConfig>(),
+        entry::<VectorsConfig>(),
         entry::<PretrainConfig>(),
         entry::<OptimizerConfig>(),
         entry::<DownstreamConfig>(),
