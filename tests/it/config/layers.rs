@@ -57,17 +57,19 @@ fn quickstart_parses() {
     .unwrap_or_else(|e| panic!("{e}"));
     let exp = &loaded.base;
     assert_eq!(exp.name, "quickstart");
-    assert_eq!(exp.seeds, vec![1, 2]);
+    assert_eq!(exp.seeds, vec![1, 2, 3]);
     assert_eq!(exp.tokenizer.vocab_size, 4000);
-    assert_eq!(exp.encoder.ffn, 256);
+    assert_eq!(exp.encoder.ffn, 128);
     assert_eq!(exp.pretrain["A"].steps, 3000);
-    assert_eq!(exp.pretrain["A"].optimizer.lr, 1e-3);
+    assert_eq!(exp.pretrain["A"].optimizer.lr, 3e-3);
+    assert!(exp.pretrain["A"].pack);
+    assert_eq!(exp.pretrain["A"].dropout, Some(0.0));
     assert_eq!(exp.downstream["C"].from, StageRef(vec!["A".into()]));
     assert_eq!(loaded.axes, vec!["downstream.C.transfer"]);
-    assert_eq!(loaded.points.len(), 3);
-    let kjv = &exp.corpus["kjv"].path;
+    assert_eq!(loaded.points.len(), 4);
+    let kjv = &exp.corpus["wordnet"].path;
     assert!(
-        kjv.is_absolute() && kjv.ends_with("data/kjv.txt.gz"),
+        kjv.is_absolute() && kjv.ends_with("data/wordnet/glosses.txt.gz"),
         "{}",
         kjv.display()
     );

@@ -323,7 +323,7 @@ fn catalogue() -> Vec<Case> {
             "unknown_enum_value",
             &[
                 "downstream.C.transfer: unknown value 'freeze'",
-                "(expected one of: scratch, frozen, finetune)",
+                "(expected one of: scratch, frozen, finetune, lp-ft)",
             ],
         )
         .edit("transfer = \"finetune\"", "transfer = \"freeze\"")

@@ -3,8 +3,15 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-/// A CSV file as first-column value → (column, value) pairs, without the columns whose name
-/// contains "seconds" (timings differ between any two runs). Panics on a repeated id.
+/// Whether a runs.csv or summary.csv column holds a timing (`seconds`, `train_seconds`,
+/// `pretrain_real_tokens_per_second`, their `_mean`/`_ci95`...), which differs between any two
+/// runs.
+pub fn is_timing(column: &str) -> bool {
+    column.contains("seconds") || column.contains("per_second")
+}
+
+/// A CSV file as first-column value → (column, value) pairs, without the timing columns
+/// ([`is_timing`]). Panics on a repeated id.
 pub fn table(path: &Path) -> BTreeMap<String, Vec<(String, String)>> {
     let mut r = csv::Reader::from_path(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let h: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
@@ -14,7 +21,7 @@ pub fn table(path: &Path) -> BTreeMap<String, Vec<(String, String)>> {
         let kept: Vec<(String, String)> = h
             .iter()
             .zip(rec.iter())
-            .filter(|(c, _)| !c.contains("seconds"))
+            .filter(|(c, _)| !is_timing(c))
             .map(|(c, v)| (c.clone(), v.to_string()))
             .collect();
         let id = rec[0].to_string();

@@ -212,7 +212,7 @@ fn rows_by_run(
                 .iter()
                 .cloned()
                 .zip(x.iter().map(String::from))
-                .filter(|(c, _)| !c.ends_with("seconds") && c != "threads")
+                .filter(|(c, _)| !super::compare::is_timing(c) && c != "threads")
                 .collect();
             (row["run_id"].clone(), row)
         })

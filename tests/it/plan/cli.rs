@@ -35,7 +35,7 @@ fn plan_prints_cells_stages_and_cost() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = stdout(&out);
     assert!(
-        text.contains("experiment quickstart: 3 cells x 2 seeds = 6 runs"),
+        text.contains("experiment quickstart: 4 cells + 1 baseline cell x 3 seeds = 15 runs"),
         "{text}"
     );
     assert!(
@@ -49,8 +49,8 @@ fn plan_prints_cells_stages_and_cost() {
 #[test]
 fn plan_json_has_runs_and_stages() {
     let plan = plan_json(&[], &[]);
-    assert_eq!(plan["runs"].as_array().unwrap().len(), 6);
-    assert_eq!(plan["cells"].as_array().unwrap().len(), 3);
+    assert_eq!(plan["runs"].as_array().unwrap().len(), 15);
+    assert_eq!(plan["cells"].as_array().unwrap().len(), 5);
     let kinds: Vec<&str> = plan["stages"]
         .as_array()
         .unwrap()
@@ -145,7 +145,10 @@ fn several_files_merge_in_order() {
     let out = embedlab(&["plan", QUICKSTART, &extra], &[]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = stdout(&out);
-    assert!(text.contains("6 cells x 2 seeds = 12 runs"), "{text}");
+    assert!(
+        text.contains("8 cells + 1 baseline cell x 3 seeds = 27 runs"),
+        "{text}"
+    );
     assert!(
         text.contains("cells (sweep: downstream.C.transfer, encoder.heads)"),
         "{text}"

@@ -33,34 +33,38 @@ fn count(plan: &Plan, kind: StageKind) -> usize {
 }
 
 #[test]
-fn quickstart_has_six_runs_and_one_pretraining() {
+fn quickstart_has_fifteen_runs_and_one_pretraining() {
     let plan = quickstart();
     assert_eq!(plan.experiment_name, "quickstart");
-    assert_eq!(plan.cells.len(), 3);
-    assert_eq!(plan.runs.len(), 6);
+    // scratch, frozen, finetune, lp-ft and the bag-of-words baseline.
+    assert_eq!(plan.cells.len(), 5);
+    assert_eq!(plan.runs.len(), 15);
     let ids: Vec<&str> = plan.runs.iter().map(|r| r.run_id.as_str()).collect();
-    assert_eq!(
-        ids,
-        [
-            "c001-s1", "c001-s2", "c002-s1", "c002-s2", "c003-s1", "c003-s2"
-        ]
-    );
+    assert_eq!(&ids[..4], ["c001-s1", "c001-s2", "c001-s3", "c002-s1"]);
+    assert_eq!(ids[14], "c005-s3");
     assert_eq!(count(&plan, StageKind::Tokenizer), 1);
     assert_eq!(
         count(&plan, StageKind::Pretrain),
         1,
-        "one pretraining serves frozen and finetune runs"
+        "one pretraining serves frozen, finetune and lp-ft runs"
     );
-    assert_eq!(count(&plan, StageKind::Downstream), 6);
+    assert_eq!(count(&plan, StageKind::Downstream), 12);
+    assert_eq!(count(&plan, StageKind::Baseline), 1);
     let pretrain = plan
         .stages
         .iter()
         .find(|s| s.kind == StageKind::Pretrain)
         .unwrap();
-    assert_eq!(pretrain.runs, ["c002-s1", "c002-s2", "c003-s1", "c003-s2"]);
+    assert_eq!(
+        pretrain.runs,
+        [
+            "c002-s1", "c002-s2", "c002-s3", "c003-s1", "c003-s2", "c003-s3", "c004-s1", "c004-s2",
+            "c004-s3"
+        ]
+    );
     // Scratch runs do not need the pretraining.
     assert!(!plan.runs[0].stages.contains(&pretrain.key));
-    assert!(plan.runs[2].stages.contains(&pretrain.key));
+    assert!(plan.runs[3].stages.contains(&pretrain.key));
 }
 
 #[test]
