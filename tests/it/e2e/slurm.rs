@@ -18,9 +18,11 @@ const TASKS: usize = 4;
 
 /// The array script of the README's "On a cluster" section.
 fn readme_script() -> String {
-    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
-        .unwrap();
-    let section = &readme[readme.find("### On a cluster").expect("README: On a cluster")..];
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let section = &readme[readme
+        .find("### On a cluster")
+        .expect("README: On a cluster")..];
     let start = section.find("```bash\n").expect("README: a bash block") + "```bash\n".len();
     let end = start + section[start..].find("```").unwrap();
     section[start..end].to_string()
@@ -50,7 +52,9 @@ fn output(cmd: &mut Command) -> String {
 
 fn slurm_ready() -> Result<String, String> {
     let o = clean("sinfo").output().map_err(|e| {
-        format!("no sinfo ({e}); install and start a test cluster with scripts/slurm-cluster.sh start")
+        format!(
+            "no sinfo ({e}); install and start a test cluster with scripts/slurm-cluster.sh start"
+        )
     })?;
     let text = String::from_utf8_lossy(&o.stdout).into_owned();
     if !o.status.success() || !["idle", "mix", "alloc"].iter().any(|s| text.contains(s)) {
@@ -70,8 +74,9 @@ fn submit(script: &Path, dir: &Path) -> String {
             .arg("--parsable")
             .arg(format!("--array=0-{}", TASKS - 1))
             .arg(format!("--output={}/slurm-%A_%a.out", dir.display()))
+            // Submitted from the repository, as the single-process run (git_commit in runs.csv).
             .arg("--chdir")
-            .arg(dir)
+            .arg(env!("CARGO_MANIFEST_DIR"))
             .arg(script),
     );
     id.trim().split(';').next().unwrap().to_string()
@@ -84,7 +89,10 @@ fn wait(job: &str) {
         .trim()
         .is_empty()
     {
-        assert!(start.elapsed() < Duration::from_secs(600), "array {job} did not finish");
+        assert!(
+            start.elapsed() < Duration::from_secs(600),
+            "array {job} did not finish"
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
 }
@@ -108,9 +116,17 @@ fn task_states(job: &str) -> Vec<(String, String)> {
         let keep: Vec<&str> = line
             .split_whitespace()
             .filter(|w| {
-                ["JobId=", "ArrayJobId=", "ArrayTaskId=", "JobState=", "ExitCode=", "RunTime=", "NumCPUs="]
-                    .iter()
-                    .any(|p| w.starts_with(p))
+                [
+                    "JobId=",
+                    "ArrayJobId=",
+                    "ArrayTaskId=",
+                    "JobState=",
+                    "ExitCode=",
+                    "RunTime=",
+                    "NumCPUs=",
+                ]
+                .iter()
+                .any(|p| w.starts_with(p))
             })
             .collect();
         println!("  {}", keep.join(" "));
@@ -129,7 +145,10 @@ fn report(out: &Path) {
 /// The README's script with its paths replaced, written to `dir/array.sh`.
 fn script_for(dir: &Path, exp: &Path, out: &Path) -> PathBuf {
     let readme = readme_script();
-    assert!(readme.contains(README_LINE), "README's array script changed:\n{readme}");
+    assert!(
+        readme.contains(README_LINE),
+        "README's array script changed:\n{readme}"
+    );
     let line = format!(
         "srun {} run {} --out {}",
         env!("CARGO_BIN_EXE_embedlab"),
@@ -155,8 +174,14 @@ fn the_readme_array_script_under_slurm_gives_the_single_process_rows_also_after_
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/e2e");
     let tiny = std::fs::read_to_string(fixtures.join("tiny.toml")).unwrap();
     let exp_text = tiny
-        .replace("\"corpus.txt\"", &format!("{:?}", fixtures.join("corpus.txt")))
-        .replace("\"labeled.tsv\"", &format!("{:?}", fixtures.join("labeled.tsv")))
+        .replace(
+            "\"corpus.txt\"",
+            &format!("{:?}", fixtures.join("corpus.txt")),
+        )
+        .replace(
+            "\"labeled.tsv\"",
+            &format!("{:?}", fixtures.join("labeled.tsv")),
+        )
         .replace("epochs = 3", "epochs = 20");
     assert_ne!(exp_text, tiny);
     let exp = dir.join("tiny.toml");
@@ -164,7 +189,12 @@ fn the_readme_array_script_under_slurm_gives_the_single_process_rows_also_after_
 
     let single = dir.join("single");
     let o = command()
-        .args(["run", exp.to_str().unwrap(), "--out", single.to_str().unwrap()])
+        .args([
+            "run",
+            exp.to_str().unwrap(),
+            "--out",
+            single.to_str().unwrap(),
+        ])
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
@@ -181,7 +211,10 @@ fn the_readme_array_script_under_slurm_gives_the_single_process_rows_also_after_
     assert!(states.iter().all(|(_, s)| s == "COMPLETED"), "{states:?}");
     report(&first);
     assert_eq!(runs(&first), reference);
-    println!("array of {TASKS} tasks: {:.1}s", started.elapsed().as_secs_f64());
+    println!(
+        "array of {TASKS} tasks: {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
 
     // 2. One task cancelled while it runs, then the array submitted again.
     let second = dir.join("second");
@@ -190,7 +223,10 @@ fn the_readme_array_script_under_slurm_gives_the_single_process_rows_also_after_
     let task = format!("{job}_1");
     let start = Instant::now();
     while output(clean("squeue").args(["-h", "-j", &task, "-o", "%T"])).trim() != "RUNNING" {
-        assert!(start.elapsed() < Duration::from_secs(120), "task {task} never ran");
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "task {task} never ran"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     // Cancel once its process has started work (the results folder exists).
@@ -206,7 +242,10 @@ fn the_readme_array_script_under_slurm_gives_the_single_process_rows_also_after_
         "{states:?}"
     );
     let rows = super::compare::table(&second.join("tiny/runs.csv"));
-    assert!(rows.len() < 6, "the cancelled task had finished its runs: {rows:?}");
+    assert!(
+        rows.len() < 6,
+        "the cancelled task had finished its runs: {rows:?}"
+    );
     let job = submit(&script, dir);
     wait(&job);
     let states = task_states(&job);
