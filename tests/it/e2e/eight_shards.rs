@@ -1,4 +1,4 @@
-//! Eight shards started together on one results folder, on a grid of twelve runs that share a
+//! Eight shards started together on one results folder, on a grid of ten runs that share a
 //! tokenizer and two pretrainings: every row once, each stage trained once (the stage folders
 //! are counted, and the stages the shards say they ran add up to the plan's), and runs.csv and
 //! summary.csv after `embedlab report` equal to a one-process run's.
@@ -8,10 +8,10 @@ use std::process::Stdio;
 
 const TINY: &str = "tests/fixtures/e2e/tiny.toml";
 const SHARDS: usize = 8;
-/// 2 pretrainings x 3 transfers x 2 seeds = 12 runs; stages: 1 tokenizer, 2 pretrainings, 12
-/// downstream.
+/// 2 pretrainings x 3 transfers, where the two scratch cells are one (they use no pretraining):
+/// 5 cells x 2 seeds = 10 runs; stages: 1 tokenizer, 2 pretrainings, 10 downstream.
 const GRID: &str = "[sweep]\n\"downstream.C.transfer\" = [\"scratch\", \"frozen\", \"finetune\"]\n\"pretrain.A.steps\" = [10, 20]\n";
-const STAGES: usize = 15;
+const STAGES: usize = 13;
 
 fn args<'a>(grid: &'a str, out: &'a str) -> Vec<&'a str> {
     vec!["run", TINY, grid, "--out", out]
@@ -31,7 +31,7 @@ fn eight_shards_at_once_lose_no_row_and_train_each_stage_once() {
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let reference = runs(&single);
-    assert_eq!(reference.len(), 12);
+    assert_eq!(reference.len(), 10);
     assert_eq!(stage_folders(&single).len(), STAGES);
 
     let sharded = dir.path().join("sharded");

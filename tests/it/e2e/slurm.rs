@@ -74,8 +74,9 @@ fn submit(script: &Path, dir: &Path) -> String {
             .arg("--parsable")
             .arg(format!("--array=0-{}", TASKS - 1))
             .arg(format!("--output={}/slurm-%A_%a.out", dir.display()))
+            // Submitted from the repository, as the single-process run (git_commit in runs.csv).
             .arg("--chdir")
-            .arg(dir)
+            .arg(env!("CARGO_MANIFEST_DIR"))
             .arg(script),
     );
     id.trim().split(';').next().unwrap().to_string()
