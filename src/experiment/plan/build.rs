@@ -200,12 +200,16 @@ fn baseline_cells(cells: &[Cell], axes: &[String]) -> Vec<(Cell, StagePlan)> {
         .collect()
 }
 
+/// The replicas of one pretraining stage: its seedless key, and each distinct seeded key with
+/// its estimated seconds.
+type ReplicaGroup = (String, Vec<(String, f64)>);
+
 /// Pretraining stages that differ from their seedless selves (they take the run seed), grouped
 /// by label and by the seedless key.
 #[derive(Default)]
 struct Replicas {
-    /// label → seedless key → the distinct seeded keys with their estimates.
-    by_label: Vec<(String, Vec<(String, Vec<(String, f64)>)>)>,
+    /// label → its replica groups, in order of first appearance.
+    by_label: Vec<(String, Vec<ReplicaGroup>)>,
 }
 
 impl Replicas {
