@@ -28,14 +28,16 @@ pub struct EpochLoop<'a> {
     pub epochs: u32,
     /// Epochs without a better dev accuracy before stopping; 0 never stops early.
     pub patience: u32,
-    /// The periodic checkpoint (see [`super::epoch_checkpoint`]), written at every epoch end
-    /// but the last and every [`checkpoint_every`] steps within an epoch, and resumed from when
-    /// present; `None`: no checkpoints (loops cheap enough to recompute).
+    /// The periodic checkpoint (see [`super::epoch_checkpoint`]), written every
+    /// [`checkpoint_every`] steps (after the dev evaluation when that step ends an epoch; not at
+    /// the end), and resumed from when present; `None`: no checkpoints (loops cheap enough to
+    /// recompute).
     pub checkpoint: Option<&'a Path>,
 }
 
-/// Every how many steps an epoch loop also checkpoints within an epoch (about 10 per loop, at
-/// least 100 steps apart).
+/// Every how many steps an epoch loop checkpoints (about 10 per loop, at least 100 steps apart,
+/// like pretraining: a loop of fewer steps is cheap to rerun, and a rerun with dropout is then
+/// still exact, since dropout masks restart with a new session).
 fn checkpoint_every(total: u64) -> u64 {
     (total / 10).max(100)
 }
@@ -155,6 +157,7 @@ pub fn fit_epochs(
             }
         }
         if let Some(path) = schedule.checkpoint
+            && tr.opt.step.is_multiple_of(every)
             && epoch + 1 < schedule.epochs
         {
             at.epoch = epoch + 1;
