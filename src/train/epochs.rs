@@ -1,6 +1,8 @@
 //! The epoch loop of a downstream stage: shuffled epochs over fixed batches, dev accuracy after
-//! each, early stopping, the best epoch's parameters kept; and the test pass.
+//! each, early stopping, the best epoch's parameters kept, periodic checkpoints from which an
+//! interrupted loop resumes; and the test pass.
 
+use super::epoch_checkpoint::{self, Point, Position};
 use super::progress::{Progress, curve_every};
 use super::trainer::{StepInputs, Trainer};
 use crate::data::IGNORE_INDEX;
@@ -8,6 +10,8 @@ use crate::metrics::{SpanCounts, accuracy_macro_f1};
 use crate::runtime::ParamStore;
 use anyhow::{Context, Result};
 use rand::seq::SliceRandom;
+use std::cell::RefCell;
+use std::path::Path;
 
 /// Appends (gold, predicted) label pairs of one batch, given the evaluation graph's logits.
 pub type PairFn<'a> = dyn Fn(&crate::graph::Tensor, &StepInputs, &mut Vec<(i64, i64)>) + 'a;
@@ -18,12 +22,24 @@ pub struct Scoring<'a> {
     pub classes: usize,
 }
 
-/// How long an epoch loop runs.
+/// How long an epoch loop runs, and where it checkpoints.
 #[derive(Debug, Clone, Copy)]
-pub struct EpochLoop {
+pub struct EpochLoop<'a> {
     pub epochs: u32,
     /// Epochs without a better dev accuracy before stopping; 0 never stops early.
     pub patience: u32,
+    /// The periodic checkpoint (see [`super::epoch_checkpoint`]), written every
+    /// [`checkpoint_every`] steps (after the dev evaluation when that step ends an epoch; not at
+    /// the end), and resumed from when present; `None`: no checkpoints (loops cheap enough to
+    /// recompute).
+    pub checkpoint: Option<&'a Path>,
+}
+
+/// Every how many steps an epoch loop checkpoints (about 10 per loop, at least 100 steps apart,
+/// like pretraining: a loop of fewer steps is cheap to rerun, and a rerun with dropout is then
+/// still exact, since dropout masks restart with a new session).
+fn checkpoint_every(total: u64) -> u64 {
+    (total / 10).max(100)
 }
 
 /// What an epoch loop leaves: the parameters of the best dev epoch (the last without dev batches).
@@ -35,7 +51,30 @@ pub struct Fitted {
     pub dev_accuracy: Option<f64>,
 }
 
-/// Trains for the configured epochs with early stopping on dev accuracy.
+/// Passes a loop's reports on and keeps its curve points for the checkpoint.
+struct Recorded<'a> {
+    inner: &'a dyn Progress,
+    points: RefCell<Vec<Point>>,
+}
+
+impl Progress for Recorded<'_> {
+    fn step(&self, step: u64, total: u64, loss: f64) {
+        self.inner.step(step, total, loss);
+    }
+
+    fn point(&self, split: &str, metric: &str, step: u64, value: f64) {
+        self.inner.point(split, metric, step, value);
+        self.points
+            .borrow_mut()
+            .push((split.to_string(), metric.to_string(), step, value));
+    }
+}
+
+/// Trains for the configured epochs with early stopping on dev accuracy. With a checkpoint it
+/// first resumes from it, if there is one: the epoch orders are reshuffled from `rng`'s start
+/// and the batches already trained skipped, so a resumed loop trains the same batches in the
+/// same order as an uninterrupted one (the same result, exactly, without dropout: dropout masks
+/// restart with a new session).
 pub fn fit_epochs(
     tr: &mut Trainer,
     train_b: &[StepInputs],
@@ -46,51 +85,94 @@ pub fn fit_epochs(
     scoring: &Scoring,
 ) -> Result<Fitted> {
     let total = train_b.len() as u64 * schedule.epochs as u64;
+    let progress = Recorded {
+        inner: progress,
+        points: RefCell::default(),
+    };
     let mut best: Option<(f64, ParamStore)> = None;
-    let mut since_best = 0;
+    let mut at = Position {
+        epoch: 0,
+        done: 0,
+        batches: train_b.len(),
+        last_loss: f64::NAN,
+        since_best: 0,
+    };
+    if let Some(path) = schedule.checkpoint
+        && let Some(r) = epoch_checkpoint::load(path, tr, train_b.len())?
+    {
+        eprintln!(
+            "resuming from step {} of {total}, epoch {} ({})",
+            tr.opt.step,
+            r.at.epoch + 1,
+            path.display()
+        );
+        for (split, metric, step, value) in &r.points {
+            progress.point(split, metric, *step, *value);
+        }
+        (at, best) = (r.at, r.best);
+    }
+    let every = checkpoint_every(total);
+    let resumed = at.epoch;
     let mut order: Vec<usize> = (0..train_b.len()).collect();
-    let mut last_loss = f64::NAN;
     for epoch in 0..schedule.epochs {
         order.shuffle(rng);
-        for &i in &order {
+        if epoch < resumed {
+            continue; // replayed only for the order of the epochs after it
+        }
+        at.epoch = epoch;
+        for (n, &i) in order.iter().enumerate().skip(at.done) {
             let s = tr
                 .step(&train_b[i])
                 .with_context(|| format!("epoch {}", epoch + 1))?;
-            last_loss = s.loss;
+            at.last_loss = s.loss;
+            at.done = n + 1;
             progress.step(tr.opt.step, total, s.loss);
             if tr.opt.step.is_multiple_of(curve_every(total)) {
                 progress.point("train", "loss", tr.opt.step, s.loss);
             }
-        }
-        if dev_b.is_empty() {
-            continue;
-        }
-        let mut pairs = Vec::new();
-        for batch in dev_b {
-            let (_, logits) = tr.evaluate(batch)?;
-            (scoring.pairs_of)(&logits, batch, &mut pairs);
-        }
-        let (acc, _) = accuracy_macro_f1(&pairs, scoring.classes);
-        progress.point("dev", "accuracy", tr.opt.step, acc);
-        if best.as_ref().is_none_or(|(b, _)| acc > *b) {
-            best = Some((acc, tr.params.clone()));
-            since_best = 0;
-        } else {
-            since_best += 1;
-            if schedule.patience > 0 && since_best >= schedule.patience {
-                break;
+            if let Some(path) = schedule.checkpoint
+                && tr.opt.step.is_multiple_of(every)
+                && at.done < order.len()
+            {
+                epoch_checkpoint::save(path, tr, &at, best.as_ref(), &progress.points.borrow())?;
             }
+        }
+        at.done = 0;
+        if !dev_b.is_empty() {
+            let mut pairs = Vec::new();
+            for batch in dev_b {
+                let (_, logits) = tr.evaluate(batch)?;
+                (scoring.pairs_of)(&logits, batch, &mut pairs);
+            }
+            let (acc, _) = accuracy_macro_f1(&pairs, scoring.classes);
+            progress.point("dev", "accuracy", tr.opt.step, acc);
+            if best.as_ref().is_none_or(|(b, _)| acc > *b) {
+                best = Some((acc, tr.params.clone()));
+                at.since_best = 0;
+            } else {
+                at.since_best += 1;
+                if schedule.patience > 0 && at.since_best >= schedule.patience {
+                    break;
+                }
+            }
+        }
+        if let Some(path) = schedule.checkpoint
+            && tr.opt.step.is_multiple_of(every)
+            && epoch + 1 < schedule.epochs
+        {
+            at.epoch = epoch + 1;
+            epoch_checkpoint::save(path, tr, &at, best.as_ref(), &progress.points.borrow())?;
         }
     }
     Ok(match best {
         Some((acc, params)) => Fitted {
             params,
-            train_loss: last_loss,
+            train_loss: at.last_loss,
             dev_accuracy: Some(acc),
         },
         None => Fitted {
             params: tr.params.clone(),
-            train_loss: last_loss,
+            train_loss: at.last_loss,
             dev_accuracy: None,
         },
     })

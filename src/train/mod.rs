@@ -1,6 +1,7 @@
 //! Training: optimizer settings, the learning-rate schedule, the step that runs a `train_step`
 //! graph in ONNX Runtime and applies the fused host update, and the two loops built on it (a
 //! pretraining stage's step loop, a downstream stage's epoch loop).
+mod epoch_checkpoint;
 mod epochs;
 mod lr_scales;
 mod progress;

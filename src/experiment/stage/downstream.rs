@@ -233,6 +233,9 @@ impl Training<'_> {
 
     /// Trains with early stopping and leaves the best dev epoch's parameters in `tr` (also
     /// returned); its figures go to `metrics` as `{prefix}train_loss` and `{prefix}dev_accuracy`.
+    /// With `checkpoint`, the loop checkpoints there and resumes from it (see
+    /// [`train::fit_epochs`]).
+    #[allow(clippy::too_many_arguments)]
     fn fit(
         &self,
         tr: &mut Trainer,
@@ -241,10 +244,12 @@ impl Training<'_> {
         schedule: &DownstreamConfig,
         metrics: &mut Metrics,
         prefix: &str,
+        checkpoint: Option<&Path>,
     ) -> Result<ParamStore> {
         let epochs = EpochLoop {
             epochs: schedule.epochs,
             patience: schedule.patience,
+            checkpoint,
         };
         let fitted = train::fit_epochs(
             tr,
@@ -279,7 +284,9 @@ impl Training<'_> {
     }
 
     /// Feature extraction: the encoder runs once per example; only a linear head trains.
-    /// Returns the model tested: the pretrained encoder and the trained head.
+    /// Returns the model tested: the pretrained encoder and the trained head. Not checkpointed:
+    /// a killed stage recomputes it (it is fast), and lp-ft's probe phase reruns before its
+    /// fine-tuning resumes.
     fn extract_and_probe(
         &self,
         graphs: &mut StageGraphs,
@@ -351,7 +358,7 @@ impl Training<'_> {
         )?;
         let head = match phase {
             Phase::Final => {
-                let head = self.fit(&mut tr, &ftrain, &fdev, &probe, metrics, "")?;
+                let head = self.fit(&mut tr, &ftrain, &fdev, &probe, metrics, "", None)?;
                 self.test(&mut tr, &ftest, metrics)?;
                 metrics.insert(
                     "encoder_checksum_unchanged".into(),
@@ -359,7 +366,7 @@ impl Training<'_> {
                 );
                 head
             }
-            Phase::Probe => self.fit(&mut tr, &ftrain, &fdev, &probe, metrics, "probe_")?,
+            Phase::Probe => self.fit(&mut tr, &ftrain, &fdev, &probe, metrics, "probe_", None)?,
         };
         for p in head.iter() {
             enc_params.insert(p.name, p.shape, p.data)?;
@@ -368,8 +375,9 @@ impl Training<'_> {
     }
 
     /// Scratch, fine-tuning, lp-ft's second phase (from `start`, the probe's model) or a frozen
-    /// prefix of layers: the whole model's graphs train. Returns the model tested (the best dev
-    /// epoch's parameters).
+    /// prefix of layers: the whole model's graphs train, checkpointing into the stage's resume
+    /// folder (a killed stage resumes there). Returns the model tested (the best dev epoch's
+    /// parameters).
     fn train_end_to_end(
         &self,
         graphs: &mut StageGraphs,
@@ -425,7 +433,16 @@ impl Training<'_> {
             let start = train::test_scores(&mut tr, &split.dev, &self.scoring(), None)?;
             metrics.insert("start_dev_accuracy".into(), start.accuracy);
         }
-        let best = self.fit(&mut tr, &split.train, &split.dev, dcfg, metrics, "")?;
+        let resume = self.ctx.resume_dir.join(files::RESUME);
+        let best = self.fit(
+            &mut tr,
+            &split.train,
+            &split.dev,
+            dcfg,
+            metrics,
+            "",
+            Some(&resume),
+        )?;
         self.test(&mut tr, &split.test, metrics)?;
         if transfer == Transfer::Frozen {
             metrics.insert(

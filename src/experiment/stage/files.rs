@@ -11,7 +11,8 @@ pub const LABELS: &str = "labels.json";
 pub const METRICS: &str = "metrics.json";
 /// Every stage's learning curves (`step, split, metric, value`).
 pub const CURVES: &str = "curves.csv";
-/// The periodic checkpoint of a pretraining stage in progress (parameters, optimizer state, step).
+/// The periodic checkpoint of a pretraining or downstream stage in progress (parameters,
+/// optimizer state, step; see `train::fit_epochs` for a downstream stage's), in its resume folder.
 pub const RESUME: &str = "resume.safetensors";
 /// Static word vectors trained upstream (`embeddings.word = "static"`).
 pub const VECTORS: &str = "vectors.safetensors";

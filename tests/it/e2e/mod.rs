@@ -4,6 +4,7 @@ mod bad_inputs;
 mod baseline;
 mod compare;
 mod eight_shards;
+mod finetune_resume;
 mod full_disk;
 mod grid;
 mod kill_resume;
