@@ -5,5 +5,6 @@ pub mod markdown;
 pub mod plots;
 mod rebuild;
 pub mod table;
+mod ticks;
 
 pub use rebuild::rebuild;
