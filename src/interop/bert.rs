@@ -339,8 +339,9 @@ fn f16_to_f32(h: u16) -> f32 {
     f32::from_bits(bits)
 }
 
-/// `[rows, cols]` row-major to `[cols, rows]`.
-fn transpose(m: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+/// `[rows, cols]` row-major to `[cols, rows]` (the import's layout change, and the HF export's
+/// inverse of it).
+pub(crate) fn transpose(m: &[f32], rows: usize, cols: usize) -> Vec<f32> {
     let mut out = vec![0.0; m.len()];
     for r in 0..rows {
         for c in 0..cols {

@@ -10,6 +10,7 @@
 //! Values are copied bit for bit (F32); nothing is computed.
 
 use super::HfError;
+use crate::interop::bert::transpose;
 use crate::model::{self, EncoderSpec};
 use crate::runtime::ParamStore;
 
@@ -19,17 +20,6 @@ pub struct HfTensor {
     pub name: String,
     pub shape: Vec<usize>,
     pub data: Vec<f32>,
-}
-
-/// `[rows, cols]` row-major to `[cols, rows]`.
-fn transpose(m: &[f32], rows: usize, cols: usize) -> Vec<f32> {
-    let mut out = vec![0.0; m.len()];
-    for r in 0..rows {
-        for c in 0..cols {
-            out[c * rows + r] = m[r * cols + c];
-        }
-    }
-    out
 }
 
 /// Reads our parameters by name, checking shapes and collecting every problem.
