@@ -86,6 +86,51 @@ pub struct DownstreamConfig {
     #[serde(default = "default_layer_decay", skip_serializing_if = "is_one")]
     #[schemars(extend("default" = 1.0, "exclusiveMinimum" = 0.0, "maximum" = 1.0))]
     pub layer_decay: f64,
+    /// What happens to an example longer than `seq_len`: `"truncate"` keeps its first `seq_len`
+    /// tokens; `"windows"` reads all of it in overlapping windows of `seq_len` tokens that start
+    /// `stride` tokens apart (`classify` and `pair` pool the windows' features with
+    /// `window_pool` before the head; `tag` and `span` map each token back from the window that
+    /// holds it furthest from an edge). Unset: `"windows"` for `span`, `"truncate"` otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub long: Option<LongInputs>,
+    /// With windows: how many tokens each window starts after the one before (BERT's
+    /// `doc_stride`), at least 1 and at most the tokens of text one window holds. Unset: half of
+    /// them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub stride: Option<usize>,
+    /// With windows, for `classify` and `pair`: how the windows' pooled features become one
+    /// vector for the head.
+    #[serde(default, skip_serializing_if = "WindowPool::is_default")]
+    #[schemars(extend("default" = "mean"))]
+    pub window_pool: WindowPool,
+}
+
+/// `downstream.NAME.long`: what an example longer than `seq_len` does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum LongInputs {
+    /// Keep the first `seq_len` tokens (counted in `plan` and runs.csv as cut text).
+    Truncate,
+    /// Overlapping windows of `seq_len` tokens, `stride` apart.
+    Windows,
+}
+
+/// `downstream.NAME.window_pool`: how the windows of one example become one feature vector.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum WindowPool {
+    /// The mean of the windows' features.
+    #[default]
+    Mean,
+    /// The element-wise maximum of the windows' features.
+    Max,
+}
+
+impl WindowPool {
+    fn is_default(&self) -> bool {
+        *self == WindowPool::Mean
+    }
 }
 
 fn default_layer_decay() -> f64 {
@@ -126,6 +171,15 @@ impl DownstreamConfig {
             d.optimizer.lr = p.lr.unwrap_or(d.optimizer.lr);
         }
         d
+    }
+
+    /// `long` as set, or its default for the task.
+    pub fn long_inputs(&self) -> LongInputs {
+        self.long.unwrap_or(match self.task {
+            DownstreamTask::Classify | DownstreamTask::Pair | DownstreamTask::Tag => {
+                LongInputs::Truncate
+            }
+        })
     }
 }
 

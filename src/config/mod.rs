@@ -37,7 +37,9 @@ pub use data::{
     CorpusConfig, DatasetConfig, FilterConfig, SPECIAL_TOKENS, TokenizerConfig, TokenizerKind,
     UnseenLabels,
 };
-pub use downstream::{DownstreamConfig, DownstreamTask, Freeze, Pooling, Probe, Transfer};
+pub use downstream::{
+    DownstreamConfig, DownstreamTask, Freeze, LongInputs, Pooling, Probe, Transfer, WindowPool,
+};
 pub use embeddings::{EmbeddingsConfig, PositionEmbedding, WordEmbedding};
 pub use encoder::{Activation, EncoderConfig, NormPlacement};
 pub use error::{CellNote, ConfigError, Hint, Origin, display_path};

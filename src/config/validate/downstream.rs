@@ -2,7 +2,9 @@
 
 use super::stage::{check_batch, check_dropout, check_optimizer, check_seq_len};
 use super::{Violation, violation};
-use crate::config::downstream::{DownstreamConfig, DownstreamTask, Transfer};
+use crate::config::downstream::{
+    DownstreamConfig, DownstreamTask, LongInputs, Transfer, WindowPool,
+};
 use crate::config::embeddings::PositionEmbedding;
 use crate::config::error::Hint;
 use crate::config::experiment::Experiment;
@@ -106,6 +108,7 @@ pub(super) fn check_downstream(exp: &Experiment) -> Result<(), Violation> {
                 ),
             ));
         }
+        check_windows(name, d)?;
         check_dropout("downstream", name, d.dropout)?;
         if d.epochs < 1 {
             return Err(violation(&at("epochs"), "must be at least 1"));
@@ -159,6 +162,36 @@ fn check_positions_trained(
             format!(
                 "{wanted} is longer than pretrain.{stage}.seq_len = {trained}: with learned positions, position rows {trained}..{} would arrive untrained (hint: pretrain at seq_len = {wanted}, or fine-tune at seq_len = {trained})",
                 wanted - 1
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// `stride` and `window_pool` are read only with windows, and a stride must fit in a window.
+fn check_windows(name: &str, d: &DownstreamConfig) -> Result<(), Violation> {
+    let windows = d.long_inputs() == LongInputs::Windows;
+    let at = |key: &'static str| ["downstream", name, key];
+    if !windows && d.stride.is_some() {
+        return Err(violation(
+            &at("stride"),
+            "is read only with long = \"windows\" (hint: set long = \"windows\" or remove stride)",
+        ));
+    }
+    if !windows && d.window_pool != WindowPool::Mean {
+        return Err(violation(
+            &at("window_pool"),
+            "is read only with long = \"windows\" (hint: set long = \"windows\")",
+        ));
+    }
+    // [CLS] and [SEP] take two of a window's tokens; what is left holds text.
+    let room = d.seq_len.saturating_sub(2);
+    if let Some(s) = d.stride.filter(|&s| s == 0 || s > room) {
+        return Err(violation(
+            &at("stride"),
+            format!(
+                "{s} is outside [1, {room}], the text tokens one window of seq_len = {} holds",
+                d.seq_len
             ),
         ));
     }
