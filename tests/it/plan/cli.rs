@@ -220,7 +220,7 @@ fn plan_lists_static_vectors_as_a_stage_with_key_and_cost() {
         stdout(&text)
     );
     // Without static vectors there is no such stage.
-    let plain = plan_json(&[], &[]);
+    let plain = plan_json(&["--set", "embeddings.word=\"learned\""], &[]);
     assert!(
         plain["stages"]
             .as_array()
