@@ -49,6 +49,31 @@ def ensure_venv(venv, packages):
     return py
 
 
+# Instruction-set flags worth naming (from /proc/cpuinfo): vector widths, FMA, int8 dot
+# products (VNNI) and matrix units (AMX), which decide ONNX Runtime's and PyTorch's kernels.
+ISA_FLAGS = ("sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512vl",
+             "avx512_vnni", "avx512_bf16", "avx_vnni", "amx_tile", "amx_int8", "amx_bf16")
+
+
+def cpu_summary():
+    """The processor model and its instruction-set flags (Linux /proc/cpuinfo)."""
+    model, flags, cpus = "unknown processor", set(), 0
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                key = key.strip()
+                if key == "model name":
+                    model = value.strip()
+                    cpus += 1
+                elif key == "flags" and not flags:
+                    flags = set(value.split())
+    except OSError:
+        pass
+    have = [x for x in ISA_FLAGS if x in flags]
+    return f"processor: {model} ({cpus} logical CPUs)\ninstruction sets: {' '.join(have) or 'unknown'}"
+
+
 def build_embedlab():
     log("building embedlab (release)")
     subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
@@ -82,6 +107,10 @@ def ratios(results, configs):
     for c in configs:
         C = c.upper()
         pairs = list(zip(by.get(("embedlab", c), []), by.get(("torch", c), [])))
+        hf_pairs = list(zip(by.get(("embedlab", c), []), by.get(("torch-hf", c), [])))
+        out.setdefault(f"train {C}: embedlab / Hugging Face-style PyTorch (logits at every "
+                       "position)", []).extend(
+            e["train_tokens_per_s"] / t["train_tokens_per_s"] for e, t in hf_pairs)
         def add(name, f):
             out.setdefault(name, []).extend(f(e, t) for e, t in pairs)
         add(f"train {C}: embedlab / PyTorch eager",
@@ -90,6 +119,8 @@ def ratios(results, configs):
             lambda e, t: e["encode_tokens_per_s"] / t["encode_ort_tokens_per_s"])
         add(f"encode {C}: embedlab / PyTorch eager",
             lambda e, t: e["encode_tokens_per_s"] / t["encode_eager_tokens_per_s"])
+        add(f"encode {C}: embedlab fused / embedlab unfused (same run)",
+            lambda e, t: e["encode_tokens_per_s"] / e["encode_unfused_tokens_per_s"])
         add(f"train {C}: embedlab GFLOP/s / sgemm GFLOP/s",
             lambda e, t: e["train_gflops_per_s"] / t["sgemm_gflops_per_s"])
         add(f"train {C}: peak RSS embedlab / PyTorch",
@@ -146,6 +177,8 @@ def summary(results, configs):
 def main():
     p = argparse.ArgumentParser(description="embedlab vs PyTorch, side by side (issue #8)")
     p.add_argument("--pairs", type=int, default=4, help="runs of each tool per config")
+    p.add_argument("--quick", action="store_true",
+                   help="one pair with fewer steps (--pairs 1 --steps 8 --ref-steps 5): a first look")
     p.add_argument("--configs", default="a,b")
     p.add_argument("--steps", type=int, default=20, help="embedlab's timed steps per run")
     p.add_argument("--ref-steps", type=int, default=10, help="the reference's timed steps per run")
@@ -156,6 +189,10 @@ def main():
                    help="print the summary of an earlier run's results.jsonl and exit")
     args = p.parse_args()
     configs = [c.strip().lower() for c in args.configs.split(",") if c.strip()]
+    if args.quick:
+        args.pairs, args.steps, args.ref_steps = 1, 8, 5
+    print(cpu_summary())
+    print()
     if args.summary_only:
         with open(args.summary_only) as f:
             results = [json.loads(l) for l in f if l.strip()]
@@ -178,6 +215,8 @@ def main():
                     ("torch", [py, REFERENCE, "--config", c, "--steps", str(args.ref_steps),
                                "--threads", str(args.threads), "--onnx-dir", onnx_dir,
                                "--sgemm"]),
+                    ("torch-hf", [py, REFERENCE, "--config", c, "--steps", str(args.ref_steps),
+                                  "--threads", str(args.threads), "--hf-logits"]),
                 ):
                     r = run_json(argv)
                     r.update(tool=tool, cfg=c, pair=i)
@@ -188,6 +227,9 @@ def main():
                         f"train {r['train_tokens_per_s']:,.0f} tokens/s "
                         f"(load before {r['load_before']:.2f}, {r['wall_s']:.0f} s)")
     print(summary(results, configs))
+    print("\nnot measured by this command yet: the int8 export's encode throughput against the f32 "
+          "export, and real (non-padding) tokens/s with packing on the shipped corpora "
+          "(docs/PERFORMANCE.md, TODO)")
     loads = [r["load_before"] for r in results]
     print(f"\nload average (1 min) before the runs: {min(loads):.2f}-{max(loads):.2f}"
           + ("  -- above 1.2: these timings are not trustworthy" if max(loads) > 1.2 else ""))

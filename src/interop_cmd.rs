@@ -3,7 +3,7 @@
 //! that the Hugging Face layout cannot express, are invalid input (exit 2); a failure while
 //! running the model or writing files is exit 1.
 
-use crate::cli::{EmbedArgs, ExportArgs, ExportFormatArg, FormatArg, PoolingArg};
+use crate::cli::{EmbedArgs, ExportArgs, ExportFormatArg, FormatArg, PoolingArg, QuantizeArg};
 use embedlab::config::DownstreamTask;
 use embedlab::experiment::artifacts::{LoadedEncoder, ModelPath, resolve_model_path};
 use embedlab::interop::{EmbedOptions, Embedder, HfError, HfHead, HfModel};
@@ -51,6 +51,13 @@ pub fn export(args: ExportArgs) -> ExitCode {
         );
     }
     if args.format == ExportFormatArg::Hf {
+        if args.quantize.is_some() {
+            return fail(
+                EXIT_INVALID_INPUT,
+                "--quantize applies to --format onnx only (a Hugging Face directory holds f32 \
+                 weights)",
+            );
+        }
         return export_hf(&args, &enc);
     }
     let exported = if args.head {
@@ -58,10 +65,27 @@ pub fn export(args: ExportArgs) -> ExitCode {
     } else {
         enc.export(args.pooling.map(pooling))
     };
-    let model = match exported {
+    let mut model = match exported {
         Ok(m) => m,
         Err(e) => return fail(EXIT_FAILED, format!("{e:#}")),
     };
+    if let Some(QuantizeArg::Int8) = args.quantize {
+        let quantized = embedlab::interop::quantize_int8(&model.bytes).and_then(|q| {
+            let check = crate::quantize_cmd::check(&args.source, &enc, &model.bytes, &q.bytes)?;
+            Ok((q, check))
+        });
+        match quantized {
+            Ok((q, check)) => {
+                eprintln!(
+                    "int8: {} matrix products, {} weights quantized per output column",
+                    q.matmuls, q.weights
+                );
+                eprintln!("{check}");
+                model.bytes = q.bytes;
+            }
+            Err(e) => return fail(EXIT_FAILED, format!("quantizing to int8: {e:#}")),
+        }
+    }
     let tokenizer = args.out.with_file_name(embedlab::interop::TOKENIZER_FILE);
     let written = (|| -> anyhow::Result<()> {
         if let Some(dir) = args.out.parent().filter(|d| !d.as_os_str().is_empty()) {

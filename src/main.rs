@@ -5,6 +5,7 @@
 mod cli;
 mod interop_cmd;
 mod predict_cmd;
+mod quantize_cmd;
 
 use clap::Parser;
 use cli::{BenchArgs, BenchConfigArg, Cli, Command, GraphArgs, InputArgs, PlanArgs, RunArgs};

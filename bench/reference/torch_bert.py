@@ -50,7 +50,7 @@ def encoder_flops(depth, d, batch, seq):
     return per_layer * depth
 
 
-def build(torch, depth, d, heads, seq):
+def build(torch, depth, d, heads, seq, hf_logits=False):
     nn = torch.nn
     F = torch.nn.functional
 
@@ -107,6 +107,14 @@ def build(torch, depth, d, heads, seq):
 
         def forward(self, ids, mask, seg, positions, labels):
             h = self.encoder(ids, mask, seg).reshape(-1, d)
+            if hf_logits:
+                # As Hugging Face's BertForMaskedLM: the head and the vocabulary projection at
+                # every position, the loss over the masked ones (label -100 elsewhere).
+                x = self.norm(F.gelu(self.transform(h)))
+                logits = x @ self.encoder.word.t() + self.bias
+                full = torch.full((h.shape[0],), -100, dtype=labels.dtype)
+                full[positions] = labels
+                return F.cross_entropy(logits, full, ignore_index=-100)
             x = self.norm(F.gelu(self.transform(h.index_select(0, positions))))
             logits = x @ self.encoder.word.t() + self.bias
             return F.cross_entropy(logits, labels)
@@ -136,7 +144,7 @@ def reference(args):
     tokens = batch * seq
     n_masked = round(tokens * MASK_SHARE)
     rss_import = peak_rss_mb()
-    model = build(torch, depth, d, heads, seq)
+    model = build(torch, depth, d, heads, seq, hf_logits=args.hf_logits)
     n_params = sum(p.numel() for p in model.parameters())
     decay = [p for n, p in model.named_parameters() if not (n.endswith("bias") or "norm" in n)]
     no_decay = [p for n, p in model.named_parameters() if n.endswith("bias") or "norm" in n]
@@ -184,6 +192,7 @@ def reference(args):
     report = {
         "config": args.config.upper(),
         "torch": torch.__version__,
+        "hf_logits": args.hf_logits,
         "params": n_params,
         "threads": args.threads,
         "train_tokens_per_s": tokens / step_s,
@@ -291,6 +300,9 @@ def main():
     p.add_argument("--onnx-dir", help="export the encoder here and time it in onnxruntime")
     p.add_argument("--sgemm", nargs="?", const=True, default=False,
                    help="also measure sgemm (internal: with a config, only that)")
+    p.add_argument("--hf-logits", action="store_true",
+                   help="the MLM head at every position, as Hugging Face's BertForMaskedLM "
+                        "(what most users run); default: only at the masked positions")
     p.add_argument("--ort-encode", help=argparse.SUPPRESS)
     p.add_argument("--inputs", help=argparse.SUPPRESS)
     args = p.parse_args()

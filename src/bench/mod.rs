@@ -3,8 +3,8 @@
 //! time spent outside ONNX Runtime. Prints figures; asserts nothing.
 
 use crate::graph::{DType, Tensor};
-use crate::model::{self, EncoderSpec, Head, Mode};
-use crate::runtime::{Feeds, SessionOptions};
+use crate::model::{self, EncoderSpec, Fusion, FusionPlan, Head, Mode};
+use crate::runtime::{Feeds, ParamStore, SessionOptions};
 use crate::train::{OptimSpec, StepInputs, Trainer, init_params, session};
 use anyhow::Result;
 use rand::{Rng, SeedableRng};
@@ -52,7 +52,12 @@ pub struct BenchReport {
     pub params: usize,
     pub train_tokens_per_s: f64,
     pub train_step_ms: f64,
+    /// Encode with the fused kernels unless `EMBEDLAB_NO_FUSION` is set (see `encode_fusion`).
     pub encode_tokens_per_s: f64,
+    /// Encode with the unfused encoder graph, in the same run.
+    pub encode_unfused_tokens_per_s: f64,
+    /// What the encode graph fused, and why not where it did not (`FusionPlan::describe`).
+    pub encode_fusion: String,
     pub train_gflops_per_s: f64,
     pub encode_gflops_per_s: f64,
     pub outside_ort_share: f64,
@@ -136,6 +141,50 @@ fn mlm_batch(s: &BenchShape, n_masked: usize, rng: &mut impl Rng) -> StepInputs 
     ]
 }
 
+/// Median seconds of one encode pass of the batch's first three inputs, with the trained
+/// parameters baked in as initializers (ONNX Runtime prepacks them for its Gemm once: about 12%
+/// of config B's encode time otherwise).
+fn time_encode(
+    s: &BenchShape,
+    params: &ParamStore,
+    fusion: Fusion,
+    opts: &SessionOptions,
+    profile: Option<&std::path::Path>,
+    batch: &[&(String, Tensor)],
+    steps: usize,
+) -> Result<f64> {
+    let mut enc = model::features_graph_with(&s.spec, s.batch, s.seq, None, DType::F32, fusion)?;
+    enc.graph.bake_inputs(|n| {
+        let p = params.param(n).ok()?;
+        Some(Tensor::f32(p.shape.to_vec(), p.data.to_vec()))
+    })?;
+    let enc_opts = SessionOptions {
+        profile_prefix: profile.map(|p| {
+            let mut p = p.as_os_str().to_owned();
+            p.push("_encode");
+            std::path::PathBuf::from(p)
+        }),
+        ..opts.clone()
+    };
+    let mut sess = session(&enc, &enc_opts)?;
+    let mut times = Vec::new();
+    for i in 0..steps + 2 {
+        let mut feeds = Feeds::new();
+        for (n, t) in batch {
+            feeds.tensor(n.clone(), t);
+        }
+        let t0 = Instant::now();
+        let _ = sess.run(&feeds)?;
+        if i >= 2 {
+            times.push(t0.elapsed().as_secs_f64());
+        }
+    }
+    if profile.is_some() {
+        eprintln!("encode profile: {}", sess.end_profiling()?.display());
+    }
+    Ok(median(times))
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
     v[v.len() / 2]
@@ -199,39 +248,13 @@ pub fn run(config: BenchConfig, o: &BenchOptions) -> Result<BenchReport> {
     // arena above all) goes first: the two are never needed at the same time.
     let params = std::mem::take(&mut tr.params);
     drop(tr);
-    let mut enc = model::features_graph(&s.spec, s.batch, s.seq, None, DType::F32)?;
-    // Inference weights do not change between runs: baked in as initializers, ONNX Runtime
-    // prepacks them for its Gemm once (about 12% of config B's encode time otherwise).
-    enc.graph.bake_inputs(|n| {
-        let p = params.param(n).ok()?;
-        Some(Tensor::f32(p.shape.to_vec(), p.data.to_vec()))
-    })?;
-    let enc_opts = SessionOptions {
-        profile_prefix: profile.map(|p| {
-            let mut p = p.as_os_str().to_owned();
-            p.push("_encode");
-            std::path::PathBuf::from(p)
-        }),
-        ..opts
-    };
-    let mut sess = session(&enc, &enc_opts)?;
     let enc_batch: Vec<&(String, Tensor)> = batches[0].iter().take(3).collect();
-    let mut enc_times = Vec::new();
-    for i in 0..steps + 2 {
-        let mut feeds = Feeds::new();
-        for (n, t) in &enc_batch {
-            feeds.tensor(n.clone(), t);
-        }
-        let t0 = Instant::now();
-        let _ = sess.run(&feeds)?;
-        if i >= 2 {
-            enc_times.push(t0.elapsed().as_secs_f64());
-        }
-    }
-    let enc_s = median(enc_times);
-    if profile.is_some() {
-        eprintln!("encode profile: {}", sess.end_profiling()?.display());
-    }
+    let fusion = Fusion::from_env();
+    let plan = FusionPlan::new(&s.spec, DType::F32, false, fusion);
+    eprintln!("encode graph: {}", plan.describe());
+    let enc_s = time_encode(&s, &params, fusion, &opts, profile, &enc_batch, steps)?;
+    // The same encoder without the fused kernels, measured in the same run (side by side).
+    let unfused_s = time_encode(&s, &params, Fusion::Unfused, &opts, None, &enc_batch, steps)?;
     let d = s.spec.d_model as f64;
     let head_fwd = 2.0 * n_masked as f64 * (d * d + d * s.spec.vocab as f64);
     let train_flops = 3.0 * (encoder_flops(&s) + head_fwd);
@@ -241,6 +264,8 @@ pub fn run(config: BenchConfig, o: &BenchOptions) -> Result<BenchReport> {
         train_tokens_per_s: tokens / step_s,
         train_step_ms: step_s * 1e3,
         encode_tokens_per_s: tokens / enc_s,
+        encode_unfused_tokens_per_s: tokens / unfused_s,
+        encode_fusion: plan.describe(),
         train_gflops_per_s: train_flops / step_s / 1e9,
         encode_gflops_per_s: encoder_flops(&s) / enc_s / 1e9,
         outside_ort_share: median(outside),
@@ -268,6 +293,13 @@ impl std::fmt::Display for BenchReport {
             f,
             "  encode  {:>9.0} tokens/s  {:>26.1} GFLOP/s",
             self.encode_tokens_per_s, self.encode_gflops_per_s
+        )?;
+        writeln!(
+            f,
+            "  encode unfused {:>9.0} tokens/s ({:.2}x fused/unfused; {})",
+            self.encode_unfused_tokens_per_s,
+            self.encode_tokens_per_s / self.encode_unfused_tokens_per_s,
+            self.encode_fusion
         )?;
         writeln!(
             f,

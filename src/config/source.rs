@@ -26,6 +26,7 @@ pub const ENV_NOT_KEYS: &[&str] = &[
     "EMBEDLAB_DUMP_GRAPHS",
     "EMBEDLAB_REQUIRE_EXTERNAL",
     "EMBEDLAB_UPDATE_DOCS",
+    "EMBEDLAB_NO_FUSION",
 ];
 /// Separator of key segments in environment variable names (`EMBEDLAB_ENCODER__DEPTH`).
 pub const ENV_SEPARATOR: &str = "__";

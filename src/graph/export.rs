@@ -12,6 +12,9 @@ use prost::Message;
 
 pub const OPSET: i64 = 21;
 pub const IR_VERSION: i64 = 10;
+/// The domain of ONNX Runtime's contrib ops (the fused forward-only kernels, `graph::ops::fused`),
+/// imported at version 1 only by graphs that use one.
+pub const MS_DOMAIN: &str = "com.microsoft";
 
 /// Builds ONNX nodes and initializers for one graph; op families emit through it.
 pub struct Emitter<'a> {
@@ -24,6 +27,8 @@ pub struct Emitter<'a> {
     /// `[B]`, `[T]`, `[B·T]` once made.
     dynamic: Option<&'a DynamicShapes>,
     sizes: Option<[String; 3]>,
+    /// Whether a node of [`MS_DOMAIN`] was emitted (the model then imports that domain).
+    uses_ms_domain: bool,
 }
 
 impl<'a> Emitter<'a> {
@@ -57,6 +62,21 @@ impl<'a> Emitter<'a> {
             attribute,
             doc_string: String::new(),
         });
+    }
+    /// Appends one node of ONNX Runtime's contrib domain ([`MS_DOMAIN`]).
+    pub fn ms_node(
+        &mut self,
+        op_type: &str,
+        name: &str,
+        inputs: Vec<String>,
+        outputs: Vec<String>,
+        attribute: Vec<AttributeProto>,
+    ) {
+        self.node(op_type, name, inputs, outputs, attribute);
+        if let Some(n) = self.nodes.last_mut() {
+            n.domain = MS_DOMAIN.to_string();
+        }
+        self.uses_ms_domain = true;
     }
     /// A fresh intermediate value name under `base`.
     pub fn tmp(&mut self, base: &str, what: &str) -> String {
@@ -287,6 +307,7 @@ fn to_model_with(g: &Graph, dynamic: Option<&DynamicShapes>) -> Result<ModelProt
         counter: 0,
         dynamic,
         sizes: None,
+        uses_ms_domain: false,
     };
     let live = live_nodes(g);
     for (i, node) in g.nodes.iter().enumerate() {
@@ -316,6 +337,7 @@ fn to_model_with(g: &Graph, dynamic: Option<&DynamicShapes>) -> Result<ModelProt
         );
         output.push(vi(name, *v));
     }
+    let uses_ms_domain = e.uses_ms_domain;
     let graph = GraphProto {
         node: e.nodes,
         name: g.name.clone(),
@@ -325,12 +347,19 @@ fn to_model_with(g: &Graph, dynamic: Option<&DynamicShapes>) -> Result<ModelProt
         output,
         value_info: Vec::new(),
     };
+    let mut opset_import = vec![OperatorSetIdProto {
+        domain: String::new(),
+        version: OPSET,
+    }];
+    if uses_ms_domain {
+        opset_import.push(OperatorSetIdProto {
+            domain: MS_DOMAIN.into(),
+            version: 1,
+        });
+    }
     Ok(ModelProto {
         ir_version: IR_VERSION,
-        opset_import: vec![OperatorSetIdProto {
-            domain: String::new(),
-            version: OPSET,
-        }],
+        opset_import,
         producer_name: "embedlab".into(),
         producer_version: env!("CARGO_PKG_VERSION").into(),
         domain: String::new(),

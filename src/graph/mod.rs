@@ -16,7 +16,7 @@ pub use export::{to_model, to_model_dynamic, to_onnx_bytes};
 pub use ir::{Graph, Node, ValueId, ValueInfo};
 pub use op::{Op, OpKind};
 pub use ops::{
-    ElementwiseKind, ElementwiseOp, LinalgKind, LinalgOp, NnKind, NnOp, ShapeKind, ShapeOp,
-    SourceKind, SourceOp,
+    ElementwiseKind, ElementwiseOp, FusedKind, FusedOp, LinalgKind, LinalgOp, NnKind, NnOp,
+    ShapeKind, ShapeOp, SourceKind, SourceOp,
 };
 pub use tensor::{DType, Tensor, TensorData};

@@ -7,8 +7,8 @@ use super::error::Result;
 use super::export::Emitter;
 use super::ir::{Graph, Node, ValueId};
 use super::ops::{
-    ElementwiseKind, ElementwiseOp, LinalgKind, LinalgOp, NnKind, NnOp, ShapeKind, ShapeOp,
-    SourceKind, SourceOp,
+    ElementwiseKind, ElementwiseOp, FusedKind, FusedOp, LinalgKind, LinalgOp, NnKind, NnOp,
+    ShapeKind, ShapeOp, SourceKind, SourceOp,
 };
 
 /// Declares [`Op`] and [`OpKind`] over the families, `Op::kind`, `OpKind::all`, `OpKind::name`
@@ -68,6 +68,7 @@ op_set! {
     Shape(ShapeOp, ShapeKind),
     Linalg(LinalgOp, LinalgKind),
     Nn(NnOp, NnKind),
+    Fused(FusedOp, FusedKind),
 }
 
 impl OpKind {
@@ -81,6 +82,7 @@ impl OpKind {
             OpKind::Shape(k) => k.differentiable(),
             OpKind::Linalg(k) => k.differentiable(),
             OpKind::Nn(k) => k.differentiable(),
+            OpKind::Fused(k) => k.differentiable(),
         }
     }
 }
@@ -100,6 +102,7 @@ impl Op {
             Op::Shape(op) => op.emit(e, node),
             Op::Linalg(op) => op.emit(e, node),
             Op::Nn(op) => op.emit(e, node),
+            Op::Fused(op) => op.emit(e, node),
         }
     }
 
@@ -119,6 +122,7 @@ impl Op {
             Op::Shape(op) => op.vjp(g, node, gout, needs),
             Op::Linalg(op) => op.vjp(g, node, gout, needs),
             Op::Nn(op) => op.vjp(g, node, gout, needs),
+            Op::Fused(op) => op.vjp(g, node, gout, needs),
         }
     }
 }

@@ -8,6 +8,7 @@ mod bert;
 mod embed;
 mod hf;
 mod onnx;
+mod quantize;
 mod vocab;
 
 pub use bert::{
@@ -22,4 +23,5 @@ pub use onnx::{
     ExportedModel, LOGITS, ModelHead, POOLED, PROBABILITIES, TOKEN_FEATURES, encoder_model,
     metadata, task_model,
 };
+pub use quantize::{Quantized, quantize_columns, quantize_int8};
 pub use vocab::{AdoptedVocab, adopt_tokenizer, permute_rows};

@@ -1,6 +1,8 @@
 //! Embeddings (word, position, segment) and the Transformer encoder (multi-head self-attention +
 //! feed-forward, post-LN as BERT or pre-LN), built as graph nodes with hierarchical names.
 
+use super::fused_layer::fused_layer;
+use super::fusion::FusionPlan;
 use super::params::{Init, ModelBuilder};
 use crate::graph::{self, DType, Tensor, ValueId};
 
@@ -164,6 +166,8 @@ fn sinusoids(len: usize, d: usize) -> Vec<f64> {
 }
 
 /// Builds embeddings + `spec.depth` layers under the scopes `embeddings` and `encoder.layerN`.
+/// Forward-only f32 graphs use ONNX Runtime's fused kernels where [`FusionPlan`] allows (same
+/// parameters, same function); [`ModelBuilder::fusion`] turns that off.
 pub fn encoder(
     m: &mut ModelBuilder,
     spec: &EncoderSpec,
@@ -245,9 +249,16 @@ pub fn encoder(
             Ok(bias)
         }
     })?;
+    let plan = FusionPlan::new(spec, dt, m.train, m.fusion);
     let mut h = x;
     for l in 0..spec.depth {
-        h = m.scoped(&format!("encoder.layer{l}"), |m| layer(m, spec, h, bias))?;
+        h = m.scoped(&format!("encoder.layer{l}"), |m| {
+            if plan.attention {
+                fused_layer(m, spec, &plan, h, inp.attention_mask)
+            } else {
+                layer(m, spec, h, bias)
+            }
+        })?;
     }
     if spec.norm == NormPlacement::Pre {
         h = m.scoped("encoder", |m| m.layer_norm("final_norm", h, spec.ln_eps))?;

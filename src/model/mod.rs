@@ -1,5 +1,7 @@
 //! The model zoo: embeddings, Transformer encoder, heads, losses and task graphs, built with `graph`.
 mod encoder;
+mod fused_layer;
+mod fusion;
 mod params;
 mod tasks;
 mod word2vec;
@@ -8,8 +10,10 @@ pub use encoder::{
     Activation, EncoderInputs, EncoderOutput, EncoderSpec, NormPlacement, PositionEmbedding,
     WordEmbedding, encoder,
 };
+pub use fusion::{Fusion, FusionPlan, NO_FUSION_ENV};
 pub use params::{Init, ModelBuilder, ParamDecl};
 pub use tasks::{
-    Head, IGNORE_INDEX, Mode, Pooling, TaskGraph, features_graph, head_graph, pool, task_graph,
+    Head, IGNORE_INDEX, Mode, Pooling, TaskGraph, features_graph, features_graph_with, head_graph,
+    pool, task_graph,
 };
 pub use word2vec::{IN_VECTORS, OUT_VECTORS, sgns_graph};

@@ -5,6 +5,7 @@
 //! (seed, name), not on declaration order, so a model with more layers or another head draws the
 //! same values for the parameters it shares with a smaller one.
 
+use super::fusion::Fusion;
 use crate::graph::{self, DType, Graph, ValueId};
 use rand::SeedableRng;
 use rand_distr_free::normal;
@@ -58,6 +59,9 @@ pub struct ModelBuilder<'g> {
     pub train: bool,
     /// Base seed for dropout nodes; each node gets its own.
     pub dropout_seed: i64,
+    /// Whether forward-only graphs may use the fused kernels (`model::fusion`); from
+    /// `EMBEDLAB_NO_FUSION` unless set.
+    pub fusion: Fusion,
     dropout_count: i64,
 }
 
@@ -69,6 +73,7 @@ impl<'g> ModelBuilder<'g> {
             params: Vec::new(),
             train,
             dropout_seed,
+            fusion: Fusion::from_env(),
             dropout_count: 0,
         }
     }

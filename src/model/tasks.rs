@@ -4,6 +4,7 @@
 //! head-only graph trained on those features.
 
 use super::encoder::{EncoderInputs, EncoderSpec, encoder};
+use super::fusion::Fusion;
 use super::params::{Init, ModelBuilder, ParamDecl};
 use crate::graph::{self, DType, Graph, ValueId};
 
@@ -236,8 +237,21 @@ pub fn features_graph(
     pooling: Option<Pooling>,
     dtype: DType,
 ) -> graph::Result<TaskGraph> {
+    features_graph_with(spec, batch, seq, pooling, dtype, Fusion::from_env())
+}
+
+/// [`features_graph`] with fusion given rather than read from the environment.
+pub fn features_graph_with(
+    spec: &EncoderSpec,
+    batch: usize,
+    seq: usize,
+    pooling: Option<Pooling>,
+    dtype: DType,
+    fusion: Fusion,
+) -> graph::Result<TaskGraph> {
     let mut g = Graph::new("encode");
     let mut m = ModelBuilder::new(&mut g, dtype, false, 0);
+    m.fusion = fusion;
     let inp = EncoderInputs::declare(&mut m, spec, batch, seq)?;
     let out = encoder(&mut m, spec, &inp)?;
     let f = match pooling {

@@ -3,12 +3,14 @@
 mod elementwise;
 mod erf;
 mod family;
+mod fused;
 mod linalg;
 mod nn;
 mod shape;
 mod source;
 
 pub use elementwise::{ElementwiseKind, ElementwiseOp};
+pub use fused::{FusedKind, FusedOp};
 pub use linalg::{LinalgKind, LinalgOp};
 pub use nn::{NnKind, NnOp};
 pub use shape::{ShapeKind, ShapeOp};

@@ -2,6 +2,7 @@
 mod bake;
 mod exec;
 mod fd;
+mod fused;
 mod grad_model;
 mod grad_ops;
 mod onnx_checker;

@@ -4,3 +4,4 @@ mod export;
 mod hf;
 mod import;
 mod minilm;
+mod quantize;
