@@ -14,7 +14,7 @@ use std::ops::Range;
 pub fn windows(n: usize, size: usize, stride: usize) -> Vec<Range<usize>> {
     let size = size.max(1);
     if n <= size {
-        return vec![0..n];
+        return std::iter::once(0..n).collect();
     }
     let stride = stride.clamp(1, size);
     let mut out = Vec::new();
