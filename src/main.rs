@@ -131,7 +131,10 @@ fn plan(args: PlanArgs) -> ExitCode {
             }
         }
     } else {
-        match data_report(&plan) {
+        let sections = data_report(&plan).and_then(|data| {
+            embedlab::experiment::truncation_report(&plan, &args.out).map(|t| data + &t)
+        });
+        match sections {
             Ok(data) => {
                 let mut text = plan.render_text();
                 if !text.ends_with('\n') {

@@ -20,13 +20,28 @@ pub struct CorpusConfig {
 }
 
 /// `[dataset.NAME]`: labeled examples from a TSV, CSV or JSONL file with named columns (or a
-/// `.conll`/`.bio` file of `token tag` lines, which has no columns and no split column).
+/// `.conll`/`.bio` file of `token tag` lines, which has no columns and no split column), given
+/// either as one file (`path`, split by a column or by ratios) or as one file per split
+/// (`train`, `dev`, `test`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DatasetConfig {
     /// Path to the data file (`.tsv`, `.csv`, `.jsonl`, `.conll`, optionally `.gz`), relative to
-    /// the experiment file's directory.
-    pub path: PathBuf,
+    /// the experiment file's directory. Exclusive with `train`/`dev`/`test`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<PathBuf>,
+    /// The train split's own file (any format `path` takes), instead of `path`; needs no split
+    /// column or ratios (both are then errors).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub train: Option<PathBuf>,
+    /// The dev split's own file, with `train`. Unset: the dev split is empty (no early stopping
+    /// and no dev scores, as with a dev ratio of 0); nothing is carved from train.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dev: Option<PathBuf>,
+    /// The test split's own file, with `train`. Unset: the test split is empty, which a
+    /// downstream stage refuses before anything runs (it has nothing to score).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test: Option<PathBuf>,
     /// Column holding the (first) text.
     #[serde(default = "default_text_column")]
     pub text: String,
@@ -54,6 +69,50 @@ pub struct DatasetConfig {
     #[serde(default, skip_serializing_if = "UnseenLabels::is_default")]
     #[schemars(extend("default" = "error"))]
     pub unseen_labels: UnseenLabels,
+}
+
+/// Where a dataset's examples are read from.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum DatasetFiles<'a> {
+    /// One file, split by a column or by ratios.
+    One(&'a std::path::Path),
+    /// One file per split; a split without a file is empty.
+    PerSplit {
+        train: &'a std::path::Path,
+        dev: Option<&'a std::path::Path>,
+        test: Option<&'a std::path::Path>,
+    },
+}
+
+impl DatasetConfig {
+    /// The file(s) to read. `None` when neither `path` nor `train` is set, or when both are
+    /// (validation reports either before anything reads the data).
+    pub fn files(&self) -> Option<DatasetFiles<'_>> {
+        match (&self.path, &self.train) {
+            (Some(p), None) if self.dev.is_none() && self.test.is_none() => {
+                Some(DatasetFiles::One(p))
+            }
+            (None, Some(train)) => Some(DatasetFiles::PerSplit {
+                train,
+                dev: self.dev.as_deref(),
+                test: self.test.as_deref(),
+            }),
+            _ => None,
+        }
+    }
+
+    /// Every file the dataset reads, with its key (`path`, `train`, `dev`, `test`).
+    pub fn file_keys(&self) -> Vec<(&'static str, &std::path::Path)> {
+        [
+            ("path", &self.path),
+            ("train", &self.train),
+            ("dev", &self.dev),
+            ("test", &self.test),
+        ]
+        .into_iter()
+        .filter_map(|(k, p)| p.as_deref().map(|p| (k, p)))
+        .collect()
+    }
 }
 
 /// `unseen_labels`: how a dev/test label absent from train is treated.

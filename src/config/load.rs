@@ -150,7 +150,16 @@ fn resolve_paths(exp: &mut Experiment, sources: &Sources) {
         resolve(&mut c.path, &["corpus", name, "path"]);
     }
     for (name, d) in exp.dataset.iter_mut() {
-        resolve(&mut d.path, &["dataset", name, "path"]);
+        for (key, path) in [
+            ("path", &mut d.path),
+            ("train", &mut d.train),
+            ("dev", &mut d.dev),
+            ("test", &mut d.test),
+        ] {
+            if let Some(p) = path.as_mut() {
+                resolve(p, &["dataset", name, key]);
+            }
+        }
     }
     if let Some(p) = exp.tokenizer.path.as_mut() {
         resolve(p, &["tokenizer", "path"]);

@@ -34,8 +34,8 @@ mod validate;
 mod vectors;
 
 pub use data::{
-    CorpusConfig, DatasetConfig, FilterConfig, SPECIAL_TOKENS, TokenizerConfig, TokenizerKind,
-    UnseenLabels,
+    CorpusConfig, DatasetConfig, DatasetFiles, FilterConfig, SPECIAL_TOKENS, TokenizerConfig,
+    TokenizerKind, UnseenLabels,
 };
 pub use downstream::{
     DownstreamConfig, DownstreamTask, Freeze, LongInputs, Pooling, Probe, Transfer, WindowPool,

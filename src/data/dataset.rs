@@ -2,15 +2,14 @@
 //!
 //! `load_corpus` and `load_dataset` are what the runner calls; they put `source` (reading),
 //! the split assignment and `filter` together, and return the filter report for the run's metrics.
-//! Splits come from a split column, or from seeded ratios (default 0.8/0.1/0.1, seed `split_seed`)
-//! assigned before filtering, so filtering never moves an example from one split to another.
+//! Splits come from a split column, from seeded ratios (default 0.8/0.1/0.1, seed `split_seed`)
+//! assigned before filtering, so filtering never moves an example from one split to another, or
+//! from one file per split (`read_splits`, shared by every dataset layout).
 
-use crate::config::{CorpusConfig, DatasetConfig};
+use crate::config::{CorpusConfig, DatasetConfig, DatasetFiles};
 use crate::data::error::{DataError, Result};
 use crate::data::filter::{FilterReport, Filters, filter_corpus};
-use crate::data::source::{
-    Columns, Example, Format, Record, Split, read_table, read_text, resolve,
-};
+use crate::data::source::{Columns, Example, Format, Split, read_table, read_text, resolve};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
@@ -126,24 +125,9 @@ pub fn load_corpus(cfg: &CorpusConfig, base_dir: &Path) -> Result<(Vec<String>, 
     Ok((lines, report))
 }
 
-/// Reads a dataset, assigns splits (column or seeded ratios) and filters it.
+/// Reads a dataset, assigns splits (column, seeded ratios, or one file per split) and filters it.
 pub fn load_dataset(cfg: &DatasetConfig, base_dir: &Path) -> Result<(Dataset, FilterReport)> {
-    let path = resolve(base_dir, &cfg.path);
-    let what = path.display().to_string();
-    if cfg.split.is_some() && cfg.ratios.is_some() {
-        return Err(DataError::InvalidConfig {
-            what,
-            message: "give either a split column or ratios, not both".into(),
-        });
-    }
-    if cfg.split.is_some() && Format::from_path(&path)? == Format::Conll {
-        return Err(DataError::InvalidConfig {
-            what,
-            message: "a token/tag (.conll) file has no split column (hint: use ratios, or one file per split as TSV)".into(),
-        });
-    }
-    let ratios = cfg.ratios.unwrap_or(DEFAULT_RATIOS);
-    check_ratios(&what, ratios)?;
+    let what = dataset_what(cfg, base_dir);
     let filters = Filters::new(&cfg.filter)?;
     let columns = Columns {
         text: &cfg.text,
@@ -151,12 +135,12 @@ pub fn load_dataset(cfg: &DatasetConfig, base_dir: &Path) -> Result<(Dataset, Fi
         label: &cfg.label,
         split: cfg.split.as_deref(),
     };
-    let records = read_table(&path, &columns)?;
-    let splits = if cfg.split.is_some() {
-        by_column(records)
-    } else {
-        by_ratios(records, ratios, cfg.split_seed)
-    };
+    let splits = read_splits(cfg, base_dir, |path| {
+        Ok(read_table(path, &columns)?
+            .into_iter()
+            .map(|r| (r.example, r.split))
+            .collect())
+    })?;
     let (splits, report) = filters.apply_splits(splits)?;
     if report.kept == 0 {
         return Err(DataError::EmptyAfterFilter {
@@ -174,6 +158,85 @@ pub fn load_dataset(cfg: &DatasetConfig, base_dir: &Path) -> Result<(Dataset, Fi
     Ok((Dataset::from_splits(train, dev, test), report))
 }
 
+/// The name a dataset's errors carry: its one file, or its train file.
+fn dataset_what(cfg: &DatasetConfig, base_dir: &Path) -> String {
+    match cfg.files() {
+        Some(DatasetFiles::One(p)) | Some(DatasetFiles::PerSplit { train: p, .. }) => {
+            resolve(base_dir, p).display().to_string()
+        }
+        None => "dataset".into(),
+    }
+}
+
+/// Reads a dataset's file(s) and assigns every record a split, for records of any kind (the
+/// classify/pair/tag tables here; other layouts pass their own `read`, which returns each
+/// record with its split-column value when `cfg.split` names one). One file is split by its
+/// column or by seeded ratios; with one file per split every record of a file goes to that
+/// file's split and a split without a file is empty.
+pub fn read_splits<T>(
+    cfg: &DatasetConfig,
+    base_dir: &Path,
+    mut read: impl FnMut(&Path) -> Result<Vec<(T, Option<Split>)>>,
+) -> Result<[Vec<T>; 3]> {
+    let invalid = |what: String, message: &str| DataError::InvalidConfig {
+        what,
+        message: message.into(),
+    };
+    match cfg.files() {
+        None => Err(invalid(
+            "dataset".into(),
+            "give either path (one file) or train (with dev and test: one file per split), exactly one of them",
+        )),
+        Some(DatasetFiles::One(path)) => {
+            let path = resolve(base_dir, path);
+            let what = path.display().to_string();
+            if cfg.split.is_some() && cfg.ratios.is_some() {
+                return Err(invalid(
+                    what,
+                    "give either a split column or ratios, not both",
+                ));
+            }
+            if cfg.split.is_some() && Format::from_path(&path)? == Format::Conll {
+                return Err(invalid(
+                    what,
+                    "a token/tag (.conll) file has no split column (hint: use ratios, or one file per split with train, dev and test)",
+                ));
+            }
+            let ratios = cfg.ratios.unwrap_or(DEFAULT_RATIOS);
+            check_ratios(&what, ratios)?;
+            let records = read(&path)?;
+            Ok(if cfg.split.is_some() {
+                by_column(records)
+            } else {
+                by_ratios(records, ratios, cfg.split_seed)
+            })
+        }
+        Some(DatasetFiles::PerSplit { train, dev, test }) => {
+            let what = resolve(base_dir, train).display().to_string();
+            if cfg.split.is_some() || cfg.ratios.is_some() {
+                return Err(invalid(
+                    what,
+                    "one file per split (train, dev, test) takes no split column or ratios",
+                ));
+            }
+            let mut out: [Vec<T>; 3] = Default::default();
+            for (split, file) in [
+                (Split::Train, Some(train)),
+                (Split::Dev, dev),
+                (Split::Test, test),
+            ] {
+                if let Some(file) = file {
+                    out[split as usize] = read(&resolve(base_dir, file))?
+                        .into_iter()
+                        .map(|(r, _)| r)
+                        .collect();
+                }
+            }
+            Ok(out)
+        }
+    }
+}
+
 fn check_ratios(what: &str, r: [f64; 3]) -> Result<()> {
     let sum: f64 = r.iter().sum();
     if r.iter().any(|x| !(0.0..=1.0).contains(x)) || (sum - 1.0).abs() > 1e-6 || r[0] == 0.0 {
@@ -187,19 +250,19 @@ fn check_ratios(what: &str, r: [f64; 3]) -> Result<()> {
     Ok(())
 }
 
-fn by_column(records: Vec<Record>) -> [Vec<Example>; 3] {
-    let mut out: [Vec<Example>; 3] = Default::default();
-    for r in records {
-        // read_table fills `split` whenever a split column is named.
-        let s = r.split.unwrap_or(Split::Train);
-        out[s as usize].push(r.example);
+fn by_column<T>(records: Vec<(T, Option<Split>)>) -> [Vec<T>; 3] {
+    let mut out: [Vec<T>; 3] = Default::default();
+    for (r, split) in records {
+        // read_table fills the split whenever a split column is named.
+        let s = split.unwrap_or(Split::Train);
+        out[s as usize].push(r);
     }
     out
 }
 
 /// Seeded split: a permutation of the rows, the first round(n·r₀) to train, the next
 /// round(n·r₁) to dev, the rest to test; each split keeps the file's order.
-fn by_ratios(records: Vec<Record>, r: [f64; 3], seed: u64) -> [Vec<Example>; 3] {
+fn by_ratios<T>(records: Vec<(T, Option<Split>)>, r: [f64; 3], seed: u64) -> [Vec<T>; 3] {
     let n = records.len();
     let mut order: Vec<usize> = (0..n).collect();
     order.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
@@ -215,9 +278,9 @@ fn by_ratios(records: Vec<Record>, r: [f64; 3], seed: u64) -> [Vec<Example>; 3] 
             Split::Test
         };
     }
-    let mut out: [Vec<Example>; 3] = Default::default();
-    for (rec, s) in records.into_iter().zip(assign) {
-        out[s as usize].push(rec.example);
+    let mut out: [Vec<T>; 3] = Default::default();
+    for ((rec, _), s) in records.into_iter().zip(assign) {
+        out[s as usize].push(rec);
     }
     out
 }

@@ -12,7 +12,8 @@
 //! Modules: `source` (files), `filter`, `dataset` (loading, splits, labels), `tokenizer`,
 //! `items` (examples to token ids), `packing` (lines packed into full rows, padding share),
 //! `batch` (rows, batches), `objectives` (MLM, CLM, NSP, SOP), `skipgram` (word2vec's pairs,
-//! subsampling and negatives), `error`.
+//! subsampling and negatives), `windows` (long inputs: overlapping windows, what truncation
+//! cuts), `error`.
 //!
 //! Imports only `config`; never `experiment`, `model`, `runtime` or `graph`.
 
@@ -26,12 +27,13 @@ pub mod packing;
 pub mod skipgram;
 pub mod source;
 pub mod tokenizer;
+pub mod windows;
 
 pub use batch::{
     Batch, BatchConfig, Batcher, IGNORE_INDEX, Item, Labels, Row, Target, derive_seed, encode_pair,
     encode_single,
 };
-pub use dataset::{DEFAULT_RATIOS, Dataset, load_corpus, load_dataset};
+pub use dataset::{DEFAULT_RATIOS, Dataset, load_corpus, load_dataset, read_splits};
 pub use error::DataError;
 pub use filter::{FilterReport, Filters, cjk_share, latin_share};
 pub use items::{class_items, corpus_items, sentence_pair_items, tag_items};
@@ -46,3 +48,6 @@ pub use source::{
     Columns, Example, Format, Record, Split, TextLines, digest, read_table, read_text, resolve,
 };
 pub use tokenizer::{Tok, TokStats, fit, fit_in};
+pub use windows::{
+    Truncation, WARN_TRUNCATED_SHARE, best_window, stride_or_default, window_room, windows,
+};

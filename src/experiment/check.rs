@@ -164,7 +164,9 @@ fn read_corpus(name: &str, c: &CorpusConfig) -> Result<(), CheckError> {
 }
 
 fn read_dataset(name: &str, d: &DatasetConfig) -> Result<Dataset, CheckError> {
-    missing(format!("dataset.{name}.path"), &d.path)?;
+    for (key, path) in d.file_keys() {
+        missing(format!("dataset.{name}.{key}"), path)?;
+    }
     data::load_dataset(d, Path::new(""))
         .map(|(ds, _)| ds)
         .map_err(|e| data_error(format!("dataset.{name}"), e))
@@ -194,7 +196,7 @@ fn fits_task(
     };
     if ds.test.is_empty() {
         return Err(mismatch(format!(
-            "dataset '{name}' has no test examples after splitting and filtering, so nothing can be scored (hint: check its split column, ratios or filter)"
+            "dataset '{name}' has no test examples after splitting and filtering, so nothing can be scored (hint: check its split column, ratios, test file or filter)"
         )));
     }
     if task == DownstreamTask::Tag {
@@ -244,12 +246,17 @@ fn at_line(cfg: &DatasetConfig, ex: &Example) -> String {
         label: &cfg.label,
         split: cfg.split.as_deref(),
     };
-    let line = data::read_table(&cfg.path, &columns)
-        .ok()
-        .and_then(|rs| rs.into_iter().find(|r| &r.example == ex).map(|r| r.line));
-    match line {
-        Some(line) => format!("{}:{line}", cfg.path.display()),
-        None => cfg.path.display().to_string(),
+    let files = cfg.file_keys();
+    let found = files.iter().find_map(|(_, path)| {
+        data::read_table(path, &columns)
+            .ok()
+            .and_then(|rs| rs.into_iter().find(|r| &r.example == ex).map(|r| r.line))
+            .map(|line| format!("{}:{line}", path.display()))
+    });
+    match (found, files.first()) {
+        (Some(at), _) => at,
+        (None, Some((_, path))) => path.display().to_string(),
+        (None, None) => "(no file)".into(),
     }
 }
 

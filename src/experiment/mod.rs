@@ -15,6 +15,7 @@ pub mod manifest;
 mod plan;
 mod runner;
 pub mod stage;
+mod truncation;
 pub mod vectors;
 pub mod verify;
 
@@ -27,3 +28,4 @@ pub use plan::{
 };
 pub use runner::{RunOptions, RunSummary, Shard, run_plan, threads_per_job};
 pub use stage::write_stage_graphs;
+pub use truncation::truncation_report;

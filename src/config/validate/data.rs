@@ -1,7 +1,7 @@
 //! Rules of `[corpus.NAME]`, `[dataset.NAME]` (ratios, columns, `filter`) and `[tokenizer]`.
 
 use super::{Violation, data_hint, violation};
-use crate::config::data::{FilterConfig, SPECIAL_TOKENS, TokenizerKind};
+use crate::config::data::{DatasetConfig, FilterConfig, SPECIAL_TOKENS, TokenizerKind};
 use crate::config::experiment::Experiment;
 use crate::config::limits;
 
@@ -12,6 +12,7 @@ pub(super) fn check_data(exp: &Experiment) -> Result<(), Violation> {
         check_filter("corpus", name, &c.filter)?;
     }
     for (name, d) in &exp.dataset {
+        check_files(name, d)?;
         if let (Some(_), Some(_)) = (&d.split, &d.ratios) {
             return Err(violation(
                 &["dataset", name, "ratios"],
@@ -36,6 +37,53 @@ pub(super) fn check_data(exp: &Experiment) -> Result<(), Violation> {
             }
         }
         check_filter("dataset", name, &d.filter)?;
+    }
+    Ok(())
+}
+
+/// `path` (one file) or `train`/`dev`/`test` (one file per split), never both; split files need
+/// `train` and take no split column or ratios.
+fn check_files(name: &str, d: &DatasetConfig) -> Result<(), Violation> {
+    let split_files: Vec<&str> = d
+        .file_keys()
+        .into_iter()
+        .map(|(k, _)| k)
+        .filter(|k| *k != "path")
+        .collect();
+    let Some(first) = split_files.first() else {
+        if d.path.is_none() {
+            return Err(violation(
+                &["dataset", name],
+                "names no data file: expected path = \"FILE\" (one file), or train = \"FILE\" with dev and test (one file per split)",
+            ));
+        }
+        return Ok(());
+    };
+    if d.path.is_some() {
+        return Err(violation(
+            &["dataset", name, first],
+            format!(
+                "dataset.{name}.path is set too: give either path (one file, split by a column or ratios) or train/dev/test (one file per split), not both"
+            ),
+        ));
+    }
+    if d.train.is_none() {
+        return Err(violation(
+            &["dataset", name, first],
+            format!(
+                "one file per split needs dataset.{name}.train = \"FILE\" (dev and test may be left out)"
+            ),
+        ));
+    }
+    for (key, set) in [("split", d.split.is_some()), ("ratios", d.ratios.is_some())] {
+        if set {
+            return Err(violation(
+                &["dataset", name, key],
+                format!(
+                    "with one file per split (dataset.{name}.{first}) the files are the splits, so {key} must not be set (hint: remove {key})"
+                ),
+            ));
+        }
     }
     Ok(())
 }

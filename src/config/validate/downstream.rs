@@ -195,5 +195,18 @@ fn check_windows(name: &str, d: &DownstreamConfig) -> Result<(), Violation> {
             ),
         ));
     }
+    if windows {
+        let task = match d.task {
+            DownstreamTask::Classify => "classify",
+            DownstreamTask::Pair => "pair",
+            DownstreamTask::Tag => "tag",
+        };
+        return Err(violation(
+            &at("long"),
+            format!(
+                "\"windows\" is not implemented yet for task = \"{task}\" (hint: remove long to truncate at seq_len, or raise seq_len)"
+            ),
+        ));
+    }
     Ok(())
 }

@@ -179,6 +179,9 @@ pub struct NamedData {
     pub source: DataSource,
 }
 
+// A plan holds a handful of these (one per stage that reads data), so the size difference
+// between the variants costs nothing worth an indirection.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
 pub enum DataSource {

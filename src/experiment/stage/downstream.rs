@@ -5,7 +5,7 @@
 use super::graphs::{
     GraphShape, Protocol, StageGraphs, Upstream, downstream_shape, dump_if_asked, stage_graphs,
 };
-use super::inputs::{feeds_of, record_filter};
+use super::inputs::{feeds_of, record_filter, record_truncation};
 use super::saved::{SavedHead, save_downstream_model};
 use super::transfer::{initial_params, subset, transferred};
 use super::vectors::STATIC_WORD;
@@ -130,6 +130,13 @@ pub fn train_downstream(s: &DownstreamStage, ctx: &StageContext) -> Result<Metri
         static_vectors: ctx.vectors.is_some() && s.embeddings.word == WordEmbedding::Static,
     };
     let (shape, protocol) = downstream_shape(dcfg, s.encoder, s.embeddings, &up, s.causal, s.seed)?;
+    // `long = "windows"` is refused by validation until windows are read; so: truncation.
+    record_truncation(
+        &mut metrics,
+        &d.name,
+        [&train_items, &dev_items, &test_items],
+        shape.seq,
+    );
     let mut graphs = stage_graphs(&shape)?;
     dump_if_asked(&graphs, ctx.stem)?;
     let batches = |items: &[Item]| -> Result<Vec<StepInputs>> {

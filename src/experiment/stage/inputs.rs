@@ -18,6 +18,36 @@ pub fn record_filter(metrics: &mut Metrics, name: &str, report: &data::FilterRep
     }
 }
 
+/// Records what truncation to `seq_len` cuts from a dataset's items (every split together) as
+/// `data.<name>.truncated_examples` and `data.<name>.cut_token_share`, and warns on stderr,
+/// naming the dataset, when it cuts more than a tenth of the examples.
+pub fn record_truncation(
+    metrics: &mut Metrics,
+    name: &str,
+    splits: [&[Item]; 3],
+    seq_len: usize,
+) -> data::Truncation {
+    let mut t = data::Truncation::default();
+    for items in splits {
+        t.add(data::Truncation::of_items(items, seq_len));
+    }
+    metrics.insert(
+        format!("data.{name}.truncated_examples"),
+        t.truncated as f64,
+    );
+    metrics.insert(format!("data.{name}.cut_token_share"), t.cut_share());
+    if t.truncated_share() > data::WARN_TRUNCATED_SHARE {
+        eprintln!(
+            "warning: dataset '{name}': {} of {} examples ({:.0}%) are longer than seq_len = {seq_len} and are truncated, {:.1}% of the dataset's tokens cut (hint: raise seq_len)",
+            t.truncated,
+            t.examples,
+            100.0 * t.truncated_share(),
+            100.0 * t.cut_share(),
+        );
+    }
+    t
+}
+
 /// Texts of a corpus, or the train texts (both sides of pairs) of a dataset.
 pub fn texts_of(d: &NamedData, metrics: &mut Metrics) -> Result<Vec<String>> {
     Ok(match &d.source {

@@ -195,6 +195,53 @@ const CASES: &[(&str, &str, &str, &[&str])] = &[
         "name = \"x\"\nseeds = [1, 1]",
         &["x.toml:2:9: ", "seeds: seed 1 appears twice"],
     ),
+    (
+        "dataset path and a split file",
+        "path = \"topics.tsv\"",
+        "path = \"topics.tsv\"\ntrain = \"train.tsv\"",
+        &[
+            "x.toml:8:",
+            "dataset.topics.train: dataset.topics.path is set too",
+            "not both",
+        ],
+    ),
+    (
+        "split files with ratios",
+        "path = \"topics.tsv\"",
+        "train = \"train.tsv\"\ntest = \"test.tsv\"\nratios = [0.8, 0.1, 0.1]",
+        &[
+            "x.toml:9:",
+            "dataset.topics.ratios: with one file per split (dataset.topics.train) the files are the splits",
+            "(hint: remove ratios)",
+        ],
+    ),
+    (
+        "split files with a split column",
+        "path = \"topics.tsv\"",
+        "train = \"train.tsv\"\nsplit = \"split\"",
+        &["dataset.topics.split: with one file per split"],
+    ),
+    (
+        "split files without train",
+        "path = \"topics.tsv\"",
+        "dev = \"dev.tsv\"\ntest = \"test.tsv\"",
+        &[
+            "x.toml:7:",
+            "dataset.topics.dev: one file per split needs dataset.topics.train",
+        ],
+    ),
+    (
+        "windows not read yet",
+        "transfer = \"finetune\"",
+        "transfer = \"finetune\"\nlong = \"windows\"",
+        &["downstream.C.long: \"windows\" is not implemented yet for task = \"classify\""],
+    ),
+    (
+        "dataset without a file",
+        "path = \"topics.tsv\"",
+        "text = \"text\"",
+        &["dataset.topics: names no data file: expected path"],
+    ),
 ];
 
 fn message_for(replace: &str, with: &str) -> String {

@@ -173,7 +173,7 @@ fn relative_paths_resolve_against_the_defining_file() {
     assert_eq!(exp.corpus["text"].path, cwd.join("exp/text.txt"));
     assert_eq!(
         exp.dataset["topics"].path,
-        cwd.join("exp/shared/topics.tsv")
+        Some(cwd.join("exp/shared/topics.tsv"))
     );
     // Keys set by `--set` resolve against the current directory.
     let exp = single(

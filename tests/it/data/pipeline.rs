@@ -31,7 +31,10 @@ fn quickstart_data_path() {
         31102
     );
     let data = DatasetConfig {
-        path: "data/wordnet/supersense.tsv.gz".into(),
+        path: Some("data/wordnet/supersense.tsv.gz".into()),
+        train: None,
+        dev: None,
+        test: None,
         text: "text".into(),
         text_pair: None,
         label: "label".into(),

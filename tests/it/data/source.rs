@@ -11,7 +11,10 @@ fn fixtures() -> PathBuf {
 
 fn dataset(path: &str) -> DatasetConfig {
     DatasetConfig {
-        path: path.into(),
+        path: Some(path.into()),
+        train: None,
+        dev: None,
+        test: None,
         text: "text".into(),
         text_pair: None,
         label: "label".into(),

@@ -12,5 +12,7 @@ mod pretraining_variance;
 mod recipe;
 mod run;
 mod slurm;
+mod split_files;
 mod tasks;
+mod truncation;
 mod verified_stages;

@@ -1,0 +1,92 @@
+//! What truncation cuts, before anything runs: the `truncation` section of `embedlab plan`.
+//!
+//! Counting needs the tokenizer. It is known when it is a file (`tokenizer.kind = "file"`) or
+//! when its stage has finished under the results folder; otherwise the section says it is
+//! unknown until the tokenizer is fitted. The downstream stage records the same counts in
+//! runs.csv (`data.NAME.truncated_examples`, `data.NAME.cut_token_share`).
+
+use super::plan::{DataSource, Plan, StageConfig};
+use super::stage::files;
+use crate::config::{DownstreamTask, TokenizerKind};
+use crate::data::{self, Tok, Truncation};
+use std::collections::BTreeSet;
+use std::fmt::Write;
+use std::path::{Path, PathBuf};
+
+/// One line per downstream dataset and sequence length: how many examples exceed `seq_len` and
+/// the share of their tokens cut (every split together). A data or tokenizer error is returned
+/// as its message.
+pub fn truncation_report(plan: &Plan, out_dir: &Path) -> Result<String, String> {
+    let mut out = String::from("\ntruncation (examples longer than seq_len, tokens cut)\n");
+    let mut seen = BTreeSet::new();
+    for stage in &plan.stages {
+        let StageConfig::Downstream {
+            downstream,
+            encoder,
+            data,
+            tokenizer,
+            ..
+        } = &stage.config
+        else {
+            continue;
+        };
+        let DataSource::Dataset(dc) = &data.source else {
+            continue;
+        };
+        let seq = downstream.seq_len.min(encoder.max_len);
+        if !seen.insert(format!(
+            "{}:{seq}:{tokenizer}:{:?}",
+            data.name, downstream.task
+        )) {
+            continue;
+        }
+        let head = format!("  dataset.{} at seq_len {seq}", data.name);
+        let Some(tok_path) = tokenizer_file(plan, out_dir, tokenizer) else {
+            let _ = writeln!(
+                out,
+                "{head}: unknown until the tokenizer is fitted (stage {tokenizer})"
+            );
+            continue;
+        };
+        let tok = Tok::load(&tok_path).map_err(|e| format!("{}: {e}", tok_path.display()))?;
+        let (ds, _) = data::load_dataset(dc, Path::new(""))
+            .map_err(|e| format!("dataset.{}: {e}", data.name))?;
+        let mut t = Truncation::default();
+        for split in data::Split::ALL {
+            let xs = ds.split(split);
+            let items = match downstream.task {
+                DownstreamTask::Tag => data::tag_items(xs, &tok, &ds.tag_labels()),
+                DownstreamTask::Classify | DownstreamTask::Pair => {
+                    data::class_items(xs, &tok, &ds.labels)
+                }
+            }
+            .map_err(|e| format!("dataset.{}: {e}", data.name))?;
+            t.add(Truncation::of_items(&items, seq));
+        }
+        let _ = writeln!(
+            out,
+            "{head}: {} of {} examples exceed it ({:.1}%), {:.1}% of tokens cut",
+            t.truncated,
+            t.examples,
+            100.0 * t.truncated_share(),
+            100.0 * t.cut_share(),
+        );
+    }
+    Ok(if seen.is_empty() { String::new() } else { out })
+}
+
+/// The tokenizer.json a downstream stage will read, when it exists already: the configured file,
+/// or the finished tokenizer (or import) stage's.
+fn tokenizer_file(plan: &Plan, out_dir: &Path, key: &str) -> Option<PathBuf> {
+    let finished = out_dir.join(".stages").join(key).join(files::TOKENIZER);
+    if finished.is_file() {
+        return Some(finished);
+    }
+    plan.stages.iter().find_map(|s| match &s.config {
+        StageConfig::Tokenizer { tokenizer: t, .. } if s.key == key => match (t.kind, &t.path) {
+            (TokenizerKind::File, Some(path)) if path.is_file() => Some(path.clone()),
+            _ => None,
+        },
+        _ => None,
+    })
+}
