@@ -3,6 +3,7 @@
 use super::layers::Layers;
 use super::limits;
 use super::optimizer::OptimizerConfig;
+use super::probe_layers::ProbeLayers;
 use super::pretrain::{default_batch_size, default_seq_len};
 use super::stage_ref::StageRef;
 use schemars::JsonSchema;
@@ -104,6 +105,18 @@ pub struct DownstreamConfig {
     #[serde(default, skip_serializing_if = "WindowPool::is_default")]
     #[schemars(extend("default" = "mean"))]
     pub window_pool: WindowPool,
+    /// Layer-wise measurements: `"all"` or a list of layer indices (0 is the embeddings' output,
+    /// k the output of encoder layer k), pooled as the head pools (`pooling`; every token for
+    /// `tag`). Feature extraction (`transfer = "frozen"` with every layer) trains one linear
+    /// probe per layer on the `probe` schedule, from one forward pass per example, and writes
+    /// `layer<k>_dev_accuracy`, `layer<k>_test_accuracy`, `layer<k>_dev_macro_f1` and
+    /// `layer<k>_test_macro_f1`; `from = "none"` there probes a random encoder, kept fixed (the
+    /// control). A run that trains the encoder (`finetune`, `lp-ft`, `scratch`) writes
+    /// `layer<k>_cka`: linear CKA between each layer's features of the dev texts under the
+    /// starting encoder (scratch: its random initialisation) and under the trained one. Read
+    /// with `transfer = "frozen"` only with `layers = "all"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probe_layers: Option<ProbeLayers>,
 }
 
 /// `downstream.NAME.long`: what an example longer than `seq_len` does.

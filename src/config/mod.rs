@@ -18,6 +18,7 @@
 //! - `error`: [`ConfigError`], every user mistake (exit code 2).
 mod data;
 mod downstream;
+mod probe_layers;
 mod embeddings;
 mod encoder;
 mod error;
@@ -45,6 +46,7 @@ pub use encoder::{Activation, EncoderConfig, NormPlacement};
 pub use error::{CellNote, ConfigError, Hint, Origin, display_path};
 pub use experiment::{Device, Experiment, json_schema};
 pub use layers::Layers;
+pub use probe_layers::ProbeLayers;
 pub use load::{AxisValue, GridPoint, LoadOptions, Loaded, MAX_CELLS, load, load_str, parse};
 pub use optimizer::{OptimizerConfig, OptimizerKind, Schedule};
 pub use pretrain::{PretrainConfig, PretrainTask};
