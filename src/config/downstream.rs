@@ -110,11 +110,13 @@ pub struct DownstreamConfig {
     /// `tag`). Feature extraction (`transfer = "frozen"` with every layer) trains one linear
     /// probe per layer on the `probe` schedule, from one forward pass per example, and writes
     /// `layer<k>_dev_accuracy`, `layer<k>_test_accuracy`, `layer<k>_dev_macro_f1` and
-    /// `layer<k>_test_macro_f1`; `from = "none"` there probes a random encoder, kept fixed (the
-    /// control). A run that trains the encoder (`finetune`, `lp-ft`, `scratch`) writes
-    /// `layer<k>_cka`: linear CKA between each layer's features of the dev texts under the
-    /// starting encoder (scratch: its random initialisation) and under the trained one. Read
-    /// with `transfer = "frozen"` only with `layers = "all"`.
+    /// `layer<k>_test_macro_f1`. A run that trains the encoder (`finetune`, `lp-ft`, `scratch`)
+    /// writes `layer<k>_cka`: linear CKA between each layer's features of the dev texts under
+    /// the starting encoder (scratch: its random initialisation) and under the trained one.
+    /// With `probe_layers`, `from = "none"` is the random-encoder control: `frozen` probes the
+    /// encoder at its seed's initialisation, kept fixed, and `finetune` / `lp-ft` become
+    /// `scratch` (so a sweep over `from` may include `"none"`). Read with `transfer = "frozen"`
+    /// only with `layers = "all"`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub probe_layers: Option<ProbeLayers>,
 }

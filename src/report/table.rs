@@ -259,7 +259,13 @@ pub fn write_summary(exp_dir: &Path, rows: &[Row], middle: &[String]) -> Result<
         .cloned()
         .collect();
     let plots =
-        super::plots::write_plots(exp_dir, rows, &axes, &super::markdown::test_metrics(rows))
+        super::plots::write_plots(
+            exp_dir,
+            rows,
+            &axes,
+            &super::markdown::test_metrics(rows),
+            middle,
+        )
             .unwrap_or_else(|e| {
                 eprintln!("warning: plots not written: {e:#}");
                 Vec::new()

@@ -65,9 +65,9 @@ pub(super) fn check_downstream(exp: &Experiment) -> Result<(), Violation> {
                 ));
             }
         }
-        // The random-encoder control: a frozen encoder at its initialisation, probed per layer.
-        let random_control =
-            d.transfer == Transfer::Frozen && d.probe_layers.is_some() && d.layers == Layers::All;
+        // The random-encoder control of `probe_layers`: nothing pretrained, so a frozen encoder
+        // stays at its initialisation and the other modes train from it (as scratch).
+        let random_control = d.probe_layers.is_some() && d.layers == Layers::All;
         if d.transfer != Transfer::Scratch && d.from.is_none() && !random_control {
             let word = d.transfer.name();
             return Err(violation(

@@ -321,7 +321,12 @@ impl Training<'_> {
             _ => shape.batch,
         };
         let depth = shape.spec.depth;
-        let mut per_layer = LayerFeatures::new(&shape.probe_layers, depth);
+        // Per-layer probes belong to feature extraction; lp-ft's probe phase has none.
+        let probed: &[usize] = match phase {
+            Phase::Final => &shape.probe_layers,
+            Phase::Probe => &[],
+        };
+        let mut per_layer = LayerFeatures::new(probed, depth);
         let mut featurize = |bs: &[StepInputs], at: usize| -> Result<Vec<StepInputs>> {
             let mut out = Vec::new();
             for batch in bs {

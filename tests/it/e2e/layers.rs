@@ -78,18 +78,26 @@ fn probe_layers_probes_every_layer_and_measures_cka() {
 }
 
 #[test]
-fn a_random_frozen_encoder_is_probed_with_from_none() {
+fn from_none_is_the_random_encoder_control() {
+    // A sweep over `from` with "none": frozen probes the random encoder, finetune becomes scratch.
     let (code, err, h, rows) = run(
-        "[downstream.C]\nfrom = \"none\"\nprobe_layers = [0, 2]\n\
-         [sweep]\n\"downstream.C.transfer\" = [\"frozen\"]\n",
+        "[downstream.C]\nprobe_layers = [0, 2]\n\
+         [sweep]\n\"downstream.C.from\" = [\"A\", \"none\"]\n\
+         \"downstream.C.transfer\" = [\"frozen\", \"finetune\"]\n",
     );
     assert_eq!(code, 0, "{err}");
-    let r = row(&rows, &h, "frozen");
-    assert_eq!(col(&h, r, "from"), "none");
-    assert_eq!(num(&h, r, "encoder_checksum_unchanged"), 1.0);
-    assert!((0.0..=1.0).contains(&num(&h, r, "layer0_test_accuracy")));
-    assert!((0.0..=1.0).contains(&num(&h, r, "layer2_test_accuracy")));
+    assert_eq!(rows.len(), 4, "{rows:?}");
+    let random = rows
+        .iter()
+        .find(|r| col(&h, r, "transfer") == "frozen" && col(&h, r, "pretrain") == "none")
+        .expect("a random frozen row");
+    assert_eq!(num(&h, random, "encoder_checksum_unchanged"), 1.0);
+    assert_eq!(col(&h, random, "transferred_tensors"), "");
+    assert!((0.0..=1.0).contains(&num(&h, random, "layer0_test_accuracy")));
+    assert!((0.0..=1.0).contains(&num(&h, random, "layer2_test_accuracy")));
     assert!(!h.iter().any(|c| c == "layer1_test_accuracy"));
+    let scratch = row(&rows, &h, "scratch");
+    assert!((0.0..=1.0 + 1e-9).contains(&num(&h, scratch, "layer2_cka")));
 }
 
 #[test]
