@@ -61,7 +61,7 @@ fn probe_layers_probes_every_layer_and_measures_cka() {
             assert!((0.0..=1.0).contains(&v), "layer{k}_{m} = {v}");
         }
     }
-    assert!(!h0.iter().any(|c| c.starts_with("layer")), "{h0:?}");
+    assert!(!h0.iter().any(|c| c.starts_with("layer0_")), "{h0:?}");
     for t in ["finetune", "lp-ft"] {
         let r = row(&rows, &h, t);
         for k in 0..=2 {
