@@ -43,10 +43,14 @@ fn row<'a>(rows: &'a [Vec<String>], h: &[String], transfer: &str) -> &'a [String
 
 #[test]
 fn probe_layers_probes_every_layer_and_measures_cka() {
-    let (code, err, h0, plain) = run("[sweep]\n\"downstream.C.transfer\" = [\"frozen\"]\n");
+    let (code, err, h0, plain) = run(
+        "[downstream.C]\npooling = \"mean\"\n[sweep]\n\"downstream.C.transfer\" = [\"frozen\"]\n",
+    );
     assert_eq!(code, 0, "{err}");
     let (code, err, h, rows) = run(
-        "[downstream.C]\nprobe_layers = \"all\"\n\
+        // Mean pooling: with [CLS] pooling layer 0's features are one constant vector (the
+        // [CLS] embedding at position 0), whose CKA is undefined (NaN).
+        "[downstream.C]\nprobe_layers = \"all\"\npooling = \"mean\"\n\
          [sweep]\n\"downstream.C.transfer\" = [\"frozen\", \"finetune\", \"lp-ft\"]\n",
     );
     assert_eq!(code, 0, "{err}");
