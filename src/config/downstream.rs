@@ -3,8 +3,8 @@
 use super::layers::Layers;
 use super::limits;
 use super::optimizer::OptimizerConfig;
-use super::probe_layers::ProbeLayers;
 use super::pretrain::{default_batch_size, default_seq_len};
+use super::probe_layers::ProbeLayers;
 use super::stage_ref::StageRef;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};

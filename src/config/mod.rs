@@ -18,7 +18,6 @@
 //! - `error`: [`ConfigError`], every user mistake (exit code 2).
 mod data;
 mod downstream;
-mod probe_layers;
 mod embeddings;
 mod encoder;
 mod error;
@@ -28,6 +27,7 @@ mod limits;
 mod load;
 mod optimizer;
 mod pretrain;
+mod probe_layers;
 mod reference;
 mod source;
 mod stage_ref;
@@ -46,10 +46,10 @@ pub use encoder::{Activation, EncoderConfig, NormPlacement};
 pub use error::{CellNote, ConfigError, Hint, Origin, display_path};
 pub use experiment::{Device, Experiment, json_schema};
 pub use layers::Layers;
-pub use probe_layers::ProbeLayers;
 pub use load::{AxisValue, GridPoint, LoadOptions, Loaded, MAX_CELLS, load, load_str, parse};
 pub use optimizer::{OptimizerConfig, OptimizerKind, Schedule};
 pub use pretrain::{PretrainConfig, PretrainTask};
+pub use probe_layers::ProbeLayers;
 pub use reference::reference_markdown;
 pub use source::{ENV_PREFIX, Point, Sources};
 pub use stage_ref::StageRef;

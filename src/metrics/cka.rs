@@ -58,7 +58,9 @@ mod tests {
 
     fn random(n: usize, d: usize, seed: u64) -> Vec<f32> {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-        (0..n * d).map(|_| rng.random::<f32>() * 2.0 - 1.0).collect()
+        (0..n * d)
+            .map(|_| rng.random::<f32>() * 2.0 - 1.0)
+            .collect()
     }
 
     #[test]
@@ -88,7 +90,10 @@ mod tests {
         let z: Vec<f32> = x.chunks_exact(2).flat_map(|r| [r[1], 0.0, -r[0]]).collect();
         assert!((linear_cka(&x, d, &z, 3, n) - 1.0).abs() < 1e-6);
         // An anisotropic scaling is not invariant: the test can fail.
-        let w: Vec<f32> = x.chunks_exact(2).flat_map(|r| [10.0 * r[0], r[1]]).collect();
+        let w: Vec<f32> = x
+            .chunks_exact(2)
+            .flat_map(|r| [10.0 * r[0], r[1]])
+            .collect();
         assert!(linear_cka(&x, d, &w, d, n) < 0.99);
     }
 
@@ -116,9 +121,7 @@ mod tests {
             .flat_map(|i| (0..d1).map(move |j| ((i * 7 + j * 3) % 11) as f32 / 10.0 - 0.5))
             .collect();
         let y: Vec<f32> = (0..n)
-            .flat_map(|i| {
-                (0..d2).map(move |j| ((i * 5 + j * 2) % 7) as f32 / 6.0 + 0.1 * i as f32)
-            })
+            .flat_map(|i| (0..d2).map(move |j| ((i * 5 + j * 2) % 7) as f32 / 6.0 + 0.1 * i as f32))
             .collect();
         // Inputs are f32 (as features are), so agreement is to f32 rounding of the inputs.
         let v = linear_cka(&x, d1, &y, d2, n);

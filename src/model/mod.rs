@@ -10,6 +10,7 @@ pub use encoder::{
 };
 pub use params::{Init, ModelBuilder, ParamDecl};
 pub use tasks::{
-    Head, IGNORE_INDEX, Mode, Pooling, TaskGraph, features_graph, head_graph, layer_features_graph, layer_output, pool, task_graph,
+    Head, IGNORE_INDEX, Mode, Pooling, TaskGraph, features_graph, head_graph, layer_features_graph,
+    layer_output, pool, task_graph,
 };
 pub use word2vec::{IN_VECTORS, OUT_VECTORS, sgns_graph};

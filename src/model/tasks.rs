@@ -285,12 +285,10 @@ pub fn layer_features_graph(
     let f = pooled(&mut m, out.hidden)?;
     let mut outs = Vec::new();
     for &k in layers {
-        let h = *out.layers.get(k).ok_or_else(|| {
-            graph::GraphError::Shape {
-                op: "layer_features",
-                node: "encoder".to_string(),
-                message: format!("layer {k} of an encoder with {} layers", spec.depth),
-            }
+        let h = *out.layers.get(k).ok_or_else(|| graph::GraphError::Shape {
+            op: "layer_features",
+            node: "encoder".to_string(),
+            message: format!("layer {k} of an encoder with {} layers", spec.depth),
         })?;
         // The last layer is `features` itself: the same value, not a second output.
         if k != spec.depth {

@@ -103,8 +103,7 @@ pub(super) fn layer_charts(rows: &[&Row], group: &[String]) -> Vec<Chart> {
         .iter()
         .filter(|c| {
             let mut vals = rows.iter().filter_map(|r| r.get(*c));
-            vals.next()
-                .is_some_and(|first| vals.any(|v| v != first))
+            vals.next().is_some_and(|first| vals.any(|v| v != first))
         })
         .collect();
     let mut charts = Vec::new();
@@ -158,18 +157,49 @@ mod tests {
     #[test]
     fn tables_and_charts_per_cell_and_layer() {
         let rows = [
-            row("c001", "A", &[("layer0_test_accuracy", "0.5"), ("layer1_test_accuracy", "0.7")]),
-            row("c001", "A", &[("layer0_test_accuracy", "0.6"), ("layer1_test_accuracy", "0.9")]),
-            row("c002", "none", &[("layer0_test_accuracy", "0.4"), ("layer1_test_accuracy", "0.4")]),
-            row("c003", "A", &[("layer0_cka", "0.99"), ("layer1_cka", "0.5")]),
+            row(
+                "c001",
+                "A",
+                &[
+                    ("layer0_test_accuracy", "0.5"),
+                    ("layer1_test_accuracy", "0.7"),
+                ],
+            ),
+            row(
+                "c001",
+                "A",
+                &[
+                    ("layer0_test_accuracy", "0.6"),
+                    ("layer1_test_accuracy", "0.9"),
+                ],
+            ),
+            row(
+                "c002",
+                "none",
+                &[
+                    ("layer0_test_accuracy", "0.4"),
+                    ("layer1_test_accuracy", "0.4"),
+                ],
+            ),
+            row(
+                "c003",
+                "A",
+                &[("layer0_cka", "0.99"), ("layer1_cka", "0.5")],
+            ),
         ];
         let ok: Vec<&Row> = rows.iter().collect();
         let from = "from".to_string();
         let md = section(&ok, &[&from]);
         assert!(md.contains("## Layers"), "{md}");
         // Mean 0.8 over two seeds; t(1) = 12.706, std 0.1414 → half-width 1.2706.
-        assert!(md.contains("| c001: from = A | 0.5500 ± 0.6353 | 0.8000 ± 1.2706 |"), "{md}");
-        assert!(md.contains("| c002: from = none | 0.4000 | 0.4000 |"), "{md}");
+        assert!(
+            md.contains("| c001: from = A | 0.5500 ± 0.6353 | 0.8000 ± 1.2706 |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| c002: from = none | 0.4000 | 0.4000 |"),
+            "{md}"
+        );
         assert!(md.contains("| c003: from = A | 0.9900 | 0.5000 |"), "{md}");
         let charts = layer_charts(&ok, &["from".to_string()]);
         let files: Vec<&str> = charts.iter().map(|c| c.file.as_str()).collect();

@@ -570,7 +570,14 @@ mod tests {
         assert!(by_depth.x.joined());
 
         let dir = tempfile::tempdir().unwrap();
-        let plots = write_plots(dir.path(), &rows, &axes, &["test_accuracy".to_string()], &[]).unwrap();
+        let plots = write_plots(
+            dir.path(),
+            &rows,
+            &axes,
+            &["test_accuracy".to_string()],
+            &[],
+        )
+        .unwrap();
         let read = |file: &str| {
             let p = plots.iter().find(|p| p.file == file).unwrap();
             std::fs::read_to_string(dir.path().join(&p.file)).unwrap()

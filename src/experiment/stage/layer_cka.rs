@@ -55,14 +55,14 @@ pub(super) fn layer_cka(
         }
         Ok(out)
     };
-    debug_assert!(matches!(shape.head, Head::Classify { .. } | Head::Tag { .. }));
+    debug_assert!(matches!(
+        shape.head,
+        Head::Classify { .. } | Head::Tag { .. }
+    ));
     let (x, y) = (feats(&before)?, feats(&after)?);
     for (i, &k) in shape.probe_layers.iter().enumerate() {
         let n = x[i].len() / d;
-        metrics.insert(
-            format!("layer{k}_cka"),
-            linear_cka(&x[i], d, &y[i], d, n),
-        );
+        metrics.insert(format!("layer{k}_cka"), linear_cka(&x[i], d, &y[i], d, n));
     }
     Ok(())
 }

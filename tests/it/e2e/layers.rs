@@ -60,7 +60,12 @@ fn probe_layers_probes_every_layer_and_measures_cka() {
     assert_eq!(num(&h, frozen, "layer2_test_accuracy"), plain_acc);
     assert_eq!(num(&h, frozen, "test_accuracy"), plain_acc);
     for k in 0..=2 {
-        for m in ["dev_accuracy", "test_accuracy", "dev_macro_f1", "test_macro_f1"] {
+        for m in [
+            "dev_accuracy",
+            "test_accuracy",
+            "dev_macro_f1",
+            "test_macro_f1",
+        ] {
             let v = num(&h, frozen, &format!("layer{k}_{m}"));
             assert!((0.0..=1.0).contains(&v), "layer{k}_{m} = {v}");
         }
@@ -84,11 +89,9 @@ fn probe_layers_probes_every_layer_and_measures_cka() {
 #[test]
 fn from_none_is_the_random_encoder_control() {
     // A sweep over `from` with "none": frozen probes the random encoder, finetune becomes scratch.
-    let (code, err, h, rows) = run(
-        "[downstream.C]\nprobe_layers = [0, 2]\n\
+    let (code, err, h, rows) = run("[downstream.C]\nprobe_layers = [0, 2]\n\
          [sweep]\n\"downstream.C.from\" = [\"A\", \"none\"]\n\
-         \"downstream.C.transfer\" = [\"frozen\", \"finetune\"]\n",
-    );
+         \"downstream.C.transfer\" = [\"frozen\", \"finetune\"]\n");
     assert_eq!(code, 0, "{err}");
     assert_eq!(rows.len(), 4, "{rows:?}");
     let random = rows
