@@ -4,6 +4,7 @@ use super::layers::Layers;
 use super::limits;
 use super::optimizer::OptimizerConfig;
 use super::pretrain::{default_batch_size, default_seq_len};
+use super::probe_layers::ProbeLayers;
 use super::stage_ref::StageRef;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -104,6 +105,20 @@ pub struct DownstreamConfig {
     #[serde(default, skip_serializing_if = "WindowPool::is_default")]
     #[schemars(extend("default" = "mean"))]
     pub window_pool: WindowPool,
+    /// Layer-wise measurements: `"all"` or a list of layer indices (0 is the embeddings' output,
+    /// k the output of encoder layer k), pooled as the head pools (`pooling`; every token for
+    /// `tag`). Feature extraction (`transfer = "frozen"` with every layer) trains one linear
+    /// probe per layer on the `probe` schedule, from one forward pass per example, and writes
+    /// `layer<k>_dev_accuracy`, `layer<k>_test_accuracy`, `layer<k>_dev_macro_f1` and
+    /// `layer<k>_test_macro_f1`. A run that trains the encoder (`finetune`, `lp-ft`, `scratch`)
+    /// writes `layer<k>_cka`: linear CKA between each layer's features of the dev texts under
+    /// the starting encoder (scratch: its random initialisation) and under the trained one.
+    /// With `probe_layers`, `from = "none"` is the random-encoder control: `frozen` probes the
+    /// encoder at its seed's initialisation, kept fixed, and `finetune` / `lp-ft` become
+    /// `scratch` (so a sweep over `from` may include `"none"`). Read with `transfer = "frozen"`
+    /// only with `layers = "all"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probe_layers: Option<ProbeLayers>,
 }
 
 /// `downstream.NAME.long`: what an example longer than `seq_len` does.

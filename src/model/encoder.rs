@@ -151,6 +151,9 @@ impl EncoderInputs {
 pub struct EncoderOutput {
     pub hidden: ValueId,
     pub word_table: Option<ValueId>,
+    /// Every layer's `[B, T, D]` output: the embeddings' (0), then each encoder layer's
+    /// (1..=depth; the last is `hidden`, after the final LayerNorm of a pre-LN encoder).
+    pub layers: Vec<ValueId>,
 }
 
 fn sinusoids(len: usize, d: usize) -> Vec<f64> {
@@ -251,6 +254,7 @@ pub fn encoder(
     })?;
     let plan = FusionPlan::new(spec, dt, m.train, m.fusion);
     let mut h = x;
+    let mut layers = vec![x];
     for l in 0..spec.depth {
         h = m.scoped(&format!("encoder.layer{l}"), |m| {
             if plan.attention {
@@ -259,13 +263,18 @@ pub fn encoder(
                 layer(m, spec, h, bias)
             }
         })?;
+        layers.push(h);
     }
     if spec.norm == NormPlacement::Pre {
         h = m.scoped("encoder", |m| m.layer_norm("final_norm", h, spec.ln_eps))?;
+        if let Some(last) = layers.last_mut() {
+            *last = h;
+        }
     }
     Ok(EncoderOutput {
         hidden: h,
         word_table,
+        layers,
     })
 }
 

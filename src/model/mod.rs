@@ -14,6 +14,6 @@ pub use fusion::{Fusion, FusionPlan, NO_FUSION_ENV};
 pub use params::{Init, ModelBuilder, ParamDecl};
 pub use tasks::{
     Head, IGNORE_INDEX, Mode, Pooling, TaskGraph, features_graph, features_graph_with, head_graph,
-    pool, task_graph,
+    layer_features_graph, layer_output, pool, task_graph,
 };
 pub use word2vec::{IN_VECTORS, OUT_VECTORS, sgns_graph};

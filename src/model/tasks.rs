@@ -267,6 +267,61 @@ pub fn features_graph_with(
     })
 }
 
+/// The name of layer `k`'s output in [`layer_features_graph`] of an encoder of `depth` layers:
+/// the last layer is `features` itself.
+pub fn layer_output(k: usize, depth: usize) -> String {
+    if k == depth {
+        "features".to_string()
+    } else {
+        format!("layer{k}")
+    }
+}
+
+/// The encoder alone with one output per layer in `layers` (0: the embeddings' output, k: encoder
+/// layer k's), each named [`layer_output`] and pooled like `features` (`[B, D]` with `pooling`,
+/// else `[B, T, D]`), besides `features` itself: every layer from one forward pass. No dropout.
+pub fn layer_features_graph(
+    spec: &EncoderSpec,
+    batch: usize,
+    seq: usize,
+    pooling: Option<Pooling>,
+    layers: &[usize],
+    dtype: DType,
+) -> graph::Result<TaskGraph> {
+    let mut g = Graph::new("encode");
+    let mut m = ModelBuilder::new(&mut g, dtype, false, 0);
+    let inp = EncoderInputs::declare(&mut m, spec, batch, seq)?;
+    let out = encoder(&mut m, spec, &inp)?;
+    let pooled = |m: &mut ModelBuilder, h: ValueId| match pooling {
+        Some(p) => pool(m, h, inp.attention_mask, p),
+        None => Ok(h),
+    };
+    let f = pooled(&mut m, out.hidden)?;
+    let mut outs = Vec::new();
+    for &k in layers {
+        let h = *out.layers.get(k).ok_or_else(|| graph::GraphError::Shape {
+            op: "layer_features",
+            node: "encoder".to_string(),
+            message: format!("layer {k} of an encoder with {} layers", spec.depth),
+        })?;
+        // The last layer is `features` itself: the same value, not a second output.
+        if k != spec.depth {
+            let v = pooled(&mut m, h)?;
+            outs.push((layer_output(k, spec.depth), v));
+        }
+    }
+    let params = std::mem::take(&mut m.params);
+    g.output("features", f)?;
+    for (name, v) in outs {
+        g.output(&name, v)?;
+    }
+    Ok(TaskGraph {
+        graph: g,
+        params,
+        trainable: vec![],
+    })
+}
+
 /// The classifier head alone on precomputed `features [rows, D]` with `labels [rows]`
 /// (rows = B for sequence tasks, B·T for tagging). Parameter names match [`task_graph`]'s head.
 pub fn head_graph(

@@ -35,6 +35,7 @@ pub fn test_metrics(rows: &[Row]) -> Vec<String> {
             ["test_accuracy", "test_macro_f1", "test_span_f1"]
                 .iter()
                 .any(|m| k.contains(m))
+                && super::layers::layer_of(k).is_none()
         })
         .cloned()
         .collect();
@@ -254,6 +255,8 @@ pub fn render(name: &str, rows: &[Row], group: &[String], plots: &[Plot]) -> Str
     }
 
     against_bow(&mut out, &ok, group, &varying, &metrics);
+
+    out.push_str(&super::layers::section(&ok, &varying));
 
     if !plots.is_empty() {
         let _ = writeln!(out, "\n## Plots\n");

@@ -1,6 +1,7 @@
 //! Reports: runs.csv and summary.csv tables, report.md, plots, the live board, and rebuilding
 //! them from runs.csv.
 pub mod board;
+mod layers;
 pub mod markdown;
 pub mod plots;
 mod rebuild;

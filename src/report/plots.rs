@@ -9,6 +9,8 @@
 //!   learning curve of every run (runs with the same curve, e.g. sharing a pretraining, are
 //!   drawn once).
 //!
+//! - with `probe_layers` columns, the two layer charts of [`super::layers`].
+//!
 //! Text is written as SVG `<text>` and laid out with plotters' built-in size estimate, so no font
 //! files or font libraries are needed. The folder is rewritten whole each time.
 
@@ -38,9 +40,9 @@ pub struct Plot {
 }
 
 /// One line of a chart: its legend name and points (x, y, half-width of the interval or NaN).
-struct Series {
-    name: String,
-    points: Vec<(f64, f64, f64)>,
+pub(super) struct Series {
+    pub name: String,
+    pub points: Vec<(f64, f64, f64)>,
 }
 
 /// Writes every chart of the results folder `dir` from its runs (`rows`), its sweep `axes` and
@@ -50,6 +52,7 @@ pub fn write_plots(
     rows: &[Row],
     axes: &[String],
     metrics: &[String],
+    group: &[String],
 ) -> Result<Vec<Plot>> {
     let plots_dir = dir.join("plots");
     if plots_dir.exists() {
@@ -72,6 +75,7 @@ pub fn write_plots(
             }
         }
     }
+    charts.extend(super::layers::layer_charts(&ok, group));
     charts.extend(curve_charts(&dir.join("curves.csv"))?);
     if charts.is_empty() {
         return Ok(Vec::new());
@@ -93,18 +97,18 @@ pub fn write_plots(
 }
 
 /// A chart to draw.
-struct Chart {
-    file: String,
-    title: String,
-    x_desc: String,
-    y_desc: String,
-    x: XAxis,
-    series: Vec<Series>,
+pub(super) struct Chart {
+    pub file: String,
+    pub title: String,
+    pub x_desc: String,
+    pub y_desc: String,
+    pub x: XAxis,
+    pub series: Vec<Series>,
 }
 
 /// What a chart's x axis holds, which decides where its points go and whether lines join them.
 #[derive(Debug, Clone, PartialEq)]
-enum XAxis {
+pub(super) enum XAxis {
     /// Numbers at their own positions (learning-curve steps); points joined by lines.
     Steps,
     /// The values of a numeric sweep axis, sorted, at 0, 1, 2, ...; points joined by lines.
@@ -503,6 +507,7 @@ mod tests {
             &rows,
             &["encoder.depth".to_string()],
             &["test_accuracy".to_string()],
+            &[],
         )
         .unwrap();
         let files: Vec<&str> = plots.iter().map(|p| p.file.as_str()).collect();
@@ -565,7 +570,14 @@ mod tests {
         assert!(by_depth.x.joined());
 
         let dir = tempfile::tempdir().unwrap();
-        let plots = write_plots(dir.path(), &rows, &axes, &["test_accuracy".to_string()]).unwrap();
+        let plots = write_plots(
+            dir.path(),
+            &rows,
+            &axes,
+            &["test_accuracy".to_string()],
+            &[],
+        )
+        .unwrap();
         let read = |file: &str| {
             let p = plots.iter().find(|p| p.file == file).unwrap();
             std::fs::read_to_string(dir.path().join(&p.file)).unwrap()

@@ -258,12 +258,17 @@ pub fn write_summary(exp_dir: &Path, rows: &[Row], middle: &[String]) -> Result<
         .filter(|c| !SETTINGS.contains(&c.as_str()))
         .cloned()
         .collect();
-    let plots =
-        super::plots::write_plots(exp_dir, rows, &axes, &super::markdown::test_metrics(rows))
-            .unwrap_or_else(|e| {
-                eprintln!("warning: plots not written: {e:#}");
-                Vec::new()
-            });
+    let plots = super::plots::write_plots(
+        exp_dir,
+        rows,
+        &axes,
+        &super::markdown::test_metrics(rows),
+        middle,
+    )
+    .unwrap_or_else(|e| {
+        eprintln!("warning: plots not written: {e:#}");
+        Vec::new()
+    });
     let name = exp_dir
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())

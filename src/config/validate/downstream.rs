@@ -65,7 +65,10 @@ pub(super) fn check_downstream(exp: &Experiment) -> Result<(), Violation> {
                 ));
             }
         }
-        if d.transfer != Transfer::Scratch && d.from.is_none() {
+        // The random-encoder control of `probe_layers`: nothing pretrained, so a frozen encoder
+        // stays at its initialisation and the other modes train from it (as scratch).
+        let random_control = d.probe_layers.is_some() && d.layers == Layers::All;
+        if d.transfer != Transfer::Scratch && d.from.is_none() && !random_control {
             let word = d.transfer.name();
             return Err(violation(
                 &at("transfer"),
@@ -108,6 +111,7 @@ pub(super) fn check_downstream(exp: &Experiment) -> Result<(), Violation> {
                 ),
             ));
         }
+        check_probe_layers(exp, name, d)?;
         check_windows(name, d)?;
         check_dropout("downstream", name, d.dropout)?;
         if d.epochs < 1 {
@@ -205,6 +209,41 @@ fn check_windows(name: &str, d: &DownstreamConfig) -> Result<(), Violation> {
             &at("long"),
             format!(
                 "\"windows\" is not implemented yet for task = \"{task}\" (hint: remove long to truncate at seq_len, or raise seq_len)"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// `probe_layers`: indices within the encoder, and under `transfer = "frozen"` only with every
+/// layer frozen (a partly frozen run neither extracts features nor trains the whole encoder).
+fn check_probe_layers(exp: &Experiment, name: &str, d: &DownstreamConfig) -> Result<(), Violation> {
+    let Some(p) = &d.probe_layers else {
+        return Ok(());
+    };
+    let at = ["downstream", name, "probe_layers"];
+    if d.transfer == Transfer::Frozen && d.layers != Layers::All {
+        return Err(violation(
+            &at,
+            format!(
+                "is read with transfer = \"frozen\" only with layers = \"all\" (found layers = {}): per-layer probes need every layer frozen (hint: set layers = \"all\", or use transfer = \"finetune\" for per-layer CKA)",
+                d.layers
+            ),
+        ));
+    }
+    // An imported encoder's depth is known only when its stage runs (checked there).
+    let imported = d
+        .from
+        .names()
+        .first()
+        .and_then(|s| exp.pretrain.get(s))
+        .is_some_and(|p| p.task == PretrainTask::Import);
+    if !imported && let Err(k) = p.indices(exp.encoder.depth) {
+        return Err(violation(
+            &at,
+            format!(
+                "layer {k} exceeds encoder.depth = {} (0 is the embeddings' output, {} the last layer's)",
+                exp.encoder.depth, exp.encoder.depth
             ),
         ));
     }

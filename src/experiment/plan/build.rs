@@ -270,6 +270,11 @@ pub fn normalise(exp: &Experiment) -> Experiment {
         if d.layers == Layers::First(depth) {
             d.layers = Layers::All;
         }
+        // `probe_layers`' random-encoder control: without a pretraining, every mode but frozen
+        // trains from the random initialisation, which is scratch.
+        if d.from.is_none() && matches!(d.transfer, Transfer::Finetune | Transfer::LpFt) {
+            d.transfer = Transfer::Scratch;
+        }
         if d.transfer == Transfer::Scratch {
             d.from = StageRef::default();
             d.layers = Layers::All;

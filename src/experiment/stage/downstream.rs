@@ -6,6 +6,8 @@ use super::graphs::{
     GraphShape, Protocol, StageGraphs, Upstream, downstream_shape, dump_if_asked, stage_graphs,
 };
 use super::inputs::{feeds_of, record_filter, record_truncation};
+use super::layer_cka::layer_cka;
+use super::layer_probe::{LayerFeatures, probe_each_layer};
 use super::saved::{SavedHead, save_downstream_model};
 use super::transfer::{initial_params, subset, transferred};
 use super::vectors::STATIC_WORD;
@@ -203,27 +205,27 @@ pub fn train_downstream(s: &DownstreamStage, ctx: &StageContext) -> Result<Metri
 /// Whether a linear probe is the stage's model (tested) or `lp-ft`'s first phase (not tested; its
 /// metrics are named `probe_*`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Phase {
+pub(super) enum Phase {
     Final,
     Probe,
 }
 
 /// The fixed batches of the three splits.
-struct Splits {
-    train: Vec<StepInputs>,
-    dev: Vec<StepInputs>,
-    test: Vec<StepInputs>,
+pub(super) struct Splits {
+    pub train: Vec<StepInputs>,
+    pub dev: Vec<StepInputs>,
+    pub test: Vec<StepInputs>,
 }
 
 /// One downstream training, either protocol.
-struct Training<'a> {
-    stage: &'a DownstreamStage<'a>,
-    ctx: &'a StageContext<'a>,
-    shape: &'a GraphShape,
-    protocol: Protocol,
-    classes: usize,
+pub(super) struct Training<'a> {
+    pub stage: &'a DownstreamStage<'a>,
+    pub ctx: &'a StageContext<'a>,
+    pub shape: &'a GraphShape,
+    pub protocol: Protocol,
+    pub classes: usize,
     /// Tag names and sequence length of a tagging task (span scores).
-    tags: Option<(&'a [String], usize)>,
+    pub tags: Option<(&'a [String], usize)>,
 }
 
 impl Training<'_> {
@@ -231,7 +233,7 @@ impl Training<'_> {
         <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(self.stage.seed)
     }
 
-    fn scoring(&self) -> Scoring<'static> {
+    pub(super) fn scoring(&self) -> Scoring<'static> {
         Scoring {
             pairs_of: &eval_pairs,
             classes: self.classes,
@@ -243,7 +245,7 @@ impl Training<'_> {
     /// With `checkpoint`, the loop checkpoints there and resumes from it (see
     /// [`train::fit_epochs`]).
     #[allow(clippy::too_many_arguments)]
-    fn fit(
+    pub(super) fn fit(
         &self,
         tr: &mut Trainer,
         train_b: &[StepInputs],
@@ -276,7 +278,12 @@ impl Training<'_> {
     }
 
     /// Tests the parameters in `tr` once.
-    fn test(&self, tr: &mut Trainer, test_b: &[StepInputs], metrics: &mut Metrics) -> Result<()> {
+    pub(super) fn test(
+        &self,
+        tr: &mut Trainer,
+        test_b: &[StepInputs],
+        metrics: &mut Metrics,
+    ) -> Result<()> {
         let scores = train::test_scores(tr, test_b, &self.scoring(), self.tags)?;
         metrics.insert("test_accuracy".into(), scores.accuracy);
         metrics.insert("test_macro_f1".into(), scores.macro_f1);
@@ -305,21 +312,29 @@ impl Training<'_> {
         let feats_g = graphs.take("features");
         let opts = self.ctx.session_options();
         let mut enc_params = train::init_params(&feats_g.params, s.seed)?;
-        let pretrained = s
-            .pretrained
-            .expect("feature extraction has a pretrained encoder");
-        runtime::load_params_into(
-            &pretrained.join(files::PARAMS),
-            &mut enc_params,
-            &runtime::LoadOptions::default(),
-        )?;
+        // Without a pretraining (the `probe_layers` random-encoder control) the encoder stays
+        // at its seed's initialisation.
+        if let Some(pretrained) = s.pretrained {
+            runtime::load_params_into(
+                &pretrained.join(files::PARAMS),
+                &mut enc_params,
+                &runtime::LoadOptions::default(),
+            )?;
+        }
         let before = enc_params.checksum();
         let mut sess = train::session(&feats_g, &opts)?;
         let rows = match shape.head {
             crate::model::Head::Tag { .. } => shape.batch * shape.seq,
             _ => shape.batch,
         };
-        let mut featurize = |bs: &[StepInputs]| -> Result<Vec<StepInputs>> {
+        let depth = shape.spec.depth;
+        // Per-layer probes belong to feature extraction; lp-ft's probe phase has none.
+        let probed: &[usize] = match phase {
+            Phase::Final => &shape.probe_layers,
+            Phase::Probe => &[],
+        };
+        let mut per_layer = LayerFeatures::new(probed, depth);
+        let mut featurize = |bs: &[StepInputs], at: usize| -> Result<Vec<StepInputs>> {
             let mut out = Vec::new();
             for batch in bs {
                 let mut feeds = Feeds::new();
@@ -328,6 +343,7 @@ impl Training<'_> {
                 }
                 feeds.params(&enc_params);
                 let o = sess.run(&feeds)?;
+                per_layer.collect(at, &o, batch, rows, shape.spec.d_model)?;
                 let f = o.tensor("features")?;
                 let values = f.as_f32().unwrap_or(&[]).to_vec();
                 out.push(vec![
@@ -348,9 +364,9 @@ impl Training<'_> {
             Ok(out)
         };
         let (ftrain, fdev, ftest) = (
-            featurize(&split.train)?,
-            featurize(&split.dev)?,
-            featurize(&split.test)?,
+            featurize(&split.train, 0)?,
+            featurize(&split.dev, 1)?,
+            featurize(&split.test, 2)?,
         );
         let (hg, he) = (graphs.take("head_train_step"), graphs.take("head_eval"));
         let params = train::init_params(&hg.params, s.seed)?;
@@ -371,6 +387,7 @@ impl Training<'_> {
                     "encoder_checksum_unchanged".into(),
                     (before == enc_params.checksum()) as u8 as f64,
                 );
+                probe_each_layer(self, &per_layer, (&hg, &he), &probe, metrics)?;
                 head
             }
             Phase::Probe => self.fit(&mut tr, &ftrain, &fdev, &probe, metrics, "probe_", None)?,
@@ -405,6 +422,8 @@ impl Training<'_> {
         if let (Some(v), None) = (self.ctx.vectors, &checkpoint) {
             params.set(STATIC_WORD, v)?;
         }
+        // The starting encoder, for `probe_layers`' CKA against the trained one.
+        let starting = (!self.shape.probe_layers.is_empty()).then(|| params.clone());
         if checkpoint.is_some() {
             metrics.insert("transferred_tensors".into(), n as f64);
         }
@@ -451,6 +470,10 @@ impl Training<'_> {
             Some(&resume),
         )?;
         self.test(&mut tr, &split.test, metrics)?;
+        if let Some(starting) = &starting {
+            let lg = graphs.take("layer_features");
+            layer_cka(self, &lg, starting, &best, &split.dev, metrics)?;
+        }
         if transfer == Transfer::Frozen {
             metrics.insert(
                 "encoder_checksum_unchanged".into(),

@@ -32,6 +32,10 @@ pub struct GraphShape {
     pub probe_first: bool,
     /// The seed of the graphs' dropout.
     pub seed: u64,
+    /// `probe_layers`, resolved to indices (empty: unset). Feature extraction's `features` graph
+    /// then outputs these layers too; a run that trains the encoder gets a `layer_features`
+    /// graph for CKA.
+    pub probe_layers: Vec<usize>,
 }
 
 /// What a pretraining stage's graphs depend on besides its configuration.
@@ -93,6 +97,7 @@ pub fn pretrain_shape(
         features_only: false,
         probe_first: false,
         seed,
+        probe_layers: Vec::new(),
     })
 }
 
@@ -140,10 +145,21 @@ pub fn downstream_shape(
         Layers::All => spec.depth,
         Layers::First(k) => k,
     };
-    let transfer = if up.previous.is_none() {
-        Transfer::Scratch
-    } else {
-        d.transfer
+    // Frozen with nothing pretrained is the random-encoder control of `probe_layers` (the
+    // checks allow it only there); any other mode without a pretraining is scratch.
+    let transfer = match (up.previous, d.transfer) {
+        (None, Transfer::Frozen) => Transfer::Frozen,
+        (None, _) => Transfer::Scratch,
+        (Some(_), t) => t,
+    };
+    let probe_layers = match &d.probe_layers {
+        None => Vec::new(),
+        Some(p) => p.indices(spec.depth).map_err(|k| {
+            anyhow::anyhow!(
+                "probe_layers: layer {k} exceeds the encoder's depth {} (0 is the embeddings)",
+                spec.depth
+            )
+        })?,
     };
     let features_only = transfer == Transfer::Frozen && layers == spec.depth;
     let probe_first = transfer == Transfer::LpFt;
@@ -165,6 +181,7 @@ pub fn downstream_shape(
         features_only,
         probe_first,
         seed,
+        probe_layers,
     };
     Ok((shape, Protocol { transfer, layers }))
 }
@@ -210,11 +227,20 @@ pub fn stage_graphs(s: &GraphShape) -> Result<StageGraphs> {
             frozen_prefixes: vec![],
         };
         let (d, p) = (s.spec.d_model, s.spec.dropout);
+        let features = if s.features_only && !s.probe_layers.is_empty() {
+            model::layer_features_graph(
+                &s.spec,
+                s.batch,
+                s.seq,
+                pooling,
+                &s.probe_layers,
+                DType::F32,
+            )?
+        } else {
+            model::features_graph(&s.spec, s.batch, s.seq, pooling, DType::F32)?
+        };
         graphs.extend([
-            (
-                "features",
-                model::features_graph(&s.spec, s.batch, s.seq, pooling, DType::F32)?,
-            ),
+            ("features", features),
             (
                 "head_train_step",
                 model::head_graph(d, classes, rows, p, &head_train, DType::F32, seed)?,
@@ -224,6 +250,23 @@ pub fn stage_graphs(s: &GraphShape) -> Result<StageGraphs> {
                 model::head_graph(d, classes, rows, p, &Mode::Eval, DType::F32, seed)?,
             ),
         ]);
+    }
+    if !s.features_only && !s.probe_layers.is_empty() {
+        let pooling = match s.head {
+            Head::Classify { pooling, .. } => Some(pooling),
+            Head::Tag { .. } | Head::Mlm { .. } | Head::Clm => None,
+        };
+        graphs.push((
+            "layer_features",
+            model::layer_features_graph(
+                &s.spec,
+                s.batch,
+                s.seq,
+                pooling,
+                &s.probe_layers,
+                DType::F32,
+            )?,
+        ));
     }
     if !s.features_only {
         graphs.extend([

@@ -1,5 +1,5 @@
 //! Stages: the units of work a plan is made of, one file per kind (tokenizer, static word
-//! vectors, pretraining, downstream, bag-of-words baseline) over one [`StageContext`]. Each computes into a folder the
+//! vectors, pretraining, downstream (its per-layer probes and CKA in `layer_probe`, `layer_cka`), bag-of-words baseline) over one [`StageContext`]. Each computes into a folder the
 //! runner renames into place when it completes, and returns its metrics. The graphs a stage
 //! trains are built by [`graphs::stage_graphs`], which `embedlab graph` calls too.
 mod baseline;
@@ -8,6 +8,8 @@ mod downstream;
 pub mod files;
 mod graphs;
 mod inputs;
+mod layer_cka;
+mod layer_probe;
 mod pretrain;
 mod saved;
 mod tokenizer;

@@ -8,6 +8,7 @@ mod finetune_resume;
 mod full_disk;
 mod grid;
 mod kill_resume;
+mod layers;
 mod pretraining_variance;
 mod recipe;
 mod run;

@@ -1,0 +1,68 @@
+//! `probe_layers` on a run that trains the encoder: how much training changed each layer, as
+//! linear CKA (Kornblith et al. 2019) between the layer's features of the dev texts under the
+//! starting encoder and under the trained one. Metrics `layer<k>_cka`.
+
+use super::Metrics;
+use super::downstream::Training;
+use super::transfer::subset;
+use crate::data::IGNORE_INDEX;
+use crate::metrics::linear_cka;
+use crate::model::{Head, TaskGraph, layer_output};
+use crate::runtime::{Feeds, ParamStore};
+use crate::train::{self, StepInputs};
+use anyhow::Result;
+
+/// Writes `layer<k>_cka` for each layer the `layer_features` graph `lg` outputs, comparing the
+/// encoder of `start` with that of `trained` on the `dev` batches. Rows are the labelled
+/// examples (tokens for tagging), so padding and unlabelled sub-words are left out.
+pub(super) fn layer_cka(
+    run: &Training,
+    lg: &TaskGraph,
+    start: &ParamStore,
+    trained: &ParamStore,
+    dev: &[StepInputs],
+    metrics: &mut Metrics,
+) -> Result<()> {
+    let shape = run.shape;
+    let (d, depth) = (shape.spec.d_model, shape.spec.depth);
+    let names: Vec<&str> = lg.params.iter().map(|p| p.name.as_str()).collect();
+    let before = subset(start, |n| names.contains(&n))?;
+    let after = subset(trained, |n| names.contains(&n))?;
+    let mut sess = train::session(lg, &run.ctx.session_options())?;
+    let mut feats = |params: &ParamStore| -> Result<Vec<Vec<f32>>> {
+        let mut out = vec![Vec::new(); shape.probe_layers.len()];
+        for batch in dev {
+            let mut feeds = Feeds::new();
+            for (n, t) in batch.iter().filter(|(n, _)| n != "labels") {
+                feeds.tensor(n.clone(), t);
+            }
+            feeds.params(params);
+            let o = sess.run(&feeds)?;
+            let labels = batch
+                .iter()
+                .find(|(n, _)| n == "labels")
+                .and_then(|(_, t)| t.as_i64())
+                .unwrap_or(&[]);
+            for (i, &k) in shape.probe_layers.iter().enumerate() {
+                let f = o.tensor(&layer_output(k, depth))?;
+                let values = f.as_f32().unwrap_or(&[]);
+                for (row, &g) in values.chunks_exact(d).zip(labels) {
+                    if g != IGNORE_INDEX {
+                        out[i].extend_from_slice(row);
+                    }
+                }
+            }
+        }
+        Ok(out)
+    };
+    debug_assert!(matches!(
+        shape.head,
+        Head::Classify { .. } | Head::Tag { .. }
+    ));
+    let (x, y) = (feats(&before)?, feats(&after)?);
+    for (i, &k) in shape.probe_layers.iter().enumerate() {
+        let n = x[i].len() / d;
+        metrics.insert(format!("layer{k}_cka"), linear_cka(&x[i], d, &y[i], d, n));
+    }
+    Ok(())
+}
