@@ -353,6 +353,16 @@ impl Tok {
             .to_vec())
     }
 
+    /// Token ids of a text, without special tokens, with each token's span in the text as
+    /// character offsets `[start, end)` (Unicode characters, as SQuAD's `answer_start` counts).
+    pub fn encode_with_offsets(&self, text: &str) -> Result<(Vec<u32>, Vec<(usize, usize)>)> {
+        let enc = self
+            .inner
+            .encode_char_offsets(text, false)
+            .map_err(tok_err)?;
+        Ok((enc.get_ids().to_vec(), enc.get_offsets().to_vec()))
+    }
+
     /// Token ids of many texts (in parallel), without special tokens.
     pub fn encode_all(&self, texts: &[&str]) -> Result<Vec<Vec<u32>>> {
         let encodings = self

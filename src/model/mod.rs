@@ -1,6 +1,7 @@
 //! The model zoo: embeddings, Transformer encoder, heads, losses and task graphs, built with `graph`.
 mod encoder;
 mod params;
+mod span;
 mod tasks;
 mod word2vec;
 
@@ -10,6 +11,7 @@ pub use encoder::{
 };
 pub use params::{Init, ModelBuilder, ParamDecl};
 pub use tasks::{
-    Head, IGNORE_INDEX, Mode, Pooling, TaskGraph, features_graph, head_graph, pool, task_graph,
+    Head, IGNORE_INDEX, Mode, Pooling, TaskGraph, features_graph, head_graph, pool,
+    span_head_graph, task_graph,
 };
 pub use word2vec::{IN_VECTORS, OUT_VECTORS, sgns_graph};

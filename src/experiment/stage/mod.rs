@@ -10,6 +10,7 @@ mod graphs;
 mod inputs;
 mod pretrain;
 mod saved;
+pub mod span;
 mod tokenizer;
 mod transfer;
 mod vectors;
