@@ -12,5 +12,6 @@ mod pretraining_variance;
 mod recipe;
 mod run;
 mod slurm;
+mod span;
 mod tasks;
 mod verified_stages;
