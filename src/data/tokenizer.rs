@@ -277,6 +277,9 @@ fn fit_wordpiece(cfg: &TokenizerConfig, texts: &[&str], specials: Vec<AddedToken
     Ok(tok)
 }
 
+/// Each token's `[start, end)` in its text, in Unicode characters.
+pub type CharOffsets = Vec<(usize, usize)>;
+
 impl Tok {
     /// Loads a tokenizer.json; its special tokens must have the fixed ids.
     pub fn load(path: &Path) -> Result<Tok> {
@@ -355,7 +358,7 @@ impl Tok {
 
     /// Token ids of a text, without special tokens, with each token's span in the text as
     /// character offsets `[start, end)` (Unicode characters, as SQuAD's `answer_start` counts).
-    pub fn encode_with_offsets(&self, text: &str) -> Result<(Vec<u32>, Vec<(usize, usize)>)> {
+    pub fn encode_with_offsets(&self, text: &str) -> Result<(Vec<u32>, CharOffsets)> {
         let enc = self
             .inner
             .encode_char_offsets(text, false)

@@ -181,6 +181,8 @@ pub struct NamedData {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
+// A plan holds a handful of these, built once; boxing the dataset would buy nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum DataSource {
     Corpus(CorpusConfig),
     Dataset(DatasetConfig),
