@@ -125,12 +125,23 @@ pub fn export(args: ExportArgs) -> ExitCode {
 /// `export --format hf`: the encoder (and with `--head` its trained head) as a Hugging Face
 /// directory whose tokenizer truncates to the run's sequence length.
 fn export_hf(args: &ExportArgs, enc: &LoadedEncoder) -> ExitCode {
+    if args.head
+        && enc
+            .head
+            .as_ref()
+            .is_some_and(|h| h.task == DownstreamTask::Span)
+    {
+        return fail(
+            EXIT_INVALID_INPUT,
+            "a span (question answering) head has no Hugging Face layout here (hint: export it with --format onnx)",
+        );
+    }
     let head = match (&enc.head, args.head) {
         (Some(h), true) => Some(match h.task {
             DownstreamTask::Classify | DownstreamTask::Pair => {
                 HfHead::Sequence { labels: &h.labels }
             }
-            DownstreamTask::Tag => HfHead::Tokens { labels: &h.labels },
+            DownstreamTask::Tag | DownstreamTask::Span => HfHead::Tokens { labels: &h.labels },
         }),
         _ => None,
     };

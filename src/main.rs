@@ -5,6 +5,7 @@
 mod cli;
 mod interop_cmd;
 mod predict_cmd;
+mod predict_span;
 mod quantize_cmd;
 
 use clap::Parser;
@@ -164,7 +165,22 @@ fn data_report(plan: &Plan) -> Result<String, String> {
             }
         }
         for (name, d) in &e.dataset {
-            if seen.insert(format!("dataset.{name}:{d:?}")) {
+            let span = e
+                .downstream
+                .values()
+                .any(|s| s.data == *name && s.task == embedlab::config::DownstreamTask::Span);
+            if span && seen.insert(format!("dataset.{name}:{d:?}")) {
+                let ds = embedlab::data::load_span_dataset(d, std::path::Path::new(""))
+                    .map_err(|e| format!("dataset.{name}: {e}"))?;
+                let _ = writeln!(
+                    out,
+                    "  dataset.{name}: span questions (train {}, dev {}, test {})",
+                    ds.train.len(),
+                    ds.dev.len(),
+                    ds.test.len(),
+                );
+            }
+            if !span && seen.insert(format!("dataset.{name}:{d:?}")) {
                 let (ds, report) = embedlab::data::load_dataset(d, std::path::Path::new(""))
                     .map_err(|e| format!("dataset.{name}: {e}"))?;
                 let _ = writeln!(

@@ -18,7 +18,7 @@ use std::process::ExitCode;
 const EXIT_FAILED: u8 = 1;
 const EXIT_INVALID_INPUT: u8 = 2;
 
-fn fail(code: u8, message: impl std::fmt::Display) -> ExitCode {
+pub(crate) fn fail(code: u8, message: impl std::fmt::Display) -> ExitCode {
     eprintln!("error: {message}");
     ExitCode::from(code)
 }
@@ -159,6 +159,7 @@ fn encode(tok: &Tok, task: DownstreamTask, input: &Input, seq: usize) -> Result<
             (row, starts)
         }
         DownstreamTask::Classify => (encode_single(&tok.encode(&input.text)?, seq)?, vec![]),
+        DownstreamTask::Span => bail!("span inputs are windowed (see predict_span)"),
         DownstreamTask::Pair => {
             let b = tok.encode(input.pair.as_deref().unwrap_or(""))?;
             (encode_pair(&tok.encode(&input.text)?, &b, seq)?, vec![])
@@ -172,7 +173,7 @@ fn encode(tok: &Tok, task: DownstreamTask, input: &Input, seq: usize) -> Result<
     })
 }
 
-fn csv_field(s: &str) -> String {
+pub(crate) fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
@@ -189,10 +190,23 @@ pub fn predict(args: PredictArgs) -> ExitCode {
                 enc.described
             );
         };
+        if head.task == DownstreamTask::Span {
+            return Ok(Err(crate::predict_span::prepare(&args, enc)?));
+        }
         let columns = text_columns(&args.run)?;
         let inputs = read_inputs(&args.input, &columns, head.task == DownstreamTask::Pair)?;
-        Ok((enc, head, inputs))
+        Ok(Ok((enc, head, inputs)))
     })();
+    let prepared = match prepared {
+        Ok(Err(span)) => {
+            return match crate::predict_span::run(&args, span) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => fail(EXIT_FAILED, format!("{e:#}")),
+            };
+        }
+        Ok(Ok(p)) => Ok(p),
+        Err(e) => Err(e),
+    };
     let (enc, head, inputs) = match prepared {
         Ok(p) => p,
         Err(e) => return fail(EXIT_INVALID_INPUT, format!("{e:#}")),

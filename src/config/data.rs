@@ -65,6 +65,30 @@ pub struct DatasetConfig {
     /// Cleaning and subsampling of the examples (see `filter = { ... }`).
     #[serde(default)]
     pub filter: FilterConfig,
+    /// For `task = "span"` tables: the column holding the question.
+    #[serde(
+        default = "default_question_column",
+        skip_serializing_if = "is_question"
+    )]
+    #[schemars(extend("default" = "question"))]
+    pub question: String,
+    /// For `task = "span"` tables: the column holding the context the answer is taken from.
+    #[serde(default = "default_context_column", skip_serializing_if = "is_context")]
+    #[schemars(extend("default" = "context"))]
+    pub context: String,
+    /// For `task = "span"` tables: the column holding the answer text, a substring of the
+    /// context.
+    #[serde(default = "default_answer_column", skip_serializing_if = "is_answer")]
+    #[schemars(extend("default" = "answer"))]
+    pub answer: String,
+    /// For `task = "span"` tables: the column holding the answer's first character in the
+    /// context (counted in Unicode characters from 0, as SQuAD's `answer_start`).
+    #[serde(
+        default = "default_answer_start_column",
+        skip_serializing_if = "is_answer_start"
+    )]
+    #[schemars(extend("default" = "answer_start"))]
+    pub answer_start: String,
     /// What a label found in dev or test but never in train (usually a typo) does.
     #[serde(default, skip_serializing_if = "UnseenLabels::is_default")]
     #[schemars(extend("default" = "error"))]
@@ -138,6 +162,30 @@ fn default_text_column() -> String {
 }
 fn default_label_column() -> String {
     "label".into()
+}
+fn default_question_column() -> String {
+    "question".into()
+}
+fn default_context_column() -> String {
+    "context".into()
+}
+fn default_answer_column() -> String {
+    "answer".into()
+}
+fn default_answer_start_column() -> String {
+    "answer_start".into()
+}
+fn is_question(s: &str) -> bool {
+    s == "question"
+}
+fn is_context(s: &str) -> bool {
+    s == "context"
+}
+fn is_answer(s: &str) -> bool {
+    s == "answer"
+}
+fn is_answer_start(s: &str) -> bool {
+    s == "answer_start"
 }
 
 /// `filter = { ... }`: cleaning and subsampling steps of a corpus or dataset, run in the order of

@@ -119,6 +119,21 @@ pub struct DownstreamConfig {
     /// only with `layers = "all"`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub probe_layers: Option<ProbeLayers>,
+    /// For `span`: the longest answer decoded, in tokens (a predicted span has end ≥ start and
+    /// end − start < `max_answer_tokens`).
+    #[serde(
+        default = "default_max_answer_tokens",
+        skip_serializing_if = "is_default_max_answer_tokens"
+    )]
+    #[schemars(range(min = 1), extend("default" = 30))]
+    pub max_answer_tokens: usize,
+}
+
+fn default_max_answer_tokens() -> usize {
+    30
+}
+fn is_default_max_answer_tokens(n: &usize) -> bool {
+    *n == default_max_answer_tokens()
 }
 
 /// `downstream.NAME.long`: what an example longer than `seq_len` does.
@@ -194,6 +209,7 @@ impl DownstreamConfig {
             DownstreamTask::Classify | DownstreamTask::Pair | DownstreamTask::Tag => {
                 LongInputs::Truncate
             }
+            DownstreamTask::Span => LongInputs::Windows,
         })
     }
 }
@@ -221,6 +237,11 @@ pub enum DownstreamTask {
     Pair,
     /// One tag per token (the label column: space-separated BIO tags, one per word of the text).
     Tag,
+    /// Extractive question answering: the question (segment A) and a window of the context
+    /// (segment B) in, the answer's start and end token out. Read from a SQuAD v1.1 JSON file or
+    /// a table with the dataset's `question`, `context`, `answer` and `answer_start` columns;
+    /// scored by SQuAD's exact match and token F1.
+    Span,
 }
 
 /// How the pretrained encoder enters the downstream stage.

@@ -263,7 +263,16 @@ fn by_column<T>(records: Vec<(T, Option<Split>)>) -> [Vec<T>; 3] {
 /// Seeded split: a permutation of the rows, the first round(n·r₀) to train, the next
 /// round(n·r₁) to dev, the rest to test; each split keeps the file's order.
 fn by_ratios<T>(records: Vec<(T, Option<Split>)>, r: [f64; 3], seed: u64) -> [Vec<T>; 3] {
-    let n = records.len();
+    let assign = ratio_assignment(records.len(), r, seed);
+    let mut out: [Vec<T>; 3] = Default::default();
+    for ((rec, _), s) in records.into_iter().zip(assign) {
+        out[s as usize].push(rec);
+    }
+    out
+}
+
+/// The split of each of `n` rows under seeded ratios (see `by_ratios`).
+pub(crate) fn ratio_assignment(n: usize, r: [f64; 3], seed: u64) -> Vec<Split> {
     let mut order: Vec<usize> = (0..n).collect();
     order.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
     let n_train = ((n as f64 * r[0]).round() as usize).min(n);
@@ -278,9 +287,5 @@ fn by_ratios<T>(records: Vec<(T, Option<Split>)>, r: [f64; 3], seed: u64) -> [Ve
             Split::Test
         };
     }
-    let mut out: [Vec<T>; 3] = Default::default();
-    for ((rec, _), s) in records.into_iter().zip(assign) {
-        out[s as usize].push(rec);
-    }
-    out
+    assign
 }

@@ -26,6 +26,8 @@ pub mod objectives;
 pub mod packing;
 pub mod skipgram;
 pub mod source;
+pub mod span;
+pub mod squad;
 pub mod tokenizer;
 pub mod windows;
 
@@ -47,6 +49,11 @@ pub use skipgram::{NegativeSampler, Window, keep_probabilities, skipgram_pairs, 
 pub use source::{
     Columns, Example, Format, Record, Split, TextLines, digest, read_table, read_text, resolve,
 };
+pub use span::{
+    Answer, Decoded, SpanExample, SpanItem, SpanRow, answer_text, best_in_window,
+    best_over_windows, padding_span_row, span_item, span_rows,
+};
+pub use squad::{SpanDataset, load_span_dataset, looks_like_span};
 pub use tokenizer::{Tok, TokStats, fit, fit_in};
 pub use windows::{
     Truncation, WARN_TRUNCATED_SHARE, best_window, stride_or_default, window_room, windows,

@@ -131,7 +131,7 @@ pub fn read_bytes(path: &Path) -> Result<Vec<u8>> {
 }
 
 /// Checks the bytes are UTF-8 and returns them as text, or names the first bad line.
-fn utf8(path: &Path, bytes: Vec<u8>) -> Result<String> {
+pub(crate) fn utf8(path: &Path, bytes: Vec<u8>) -> Result<String> {
     match String::from_utf8(bytes) {
         Ok(mut s) => {
             if s.starts_with('\u{feff}') {

@@ -277,6 +277,9 @@ fn fit_wordpiece(cfg: &TokenizerConfig, texts: &[&str], specials: Vec<AddedToken
     Ok(tok)
 }
 
+/// Each token's `[start, end)` in its text, in Unicode characters.
+pub type CharOffsets = Vec<(usize, usize)>;
+
 impl Tok {
     /// Loads a tokenizer.json; its special tokens must have the fixed ids.
     pub fn load(path: &Path) -> Result<Tok> {
@@ -351,6 +354,16 @@ impl Tok {
             .map_err(tok_err)?
             .get_ids()
             .to_vec())
+    }
+
+    /// Token ids of a text, without special tokens, with each token's span in the text as
+    /// character offsets `[start, end)` (Unicode characters, as SQuAD's `answer_start` counts).
+    pub fn encode_with_offsets(&self, text: &str) -> Result<(Vec<u32>, CharOffsets)> {
+        let enc = self
+            .inner
+            .encode_char_offsets(text, false)
+            .map_err(tok_err)?;
+        Ok((enc.get_ids().to_vec(), enc.get_offsets().to_vec()))
     }
 
     /// Token ids of many texts (in parallel), without special tokens.

@@ -254,6 +254,7 @@ impl LoadedEncoder {
                 "pair",
             ),
             DownstreamTask::Tag => (Head::Tag { classes }, "tag"),
+            DownstreamTask::Span => (Head::Span, "span"),
         };
         let head = ModelHead {
             head,

@@ -120,7 +120,19 @@ fn check_cell(e: &Experiment, seen: &mut Seen) -> Result<(), CheckError> {
             read_corpus(name, c)?;
         }
     }
+    let span_data: BTreeSet<&str> = e
+        .downstream
+        .values()
+        .filter(|d| d.task == DownstreamTask::Span)
+        .map(|d| d.data.as_str())
+        .collect();
     for (name, d) in &e.dataset {
+        if span_data.contains(name.as_str()) {
+            if seen.corpora.insert(format!("span {d:?}")) {
+                read_span_dataset(name, d)?;
+            }
+            continue;
+        }
         if let Entry::Vacant(slot) = seen.datasets.entry(format!("{d:?}")) {
             slot.insert(read_dataset(name, d)?);
         }
@@ -170,6 +182,24 @@ fn read_dataset(name: &str, d: &DatasetConfig) -> Result<Dataset, CheckError> {
     data::load_dataset(d, Path::new(""))
         .map(|(ds, _)| ds)
         .map_err(|e| data_error(format!("dataset.{name}"), e))
+}
+
+/// A span dataset: every answer checked against its context; test questions needed.
+fn read_span_dataset(name: &str, d: &DatasetConfig) -> Result<(), CheckError> {
+    for (key, path) in d.file_keys() {
+        missing(format!("dataset.{name}.{key}"), path)?;
+    }
+    let ds = data::load_span_dataset(d, Path::new(""))
+        .map_err(|e| data_error(format!("dataset.{name}"), e))?;
+    if ds.test.is_empty() {
+        return Err(CheckError::Mismatch {
+            key: format!("dataset.{name}"),
+            message: format!(
+                "dataset '{name}' has no test questions after splitting, so nothing can be scored (hint: check its split column or ratios)"
+            ),
+        });
+    }
+    Ok(())
 }
 
 fn check_tokenizer_file(e: &Experiment) -> Result<(), CheckError> {

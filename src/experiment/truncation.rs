@@ -33,6 +33,10 @@ pub fn truncation_report(plan: &Plan, out_dir: &Path) -> Result<String, String> 
         let DataSource::Dataset(dc) = &data.source else {
             continue;
         };
+        // A span task reads every context in windows: nothing is cut.
+        if downstream.task == DownstreamTask::Span {
+            continue;
+        }
         let seq = downstream.seq_len.min(encoder.max_len);
         if !seen.insert(format!(
             "{}:{seq}:{tokenizer}:{:?}",
@@ -56,7 +60,7 @@ pub fn truncation_report(plan: &Plan, out_dir: &Path) -> Result<String, String> 
             let xs = ds.split(split);
             let items = match downstream.task {
                 DownstreamTask::Tag => data::tag_items(xs, &tok, &ds.tag_labels()),
-                DownstreamTask::Classify | DownstreamTask::Pair => {
+                DownstreamTask::Classify | DownstreamTask::Pair | DownstreamTask::Span => {
                     data::class_items(xs, &tok, &ds.labels)
                 }
             }

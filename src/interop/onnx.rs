@@ -12,7 +12,10 @@
 //!
 //! With a trained head ([`ModelHead`]) the model also outputs `logits` and `probabilities`
 //! (softmax of the logits): `[batch, classes]` for a sequence task (classify, pair; pooled as
-//! the head was trained), `[batch, sequence, classes]` for tagging. The metadata then also has
+//! the head was trained), `[batch, sequence, classes]` for tagging, `[batch, sequence, 2]` for
+//! extractive QA (start and end logits of every token, labels `start`, `end`; its
+//! probabilities are softmaxes over the sequence axis, unmasked: a reader keeps the context
+//! tokens only and decodes the best span). The metadata then also has
 //! `embedlab.task` and `embedlab.labels` (a JSON list of the label names, in output order).
 
 use crate::graph::{self, DType, Graph, dynamic, export::tensor_proto, onnx_pb};
@@ -70,13 +73,16 @@ fn build(
         Some(Head::Tag { classes }) => {
             Some(m.scoped("head", |m| m.dense("classifier", out.hidden, classes))?)
         }
+        Some(Head::Span) => Some(m.scoped("head", |m| m.dense("span", out.hidden, 2))?),
         Some(h @ (Head::Mlm { .. } | Head::Clm)) => {
             anyhow::bail!("a {h:?} head is a pretraining head; only task heads are exported")
         }
     };
-    let probabilities = match logits {
-        Some(l) => Some(m.g.softmax(l, -1)?),
-        None => None,
+    let probabilities = match (logits, head) {
+        // Span: over the sequence, for the start and for the end.
+        (Some(l), Some(Head::Span)) => Some(m.g.softmax(l, 1)?),
+        (Some(l), _) => Some(m.g.softmax(l, -1)?),
+        (None, _) => None,
     };
     let params = std::mem::take(&mut m.params);
     g.output(TOKEN_FEATURES, out.hidden)?;
@@ -113,6 +119,7 @@ pub fn task_model(
 ) -> anyhow::Result<ExportedModel> {
     let classes = match head.head {
         Head::Classify { classes, .. } | Head::Tag { classes } => classes,
+        Head::Span => 2,
         Head::Mlm { .. } | Head::Clm => 0,
     };
     if classes != head.labels.len() {
@@ -123,7 +130,7 @@ pub fn task_model(
     }
     let pooling = match head.head {
         Head::Classify { pooling, .. } => pooling,
-        Head::Tag { .. } | Head::Mlm { .. } | Head::Clm => Pooling::Mean,
+        Head::Tag { .. } | Head::Span | Head::Mlm { .. } | Head::Clm => Pooling::Mean,
     };
     inference_model(spec, params, pooling, Some(head))
 }

@@ -3,6 +3,7 @@ mod encoder;
 mod fused_layer;
 mod fusion;
 mod params;
+mod span;
 mod tasks;
 mod word2vec;
 
@@ -14,6 +15,6 @@ pub use fusion::{Fusion, FusionPlan, NO_FUSION_ENV};
 pub use params::{Init, ModelBuilder, ParamDecl};
 pub use tasks::{
     Head, IGNORE_INDEX, Mode, Pooling, TaskGraph, features_graph, features_graph_with, head_graph,
-    layer_features_graph, layer_output, pool, task_graph,
+    layer_features_graph, layer_output, pool, span_head_graph, task_graph,
 };
 pub use word2vec::{IN_VECTORS, OUT_VECTORS, sgns_graph};

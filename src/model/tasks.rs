@@ -6,6 +6,7 @@
 use super::encoder::{EncoderInputs, EncoderSpec, encoder};
 use super::fusion::Fusion;
 use super::params::{Init, ModelBuilder, ParamDecl};
+use super::span::span_head;
 use crate::graph::{self, DType, Graph, ValueId};
 
 pub use crate::data::IGNORE_INDEX;
@@ -30,6 +31,8 @@ pub enum Head {
     Classify { classes: usize, pooling: Pooling },
     /// One label per token (`labels [B·T]`).
     Tag { classes: usize },
+    /// Extractive QA: start and end logits over the tokens (see [`super::span`]).
+    Span,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -223,6 +226,10 @@ pub fn task_graph(
                 logits,
             )
         }
+        Head::Span => {
+            let flat = m.g.reshape(out.hidden, &[batch * seq, d])?;
+            span_head(&mut m, flat, batch, seq, spec.dropout)?
+        }
     };
     let params = std::mem::take(&mut m.params);
     finish(g, params, loss, logits, mode)
@@ -340,6 +347,26 @@ pub fn head_graph(
     let labels = m.g.input("labels", DType::I64, &[rows])?;
     let logits = classifier(&mut m, feats, classes, dropout)?;
     let loss = m.g.softmax_cross_entropy(logits, labels, IGNORE_INDEX)?;
+    let params = std::mem::take(&mut m.params);
+    finish(g, params, loss, logits, mode)
+}
+
+/// The span head alone on precomputed `features [B·T, D]` (inputs `span_mask [B, T]`, `labels
+/// [2·B]`, as in [`task_graph`]); parameter names match [`task_graph`]'s head.
+pub fn span_head_graph(
+    d_model: usize,
+    batch: usize,
+    seq: usize,
+    dropout: f64,
+    mode: &Mode,
+    dtype: DType,
+    seed: i64,
+) -> graph::Result<TaskGraph> {
+    let mut g = Graph::new("head");
+    let train = matches!(mode, Mode::Train { .. });
+    let mut m = ModelBuilder::new(&mut g, dtype, train, seed);
+    let feats = m.g.input("features", dtype, &[batch * seq, d_model])?;
+    let (loss, logits) = span_head(&mut m, feats, batch, seq, dropout)?;
     let params = std::mem::take(&mut m.params);
     finish(g, params, loss, logits, mode)
 }

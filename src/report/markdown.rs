@@ -26,15 +26,22 @@ fn varies<'a>(rows: impl IntoIterator<Item = &'a Row>, c: &str) -> bool {
     vals.len() > 1
 }
 
-/// The test metrics present: accuracy, macro-F1 and (tagging) span F1, sorted.
+/// The test metrics present: accuracy, macro-F1, (tagging) span F1 and (extractive QA) exact
+/// match and F1, sorted.
 pub fn test_metrics(rows: &[Row]) -> Vec<String> {
     let mut cols: Vec<String> = rows
         .iter()
         .flat_map(|r| r.keys())
         .filter(|k| {
-            ["test_accuracy", "test_macro_f1", "test_span_f1"]
-                .iter()
-                .any(|m| k.contains(m))
+            [
+                "test_accuracy",
+                "test_macro_f1",
+                "test_span_f1",
+                "test_exact_match",
+                "test_f1",
+            ]
+            .iter()
+            .any(|m| k.contains(m))
                 && super::layers::layer_of(k).is_none()
         })
         .cloned()

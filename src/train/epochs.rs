@@ -16,10 +16,16 @@ use std::path::Path;
 /// Appends (gold, predicted) label pairs of one batch, given the evaluation graph's logits.
 pub type PairFn<'a> = dyn Fn(&crate::graph::Tensor, &StepInputs, &mut Vec<(i64, i64)>) + 'a;
 
-/// How predictions are scored: the pairs of a batch, and the number of classes.
+/// Scores a whole split from the evaluation graph's logits of each of its batches, in order
+/// (extractive QA: exact match over examples whose windows span several batches).
+pub type SplitScoreFn<'a> = dyn Fn(&[crate::graph::Tensor]) -> f64 + 'a;
+
+/// How predictions are scored: the pairs of a batch, and the number of classes; or, with
+/// `split_score`, one score of the whole dev split, named `metric` (else accuracy over pairs).
 pub struct Scoring<'a> {
     pub pairs_of: &'a PairFn<'a>,
     pub classes: usize,
+    pub split_score: Option<(&'static str, &'a SplitScoreFn<'a>)>,
 }
 
 /// How long an epoch loop runs, and where it checkpoints.
@@ -47,7 +53,7 @@ pub struct Fitted {
     pub params: ParamStore,
     /// The last training step's loss.
     pub train_loss: f64,
-    /// The best epoch's dev accuracy (none without dev batches).
+    /// The best epoch's dev accuracy, or the scoring's split score (none without dev batches).
     pub dev_accuracy: Option<f64>,
 }
 
@@ -139,13 +145,8 @@ pub fn fit_epochs(
         }
         at.done = 0;
         if !dev_b.is_empty() {
-            let mut pairs = Vec::new();
-            for batch in dev_b {
-                let (_, logits) = tr.evaluate(batch)?;
-                (scoring.pairs_of)(&logits, batch, &mut pairs);
-            }
-            let (acc, _) = accuracy_macro_f1(&pairs, scoring.classes);
-            progress.point("dev", "accuracy", tr.opt.step, acc);
+            let (metric, acc) = dev_score(tr, dev_b, scoring)?;
+            progress.point("dev", metric, tr.opt.step, acc);
             if best.as_ref().is_none_or(|(b, _)| acc > *b) {
                 best = Some((acc, tr.params.clone()));
                 at.since_best = 0;
@@ -176,6 +177,28 @@ pub fn fit_epochs(
             dev_accuracy: None,
         },
     })
+}
+
+/// The dev score that picks the best epoch: accuracy over the batches' pairs, or the split
+/// score.
+fn dev_score(
+    tr: &mut Trainer,
+    dev_b: &[StepInputs],
+    scoring: &Scoring,
+) -> Result<(&'static str, f64)> {
+    if let Some((metric, score)) = scoring.split_score {
+        let mut all = Vec::with_capacity(dev_b.len());
+        for batch in dev_b {
+            all.push(tr.evaluate(batch)?.1);
+        }
+        return Ok((metric, score(&all)));
+    }
+    let mut pairs = Vec::new();
+    for batch in dev_b {
+        let (_, logits) = tr.evaluate(batch)?;
+        (scoring.pairs_of)(&logits, batch, &mut pairs);
+    }
+    Ok(("accuracy", accuracy_macro_f1(&pairs, scoring.classes).0))
 }
 
 /// Test figures of a trained model.

@@ -9,7 +9,9 @@ mod schedule;
 mod steps;
 mod trainer;
 
-pub use epochs::{EpochLoop, Fitted, PairFn, Scoring, TestScores, fit_epochs, test_scores};
+pub use epochs::{
+    EpochLoop, Fitted, PairFn, Scoring, SplitScoreFn, TestScores, fit_epochs, test_scores,
+};
 pub use lr_scales::LrScales;
 pub use progress::{Progress, curve_every};
 pub use schedule::{OptimSpec, OptimizerKind, Schedule, decays};

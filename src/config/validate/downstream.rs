@@ -36,6 +36,15 @@ pub(super) fn check_downstream(exp: &Experiment) -> Result<(), Violation> {
                 ),
             ));
         }
+        if d.task == DownstreamTask::Span && d.baseline {
+            return Err(violation(
+                &at("baseline"),
+                "the bag-of-words baseline has no span (question answering) mode (hint: remove baseline = true)",
+            ));
+        }
+        if d.max_answer_tokens == 0 {
+            return Err(violation(&at("max_answer_tokens"), "must be at least 1"));
+        }
         for (i, stage) in d.from.names().iter().enumerate() {
             if !exp.pretrain.contains_key(stage) {
                 let names: Vec<&String> = exp.pretrain.keys().collect();
@@ -204,6 +213,8 @@ fn check_windows(name: &str, d: &DownstreamConfig) -> Result<(), Violation> {
             DownstreamTask::Classify => "classify",
             DownstreamTask::Pair => "pair",
             DownstreamTask::Tag => "tag",
+            // A span task reads its contexts in windows.
+            DownstreamTask::Span => return Ok(()),
         };
         return Err(violation(
             &at("long"),

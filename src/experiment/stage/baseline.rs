@@ -32,6 +32,7 @@ pub fn fit_baseline(task: DownstreamTask, d: &NamedData, ctx: &StageContext) -> 
         DownstreamTask::Classify => BowTask::Classify,
         DownstreamTask::Pair => BowTask::Pair,
         DownstreamTask::Tag => BowTask::Tag,
+        DownstreamTask::Span => bail!("the bag-of-words baseline has no span task"),
     };
     let started = std::time::Instant::now();
     let m = fit_and_score(&ds.train, &ds.dev, &ds.test, bow_task, &labels)

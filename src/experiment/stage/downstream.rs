@@ -9,6 +9,7 @@ use super::inputs::{feeds_of, record_filter, record_truncation};
 use super::layer_cka::layer_cka;
 use super::layer_probe::{LayerFeatures, probe_each_layer};
 use super::saved::{SavedHead, save_downstream_model};
+use super::span::{SpanData, SpanSplit, Windowing, exact_match_f1, span_batches, span_data};
 use super::transfer::{initial_params, subset, transferred};
 use super::vectors::STATIC_WORD;
 use super::{Metrics, StageContext, files};
@@ -20,9 +21,10 @@ use crate::experiment::convert::optim_spec;
 use crate::experiment::plan::{DataSource, NamedData};
 use crate::graph::Tensor;
 use crate::metrics::argmax_rows;
+use crate::model::Head;
 use crate::runtime::{self, Feeds, ParamStore};
-use crate::train::{self, EpochLoop, Scoring, StepInputs, Trainer};
-use anyhow::{Context, Result, bail};
+use crate::train::{self, EpochLoop, Scoring, SplitScoreFn, StepInputs, Trainer};
+use anyhow::{Result, bail};
 use std::path::Path;
 
 /// A downstream stage's configuration and the folders of the stages it reads.
@@ -53,6 +55,7 @@ pub fn label_names(task: DownstreamTask, ds: &Dataset) -> Result<Vec<String>> {
             ds.labels.clone()
         }
         DownstreamTask::Classify => ds.labels.clone(),
+        DownstreamTask::Span => bail!("a span task has no labels (its answers are spans)"),
     })
 }
 
@@ -63,6 +66,7 @@ fn prepare(task: DownstreamTask, ds: &Dataset, tok: &Tok) -> Result<([Vec<Item>;
         Ok(match task {
             DownstreamTask::Tag => data::tag_items(xs, tok, &labels)?,
             DownstreamTask::Pair | DownstreamTask::Classify => data::class_items(xs, tok, &labels)?,
+            DownstreamTask::Span => bail!("span examples are windowed, not itemized"),
         })
     };
     Ok((
@@ -88,6 +92,9 @@ fn eval_pairs(logits: &Tensor, batch: &StepInputs, out: &mut Vec<(i64, i64)>) {
     }
 }
 
+/// The inputs of the encoder (the rest of a batch belongs to the head).
+const ENCODER_INPUTS: [&str; 3] = ["input_ids", "attention_mask", "token_type_ids"];
+
 /// Trains and tests a downstream task; returns its metrics.
 pub fn train_downstream(s: &DownstreamStage, ctx: &StageContext) -> Result<Metrics> {
     let dcfg = s.downstream;
@@ -96,33 +103,55 @@ pub fn train_downstream(s: &DownstreamStage, ctx: &StageContext) -> Result<Metri
     let DataSource::Dataset(dc) = &d.source else {
         bail!("downstream data '{}' must be a dataset", d.name)
     };
-    let (ds, report) = data::load_dataset(dc, Path::new(""))?;
-    record_filter(&mut metrics, &d.name, &report);
     let tok = Tok::load(&s.tokenizer_dir.join(files::TOKENIZER))?;
-    // How the tokenizer fits this dataset, and labels a model cannot learn (absent from train).
-    let texts = ds.train_texts();
-    let stats = tok.stats(&texts)?;
-    metrics.insert(format!("data.{}.unk_rate", d.name), stats.unk_rate);
-    metrics.insert(format!("data.{}.avg_tokens", d.name), stats.avg_len);
-    metrics.insert(
-        format!("data.{}.unseen_labels", d.name),
-        ds.unseen_labels.len() as f64,
-    );
-    if !ds.unseen_labels.is_empty() {
-        eprintln!(
-            "note: dataset '{}': labels only outside train (ignored in scores): {}",
-            d.name,
-            ds.unseen_labels.join(", ")
+    let prepared = if dcfg.task == DownstreamTask::Span {
+        let ds = data::load_span_dataset(dc, Path::new(""))?;
+        metrics.insert(
+            format!("data.{}.kept", d.name),
+            (ds.train.len() + ds.dev.len() + ds.test.len()) as f64,
         );
-    }
-    let ([train_items, dev_items, test_items], label_names) = prepare(dcfg.task, &ds, &tok)?;
+        record_tokens(&mut metrics, &d.name, &tok, &ds.train_texts())?;
+        let seq = dcfg.seq_len.min(s.encoder.max_len);
+        let sd = span_data(ds, &tok, Windowing::of(dcfg, seq))?;
+        metrics.insert(
+            format!("data.{}.windows_per_example", d.name),
+            sd.train.rows.len() as f64 / sd.train.examples.len().max(1) as f64,
+        );
+        Prepared::Span(sd)
+    } else {
+        let (ds, report) = data::load_dataset(dc, Path::new(""))?;
+        record_filter(&mut metrics, &d.name, &report);
+        // How the tokenizer fits this dataset, and labels a model cannot learn (absent from
+        // train).
+        record_tokens(&mut metrics, &d.name, &tok, &ds.train_texts())?;
+        metrics.insert(
+            format!("data.{}.unseen_labels", d.name),
+            ds.unseen_labels.len() as f64,
+        );
+        if !ds.unseen_labels.is_empty() {
+            eprintln!(
+                "note: dataset '{}': labels only outside train (ignored in scores): {}",
+                d.name,
+                ds.unseen_labels.join(", ")
+            );
+        }
+        let (items, labels) = prepare(dcfg.task, &ds, &tok)?;
+        Prepared::Labeled(items, labels)
+    };
+    let (n_train, n_test, label_names) = match &prepared {
+        Prepared::Labeled(items, labels) => (items[0].len(), items[2].len(), labels.clone()),
+        // The span head's two outputs per token, as exported.
+        Prepared::Span(sd) => (
+            sd.train.rows.len(),
+            sd.test.rows.len(),
+            vec!["start".to_string(), "end".to_string()],
+        ),
+    };
     let classes = label_names.len();
-    if train_items.is_empty() || test_items.is_empty() {
+    if n_train == 0 || n_test == 0 {
         bail!(
-            "dataset '{}' needs train and test examples (train {}, test {})",
+            "dataset '{}' needs train and test examples (train {n_train}, test {n_test})",
             d.name,
-            train_items.len(),
-            test_items.len()
         );
     }
     let up = Upstream {
@@ -132,13 +161,16 @@ pub fn train_downstream(s: &DownstreamStage, ctx: &StageContext) -> Result<Metri
         static_vectors: ctx.vectors.is_some() && s.embeddings.word == WordEmbedding::Static,
     };
     let (shape, protocol) = downstream_shape(dcfg, s.encoder, s.embeddings, &up, s.causal, s.seed)?;
-    // `long = "windows"` is refused by validation until windows are read; so: truncation.
-    record_truncation(
-        &mut metrics,
-        &d.name,
-        [&train_items, &dev_items, &test_items],
-        shape.seq,
-    );
+    // `long = "windows"` is refused by validation for classify, pair and tag until windows are
+    // read; so: truncation. A span task reads every context in windows.
+    if let Prepared::Labeled(items, _) = &prepared {
+        record_truncation(
+            &mut metrics,
+            &d.name,
+            [&items[0], &items[1], &items[2]],
+            shape.seq,
+        );
+    }
     let mut graphs = stage_graphs(&shape)?;
     dump_if_asked(&graphs, ctx.stem)?;
     let batches = |items: &[Item]| -> Result<Vec<StepInputs>> {
@@ -160,10 +192,26 @@ pub fn train_downstream(s: &DownstreamStage, ctx: &StageContext) -> Result<Metri
             .map(|x| feeds_of(x, shape.spec.segment))
             .collect())
     };
-    let split = Splits {
-        train: batches(&train_items)?,
-        dev: batches(&dev_items)?,
-        test: batches(&test_items)?,
+    let (split, span) = match &prepared {
+        Prepared::Labeled(items, _) => (
+            Splits {
+                train: batches(&items[0])?,
+                dev: batches(&items[1])?,
+                test: batches(&items[2])?,
+            },
+            None,
+        ),
+        Prepared::Span(sd) => {
+            let b = |x: &SpanSplit| span_batches(x, shape.batch, shape.seq, shape.spec.segment);
+            (
+                Splits {
+                    train: b(&sd.train),
+                    dev: b(&sd.dev),
+                    test: b(&sd.test),
+                },
+                Some(sd),
+            )
+        }
     };
     let started = std::time::Instant::now();
     let tags = (dcfg.task == DownstreamTask::Tag).then_some((label_names.as_slice(), shape.seq));
@@ -174,6 +222,8 @@ pub fn train_downstream(s: &DownstreamStage, ctx: &StageContext) -> Result<Metri
         protocol,
         classes,
         tags,
+        span,
+        max_answer_tokens: dcfg.max_answer_tokens,
     };
     let model = if shape.features_only {
         run.extract_and_probe(&mut graphs, &split, &mut metrics, Phase::Final)?
@@ -186,7 +236,7 @@ pub fn train_downstream(s: &DownstreamStage, ctx: &StageContext) -> Result<Metri
         run.train_end_to_end(&mut graphs, &split, &mut metrics, start)?
     };
     metrics.insert("train_seconds".into(), started.elapsed().as_secs_f64());
-    metrics.insert("train_examples".into(), train_items.len() as f64);
+    metrics.insert("train_examples".into(), n_train as f64);
     let head = SavedHead {
         task: dcfg.task,
         pooling: dcfg.pooling,
@@ -200,6 +250,20 @@ pub fn train_downstream(s: &DownstreamStage, ctx: &StageContext) -> Result<Metri
         &s.tokenizer_dir.join(files::TOKENIZER),
     )?;
     Ok(metrics)
+}
+
+/// A downstream task's data, tokenized: items and label names, or span windows.
+enum Prepared {
+    Labeled([Vec<Item>; 3], Vec<String>),
+    Span(SpanData),
+}
+
+/// The tokenizer's fit to a dataset's train texts: `data.NAME.unk_rate` and `avg_tokens`.
+fn record_tokens(metrics: &mut Metrics, name: &str, tok: &Tok, texts: &[&str]) -> Result<()> {
+    let stats = tok.stats(texts)?;
+    metrics.insert(format!("data.{name}.unk_rate"), stats.unk_rate);
+    metrics.insert(format!("data.{name}.avg_tokens"), stats.avg_len);
+    Ok(())
 }
 
 /// Whether a linear probe is the stage's model (tested) or `lp-ft`'s first phase (not tested; its
@@ -226,6 +290,9 @@ pub(super) struct Training<'a> {
     pub classes: usize,
     /// Tag names and sequence length of a tagging task (span scores).
     pub tags: Option<(&'a [String], usize)>,
+    /// The windows and examples of an extractive QA task (scored by exact match and F1).
+    span: Option<&'a SpanData>,
+    max_answer_tokens: usize,
 }
 
 impl Training<'_> {
@@ -233,11 +300,30 @@ impl Training<'_> {
         <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(self.stage.seed)
     }
 
-    pub(super) fn scoring(&self) -> Scoring<'static> {
+    pub(super) fn scoring<'s>(&self, dev_em: Option<&'s SplitScoreFn<'s>>) -> Scoring<'s> {
         Scoring {
             pairs_of: &eval_pairs,
             classes: self.classes,
+            split_score: dev_em.map(|f| ("exact_match", f)),
         }
+    }
+
+    /// A span task's exact match and F1 on a split's batches, and its mean loss.
+    fn span_scores(
+        &self,
+        tr: &mut Trainer,
+        split: &SpanSplit,
+        batches: &[StepInputs],
+    ) -> Result<(f64, f64, f64)> {
+        let mut logits = Vec::with_capacity(batches.len());
+        let mut loss = 0.0;
+        for b in batches {
+            let (l, t) = tr.evaluate(b)?;
+            loss += l;
+            logits.push(t);
+        }
+        let (em, f1) = exact_match_f1(split, &logits, self.max_answer_tokens);
+        Ok((em, f1, loss / batches.len().max(1) as f64))
     }
 
     /// Trains with early stopping and leaves the best dev epoch's parameters in `tr` (also
@@ -260,6 +346,12 @@ impl Training<'_> {
             patience: schedule.patience,
             checkpoint,
         };
+        let max = self.max_answer_tokens;
+        let dev_em = |l: &[Tensor]| {
+            self.span
+                .map_or(f64::NAN, |s| exact_match_f1(&s.dev, l, max).0)
+        };
+        let dev_em: Option<&SplitScoreFn> = self.span.is_some().then_some(&dev_em);
         let fitted = train::fit_epochs(
             tr,
             train_b,
@@ -267,24 +359,41 @@ impl Training<'_> {
             epochs,
             &mut self.rng(),
             self.ctx.progress,
-            &self.scoring(),
+            &self.scoring(dev_em),
         )?;
         metrics.insert(format!("{prefix}train_loss"), fitted.train_loss);
         if let Some(acc) = fitted.dev_accuracy {
-            metrics.insert(format!("{prefix}dev_accuracy"), acc);
+            let name = if self.span.is_some() {
+                "dev_exact_match"
+            } else {
+                "dev_accuracy"
+            };
+            metrics.insert(format!("{prefix}{name}"), acc);
         }
         tr.params = fitted.params.clone();
         Ok(fitted.params)
     }
 
-    /// Tests the parameters in `tr` once.
+    /// Tests the parameters in `tr` once (a span task also reports its dev F1 with them).
     pub(super) fn test(
         &self,
         tr: &mut Trainer,
+        dev_b: &[StepInputs],
         test_b: &[StepInputs],
         metrics: &mut Metrics,
     ) -> Result<()> {
-        let scores = train::test_scores(tr, test_b, &self.scoring(), self.tags)?;
+        if let Some(sd) = self.span {
+            if !dev_b.is_empty() {
+                let (_, f1, _) = self.span_scores(tr, &sd.dev, dev_b)?;
+                metrics.insert("dev_f1".into(), f1);
+            }
+            let (em, f1, loss) = self.span_scores(tr, &sd.test, test_b)?;
+            metrics.insert("test_exact_match".into(), em);
+            metrics.insert("test_f1".into(), f1);
+            metrics.insert("test_loss".into(), loss);
+            return Ok(());
+        }
+        let scores = train::test_scores(tr, test_b, &self.scoring(None), self.tags)?;
         metrics.insert("test_accuracy".into(), scores.accuracy);
         metrics.insert("test_macro_f1".into(), scores.macro_f1);
         metrics.insert("test_loss".into(), scores.loss);
@@ -324,8 +433,8 @@ impl Training<'_> {
         let before = enc_params.checksum();
         let mut sess = train::session(&feats_g, &opts)?;
         let rows = match shape.head {
-            crate::model::Head::Tag { .. } => shape.batch * shape.seq,
-            _ => shape.batch,
+            Head::Tag { .. } | Head::Span => shape.batch * shape.seq,
+            Head::Classify { .. } | Head::Mlm { .. } | Head::Clm => shape.batch,
         };
         let depth = shape.spec.depth;
         // Per-layer probes belong to feature extraction; lp-ft's probe phase has none.
@@ -338,7 +447,10 @@ impl Training<'_> {
             let mut out = Vec::new();
             for batch in bs {
                 let mut feeds = Feeds::new();
-                for (n, t) in batch.iter().filter(|(n, _)| n != "labels") {
+                for (n, t) in batch
+                    .iter()
+                    .filter(|(n, _)| ENCODER_INPUTS.contains(&n.as_str()))
+                {
                     feeds.tensor(n.clone(), t);
                 }
                 feeds.params(&enc_params);
@@ -346,20 +458,21 @@ impl Training<'_> {
                 per_layer.collect(at, &o, batch, rows, shape.spec.d_model)?;
                 let f = o.tensor("features")?;
                 let values = f.as_f32().unwrap_or(&[]).to_vec();
-                out.push(vec![
-                    (
-                        "features".to_string(),
-                        Tensor::f32(vec![rows, shape.spec.d_model], values),
-                    ),
-                    (
-                        "labels".to_string(),
-                        batch
-                            .iter()
-                            .find(|(n, _)| n == "labels")
-                            .map(|(_, t)| t.clone())
-                            .context("batch without labels")?,
-                    ),
-                ]);
+                let mut head_inputs = vec![(
+                    "features".to_string(),
+                    Tensor::f32(vec![rows, shape.spec.d_model], values),
+                )];
+                // The head's own inputs: labels, and a span task's span_mask.
+                head_inputs.extend(
+                    batch
+                        .iter()
+                        .filter(|(n, _)| !ENCODER_INPUTS.contains(&n.as_str()))
+                        .cloned(),
+                );
+                if !head_inputs.iter().any(|(n, _)| n == "labels") {
+                    bail!("batch without labels");
+                }
+                out.push(head_inputs);
             }
             Ok(out)
         };
@@ -382,7 +495,7 @@ impl Training<'_> {
         let head = match phase {
             Phase::Final => {
                 let head = self.fit(&mut tr, &ftrain, &fdev, &probe, metrics, "", None)?;
-                self.test(&mut tr, &ftest, metrics)?;
+                self.test(&mut tr, &fdev, &ftest, metrics)?;
                 metrics.insert(
                     "encoder_checksum_unchanged".into(),
                     (before == enc_params.checksum()) as u8 as f64,
@@ -454,9 +567,9 @@ impl Training<'_> {
             depth: self.shape.spec.depth,
         };
         let mut tr = Trainer::new(&tg, Some(&eg), params, spec, &self.ctx.session_options())?;
-        if probed && !split.dev.is_empty() {
+        if probed && !split.dev.is_empty() && self.span.is_none() {
             // Where fine-tuning starts: the probe's dev accuracy, seen through the whole model.
-            let start = train::test_scores(&mut tr, &split.dev, &self.scoring(), None)?;
+            let start = train::test_scores(&mut tr, &split.dev, &self.scoring(None), None)?;
             metrics.insert("start_dev_accuracy".into(), start.accuracy);
         }
         let resume = self.ctx.resume_dir.join(files::RESUME);
@@ -469,7 +582,7 @@ impl Training<'_> {
             "",
             Some(&resume),
         )?;
-        self.test(&mut tr, &split.test, metrics)?;
+        self.test(&mut tr, &split.dev, &split.test, metrics)?;
         if let Some(starting) = &starting {
             let lg = graphs.take("layer_features");
             layer_cka(self, &lg, starting, &best, &split.dev, metrics)?;

@@ -136,6 +136,7 @@ pub fn downstream_shape(
     let classes = up.classes.unwrap_or(0);
     let head = match d.task {
         DownstreamTask::Tag => Head::Tag { classes },
+        DownstreamTask::Span => Head::Span,
         DownstreamTask::Classify | DownstreamTask::Pair => Head::Classify {
             classes,
             pooling: d.pooling.into(),
@@ -213,48 +214,44 @@ pub fn stage_graphs(s: &GraphShape) -> Result<StageGraphs> {
     let seed = s.seed as i64;
     let mut graphs = Vec::new();
     if s.features_only || s.probe_first {
-        let (token_level, pooling, classes) = match s.head {
-            Head::Tag { classes } => (true, None, classes),
-            Head::Classify { classes, pooling } => (false, Some(pooling), classes),
-            Head::Mlm { .. } | Head::Clm => bail!("feature extraction needs a downstream head"),
-        };
-        let rows = if token_level {
-            s.batch * s.seq
-        } else {
-            s.batch
-        };
         let head_train = Mode::Train {
             frozen_prefixes: vec![],
         };
         let (d, p) = (s.spec.d_model, s.spec.dropout);
+        let (b, t) = (s.batch, s.seq);
+        let head = |mode: &Mode| -> Result<TaskGraph> {
+            Ok(match s.head {
+                Head::Tag { classes } => {
+                    model::head_graph(d, classes, b * t, p, mode, DType::F32, seed)?
+                }
+                Head::Classify { classes, .. } => {
+                    model::head_graph(d, classes, b, p, mode, DType::F32, seed)?
+                }
+                Head::Span => model::span_head_graph(d, b, t, p, mode, DType::F32, seed)?,
+                Head::Mlm { .. } | Head::Clm => {
+                    bail!("feature extraction needs a downstream head")
+                }
+            })
+        };
+        let pooling = match s.head {
+            Head::Classify { pooling, .. } => Some(pooling),
+            Head::Tag { .. } | Head::Span | Head::Mlm { .. } | Head::Clm => None,
+        };
         let features = if s.features_only && !s.probe_layers.is_empty() {
-            model::layer_features_graph(
-                &s.spec,
-                s.batch,
-                s.seq,
-                pooling,
-                &s.probe_layers,
-                DType::F32,
-            )?
+            model::layer_features_graph(&s.spec, b, t, pooling, &s.probe_layers, DType::F32)?
         } else {
-            model::features_graph(&s.spec, s.batch, s.seq, pooling, DType::F32)?
+            model::features_graph(&s.spec, b, t, pooling, DType::F32)?
         };
         graphs.extend([
             ("features", features),
-            (
-                "head_train_step",
-                model::head_graph(d, classes, rows, p, &head_train, DType::F32, seed)?,
-            ),
-            (
-                "head_eval",
-                model::head_graph(d, classes, rows, p, &Mode::Eval, DType::F32, seed)?,
-            ),
+            ("head_train_step", head(&head_train)?),
+            ("head_eval", head(&Mode::Eval)?),
         ]);
     }
     if !s.features_only && !s.probe_layers.is_empty() {
         let pooling = match s.head {
             Head::Classify { pooling, .. } => Some(pooling),
-            Head::Tag { .. } | Head::Mlm { .. } | Head::Clm => None,
+            Head::Tag { .. } | Head::Span | Head::Mlm { .. } | Head::Clm => None,
         };
         graphs.push((
             "layer_features",

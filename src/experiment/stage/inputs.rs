@@ -56,6 +56,10 @@ pub fn texts_of(d: &NamedData, metrics: &mut Metrics) -> Result<Vec<String>> {
             record_filter(metrics, &d.name, &report);
             lines
         }
+        DataSource::Dataset(c) if data::looks_like_span(c, Path::new("")) => {
+            let ds = data::load_span_dataset(c, Path::new(""))?;
+            ds.train_texts().into_iter().map(String::from).collect()
+        }
         DataSource::Dataset(c) => {
             let (ds, report) = data::load_dataset(c, Path::new(""))?;
             record_filter(metrics, &d.name, &report);

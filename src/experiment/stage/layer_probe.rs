@@ -89,10 +89,10 @@ pub(super) fn probe_each_layer(
         run.fit(&mut tr, train_b, dev_b, probe, &mut m, "", None)
             .with_context(|| format!("probe_layers: layer {k}"))?;
         if !dev_b.is_empty() {
-            let dev = train::test_scores(&mut tr, dev_b, &run.scoring(), None)?;
+            let dev = train::test_scores(&mut tr, dev_b, &run.scoring(None), None)?;
             m.insert("dev_macro_f1".into(), dev.macro_f1);
         }
-        run.test(&mut tr, test_b, &mut m)?;
+        run.test(&mut tr, dev_b, test_b, &mut m)?;
         for (name, v) in m {
             metrics.insert(format!("layer{k}_{name}"), v);
         }

@@ -12,6 +12,7 @@ mod layer_cka;
 mod layer_probe;
 mod pretrain;
 mod saved;
+pub mod span;
 mod tokenizer;
 mod transfer;
 mod vectors;

@@ -265,5 +265,6 @@ fn feeds(
             f
         }
         Head::Classify { .. } | Head::Tag { .. } => feeds_of(batch, segments),
+        Head::Span => bail!("a pretraining stage has no span head"),
     })
 }

@@ -7,7 +7,7 @@
 use super::downstream::label_names;
 use super::graphs::{Upstream, downstream_shape, pretrain_shape, stage_graphs, write_graphs};
 use super::{files, pretrained_is_causal, tokenizer};
-use crate::config::{PretrainConfig, PretrainTask, WordEmbedding};
+use crate::config::{DownstreamTask, PretrainConfig, PretrainTask, WordEmbedding};
 use crate::data::{self, Tok};
 use crate::experiment::imports;
 use crate::experiment::plan::{DataSource, NamedData, Plan, StageConfig, StageKind, StagePlan};
@@ -97,7 +97,12 @@ impl Resolver<'_> {
                 let DataSource::Dataset(dc) = &data.source else {
                     bail!("downstream data '{}' must be a dataset", data.name)
                 };
-                let (ds, _) = data::load_dataset(dc, Path::new(""))?;
+                // A span head has two outputs per token and no labels to read.
+                let classes = if downstream.task == DownstreamTask::Span {
+                    2
+                } else {
+                    label_names(downstream.task, &data::load_dataset(dc, Path::new(""))?.0)?.len()
+                };
                 // Only whether a stage was pretrained and what it imported shape the graphs.
                 let previous = match pretrained.as_deref() {
                     None => None,
@@ -109,7 +114,7 @@ impl Resolver<'_> {
                 let up = Upstream {
                     vocab: self.vocab(tokenizer)?,
                     previous: previous.as_deref(),
-                    classes: Some(label_names(downstream.task, &ds)?.len()),
+                    classes: Some(classes),
                     static_vectors: embeddings.word == WordEmbedding::Static,
                 };
                 let causal = pretrained_is_causal(self.plan, pretrained.as_deref());

@@ -46,6 +46,10 @@ fn quickstart_data_path() {
             ..Default::default()
         },
         unseen_labels: Default::default(),
+        question: "question".into(),
+        context: "context".into(),
+        answer: "answer".into(),
+        answer_start: "answer_start".into(),
     };
     let (ds, _) = load_dataset(&data, root).unwrap();
     assert_eq!(ds.train.len(), 2000);

@@ -23,6 +23,10 @@ fn dataset(path: &str) -> DatasetConfig {
         split_seed: 0,
         filter: FilterConfig::default(),
         unseen_labels: Default::default(),
+        question: "question".into(),
+        context: "context".into(),
+        answer: "answer".into(),
+        answer_start: "answer_start".into(),
     }
 }
 

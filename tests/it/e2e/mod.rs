@@ -13,6 +13,7 @@ mod pretraining_variance;
 mod recipe;
 mod run;
 mod slurm;
+mod span;
 mod split_files;
 mod tasks;
 mod truncation;

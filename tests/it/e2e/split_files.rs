@@ -1,10 +1,10 @@
 //! Datasets given as one file per split (`train`, `dev`, `test` instead of `path`): for each
 //! task the split files hold the same examples per split as the one file with a split column,
 //! and an experiment on them trains; a `.conll` dataset split by ratios reads back the same from
-//! one file per split.
+//! one file per split; a span (QA) table split into files reads the same and trains.
 use crate::cli::{col, embedlab, read_csv};
 use embedlab::config::{DatasetConfig, FilterConfig};
-use embedlab::data::{Dataset, Example, load_dataset};
+use embedlab::data::{Dataset, Example, load_dataset, load_span_dataset};
 use std::path::{Path, PathBuf};
 
 fn fixture(name: &str) -> PathBuf {
@@ -27,6 +27,10 @@ fn config(path: Option<&Path>, files: [Option<&Path>; 3], pair: bool) -> Dataset
         split_seed: 0,
         filter: FilterConfig::default(),
         unseen_labels: Default::default(),
+        question: "question".into(),
+        context: "context".into(),
+        answer: "answer".into(),
+        answer_start: "answer_start".into(),
     }
 }
 
@@ -190,4 +194,69 @@ fn conll_split_files_read_back_the_ratio_split() {
     assert_eq!(one.train, per_split.train);
     assert_eq!(one.test, per_split.test);
     assert!(per_split.dev.is_empty());
+}
+
+/// Span data: the QA fixture as one file with a split column and as one file per split give the
+/// same questions per split, and a span run on the split files trains and scores.
+#[test]
+fn span_trains_from_split_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let [train, dev, test] = split_tsv("span.tsv", dir.path());
+    let one = load_span_dataset(
+        &config(Some(&fixture("span.tsv")), [None; 3], false),
+        Path::new(""),
+    )
+    .unwrap();
+    let per_split = load_span_dataset(
+        &config(None, [Some(&train), Some(&dev), Some(&test)], false),
+        Path::new(""),
+    )
+    .unwrap();
+    assert!(!one.train.is_empty() && !one.dev.is_empty() && !one.test.is_empty());
+    // Ids name a question's line, which differs between the files; the rest must not.
+    let strip = |xs: &[embedlab::data::SpanExample]| {
+        xs.iter()
+            .map(|e| (e.question.clone(), e.context.clone(), e.answers.clone()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(strip(&one.train), strip(&per_split.train));
+    assert_eq!(strip(&one.dev), strip(&per_split.dev));
+    assert_eq!(strip(&one.test), strip(&per_split.test));
+
+    let over = dir.path().join("task.toml");
+    let text = format!(
+        r#"seeds = [1]
+[dataset.qa]
+train = "{train}"
+dev = "{dev}"
+test = "{test}"
+[tokenizer]
+fit_on = ["text", "qa"]
+[downstream.C]
+task = "span"
+data = "qa"
+epochs = 2
+batch_size = 16
+[sweep]
+"downstream.C.transfer" = ["scratch"]
+"#,
+        train = train.display(),
+        dev = dev.display(),
+        test = test.display(),
+    );
+    std::fs::write(&over, text).unwrap();
+    let out = dir.path().join("out");
+    let (code, err) = embedlab(&[
+        "run",
+        fixture("tiny.toml").to_str().unwrap(),
+        over.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "span: {err}");
+    let (h, rows) = read_csv(&out.join("tiny/runs.csv"));
+    assert_eq!(rows.len(), 1);
+    assert_eq!(col(&h, &rows[0], "status"), "ok");
+    let f1: f64 = col(&h, &rows[0], "test_f1").parse().unwrap();
+    assert!((0.0..=1.0).contains(&f1), "test F1 {f1}");
 }

@@ -33,6 +33,14 @@ fn batch(head: Head, spec: &EncoderSpec) -> Vec<(String, Tensor)> {
             ));
         }
         Head::Classify { .. } => feeds.push(("labels".into(), Tensor::i64(vec![b], vec![2, 0]))),
+        Head::Span => {
+            // Row 0 may answer at [CLS] and its context tokens 3, 4; row 1 at [CLS] and 3.
+            feeds.push((
+                "span_mask".into(),
+                Tensor::i64(vec![b, t], vec![1, 0, 0, 1, 1, 1, 0, 0, 1, 0]),
+            ));
+            feeds.push(("labels".into(), Tensor::i64(vec![2 * b], vec![3, 4, 0, 3])));
+        }
         Head::Tag { .. } | Head::Clm => feeds.push((
             "labels".into(),
             Tensor::i64(vec![b * t], vec![1, 0, 2, -100, 1, 0, 1, 2, -100, -100]),
@@ -123,7 +131,16 @@ fn check(spec: &EncoderSpec, head: Head) {
         }
         params[i].1 = base;
         // Padding rows' word embeddings and unused rows get zero gradient; everything else must move.
-        if !name.ends_with("embeddings.word") && !name.ends_with("embeddings.position") {
+        // Under the span head, a shift shared by every position (the head's bias, the last
+        // LayerNorm's bias) moves all of a row's start (end) logits alike, which a softmax over
+        // positions ignores: their gradient is zero by construction.
+        let shared_shift = head == Head::Span
+            && (name == "head.span.bias"
+                || name == format!("encoder.layer{}.ffn_norm.bias", spec.depth - 1));
+        if !name.ends_with("embeddings.word")
+            && !name.ends_with("embeddings.position")
+            && !shared_shift
+        {
             assert!(nonzero, "{head:?}: gradient of {name} is identically zero");
         }
     }
@@ -167,4 +184,14 @@ fn pre_ln_causal_tagger_matches_finite_differences() {
     spec.causal = true;
     spec.segment = false;
     check(&spec, Head::Tag { classes: 3 });
+}
+
+#[test]
+fn encoder_with_span_head_matches_finite_differences() {
+    let mut spec = EncoderSpec::tiny(11);
+    spec.d_model = 8;
+    spec.ffn = 12;
+    spec.max_len = 5;
+    spec.dropout = 0.0;
+    check(&spec, Head::Span);
 }
