@@ -422,13 +422,15 @@ impl Training<'_> {
         let opts = self.ctx.session_options();
         let mut enc_params = train::init_params(&feats_g.params, s.seed)?;
         // Without a pretraining (the `probe_layers` random-encoder control) the encoder stays
-        // at its seed's initialisation.
+        // at its seed's initialisation, which, as for scratch, holds the static word vectors.
         if let Some(pretrained) = s.pretrained {
             runtime::load_params_into(
                 &pretrained.join(files::PARAMS),
                 &mut enc_params,
                 &runtime::LoadOptions::default(),
             )?;
+        } else if let Some(v) = self.ctx.vectors {
+            enc_params.set(STATIC_WORD, v)?;
         }
         let before = enc_params.checksum();
         let mut sess = train::session(&feats_g, &opts)?;
