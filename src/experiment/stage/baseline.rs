@@ -5,7 +5,7 @@
 //! `test_accuracy`, `test_macro_f1`, `test_span_f1` for tagging), so its rows line up with the
 //! model's in runs.csv.
 
-use super::downstream::label_names;
+use super::inputs::label_names;
 use super::inputs::record_filter;
 use super::{Metrics, StageContext};
 use crate::baseline::{BowTask, fit_and_score};

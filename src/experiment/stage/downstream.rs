@@ -5,7 +5,7 @@
 use super::graphs::{
     GraphShape, Protocol, StageGraphs, Upstream, downstream_shape, dump_if_asked, stage_graphs,
 };
-use super::inputs::{feeds_of, record_filter, record_truncation};
+use super::inputs::{feeds_of, prepare, record_filter, record_tokens, record_truncation};
 use super::layer_cka::layer_cka;
 use super::layer_probe::{LayerFeatures, probe_each_layer};
 use super::saved::{SavedHead, save_downstream_model};
@@ -16,7 +16,7 @@ use super::{Metrics, StageContext, files};
 use crate::config::{
     DownstreamConfig, DownstreamTask, EmbeddingsConfig, EncoderConfig, Transfer, WordEmbedding,
 };
-use crate::data::{self, BatchConfig, Batcher, Dataset, Item, Tok};
+use crate::data::{self, BatchConfig, Batcher, Item, Tok};
 use crate::experiment::convert::optim_spec;
 use crate::experiment::plan::{DataSource, NamedData};
 use crate::graph::Tensor;
@@ -39,40 +39,6 @@ pub struct DownstreamStage<'a> {
     pub pretrained: Option<&'a Path>,
     /// Whether that stage trained a causal LM (attention stays causal).
     pub causal: bool,
-}
-
-/// The label names of a downstream task on a dataset: its tags for tagging, its labels otherwise.
-pub fn label_names(task: DownstreamTask, ds: &Dataset) -> Result<Vec<String>> {
-    Ok(match task {
-        DownstreamTask::Tag => {
-            ds.check_tagging("downstream data")?;
-            ds.tag_labels()
-        }
-        DownstreamTask::Pair => {
-            if ds.train.iter().any(|e| e.text_pair.is_none()) {
-                bail!("a pair task needs a text_pair column");
-            }
-            ds.labels.clone()
-        }
-        DownstreamTask::Classify => ds.labels.clone(),
-        DownstreamTask::Span => bail!("a span task has no labels (its answers are spans)"),
-    })
-}
-
-/// Tokenized train, dev and test items, and the label names.
-fn prepare(task: DownstreamTask, ds: &Dataset, tok: &Tok) -> Result<([Vec<Item>; 3], Vec<String>)> {
-    let labels = label_names(task, ds)?;
-    let split = |xs: &[data::Example]| -> Result<Vec<Item>> {
-        Ok(match task {
-            DownstreamTask::Tag => data::tag_items(xs, tok, &labels)?,
-            DownstreamTask::Pair | DownstreamTask::Classify => data::class_items(xs, tok, &labels)?,
-            DownstreamTask::Span => bail!("span examples are windowed, not itemized"),
-        })
-    };
-    Ok((
-        [split(&ds.train)?, split(&ds.dev)?, split(&ds.test)?],
-        labels,
-    ))
 }
 
 fn labels_of(batch: &StepInputs) -> &[i64] {
@@ -256,14 +222,6 @@ pub fn train_downstream(s: &DownstreamStage, ctx: &StageContext) -> Result<Metri
 enum Prepared {
     Labeled([Vec<Item>; 3], Vec<String>),
     Span(SpanData),
-}
-
-/// The tokenizer's fit to a dataset's train texts: `data.NAME.unk_rate` and `avg_tokens`.
-fn record_tokens(metrics: &mut Metrics, name: &str, tok: &Tok, texts: &[&str]) -> Result<()> {
-    let stats = tok.stats(texts)?;
-    metrics.insert(format!("data.{name}.unk_rate"), stats.unk_rate);
-    metrics.insert(format!("data.{name}.avg_tokens"), stats.avg_len);
-    Ok(())
 }
 
 /// Whether a linear probe is the stage's model (tested) or `lp-ft`'s first phase (not tested; its

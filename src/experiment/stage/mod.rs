@@ -20,11 +20,11 @@ mod written;
 
 pub use baseline::BASELINE_FILE;
 pub use context::{Metrics, StageContext, compute_stage, pretrained_is_causal, thread_count};
-pub use downstream::label_names;
 pub use graphs::{
     DUMP_GRAPHS_ENV, GraphShape, Protocol, StageGraphs, Upstream, downstream_shape, pretrain_shape,
     stage_graphs,
 };
+pub use inputs::label_names;
 pub use saved::{SavedHead, read_saved_head, save_downstream_model};
 pub use tokenizer::fit_tokenizer;
 pub use transfer::{initial_params, transferred};

@@ -4,8 +4,8 @@
 //! computed into a scratch folder when they have not run yet (a tokenizer fit, an import: both
 //! quick); the label set is read from the dataset.
 
-use super::downstream::label_names;
 use super::graphs::{Upstream, downstream_shape, pretrain_shape, stage_graphs, write_graphs};
+use super::inputs::label_names;
 use super::{files, pretrained_is_causal, tokenizer};
 use crate::config::{DownstreamTask, PretrainConfig, PretrainTask, WordEmbedding};
 use crate::data::{self, Tok};
