@@ -5,7 +5,9 @@
 mod cli;
 mod interop_cmd;
 mod predict_cmd;
+mod predict_io;
 mod predict_span;
+mod predict_windows;
 mod quantize_cmd;
 
 use clap::Parser;

@@ -5,13 +5,15 @@
 //! Bad paths, runs and inputs are invalid input (exit 2); a failure while predicting is exit 1.
 
 use crate::cli::PredictArgs;
+use crate::predict_io::{RowModel, output, run_downstream};
+use crate::predict_windows::{self, Prediction, argmax};
 use anyhow::{Context, Result, bail};
-use embedlab::config::{DownstreamTask, Experiment};
-use embedlab::data::{Tok, encode_pair, encode_single};
-use embedlab::experiment::artifacts::run_encoder;
+use embedlab::config::{DownstreamConfig, DownstreamTask, LongInputs};
+use embedlab::data::{Row, Tok, encode_pair, encode_single};
+use embedlab::experiment::artifacts::{LoadedEncoder, run_encoder};
+use embedlab::experiment::stage::SavedHead;
 use embedlab::interop::{LOGITS, PROBABILITIES};
-use embedlab::runtime::{Feeds, Session, SessionOptions};
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -27,21 +29,6 @@ pub(crate) fn fail(code: u8, message: impl std::fmt::Display) -> ExitCode {
 struct Input {
     text: String,
     pair: Option<String>,
-}
-
-/// The text columns of the run's downstream dataset (`text`, `text_pair`).
-fn text_columns(run_dir: &Path) -> Result<(String, Option<String>)> {
-    let path = run_dir.join("config.toml");
-    let text =
-        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-    let exp: Experiment = toml::from_str(&text)
-        .with_context(|| format!("{}: not a run configuration", path.display()))?;
-    let ds = exp
-        .downstream
-        .values()
-        .find_map(|d| exp.dataset.get(&d.data))
-        .with_context(|| format!("{}: no downstream dataset", path.display()))?;
-    Ok((ds.text.clone(), ds.text_pair.clone()))
 }
 
 /// Reads the inputs: `.tsv`/`.csv` (header row) and `.jsonl` by the dataset's text columns,
@@ -135,9 +122,7 @@ fn read_inputs(path: &Path, columns: &(String, Option<String>), pair: bool) -> R
 
 /// One encoded row and, for tagging, the position of each word's first token.
 struct Encoded {
-    ids: Vec<i64>,
-    mask: Vec<i64>,
-    types: Vec<i64>,
+    row: Row,
     word_starts: Vec<usize>,
 }
 
@@ -165,12 +150,7 @@ fn encode(tok: &Tok, task: DownstreamTask, input: &Input, seq: usize) -> Result<
             (encode_pair(&tok.encode(&input.text)?, &b, seq)?, vec![])
         }
     };
-    Ok(Encoded {
-        ids: row.input_ids,
-        mask: row.attention_mask,
-        types: row.token_type_ids,
-        word_starts,
-    })
+    Ok(Encoded { row, word_starts })
 }
 
 pub(crate) fn csv_field(s: &str) -> String {
@@ -193,9 +173,10 @@ pub fn predict(args: PredictArgs) -> ExitCode {
         if head.task == DownstreamTask::Span {
             return Ok(Err(crate::predict_span::prepare(&args, enc)?));
         }
-        let columns = text_columns(&args.run)?;
+        let (downstream, ds) = run_downstream(&args.run)?;
+        let columns = (ds.text.clone(), ds.text_pair.clone());
         let inputs = read_inputs(&args.input, &columns, head.task == DownstreamTask::Pair)?;
-        Ok(Ok((enc, head, inputs)))
+        Ok(Ok((enc, head, inputs, downstream)))
     })();
     let prepared = match prepared {
         Ok(Err(span)) => {
@@ -207,11 +188,11 @@ pub fn predict(args: PredictArgs) -> ExitCode {
         Ok(Ok(p)) => Ok(p),
         Err(e) => Err(e),
     };
-    let (enc, head, inputs) = match prepared {
+    let (enc, head, inputs, downstream) = match prepared {
         Ok(p) => p,
         Err(e) => return fail(EXIT_INVALID_INPUT, format!("{e:#}")),
     };
-    match run(&args, &enc, &head, &inputs) {
+    match run(&args, &enc, &head, &inputs, &downstream) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(EXIT_FAILED, format!("{e:#}")),
     }
@@ -219,34 +200,13 @@ pub fn predict(args: PredictArgs) -> ExitCode {
 
 fn run(
     args: &PredictArgs,
-    enc: &embedlab::experiment::artifacts::LoadedEncoder,
-    head: &embedlab::experiment::stage::SavedHead,
+    enc: &LoadedEncoder,
+    head: &SavedHead,
     inputs: &[Input],
+    downstream: &DownstreamConfig,
 ) -> Result<()> {
-    let model = enc.export_with_head()?;
-    let opts = SessionOptions {
-        intra_threads: args.threads,
-        ..Default::default()
-    };
-    let mut session = Session::from_bytes(&enc.described, &model.bytes, &opts)?;
-    let segment = session.inputs().iter().any(|i| i.name == "token_type_ids");
-    let seq = if model.dynamic_sequence {
-        head.seq_len
-    } else {
-        enc.spec.max_len
-    };
-    let classes = head.labels.len();
-    let mut out: Box<dyn std::io::Write> = match &args.out {
-        Some(p) => {
-            if let Some(dir) = p.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir)?;
-            }
-            Box::new(std::io::BufWriter::new(
-                std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?,
-            ))
-        }
-        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
-    };
+    let mut model = RowModel::new(enc, args.threads)?;
+    let mut out = output(args.out.as_deref())?;
     let tagging = head.task == DownstreamTask::Tag;
     let mut header = vec!["text".to_string()];
     if head.task == DownstreamTask::Pair {
@@ -272,54 +232,45 @@ fn run(
     } else {
         indicatif::ProgressBar::hidden()
     };
-    for chunk in inputs.chunks(args.batch_size.max(1) as usize) {
-        let rows: Vec<Encoded> = chunk
-            .iter()
-            .map(|i| encode(&enc.tok, head.task, i, seq))
-            .collect::<Result<_>>()?;
-        let b = rows.len();
-        let cat = |f: fn(&Encoded) -> &Vec<i64>| -> Vec<i64> {
-            rows.iter().flat_map(|r| f(r).iter().copied()).collect()
+    let chunk = args.batch_size.max(1) as usize;
+    let windows = downstream.long_inputs() == LongInputs::Windows;
+    for part in inputs.chunks(chunk) {
+        let predictions = if windows {
+            part.iter()
+                .map(|i| {
+                    let pair = i.pair.as_deref();
+                    predict_windows::predict(
+                        &mut model,
+                        &enc.tok,
+                        &enc.params,
+                        downstream,
+                        &i.text,
+                        pair,
+                        chunk,
+                    )
+                })
+                .collect::<Result<Vec<_>>>()?
+        } else {
+            predict_rows(&mut model, enc, head, part)?
         };
-        let (ids, mask, types) = (cat(|r| &r.ids), cat(|r| &r.mask), cat(|r| &r.types));
-        let mut feeds = Feeds::new();
-        feeds
-            .i64("input_ids", &[b, seq], &ids)
-            .i64("attention_mask", &[b, seq], &mask);
-        if segment {
-            feeds.i64("token_type_ids", &[b, seq], &types);
-        }
-        let o = session.run(&feeds)?;
-        let logits = o.f32(LOGITS)?;
-        let probs = o.f32(PROBABILITIES)?;
-        for (r, (input, row)) in chunk.iter().zip(&rows).enumerate() {
+        for (input, p) in part.iter().zip(predictions) {
             let mut fields = vec![csv_field(&input.text)];
             if head.task == DownstreamTask::Pair {
                 fields.push(csv_field(input.pair.as_deref().unwrap_or("")));
             }
-            if tagging {
-                let tags: Vec<&str> = row
-                    .word_starts
-                    .iter()
-                    .map(|&t| {
-                        let at = (r * seq + t) * classes;
-                        &head.labels[argmax(&logits.data[at..at + classes])]
-                    })
-                    .map(String::as_str)
-                    .collect();
-                fields.push(csv_field(&tags.join(" ")));
-            } else {
-                let l = &logits.data[r * classes..(r + 1) * classes];
-                fields.push(csv_field(&head.labels[argmax(l)]));
-                fields.extend(
-                    probs.data[r * classes..(r + 1) * classes]
-                        .iter()
-                        .map(|p| p.to_string()),
-                );
+            match p {
+                Prediction::Tags(tags) => {
+                    let names: Vec<&str> = tags.iter().map(|&t| head.labels[t].as_str()).collect();
+                    fields.push(csv_field(&names.join(" ")));
+                }
+                Prediction::Label { logits, probs } => {
+                    fields.push(csv_field(&head.labels[argmax(&logits)]));
+                    fields.extend(probs.iter().map(|p| p.to_string()));
+                }
             }
             writeln!(out, "{}", fields.join(","))?;
         }
-        bar.inc(b as u64);
+        bar.inc(part.len() as u64);
     }
     bar.finish_and_clear();
     out.flush()?;
@@ -329,9 +280,43 @@ fn run(
     Ok(())
 }
 
-/// The index of the largest value, as embedlab's scoring picks it.
-fn argmax(v: &[f32]) -> usize {
-    embedlab::metrics::argmax_rows(v, v.len().max(1))
-        .first()
-        .map_or(0, |&i| i as usize)
+/// Inputs cut at the row length, one row each, as one batch.
+fn predict_rows(
+    model: &mut RowModel,
+    enc: &LoadedEncoder,
+    head: &SavedHead,
+    part: &[Input],
+) -> Result<Vec<Prediction>> {
+    let seq = model.seq;
+    let classes = head.labels.len();
+    let rows: Vec<Encoded> = part
+        .iter()
+        .map(|i| encode(&enc.tok, head.task, i, seq))
+        .collect::<Result<_>>()?;
+    let o = model.run(rows.iter().map(|r| &r.row))?;
+    let logits = o.f32(LOGITS)?;
+    let probs = o.f32(PROBABILITIES)?;
+    Ok(rows
+        .iter()
+        .enumerate()
+        .map(|(r, row)| {
+            if head.task == DownstreamTask::Tag {
+                let tags = row
+                    .word_starts
+                    .iter()
+                    .map(|&t| {
+                        let at = (r * seq + t) * classes;
+                        argmax(&logits.data[at..at + classes])
+                    })
+                    .collect();
+                Prediction::Tags(tags)
+            } else {
+                let at = r * classes..(r + 1) * classes;
+                Prediction::Label {
+                    logits: logits.data[at.clone()].to_vec(),
+                    probs: probs.data[at].to_vec(),
+                }
+            }
+        })
+        .collect())
 }

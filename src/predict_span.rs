@@ -6,12 +6,12 @@
 
 use crate::cli::PredictArgs;
 use crate::predict_cmd::csv_field;
+use crate::predict_io::{RowModel, output, run_downstream};
 use anyhow::{Context, Result, bail};
-use embedlab::config::{DownstreamConfig, Experiment, LongInputs};
+use embedlab::config::{DownstreamConfig, LongInputs};
 use embedlab::data::{self, SpanExample, SpanItem, SpanRow};
 use embedlab::experiment::artifacts::LoadedEncoder;
 use embedlab::interop::LOGITS;
-use embedlab::runtime::{Feeds, Session, SessionOptions};
 use std::io::Write;
 use std::path::Path;
 
@@ -20,25 +20,6 @@ pub struct SpanPrediction {
     enc: LoadedEncoder,
     inputs: Vec<(String, String)>,
     downstream: DownstreamConfig,
-}
-
-/// The run's span stage configuration and its dataset's question and context columns.
-fn run_config(run_dir: &Path) -> Result<(DownstreamConfig, String, String)> {
-    let path = run_dir.join("config.toml");
-    let text =
-        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-    let exp: Experiment = toml::from_str(&text)
-        .with_context(|| format!("{}: not a run configuration", path.display()))?;
-    let d = exp
-        .downstream
-        .values()
-        .next()
-        .with_context(|| format!("{}: no downstream stage", path.display()))?;
-    let ds = exp
-        .dataset
-        .get(&d.data)
-        .with_context(|| format!("{}: no downstream dataset", path.display()))?;
-    Ok((d.clone(), ds.question.clone(), ds.context.clone()))
 }
 
 /// Reads (question, context) pairs from a `.tsv` (header row) or `.jsonl` file with the run's
@@ -98,8 +79,8 @@ fn read_inputs(path: &Path, q: &str, c: &str) -> Result<Vec<(String, String)>> {
 
 /// Reads the run's settings and the inputs (bad input: exit 2 by the caller).
 pub fn prepare(args: &PredictArgs, enc: LoadedEncoder) -> Result<SpanPrediction> {
-    let (downstream, q, c) = run_config(&args.run)?;
-    let inputs = read_inputs(&args.input, &q, &c)?;
+    let (downstream, ds) = run_downstream(&args.run)?;
+    let inputs = read_inputs(&args.input, &ds.question, &ds.context)?;
     Ok(SpanPrediction {
         enc,
         inputs,
@@ -110,32 +91,10 @@ pub fn prepare(args: &PredictArgs, enc: LoadedEncoder) -> Result<SpanPrediction>
 /// Predicts and writes the CSV.
 pub fn run(args: &PredictArgs, p: SpanPrediction) -> Result<()> {
     let enc = &p.enc;
-    let head = enc.head.as_ref().context("no trained head")?;
-    let model = enc.export_with_head()?;
-    let opts = SessionOptions {
-        intra_threads: args.threads,
-        ..Default::default()
-    };
-    let mut session = Session::from_bytes(&enc.described, &model.bytes, &opts)?;
-    let segment = session.inputs().iter().any(|i| i.name == "token_type_ids");
-    let seq = if model.dynamic_sequence {
-        head.seq_len
-    } else {
-        enc.spec.max_len
-    };
+    let mut model = RowModel::new(enc, args.threads)?;
+    let seq = model.seq;
     let all_windows = p.downstream.long_inputs() == LongInputs::Windows;
-    let mut out: Box<dyn Write> = match &args.out {
-        Some(path) => {
-            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir)?;
-            }
-            Box::new(std::io::BufWriter::new(
-                std::fs::File::create(path)
-                    .with_context(|| format!("creating {}", path.display()))?,
-            ))
-        }
-        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
-    };
+    let mut out = output(args.out.as_deref())?;
     writeln!(out, "question,context,answer,score")?;
     for (question, context) in &p.inputs {
         let example = SpanExample {
@@ -148,23 +107,7 @@ pub fn run(args: &PredictArgs, p: SpanPrediction) -> Result<()> {
         let rows: Vec<SpanRow> = data::span_rows(&item, seq, p.downstream.stride, all_windows)?;
         let mut best = None;
         for chunk in rows.chunks(args.batch_size.max(1) as usize) {
-            let b = chunk.len();
-            let cat = |f: fn(&SpanRow) -> &Vec<i64>| -> Vec<i64> {
-                chunk.iter().flat_map(|r| f(r).iter().copied()).collect()
-            };
-            let (ids, mask, types) = (
-                cat(|r| &r.row.input_ids),
-                cat(|r| &r.row.attention_mask),
-                cat(|r| &r.row.token_type_ids),
-            );
-            let mut feeds = Feeds::new();
-            feeds
-                .i64("input_ids", &[b, seq], &ids)
-                .i64("attention_mask", &[b, seq], &mask);
-            if segment {
-                feeds.i64("token_type_ids", &[b, seq], &types);
-            }
-            let o = session.run(&feeds)?;
+            let o = model.run(chunk.iter().map(|r| &r.row))?;
             // [b, seq, 2]: the start and end logit of every token.
             let logits = o.f32(LOGITS)?;
             for (r, row) in chunk.iter().enumerate() {

@@ -13,7 +13,7 @@
 //! `items` (examples to token ids), `packing` (lines packed into full rows, padding share),
 //! `batch` (rows, batches), `objectives` (MLM, CLM, NSP, SOP), `skipgram` (word2vec's pairs,
 //! subsampling and negatives), `windows` (long inputs: overlapping windows, what truncation
-//! cuts), `error`.
+//! cuts), `window_items` (long examples as one item per window), `error`.
 //!
 //! Imports only `config`; never `experiment`, `model`, `runtime` or `graph`.
 
@@ -29,6 +29,7 @@ pub mod source;
 pub mod span;
 pub mod squad;
 pub mod tokenizer;
+pub mod window_items;
 pub mod windows;
 
 pub use batch::{
@@ -55,6 +56,7 @@ pub use span::{
 };
 pub use squad::{SpanDataset, load_span_dataset, looks_like_span};
 pub use tokenizer::{Tok, TokStats, fit, fit_in};
+pub use window_items::{Windowed, window_items};
 pub use windows::{
     Truncation, WARN_TRUNCATED_SHARE, best_window, stride_or_default, window_room, windows,
 };

@@ -243,6 +243,9 @@ impl LoadedEncoder {
                 Head::Classify {
                     classes,
                     pooling: h.pooling.into(),
+                    // The exported model reads one window per row; `predict` pools a windowed
+                    // run's windows itself.
+                    windows: None,
                 },
                 "classify",
             ),
@@ -250,6 +253,9 @@ impl LoadedEncoder {
                 Head::Classify {
                     classes,
                     pooling: h.pooling.into(),
+                    // The exported model reads one window per row; `predict` pools a windowed
+                    // run's windows itself.
+                    windows: None,
                 },
                 "pair",
             ),

@@ -46,6 +46,15 @@ impl From<config::PositionEmbedding> for model::PositionEmbedding {
     }
 }
 
+impl From<config::WindowPool> for model::WindowPool {
+    fn from(p: config::WindowPool) -> Self {
+        match p {
+            config::WindowPool::Mean => model::WindowPool::Mean,
+            config::WindowPool::Max => model::WindowPool::Max,
+        }
+    }
+}
+
 impl From<config::Pooling> for model::Pooling {
     fn from(p: config::Pooling) -> Self {
         match p {

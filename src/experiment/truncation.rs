@@ -7,7 +7,7 @@
 
 use super::plan::{DataSource, Plan, StageConfig};
 use super::stage::files;
-use crate::config::{DownstreamTask, TokenizerKind};
+use crate::config::{DownstreamTask, LongInputs, TokenizerKind};
 use crate::data::{self, Tok, Truncation};
 use std::collections::BTreeSet;
 use std::fmt::Write;
@@ -39,8 +39,12 @@ pub fn truncation_report(plan: &Plan, out_dir: &Path) -> Result<String, String> 
         }
         let seq = downstream.seq_len.min(encoder.max_len);
         if !seen.insert(format!(
-            "{}:{seq}:{tokenizer}:{:?}",
-            data.name, downstream.task
+            "{}:{seq}:{tokenizer}:{:?}:{:?}:{:?}:{}",
+            data.name,
+            downstream.task,
+            downstream.long_inputs(),
+            downstream.stride,
+            downstream.batch_size
         )) {
             continue;
         }
@@ -55,7 +59,10 @@ pub fn truncation_report(plan: &Plan, out_dir: &Path) -> Result<String, String> 
         let tok = Tok::load(&tok_path).map_err(|e| format!("{}: {e}", tok_path.display()))?;
         let (ds, _) = data::load_dataset(dc, Path::new(""))
             .map_err(|e| format!("dataset.{}: {e}", data.name))?;
-        let mut t = Truncation::default();
+        let windows = downstream.long_inputs() == LongInputs::Windows;
+        let stride = data::stride_or_default(downstream.stride, seq);
+        let cap = (downstream.task != DownstreamTask::Tag).then_some(downstream.batch_size);
+        let (mut t, mut rows) = (Truncation::default(), 0);
         for split in data::Split::ALL {
             let xs = ds.split(split);
             let items = match downstream.task {
@@ -65,11 +72,25 @@ pub fn truncation_report(plan: &Plan, out_dir: &Path) -> Result<String, String> 
                 }
             }
             .map_err(|e| format!("dataset.{}: {e}", data.name))?;
-            t.add(Truncation::of_items(&items, seq));
+            if windows {
+                let w = data::window_items(&items, seq, stride, cap);
+                rows += w.items.len();
+                t.add(w.cut);
+            } else {
+                t.add(Truncation::of_items(&items, seq));
+            }
         }
+        let read = if windows {
+            format!(
+                ", read in windows ({:.2} per example)",
+                rows as f64 / t.examples.max(1) as f64
+            )
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             out,
-            "{head}: {} of {} examples exceed it ({:.1}%), {:.1}% of tokens cut",
+            "{head}: {} of {} examples exceed it ({:.1}%){read}, {:.1}% of tokens cut",
             t.truncated,
             t.examples,
             100.0 * t.truncated_share(),

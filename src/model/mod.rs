@@ -5,6 +5,7 @@ mod fusion;
 mod params;
 mod span;
 mod tasks;
+mod windows;
 mod word2vec;
 
 pub use encoder::{
@@ -17,4 +18,5 @@ pub use tasks::{
     Head, IGNORE_INDEX, Mode, Pooling, TaskGraph, features_graph, features_graph_with, head_graph,
     layer_features_graph, layer_output, pool, span_head_graph, task_graph,
 };
+pub use windows::{WINDOW_MASK, WindowPool, pool_windows};
 pub use word2vec::{IN_VECTORS, OUT_VECTORS, sgns_graph};

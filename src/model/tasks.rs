@@ -7,6 +7,7 @@ use super::encoder::{EncoderInputs, EncoderSpec, encoder};
 use super::fusion::Fusion;
 use super::params::{Init, ModelBuilder, ParamDecl};
 use super::span::span_head;
+use super::windows::{WINDOW_MASK, WindowPool, pool_windows};
 use crate::graph::{self, DType, Graph, ValueId};
 
 pub use crate::data::IGNORE_INDEX;
@@ -28,7 +29,13 @@ pub enum Head {
     /// Causal LM: `labels [B·T]` holds the next token (or IGNORE_INDEX) at every position.
     Clm,
     /// One label per sequence (`labels [B]`), from pooled features. Also pair tasks, NSP and SOP.
-    Classify { classes: usize, pooling: Pooling },
+    /// With `windows`, the B rows are windows of long examples and the input `window_mask`
+    /// pools them per example before the head (see [`super::windows`]).
+    Classify {
+        classes: usize,
+        pooling: Pooling,
+        windows: Option<WindowPool>,
+    },
     /// One label per token (`labels [B·T]`).
     Tag { classes: usize },
     /// Extractive QA: start and end logits over the tokens (see [`super::span`]).
@@ -208,9 +215,17 @@ pub fn task_graph(
                 logits,
             )
         }
-        Head::Classify { classes, pooling } => {
+        Head::Classify {
+            classes,
+            pooling,
+            windows,
+        } => {
             let labels = m.g.input("labels", DType::I64, &[batch])?;
-            let pooled = pool(&mut m, out.hidden, inp.attention_mask, pooling)?;
+            let mut pooled = pool(&mut m, out.hidden, inp.attention_mask, pooling)?;
+            if let Some(w) = windows {
+                let mask = m.g.input(WINDOW_MASK, dtype, &[batch, batch])?;
+                pooled = pool_windows(&mut m, pooled, mask, w)?;
+            }
             let logits = classifier(&mut m, pooled, classes, spec.dropout)?;
             (
                 m.g.softmax_cross_entropy(logits, labels, IGNORE_INDEX)?,

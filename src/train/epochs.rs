@@ -211,34 +211,65 @@ pub struct TestScores {
     pub spans: Option<SpanCounts>,
 }
 
+/// How a tagging run's test spans are read.
+#[derive(Debug, Clone, Copy)]
+pub struct TagScoring<'a> {
+    /// The tag names, in the order of the head's outputs.
+    pub names: &'a [String],
+    /// The batches' row length.
+    pub seq: usize,
+    /// The example of each row of the split, in order (rows past its end are padding): the
+    /// windows of one long example are read as one sequence. `None`: every row is an example.
+    pub row_examples: Option<&'a [usize]>,
+}
+
 /// Test metrics: accuracy and macro-F1 over labels (tokens, for tagging), the loss, and for
-/// tagging (`tags` = tag names and sequence length) span counts with conlleval semantics.
+/// tagging span counts with conlleval semantics.
 pub fn test_scores(
     tr: &mut Trainer,
     test_b: &[StepInputs],
     scoring: &Scoring,
-    tags: Option<(&[String], usize)>,
+    tags: Option<TagScoring>,
 ) -> Result<TestScores> {
     let mut pairs = Vec::new();
     let mut loss = 0.0;
     let mut spans = SpanCounts::default();
+    // The labelled (gold, predicted) tags of the example being read, and its index.
+    let mut open: (Option<usize>, Vec<(i64, i64)>) = (None, Vec::new());
+    let mut row = 0;
+    let close = |open: &mut (Option<usize>, Vec<(i64, i64)>), spans: &mut SpanCounts| {
+        if let Some(t) = &tags {
+            let name = |i: i64| t.names.get(i as usize).map(String::as_str).unwrap_or("O");
+            let g: Vec<&str> = open.1.iter().map(|(g, _)| name(*g)).collect();
+            let p: Vec<&str> = open.1.iter().map(|(_, p)| name(*p)).collect();
+            spans.add(&g, &p);
+        }
+        open.1.clear();
+    };
     for batch in test_b {
         let (l, logits) = tr.evaluate(batch)?;
         loss += l;
         let from = pairs.len();
         (scoring.pairs_of)(&logits, batch, &mut pairs);
-        if let Some((names, seq)) = tags {
-            // Rows of `seq` positions; spans are read from the labelled positions of each row.
-            for row in pairs[from..].chunks(seq) {
-                let labelled: Vec<&(i64, i64)> =
-                    row.iter().filter(|(g, _)| *g != IGNORE_INDEX).collect();
-                let name = |i: i64| names.get(i as usize).map(String::as_str).unwrap_or("O");
-                let g: Vec<&str> = labelled.iter().map(|(g, _)| name(*g)).collect();
-                let p: Vec<&str> = labelled.iter().map(|(_, p)| name(*p)).collect();
-                spans.add(&g, &p);
+        if let Some(t) = &tags {
+            // Rows of `seq` positions; spans are read from the labelled positions of each
+            // example's rows.
+            for r in pairs[from..].chunks(t.seq) {
+                let example = match t.row_examples {
+                    Some(ex) => ex.get(row).copied(),
+                    None => Some(row),
+                };
+                if example != open.0 || t.row_examples.is_none() {
+                    close(&mut open, &mut spans);
+                    open.0 = example;
+                }
+                open.1
+                    .extend(r.iter().filter(|(g, _)| *g != IGNORE_INDEX).copied());
+                row += 1;
             }
         }
     }
+    close(&mut open, &mut spans);
     let (accuracy, macro_f1) = accuracy_macro_f1(&pairs, scoring.classes);
     Ok(TestScores {
         accuracy,

@@ -10,7 +10,8 @@ mod steps;
 mod trainer;
 
 pub use epochs::{
-    EpochLoop, Fitted, PairFn, Scoring, SplitScoreFn, TestScores, fit_epochs, test_scores,
+    EpochLoop, Fitted, PairFn, Scoring, SplitScoreFn, TagScoring, TestScores, fit_epochs,
+    test_scores,
 };
 pub use lr_scales::LrScales;
 pub use progress::{Progress, curve_every};

@@ -197,6 +197,14 @@ fn check_windows(name: &str, d: &DownstreamConfig) -> Result<(), Violation> {
             "is read only with long = \"windows\" (hint: set long = \"windows\")",
         ));
     }
+    if matches!(d.task, DownstreamTask::Tag | DownstreamTask::Span)
+        && d.window_pool != WindowPool::Mean
+    {
+        return Err(violation(
+            &at("window_pool"),
+            "is read only for task = \"classify\" and \"pair\" (tagging and span tasks read each token from one window)",
+        ));
+    }
     // [CLS] and [SEP] take two of a window's tokens; what is left holds text.
     let room = d.seq_len.saturating_sub(2);
     if let Some(s) = d.stride.filter(|&s| s == 0 || s > room) {
@@ -208,19 +216,10 @@ fn check_windows(name: &str, d: &DownstreamConfig) -> Result<(), Violation> {
             ),
         ));
     }
-    if windows {
-        let task = match d.task {
-            DownstreamTask::Classify => "classify",
-            DownstreamTask::Pair => "pair",
-            DownstreamTask::Tag => "tag",
-            // A span task reads its contexts in windows.
-            DownstreamTask::Span => return Ok(()),
-        };
+    if windows && d.probe_layers.is_some() && d.task != DownstreamTask::Span {
         return Err(violation(
-            &at("long"),
-            format!(
-                "\"windows\" is not implemented yet for task = \"{task}\" (hint: remove long to truncate at seq_len, or raise seq_len)"
-            ),
+            &at("probe_layers"),
+            "is not read with long = \"windows\" (per-layer probes and CKA read one row per example; hint: remove probe_layers, or set long = \"truncate\")",
         ));
     }
     Ok(())

@@ -5,25 +5,26 @@
 use super::graphs::{
     GraphShape, Protocol, StageGraphs, Upstream, downstream_shape, dump_if_asked, stage_graphs,
 };
-use super::inputs::{feeds_of, prepare, record_filter, record_tokens, record_truncation};
 use super::layer_cka::layer_cka;
 use super::layer_probe::{LayerFeatures, probe_each_layer};
+use super::long::pool_host;
+use super::prepared::Prepared;
 use super::saved::{SavedHead, save_downstream_model};
-use super::span::{SpanData, SpanSplit, Windowing, exact_match_f1, span_batches, span_data};
+use super::span::{SpanData, SpanSplit, exact_match_f1};
 use super::transfer::{initial_params, subset, transferred};
 use super::vectors::STATIC_WORD;
 use super::{Metrics, StageContext, files};
 use crate::config::{
     DownstreamConfig, DownstreamTask, EmbeddingsConfig, EncoderConfig, Transfer, WordEmbedding,
 };
-use crate::data::{self, BatchConfig, Batcher, Item, Tok};
+use crate::data::Tok;
 use crate::experiment::convert::optim_spec;
 use crate::experiment::plan::{DataSource, NamedData};
 use crate::graph::Tensor;
 use crate::metrics::argmax_rows;
-use crate::model::Head;
+use crate::model::{Head, WINDOW_MASK};
 use crate::runtime::{self, Feeds, ParamStore};
-use crate::train::{self, EpochLoop, Scoring, SplitScoreFn, StepInputs, Trainer};
+use crate::train::{self, EpochLoop, Scoring, SplitScoreFn, StepInputs, TagScoring, Trainer};
 use anyhow::{Result, bail};
 use std::path::Path;
 
@@ -70,40 +71,7 @@ pub fn train_downstream(s: &DownstreamStage, ctx: &StageContext) -> Result<Metri
         bail!("downstream data '{}' must be a dataset", d.name)
     };
     let tok = Tok::load(&s.tokenizer_dir.join(files::TOKENIZER))?;
-    let prepared = if dcfg.task == DownstreamTask::Span {
-        let ds = data::load_span_dataset(dc, Path::new(""))?;
-        metrics.insert(
-            format!("data.{}.kept", d.name),
-            (ds.train.len() + ds.dev.len() + ds.test.len()) as f64,
-        );
-        record_tokens(&mut metrics, &d.name, &tok, &ds.train_texts())?;
-        let seq = dcfg.seq_len.min(s.encoder.max_len);
-        let sd = span_data(ds, &tok, Windowing::of(dcfg, seq))?;
-        metrics.insert(
-            format!("data.{}.windows_per_example", d.name),
-            sd.train.rows.len() as f64 / sd.train.examples.len().max(1) as f64,
-        );
-        Prepared::Span(sd)
-    } else {
-        let (ds, report) = data::load_dataset(dc, Path::new(""))?;
-        record_filter(&mut metrics, &d.name, &report);
-        // How the tokenizer fits this dataset, and labels a model cannot learn (absent from
-        // train).
-        record_tokens(&mut metrics, &d.name, &tok, &ds.train_texts())?;
-        metrics.insert(
-            format!("data.{}.unseen_labels", d.name),
-            ds.unseen_labels.len() as f64,
-        );
-        if !ds.unseen_labels.is_empty() {
-            eprintln!(
-                "note: dataset '{}': labels only outside train (ignored in scores): {}",
-                d.name,
-                ds.unseen_labels.join(", ")
-            );
-        }
-        let (items, labels) = prepare(dcfg.task, &ds, &tok)?;
-        Prepared::Labeled(items, labels)
-    };
+    let prepared = Prepared::load(s, dc, &tok, &mut metrics)?;
     let (n_train, n_test, label_names) = match &prepared {
         Prepared::Labeled(items, labels) => (items[0].len(), items[2].len(), labels.clone()),
         // The span head's two outputs per token, as exported.
@@ -127,60 +95,16 @@ pub fn train_downstream(s: &DownstreamStage, ctx: &StageContext) -> Result<Metri
         static_vectors: ctx.vectors.is_some() && s.embeddings.word == WordEmbedding::Static,
     };
     let (shape, protocol) = downstream_shape(dcfg, s.encoder, s.embeddings, &up, s.causal, s.seed)?;
-    // `long = "windows"` is refused by validation for classify, pair and tag until windows are
-    // read; so: truncation. A span task reads every context in windows.
-    if let Prepared::Labeled(items, _) = &prepared {
-        record_truncation(
-            &mut metrics,
-            &d.name,
-            [&items[0], &items[1], &items[2]],
-            shape.seq,
-        );
-    }
+    let windows = prepared.windows(dcfg, &shape, &d.name, &mut metrics);
     let mut graphs = stage_graphs(&shape)?;
     dump_if_asked(&graphs, ctx.stem)?;
-    let batches = |items: &[Item]| -> Result<Vec<StepInputs>> {
-        if items.is_empty() {
-            return Ok(Vec::new());
-        }
-        let batcher = Batcher::new(
-            items,
-            BatchConfig {
-                batch_size: shape.batch,
-                seq_len: shape.seq,
-                buckets: vec![],
-                shuffle: false,
-                seed: s.seed,
-            },
-        )?;
-        Ok(batcher
-            .epoch(0)
-            .map(|x| feeds_of(x, shape.spec.segment))
-            .collect())
-    };
-    let (split, span) = match &prepared {
-        Prepared::Labeled(items, _) => (
-            Splits {
-                train: batches(&items[0])?,
-                dev: batches(&items[1])?,
-                test: batches(&items[2])?,
-            },
-            None,
-        ),
-        Prepared::Span(sd) => {
-            let b = |x: &SpanSplit| span_batches(x, shape.batch, shape.seq, shape.spec.segment);
-            (
-                Splits {
-                    train: b(&sd.train),
-                    dev: b(&sd.dev),
-                    test: b(&sd.test),
-                },
-                Some(sd),
-            )
-        }
-    };
+    let (split, span) = prepared.splits(windows.as_ref(), &shape, s.seed)?;
     let started = std::time::Instant::now();
-    let tags = (dcfg.task == DownstreamTask::Tag).then_some((label_names.as_slice(), shape.seq));
+    let tags = (dcfg.task == DownstreamTask::Tag).then(|| TagScoring {
+        names: &label_names,
+        seq: shape.seq,
+        row_examples: windows.as_ref().and_then(|w| w.row_examples(2)),
+    });
     let run = Training {
         stage: s,
         ctx,
@@ -218,12 +142,6 @@ pub fn train_downstream(s: &DownstreamStage, ctx: &StageContext) -> Result<Metri
     Ok(metrics)
 }
 
-/// A downstream task's data, tokenized: items and label names, or span windows.
-enum Prepared {
-    Labeled([Vec<Item>; 3], Vec<String>),
-    Span(SpanData),
-}
-
 /// Whether a linear probe is the stage's model (tested) or `lp-ft`'s first phase (not tested; its
 /// metrics are named `probe_*`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -246,8 +164,8 @@ pub(super) struct Training<'a> {
     pub shape: &'a GraphShape,
     pub protocol: Protocol,
     pub classes: usize,
-    /// Tag names and sequence length of a tagging task (span scores).
-    pub tags: Option<(&'a [String], usize)>,
+    /// How a tagging task's test spans are read.
+    pub tags: Option<TagScoring<'a>>,
     /// The windows and examples of an extractive QA task (scored by exact match and F1).
     span: Option<&'a SpanData>,
     max_answer_tokens: usize,
@@ -417,7 +335,13 @@ impl Training<'_> {
                 let o = sess.run(&feeds)?;
                 per_layer.collect(at, &o, batch, rows, shape.spec.d_model)?;
                 let f = o.tensor("features")?;
-                let values = f.as_f32().unwrap_or(&[]).to_vec();
+                let mut values = f.as_f32().unwrap_or(&[]).to_vec();
+                // Windows of long examples pool into their example, as in the whole model.
+                let mask = batch.iter().find(|(n, _)| n == WINDOW_MASK);
+                if let Some(m) = mask.and_then(|(_, t)| t.as_f32()) {
+                    let pool = s.downstream.window_pool;
+                    values = pool_host(&values, m, shape.spec.d_model, pool);
+                }
                 let mut head_inputs = vec![(
                     "features".to_string(),
                     Tensor::f32(vec![rows, shape.spec.d_model], values),
@@ -426,7 +350,7 @@ impl Training<'_> {
                 head_inputs.extend(
                     batch
                         .iter()
-                        .filter(|(n, _)| !ENCODER_INPUTS.contains(&n.as_str()))
+                        .filter(|(n, _)| !ENCODER_INPUTS.contains(&n.as_str()) && n != WINDOW_MASK)
                         .cloned(),
                 );
                 if !head_inputs.iter().any(|(n, _)| n == "labels") {

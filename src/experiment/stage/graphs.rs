@@ -5,8 +5,8 @@
 
 use super::vectors::STATIC_WORD;
 use crate::config::{
-    DownstreamConfig, DownstreamTask, EmbeddingsConfig, EncoderConfig, Layers, PretrainConfig,
-    PretrainTask, Transfer,
+    DownstreamConfig, DownstreamTask, EmbeddingsConfig, EncoderConfig, Layers, LongInputs,
+    PretrainConfig, PretrainTask, Transfer,
 };
 use crate::data::MlmConfig;
 use crate::experiment::convert::encoder_spec;
@@ -81,10 +81,12 @@ pub fn pretrain_shape(
         PretrainTask::Nsp | PretrainTask::Sop => Head::Classify {
             classes: 2,
             pooling: Pooling::Cls,
+            windows: None,
         },
         PretrainTask::Classify => Head::Classify {
             classes: up.classes.unwrap_or(0),
             pooling: Pooling::Cls,
+            windows: None,
         },
         PretrainTask::Import => bail!("an import stage trains no graph"),
     };
@@ -140,6 +142,7 @@ pub fn downstream_shape(
         DownstreamTask::Classify | DownstreamTask::Pair => Head::Classify {
             classes,
             pooling: d.pooling.into(),
+            windows: (d.long_inputs() == LongInputs::Windows).then(|| d.window_pool.into()),
         },
     };
     let layers = match d.layers {

@@ -10,6 +10,8 @@ mod graphs;
 mod inputs;
 mod layer_cka;
 mod layer_probe;
+mod long;
+mod prepared;
 mod pretrain;
 mod saved;
 pub mod span;

@@ -1,4 +1,5 @@
-//! MatMul (batched, broadcasting batch dimensions) and the reductions ReduceSum / ReduceMean.
+//! MatMul (batched, broadcasting batch dimensions) and the reductions ReduceSum / ReduceMean /
+//! ReduceMax.
 //! Builder (shape rule), ONNX emission and vector-Jacobian rule side by side.
 
 use super::family::op_family;
@@ -12,15 +13,27 @@ op_family! {
         MatMul,
         ReduceSum { axes: Vec<usize>, keepdims: bool },
         ReduceMean { axes: Vec<usize>, keepdims: bool },
+        ReduceMax { axes: Vec<usize>, keepdims: bool },
     }
 }
 
 impl LinalgKind {
     pub fn differentiable(self) -> bool {
         match self {
-            LinalgKind::MatMul | LinalgKind::ReduceSum | LinalgKind::ReduceMean => true,
+            LinalgKind::MatMul
+            | LinalgKind::ReduceSum
+            | LinalgKind::ReduceMean
+            | LinalgKind::ReduceMax => true,
         }
     }
+}
+
+/// Which reduction [`Graph::reduce`] builds.
+#[derive(Debug, Clone, Copy)]
+enum Reduction {
+    Sum,
+    Mean,
+    Max,
 }
 
 impl Graph {
@@ -52,8 +65,18 @@ impl Graph {
         Ok(self.push1("matmul", LinalgOp::MatMul, vec![a, b], dt, shape))
     }
 
-    fn reduce(&mut self, mean: bool, x: ValueId, axes: &[i64], keepdims: bool) -> Result<ValueId> {
-        let name = if mean { "ReduceMean" } else { "ReduceSum" };
+    fn reduce(
+        &mut self,
+        r: Reduction,
+        x: ValueId,
+        axes: &[i64],
+        keepdims: bool,
+    ) -> Result<ValueId> {
+        let name = match r {
+            Reduction::Sum => "ReduceSum",
+            Reduction::Mean => "ReduceMean",
+            Reduction::Max => "ReduceMax",
+        };
         let s = self.shape(x).to_vec();
         let mut ax = Vec::new();
         for &a in axes {
@@ -73,28 +96,26 @@ impl Graph {
                 .map(|(_, &d)| d)
                 .collect()
         };
-        let op = if mean {
-            LinalgOp::ReduceMean { axes: ax, keepdims }
-        } else {
-            LinalgOp::ReduceSum { axes: ax, keepdims }
+        let (op, base) = match r {
+            Reduction::Sum => (LinalgOp::ReduceSum { axes: ax, keepdims }, "reduce_sum"),
+            Reduction::Mean => (LinalgOp::ReduceMean { axes: ax, keepdims }, "reduce_mean"),
+            Reduction::Max => (LinalgOp::ReduceMax { axes: ax, keepdims }, "reduce_max"),
         };
         let dt = self.dtype(x);
-        Ok(self.push1(
-            if mean { "reduce_mean" } else { "reduce_sum" },
-            op,
-            vec![x],
-            dt,
-            shape,
-        ))
+        Ok(self.push1(base, op, vec![x], dt, shape))
     }
 
     /// Sum over `axes` (negative axes count from the end).
     pub fn reduce_sum(&mut self, x: ValueId, axes: &[i64], keepdims: bool) -> Result<ValueId> {
-        self.reduce(false, x, axes, keepdims)
+        self.reduce(Reduction::Sum, x, axes, keepdims)
     }
     /// Mean over `axes`.
     pub fn reduce_mean(&mut self, x: ValueId, axes: &[i64], keepdims: bool) -> Result<ValueId> {
-        self.reduce(true, x, axes, keepdims)
+        self.reduce(Reduction::Mean, x, axes, keepdims)
+    }
+    /// Maximum over `axes`; its gradient goes to the maximal elements (shared equally on ties).
+    pub fn reduce_max(&mut self, x: ValueId, axes: &[i64], keepdims: bool) -> Result<ValueId> {
+        self.reduce(Reduction::Max, x, axes, keepdims)
     }
     /// Sum of all elements, a scalar.
     pub fn sum_all(&mut self, x: ValueId) -> Result<ValueId> {
@@ -158,6 +179,9 @@ impl LinalgOp {
                 LinalgOp::ReduceMean { axes, keepdims } => {
                     vec![Some(reduce_vjp(g, node, dy, axes, *keepdims, true)?)]
                 }
+                LinalgOp::ReduceMax { axes, keepdims } => {
+                    vec![Some(reduce_max_vjp(g, node, dy, axes, *keepdims)?)]
+                }
             })
         })
     }
@@ -169,7 +193,9 @@ impl LinalgOp {
         let n = &node.name;
         match self {
             LinalgOp::MatMul => e.node("MatMul", n, ins, outs, vec![]),
-            LinalgOp::ReduceSum { axes, keepdims } | LinalgOp::ReduceMean { axes, keepdims } => {
+            LinalgOp::ReduceSum { axes, keepdims }
+            | LinalgOp::ReduceMean { axes, keepdims }
+            | LinalgOp::ReduceMax { axes, keepdims } => {
                 let a: Vec<i64> = axes.iter().map(|&x| x as i64).collect();
                 ins.push(e.const_i64(n, &a));
                 e.node(
@@ -182,6 +208,38 @@ impl LinalgOp {
             }
         }
     }
+}
+
+/// The gradient of a maximum over `axes`: `dy` at the elements equal to the maximum, divided
+/// among them when several are (a subgradient; ties are rare in real features).
+fn reduce_max_vjp(
+    g: &mut Graph,
+    node: &Node,
+    dy: ValueId,
+    axes: &[usize],
+    keepdims: bool,
+) -> Result<ValueId> {
+    let x = node.inputs[0];
+    let xs = g.shape(x).to_vec();
+    let kshape: Vec<usize> = xs
+        .iter()
+        .enumerate()
+        .map(|(i, &d)| if axes.contains(&i) { 1 } else { d })
+        .collect();
+    let (y, dy) = if keepdims {
+        (node.outputs[0], dy)
+    } else {
+        (
+            g.reshape(node.outputs[0], &kshape)?,
+            g.reshape(dy, &kshape)?,
+        )
+    };
+    let hit = g.equal(x, y)?;
+    let hit = g.cast(hit, g.dtype(x))?;
+    let ax: Vec<i64> = axes.iter().map(|&a| a as i64).collect();
+    let count = g.reduce_sum(hit, &ax, true)?;
+    let share = g.div(dy, count)?;
+    g.mul(hit, share)
 }
 
 /// The gradient of a sum (or mean) over `axes`: `dy` broadcast back to the input's shape (and

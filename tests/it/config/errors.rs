@@ -231,10 +231,10 @@ const CASES: &[(&str, &str, &str, &[&str])] = &[
         ],
     ),
     (
-        "windows not read yet",
+        "per-layer measurements on windows",
         "transfer = \"finetune\"",
-        "transfer = \"finetune\"\nlong = \"windows\"",
-        &["downstream.C.long: \"windows\" is not implemented yet for task = \"classify\""],
+        "transfer = \"finetune\"\nlong = \"windows\"\nprobe_layers = \"all\"",
+        &["downstream.C.probe_layers: is not read with long = \"windows\""],
     ),
     (
         "dataset without a file",

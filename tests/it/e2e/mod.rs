@@ -9,6 +9,7 @@ mod full_disk;
 mod grid;
 mod kill_resume;
 mod layers;
+mod long_windows;
 mod pretraining_variance;
 mod recipe;
 mod run;

@@ -42,6 +42,7 @@ fn trainer_with(dropout: f64, seed: u64, opt: OptimSpec) -> Trainer {
     let head = Head::Classify {
         classes: 3,
         pooling: Pooling::Cls,
+        windows: None,
     };
     let train = model::task_graph(
         &spec,

@@ -14,6 +14,7 @@ fn first_layer_is_transferred_second_is_reinitialised() {
         Head::Classify {
             classes: 3,
             pooling: Pooling::Cls,
+            windows: None,
         },
         2,
         8,

@@ -211,6 +211,7 @@ fn training_and_f64_graphs_stay_unfused() {
         model::Head::Classify {
             classes: 3,
             pooling: model::Pooling::Mean,
+            windows: None,
         },
         2,
         4,

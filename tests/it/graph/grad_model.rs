@@ -32,7 +32,22 @@ fn batch(head: Head, spec: &EncoderSpec) -> Vec<(String, Tensor)> {
                 Tensor::i64(vec![3], vec![8, 10, model::IGNORE_INDEX]),
             ));
         }
-        Head::Classify { .. } => feeds.push(("labels".into(), Tensor::i64(vec![b], vec![2, 0]))),
+        Head::Classify { windows: None, .. } => {
+            feeds.push(("labels".into(), Tensor::i64(vec![b], vec![2, 0])))
+        }
+        Head::Classify {
+            windows: Some(_), ..
+        } => {
+            // Both rows are windows of example 0; row 1 of the mask is no example (ignored).
+            feeds.push((
+                model::WINDOW_MASK.into(),
+                Tensor::f64(vec![b, b], vec![1.0, 1.0, 1.0, 0.0]),
+            ));
+            feeds.push((
+                "labels".into(),
+                Tensor::i64(vec![b], vec![2, model::IGNORE_INDEX]),
+            ));
+        }
         Head::Span => {
             // Row 0 may answer at [CLS] and its context tokens 3, 4; row 1 at [CLS] and 3.
             feeds.push((
@@ -159,8 +174,28 @@ fn encoder_with_classifier_matches_finite_differences() {
         Head::Classify {
             classes: 3,
             pooling: Pooling::Mean,
+            windows: None,
         },
     );
+}
+
+#[test]
+fn windows_pooled_by_mean_and_max_match_finite_differences() {
+    let mut spec = EncoderSpec::tiny(11);
+    spec.d_model = 8;
+    spec.ffn = 12;
+    spec.max_len = 5;
+    spec.dropout = 0.0;
+    for pool in [model::WindowPool::Mean, model::WindowPool::Max] {
+        check(
+            &spec,
+            Head::Classify {
+                classes: 3,
+                pooling: Pooling::Cls,
+                windows: Some(pool),
+            },
+        );
+    }
 }
 
 #[test]

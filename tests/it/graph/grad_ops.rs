@@ -121,6 +121,12 @@ fn cases() -> Vec<Case> {
         case("ReduceMean", vec![r(&[2, 3, 4], 1)], |g, x| {
             g.reduce_mean(x[0], &[-1, 0], true)
         }),
+        case("ReduceMax", vec![r(&[2, 3, 4], 1)], |g, x| {
+            g.reduce_max(x[0], &[1], false)
+        }),
+        case("ReduceMax", vec![r(&[2, 3, 4], 2)], |g, x| {
+            g.reduce_max(x[0], &[-1, 0], true)
+        }),
         case("Softmax", vec![r(&[2, 5], 1)], |g, x| g.softmax(x[0], -1)),
         case("LogSoftmax", vec![r(&[3, 4], 1)], |g, x| {
             g.log_softmax(x[0], 1)

@@ -42,6 +42,7 @@ fn exported_graphs_load_in_onnx_runtime_and_pass_the_onnx_checker() {
                 Head::Classify {
                     classes: 3,
                     pooling: Pooling::Mean,
+                    windows: None,
                 },
                 2,
                 8,

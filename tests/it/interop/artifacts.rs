@@ -213,6 +213,7 @@ fn embedlab_logits(
         Head::Classify {
             classes,
             pooling: Pooling::from(head.pooling),
+            windows: None,
         },
         b,
         seq,

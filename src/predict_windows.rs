@@ -1,0 +1,147 @@
+//! `embedlab predict` of a run that read long inputs in windows (`long = "windows"`): each input
+//! is cut into the windows the stage cut (its `seq_len` and `stride`; for `classify` and `pair`
+//! at most its `batch_size` windows, as one batch held them).
+//!
+//! - `classify` and `pair`: the windows' pooled features are pooled per input by the stage's
+//!   `window_pool` and the trained classifier (`head.classifier`) is applied to them here, as
+//!   the stage's graph did; the exported model alone reads one window.
+//! - `tag`: each word's tag is read from the window that reads its first token best.
+
+use crate::predict_io::RowModel;
+use anyhow::{Context, Result};
+use embedlab::config::{DownstreamConfig, DownstreamTask, WindowPool};
+use embedlab::data::{self, Item, Row, Target, Tok, encode_pair, encode_single};
+use embedlab::interop::{LOGITS, POOLED};
+use embedlab::runtime::ParamStore;
+
+/// What is predicted for one input.
+pub(crate) enum Prediction {
+    /// A sequence's logits and probabilities, one per label.
+    Label { logits: Vec<f32>, probs: Vec<f32> },
+    /// One tag index per word.
+    Tags(Vec<usize>),
+}
+
+/// Predicts one input read in windows.
+pub(crate) fn predict(
+    model: &mut RowModel,
+    tok: &Tok,
+    params: &ParamStore,
+    d: &DownstreamConfig,
+    text: &str,
+    pair: Option<&str>,
+    chunk: usize,
+) -> Result<Prediction> {
+    let seq = model.seq;
+    let stride = data::stride_or_default(d.stride, seq);
+    match d.task {
+        DownstreamTask::Tag => {
+            let words: Vec<&str> = text.split_whitespace().collect();
+            let (ids, word_of) = tok.encode_words(&words)?;
+            let size = data::window_room(seq).max(1);
+            let ws = data::windows(ids.len(), size, stride);
+            let rows: Vec<Row> = ws
+                .iter()
+                .map(|w| encode_single(&ids[w.clone()], seq))
+                .collect::<std::result::Result<_, _>>()?;
+            let mut logits: Vec<f32> = Vec::new();
+            let mut classes = 0;
+            for part in rows.chunks(chunk.max(1)) {
+                let o = model.run(part.iter())?;
+                let l = o.f32(LOGITS)?;
+                classes = *l.shape.last().unwrap_or(&1);
+                logits.extend_from_slice(l.data);
+            }
+            let mut tags = Vec::new();
+            let mut last = None;
+            for (pos, &w) in word_of.iter().enumerate() {
+                if last != Some(w) {
+                    let i = data::best_window(&ws, pos).context("a token outside every window")?;
+                    let at = (i * seq + 1 + pos - ws[i].start) * classes;
+                    tags.push(argmax(&logits[at..at + classes]));
+                }
+                last = Some(w);
+            }
+            Ok(Prediction::Tags(tags))
+        }
+        DownstreamTask::Classify | DownstreamTask::Pair => {
+            let item = Item {
+                a: tok.encode(text)?,
+                b: pair.map(|p| tok.encode(p)).transpose()?,
+                target: Target::None,
+            };
+            let w = data::window_items(&[item], seq, stride, Some(d.batch_size));
+            let rows: Vec<Row> = w
+                .items
+                .iter()
+                .map(|it| match &it.b {
+                    None => encode_single(&it.a, seq),
+                    Some(b) => encode_pair(&it.a, b, seq),
+                })
+                .collect::<std::result::Result<_, _>>()?;
+            let o = model.run(rows.iter())?;
+            let pooled = o.f32(POOLED)?;
+            let dim = *pooled.shape.last().unwrap_or(&1);
+            let feats = pool(pooled.data, dim, d.window_pool);
+            let logits = classify(params, &feats)?;
+            let probs = softmax(&logits);
+            Ok(Prediction::Label { logits, probs })
+        }
+        DownstreamTask::Span => anyhow::bail!("span runs are predicted by predict_span"),
+    }
+}
+
+/// The windows' features `[n, dim]` pooled into one vector.
+fn pool(features: &[f32], dim: usize, how: WindowPool) -> Vec<f32> {
+    let rows: Vec<&[f32]> = features.chunks(dim.max(1)).collect();
+    (0..dim)
+        .map(|j| match how {
+            WindowPool::Mean => rows.iter().map(|r| r[j]).sum::<f32>() / rows.len() as f32,
+            WindowPool::Max => rows.iter().map(|r| r[j]).fold(f32::NEG_INFINITY, f32::max),
+        })
+        .collect()
+}
+
+/// `features @ head.classifier.weight + head.classifier.bias`.
+fn classify(params: &ParamStore, features: &[f32]) -> Result<Vec<f32>> {
+    let get = |n: &str| params.get(n).with_context(|| format!("the run has no {n}"));
+    let (w, b) = (get("head.classifier.weight")?, get("head.classifier.bias")?);
+    let classes = b.len();
+    Ok((0..classes)
+        .map(|c| {
+            b[c] + features
+                .iter()
+                .enumerate()
+                .map(|(i, f)| f * w[i * classes + c])
+                .sum::<f32>()
+        })
+        .collect())
+}
+
+fn softmax(logits: &[f32]) -> Vec<f32> {
+    let m = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let e: Vec<f32> = logits.iter().map(|l| (l - m).exp()).collect();
+    let s: f32 = e.iter().sum();
+    e.iter().map(|x| x / s).collect()
+}
+
+/// The index of the largest value, as embedlab's scoring picks it.
+pub(crate) fn argmax(v: &[f32]) -> usize {
+    embedlab::metrics::argmax_rows(v, v.len().max(1))
+        .first()
+        .map_or(0, |&i| i as usize)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_pool_by_mean_or_maximum() {
+        let f = [1.0, -2.0, 3.0, 4.0];
+        assert_eq!(pool(&f, 2, WindowPool::Mean), vec![2.0, 1.0]);
+        assert_eq!(pool(&f, 2, WindowPool::Max), vec![3.0, 4.0]);
+        let p = softmax(&[0.0, 0.0]);
+        assert!((p[0] - 0.5).abs() < 1e-6);
+    }
+}

@@ -1,0 +1,393 @@
+//! `long = "windows"` for `classify`, `pair` and `tag`: a label decided by a word beyond the
+//! first window is learned with windows and not with truncation; `plan` and runs.csv say what
+//! each way reads and cuts; pair and tag runs on windows train and score.
+use crate::cli::{col, command, embedlab, read_csv};
+use rand::{Rng, SeedableRng};
+use std::path::Path;
+
+const FILLERS: [&str; 6] = ["stone", "river", "cloud", "grass", "sand", "wind"];
+
+/// 23 words: 20 fillers, the deciding word (`red` or `blue`, its label) somewhere in positions
+/// 8..20 (always past the first window of 6 text tokens), the rest fillers.
+fn long_texts(path: &Path, seed: u64) {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let mut out = String::from("text\tlabel\tsplit\n");
+    for (split, n) in [("train", 240), ("dev", 40), ("test", 80)] {
+        for i in 0..n {
+            let label = if i % 2 == 0 { "red" } else { "blue" };
+            let at = rng.random_range(8..20);
+            let words: Vec<&str> = (0..23)
+                .map(|k| {
+                    if k == at {
+                        label
+                    } else {
+                        FILLERS[rng.random_range(0..FILLERS.len())]
+                    }
+                })
+                .collect();
+            out += &format!("{}\t{label}\t{split}\n", words.join(" "));
+        }
+    }
+    std::fs::write(path, out).unwrap();
+}
+
+fn experiment(dir: &Path, long: &str) -> std::path::PathBuf {
+    let toml = format!(
+        r#"name = "long"
+seeds = [1]
+
+[dataset.docs]
+path = "docs.tsv"
+split = "split"
+
+[tokenizer]
+kind = "wordpiece"
+vocab_size = 60
+fit_on = ["docs"]
+min_frequency = 1
+
+[encoder]
+depth = 1
+d_model = 16
+heads = 2
+ffn = 32
+max_len = 8
+dropout = 0.0
+
+[downstream.C]
+data = "docs"
+transfer = "scratch"
+epochs = 12
+batch_size = 32
+seq_len = 8
+pooling = "mean"
+optimizer = {{ lr = 3e-3 }}
+{long}
+"#
+    );
+    let path = dir.join("long.toml");
+    std::fs::write(&path, toml).unwrap();
+    path
+}
+
+fn test_accuracy(dir: &Path, long: &str) -> (f64, f64, Vec<String>, Vec<String>) {
+    let exp = experiment(dir, long);
+    let out = dir.join("out");
+    let (code, err) = embedlab(&["run", exp.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let (h, rows) = read_csv(&out.join("long/runs.csv"));
+    let acc: f64 = col(&h, &rows[0], "test_accuracy").parse().unwrap();
+    let cut: f64 = col(&h, &rows[0], "data.docs.cut_token_share")
+        .parse()
+        .unwrap();
+    (acc, cut, h, rows[0].clone())
+}
+
+/// `embedlab predict` of the run in `dir` over its own test texts: the share labelled as gold.
+fn predicted_accuracy(dir: &Path) -> f64 {
+    let text = std::fs::read_to_string(dir.join("docs.tsv")).unwrap();
+    let test: Vec<(String, String)> = text
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            (f[2] == "test").then(|| (f[0].to_string(), f[1].to_string()))
+        })
+        .collect();
+    predicted_accuracy_at(&dir.join("out/long/runs/c001-s1"), &test, dir)
+}
+
+/// `embedlab predict` of `run` over `test`'s texts (written into `scratch`): the share
+/// labelled as gold.
+fn predicted_accuracy_at(run: &Path, test: &[(String, String)], scratch: &Path) -> f64 {
+    let input = scratch.join("inputs.txt");
+    let lines: Vec<&str> = test.iter().map(|(t, _)| t.as_str()).collect();
+    std::fs::write(&input, lines.join("\n") + "\n").unwrap();
+    let csv = scratch.join("predicted.csv");
+    let (code, err) = embedlab(&[
+        "predict",
+        run.to_str().unwrap(),
+        "--input",
+        input.to_str().unwrap(),
+        "--out",
+        csv.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let (_, rows) = read_csv(&csv);
+    assert_eq!(rows.len(), test.len());
+    let correct = rows
+        .iter()
+        .zip(test)
+        .filter(|(r, (_, gold))| r[1] == *gold)
+        .count();
+    correct as f64 / test.len() as f64
+}
+
+#[test]
+fn a_word_beyond_the_first_window_is_learned_with_windows_not_with_truncation() {
+    let (a, b, c) = (
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+    );
+    for d in [&a, &b, &c] {
+        long_texts(&d.path().join("docs.tsv"), 7);
+    }
+
+    let (truncated, cut_t, _, _) = test_accuracy(a.path(), "");
+    let (windowed, cut_w, h, row) = test_accuracy(
+        b.path(),
+        "long = \"windows\"\nstride = 3\nwindow_pool = \"max\"",
+    );
+    let (mean, _, _, _) = test_accuracy(c.path(), "long = \"windows\"\nstride = 3");
+    println!("test accuracy: truncated {truncated}, windows max {windowed}, mean {mean}");
+    // `predict` reads a windowed run's inputs in the same windows and pools them the same way.
+    assert_eq!(predicted_accuracy(b.path()), windowed);
+    assert_eq!(predicted_accuracy(c.path()), mean);
+    // The first 6 tokens never hold the deciding word: truncation sits at chance.
+    assert!(truncated < 0.7, "truncated {truncated}");
+    assert!(windowed > 0.9, "windows, max {windowed}");
+    assert!(mean > 0.9, "windows, mean {mean}");
+    assert!(cut_t > 0.7, "truncation cuts most tokens: {cut_t}");
+    assert_eq!(cut_w, 0.0, "windows read every token");
+    let per: f64 = col(&h, &row, "data.docs.windows_per_example")
+        .parse()
+        .unwrap();
+    // At least 23 tokens, windows of 6 starting 3 apart: 7 or more.
+    assert!(per >= 7.0, "{per}");
+
+    // plan says the same before a run, from the fitted tokenizer.
+    let o = command()
+        .args([
+            "plan",
+            b.path().join("long.toml").to_str().unwrap(),
+            "--out",
+            b.path().join("out").to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    let plan = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        plan.contains(
+            "dataset.docs at seq_len 8: 360 of 360 examples exceed it (100.0%), read in windows ("
+        ) && plan.contains("per example), 0.0% of tokens cut"),
+        "{plan}"
+    );
+}
+
+#[test]
+fn mean_pooled_pairs_and_tagging_train_on_windows() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/e2e");
+    for f in ["pairs.tsv", "tags.tsv"] {
+        std::fs::copy(fixture.join(f), dir.path().join(f)).unwrap();
+    }
+    // seq_len 8: the fixtures' 9-word texts need two or more windows.
+    let toml = r#"name = "w"
+seeds = [1]
+
+[dataset.pairs]
+path = "pairs.tsv"
+split = "split"
+text_pair = "text_pair"
+
+[dataset.tags]
+path = "tags.tsv"
+split = "split"
+
+[tokenizer]
+kind = "wordpiece"
+vocab_size = 120
+fit_on = ["pairs", "tags"]
+min_frequency = 1
+
+[encoder]
+depth = 1
+d_model = 16
+heads = 2
+ffn = 32
+max_len = 8
+
+[downstream.P]
+task = "pair"
+data = "pairs"
+transfer = "scratch"
+epochs = 2
+batch_size = 8
+seq_len = 8
+long = "windows"
+
+[downstream.T]
+task = "tag"
+data = "tags"
+transfer = "scratch"
+epochs = 2
+batch_size = 8
+seq_len = 8
+long = "windows"
+stride = 2
+"#;
+    let exp = dir.path().join("w.toml");
+    std::fs::write(&exp, toml).unwrap();
+    let out = dir.path().join("out");
+    let (code, err) = embedlab(&["run", exp.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let (h, rows) = read_csv(&out.join("w/runs.csv"));
+    let row = &rows[0];
+    for data in ["pairs", "tags"] {
+        let per: f64 = col(&h, row, &format!("data.{data}.windows_per_example"))
+            .parse()
+            .unwrap();
+        assert!(per > 2.0, "{data}: {per} windows per example");
+    }
+    // Tagging windows read every token; a pair's first text may lose its tail beyond half a
+    // window.
+    assert_eq!(col(&h, row, "data.tags.cut_token_share"), "0");
+    for key in ["P.test_accuracy", "T.test_accuracy", "T.test_span_f1"] {
+        let v: f64 = col(&h, row, key).parse().unwrap();
+        assert!((0.0..=1.0).contains(&v), "{key} {v}");
+    }
+}
+
+#[test]
+fn frozen_finetuned_and_scratch_runs_pool_windows() {
+    let dir = tempfile::tempdir().unwrap();
+    let exp = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/e2e/tiny.toml");
+    let out = dir.path().join("out");
+    let (code, err) = embedlab(&[
+        "run",
+        exp.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--set",
+        "seeds=[1]",
+        "--set",
+        "downstream.C.seq_len=8",
+        "--set",
+        "downstream.C.long=\"windows\"",
+        "--set",
+        "downstream.C.window_pool=\"max\"",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let (h, rows) = read_csv(&out.join("tiny/runs.csv"));
+    assert_eq!(rows.len(), 3);
+    for row in &rows {
+        assert_eq!(col(&h, row, "status"), "ok");
+        let per: f64 = col(&h, row, "data.words.windows_per_example")
+            .parse()
+            .unwrap();
+        assert!(per > 1.0, "{per}");
+        let acc: f64 = col(&h, row, "test_accuracy").parse().unwrap();
+        assert!((0.0..=1.0).contains(&acc), "{acc}");
+        if col(&h, row, "transfer") == "frozen" {
+            assert_eq!(col(&h, row, "encoder_checksum_unchanged"), "1");
+        }
+        // predict pools the windows as the stage did: the same test accuracy.
+        let run = out.join("tiny/runs").join(col(&h, row, "run_id"));
+        let predicted = predicted_accuracy_at(&run, &fixture_texts("labeled.tsv"), dir.path());
+        assert!((predicted - acc).abs() < 1e-9, "{predicted} vs {acc}");
+    }
+}
+
+/// The test split's (text, label) rows of a fixture TSV (`text`, `label`, `split`).
+fn fixture_texts(name: &str) -> Vec<(String, String)> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/e2e")
+        .join(name);
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            (f[2] == "test").then(|| (f[0].to_string(), f[1].to_string()))
+        })
+        .collect()
+}
+
+#[test]
+fn predict_reads_each_word_of_a_windowed_tagger_from_its_best_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/e2e/tags.tsv");
+    std::fs::copy(&fixture, dir.path().join("tags.tsv")).unwrap();
+    let toml = r#"name = "t"
+seeds = [1]
+
+[dataset.tags]
+path = "tags.tsv"
+split = "split"
+
+[tokenizer]
+kind = "wordpiece"
+vocab_size = 120
+fit_on = ["tags"]
+min_frequency = 1
+
+[encoder]
+depth = 1
+d_model = 16
+heads = 2
+ffn = 32
+max_len = 8
+
+[downstream.T]
+task = "tag"
+data = "tags"
+transfer = "scratch"
+epochs = 1
+batch_size = 8
+seq_len = 8
+long = "windows"
+stride = 2
+"#;
+    let exp = dir.path().join("t.toml");
+    std::fs::write(&exp, toml).unwrap();
+    let out = dir.path().join("out");
+    let (code, err) = embedlab(&["run", exp.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let (h, rows) = read_csv(&out.join("t/runs.csv"));
+    let scored: f64 = col(&h, &rows[0], "test_accuracy").parse().unwrap();
+
+    let text = std::fs::read_to_string(&fixture).unwrap();
+    let test: Vec<(&str, &str)> = text
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            (f[2] == "test").then_some((f[0], f[1]))
+        })
+        .collect();
+    let input = dir.path().join("inputs.txt");
+    let lines: Vec<&str> = test.iter().map(|(t, _)| *t).collect();
+    std::fs::write(&input, lines.join("\n") + "\n").unwrap();
+    let csv = dir.path().join("tags.csv");
+    let (code, err) = embedlab(&[
+        "predict",
+        out.join("t/runs/c001-s1").to_str().unwrap(),
+        "--input",
+        input.to_str().unwrap(),
+        "--out",
+        csv.to_str().unwrap(),
+        "--batch-size",
+        "3",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let (_, predicted) = read_csv(&csv);
+    let (mut right, mut words) = (0, 0);
+    for (row, (_, gold)) in predicted.iter().zip(&test) {
+        let (p, g): (Vec<&str>, Vec<&str>) = (
+            row[1].split_whitespace().collect(),
+            gold.split_whitespace().collect(),
+        );
+        assert_eq!(p.len(), g.len(), "one tag per word: {row:?}");
+        right += p.iter().zip(&g).filter(|(a, b)| a == b).count();
+        words += g.len();
+    }
+    // The stage scored each word's first token once, from its best window; so does predict.
+    let acc = right as f64 / words as f64;
+    println!("tag accuracy: predict {acc}, stage {scored}");
+    assert!(
+        (acc - scored).abs() < 1e-9,
+        "predict {acc} vs stage {scored}"
+    );
+}
