@@ -42,6 +42,8 @@ python3 "$root/scripts/build_data.py" verses.txt pkg/usr/share/wordnet "$out"
 python3 "$root/scripts/build_control_tasks.py" "$out"
 # The extractive QA task of experiments/qa.toml (hypernyms named in definitions).
 python3 "$root/scripts/build_qa.py" pkg/usr/share/wordnet "$out"
+# The long-input control of experiments/long.toml (definitions after noise words).
+python3 "$root/scripts/build_long.py" "$out"
 
 if [ "$check" = 0 ]; then
   cp pkg/usr/share/doc/wordnet-base/copyright "$root/data/wordnet/LICENSE"
@@ -50,7 +52,7 @@ if [ "$check" = 0 ]; then
 fi
 
 status=0
-for f in kjv.txt.gz wordnet/order.tsv.gz wordnet/sides.tsv.gz wordnet/supersense.tsv.gz wordnet/defpairs.tsv.gz wordnet/tagging.tsv.gz wordnet/glosses.txt.gz wordnet/synonyms.tsv.gz wordnet/qa.tsv.gz; do
+for f in kjv.txt.gz wordnet/order.tsv.gz wordnet/sides.tsv.gz wordnet/supersense.tsv.gz wordnet/defpairs.tsv.gz wordnet/tagging.tsv.gz wordnet/glosses.txt.gz wordnet/synonyms.tsv.gz wordnet/qa.tsv.gz wordnet/long.tsv.gz; do
   want="$(sha256sum "$root/data/$f" | cut -d' ' -f1)"
   got="$(sha256sum "$out/$f" | cut -d' ' -f1)"
   if [ "$want" = "$got" ]; then

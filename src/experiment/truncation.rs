@@ -48,7 +48,12 @@ pub fn truncation_report(plan: &Plan, out_dir: &Path) -> Result<String, String> 
         )) {
             continue;
         }
-        let head = format!("  dataset.{} at seq_len {seq}", data.name);
+        let windows = downstream.long_inputs() == LongInputs::Windows;
+        let head = format!(
+            "  dataset.{} at seq_len {seq}{}",
+            data.name,
+            if windows { " in windows" } else { "" }
+        );
         let Some(tok_path) = tokenizer_file(plan, out_dir, tokenizer) else {
             let _ = writeln!(
                 out,
@@ -59,7 +64,6 @@ pub fn truncation_report(plan: &Plan, out_dir: &Path) -> Result<String, String> 
         let tok = Tok::load(&tok_path).map_err(|e| format!("{}: {e}", tok_path.display()))?;
         let (ds, _) = data::load_dataset(dc, Path::new(""))
             .map_err(|e| format!("dataset.{}: {e}", data.name))?;
-        let windows = downstream.long_inputs() == LongInputs::Windows;
         let stride = data::stride_or_default(downstream.stride, seq);
         let cap = (downstream.task != DownstreamTask::Tag).then_some(downstream.batch_size);
         let (mut t, mut rows) = (Truncation::default(), 0);

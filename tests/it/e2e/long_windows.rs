@@ -169,7 +169,7 @@ fn a_word_beyond_the_first_window_is_learned_with_windows_not_with_truncation() 
     let plan = String::from_utf8_lossy(&o.stdout);
     assert!(
         plan.contains(
-            "dataset.docs at seq_len 8: 360 of 360 examples exceed it (100.0%), read in windows ("
+            "dataset.docs at seq_len 8 in windows: 360 of 360 examples exceed it (100.0%), read in windows ("
         ) && plan.contains("per example), 0.0% of tokens cut"),
         "{plan}"
     );
