@@ -12,26 +12,15 @@ definitions (chosen by hash), every dev and test one.
 Usage: scripts/build_long.py [DATA_DIR]   (default: data/ beside this script's folder)
 """
 import gzip
-import hashlib
-import io
 import random
 import sys
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from build_control_tasks import key, write_gz  # noqa: E402  (the same hash order and gzip form)
+
 TRAIN_CAP = 1000
 PREFIX = (36, 44)
-
-
-def key(text):
-    """A stable pseudo-random order that does not depend on file order."""
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def write_gz(path, lines):
-    raw = io.BytesIO()
-    with gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=9) as gz:
-        gz.write("".join(line + "\n" for line in lines).encode("utf-8"))
-    path.write_bytes(raw.getvalue())
 
 
 def main():

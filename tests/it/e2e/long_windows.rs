@@ -31,75 +31,54 @@ fn long_texts(path: &Path, seed: u64) {
     std::fs::write(path, out).unwrap();
 }
 
-fn experiment(dir: &Path, long: &str) -> std::path::PathBuf {
-    let toml = format!(
-        r#"name = "long"
-seeds = [1]
-
-[dataset.docs]
-path = "docs.tsv"
-split = "split"
-
-[tokenizer]
-kind = "wordpiece"
-vocab_size = 60
-fit_on = ["docs"]
-min_frequency = 1
-
-[encoder]
-depth = 1
-d_model = 16
-heads = 2
-ffn = 32
-max_len = 8
-dropout = 0.0
-
-[downstream.C]
-data = "docs"
-transfer = "scratch"
-epochs = 12
-batch_size = 32
-seq_len = 8
-pooling = "mean"
-optimizer = {{ lr = 3e-3 }}
-{long}
-"#
+/// A tiny experiment named `name` on TSV datasets (name, file, whether it has a `text_pair`),
+/// a tokenizer fitted on them, a one-layer encoder with rows of 8 tokens, and `stages`.
+fn tiny_toml(name: &str, datasets: &[(&str, &str, bool)], stages: &str) -> String {
+    let mut t = format!("name = \"{name}\"\nseeds = [1]\n\n");
+    for (d, file, pair) in datasets {
+        t += &format!("[dataset.{d}]\npath = \"{file}\"\nsplit = \"split\"\n");
+        if *pair {
+            t += "text_pair = \"text_pair\"\n";
+        }
+        t += "\n";
+    }
+    let fit: Vec<String> = datasets
+        .iter()
+        .map(|(d, _, _)| format!("\"{d}\""))
+        .collect();
+    t += &format!(
+        "[tokenizer]\nkind = \"wordpiece\"\nvocab_size = 120\nfit_on = [{}]\nmin_frequency = 1\n\n",
+        fit.join(", ")
     );
-    let path = dir.join("long.toml");
-    std::fs::write(&path, toml).unwrap();
-    path
+    t += "[encoder]\ndepth = 1\nd_model = 16\nheads = 2\nffn = 32\nmax_len = 8\ndropout = 0.0\n\n";
+    t + stages
 }
 
-fn test_accuracy(dir: &Path, long: &str) -> (f64, f64, Vec<String>, Vec<String>) {
-    let exp = experiment(dir, long);
+/// Writes `toml` into `dir` and runs it there: runs.csv's header and rows.
+fn run_toml(dir: &Path, name: &str, toml: &str) -> (Vec<String>, Vec<Vec<String>>) {
+    let exp = dir.join(format!("{name}.toml"));
+    std::fs::write(&exp, toml).unwrap();
     let out = dir.join("out");
     let (code, err) = embedlab(&["run", exp.to_str().unwrap(), "--out", out.to_str().unwrap()]);
     assert_eq!(code, 0, "{err}");
-    let (h, rows) = read_csv(&out.join("long/runs.csv"));
-    let acc: f64 = col(&h, &rows[0], "test_accuracy").parse().unwrap();
-    let cut: f64 = col(&h, &rows[0], "data.docs.cut_token_share")
-        .parse()
-        .unwrap();
-    (acc, cut, h, rows[0].clone())
+    read_csv(&out.join(name).join("runs.csv"))
 }
 
-/// `embedlab predict` of the run in `dir` over its own test texts: the share labelled as gold.
-fn predicted_accuracy(dir: &Path) -> f64 {
-    let text = std::fs::read_to_string(dir.join("docs.tsv")).unwrap();
-    let test: Vec<(String, String)> = text
+/// The test split's (text, label) rows of a TSV whose columns are `text label split`.
+fn test_rows(path: &Path) -> Vec<(String, String)> {
+    std::fs::read_to_string(path)
+        .unwrap()
         .lines()
         .skip(1)
         .filter_map(|l| {
             let f: Vec<&str> = l.split('\t').collect();
             (f[2] == "test").then(|| (f[0].to_string(), f[1].to_string()))
         })
-        .collect();
-    predicted_accuracy_at(&dir.join("out/long/runs/c001-s1"), &test, dir)
+        .collect()
 }
 
-/// `embedlab predict` of `run` over `test`'s texts (written into `scratch`): the share
-/// labelled as gold.
-fn predicted_accuracy_at(run: &Path, test: &[(String, String)], scratch: &Path) -> f64 {
+/// `embedlab predict` of `run` over `test`'s texts (written into `scratch`): its CSV rows.
+fn predict(run: &Path, test: &[(String, String)], scratch: &Path) -> Vec<Vec<String>> {
     let input = scratch.join("inputs.txt");
     let lines: Vec<&str> = test.iter().map(|(t, _)| t.as_str()).collect();
     std::fs::write(&input, lines.join("\n") + "\n").unwrap();
@@ -111,16 +90,44 @@ fn predicted_accuracy_at(run: &Path, test: &[(String, String)], scratch: &Path) 
         input.to_str().unwrap(),
         "--out",
         csv.to_str().unwrap(),
+        "--batch-size",
+        "3",
     ]);
     assert_eq!(code, 0, "{err}");
     let (_, rows) = read_csv(&csv);
     assert_eq!(rows.len(), test.len());
+    rows
+}
+
+/// The share of `test` that `predict` of `run` labels as gold.
+fn predicted_accuracy(run: &Path, test: &[(String, String)], scratch: &Path) -> f64 {
+    let rows = predict(run, test, scratch);
     let correct = rows
         .iter()
         .zip(test)
         .filter(|(r, (_, gold))| r[1] == *gold)
         .count();
     correct as f64 / test.len() as f64
+}
+
+/// The long-texts experiment in `dir` with `long` settings: its test accuracy, cut token share
+/// and runs.csv row, and predict's accuracy on its test texts.
+fn long_run(dir: &Path, long: &str) -> (f64, f64, Vec<String>, Vec<String>, f64) {
+    let stages = format!(
+        "[downstream.C]\ndata = \"docs\"\ntransfer = \"scratch\"\nepochs = 12\nbatch_size = 32\nseq_len = 8\npooling = \"mean\"\noptimizer = {{ lr = 3e-3 }}\n{long}\n"
+    );
+    let (h, rows) = run_toml(
+        dir,
+        "long",
+        &tiny_toml("long", &[("docs", "docs.tsv", false)], &stages),
+    );
+    let acc: f64 = col(&h, &rows[0], "test_accuracy").parse().unwrap();
+    let cut: f64 = col(&h, &rows[0], "data.docs.cut_token_share")
+        .parse()
+        .unwrap();
+    let run = dir.join("out/long/runs/c001-s1");
+    let predicted = predicted_accuracy(&run, &test_rows(&dir.join("docs.tsv")), dir);
+    (acc, cut, h, rows[0].clone(), predicted)
 }
 
 #[test]
@@ -133,21 +140,20 @@ fn a_word_beyond_the_first_window_is_learned_with_windows_not_with_truncation() 
     for d in [&a, &b, &c] {
         long_texts(&d.path().join("docs.tsv"), 7);
     }
-
-    let (truncated, cut_t, _, _) = test_accuracy(a.path(), "");
-    let (windowed, cut_w, h, row) = test_accuracy(
+    let (truncated, cut_t, _, _, _) = long_run(a.path(), "");
+    let (windowed, cut_w, h, row, predicted_max) = long_run(
         b.path(),
         "long = \"windows\"\nstride = 3\nwindow_pool = \"max\"",
     );
-    let (mean, _, _, _) = test_accuracy(c.path(), "long = \"windows\"\nstride = 3");
+    let (mean, _, _, _, predicted_mean) = long_run(c.path(), "long = \"windows\"\nstride = 3");
     println!("test accuracy: truncated {truncated}, windows max {windowed}, mean {mean}");
-    // `predict` reads a windowed run's inputs in the same windows and pools them the same way.
-    assert_eq!(predicted_accuracy(b.path()), windowed);
-    assert_eq!(predicted_accuracy(c.path()), mean);
     // The first 6 tokens never hold the deciding word: truncation sits at chance.
     assert!(truncated < 0.7, "truncated {truncated}");
     assert!(windowed > 0.9, "windows, max {windowed}");
     assert!(mean > 0.9, "windows, mean {mean}");
+    // `predict` reads a windowed run's inputs in the same windows and pools them the same way.
+    assert_eq!(predicted_max, windowed);
+    assert_eq!(predicted_mean, mean);
     assert!(cut_t > 0.7, "truncation cuts most tokens: {cut_t}");
     assert_eq!(cut_w, 0.0, "windows read every token");
     let per: f64 = col(&h, &row, "data.docs.windows_per_example")
@@ -175,40 +181,20 @@ fn a_word_beyond_the_first_window_is_learned_with_windows_not_with_truncation() 
     );
 }
 
+fn fixture(name: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/e2e")
+        .join(name)
+}
+
 #[test]
 fn mean_pooled_pairs_and_tagging_train_on_windows() {
     let dir = tempfile::tempdir().unwrap();
-    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/e2e");
     for f in ["pairs.tsv", "tags.tsv"] {
-        std::fs::copy(fixture.join(f), dir.path().join(f)).unwrap();
+        std::fs::copy(fixture(f), dir.path().join(f)).unwrap();
     }
     // seq_len 8: the fixtures' 9-word texts need two or more windows.
-    let toml = r#"name = "w"
-seeds = [1]
-
-[dataset.pairs]
-path = "pairs.tsv"
-split = "split"
-text_pair = "text_pair"
-
-[dataset.tags]
-path = "tags.tsv"
-split = "split"
-
-[tokenizer]
-kind = "wordpiece"
-vocab_size = 120
-fit_on = ["pairs", "tags"]
-min_frequency = 1
-
-[encoder]
-depth = 1
-d_model = 16
-heads = 2
-ffn = 32
-max_len = 8
-
-[downstream.P]
+    let stages = r#"[downstream.P]
 task = "pair"
 data = "pairs"
 transfer = "scratch"
@@ -227,12 +213,8 @@ seq_len = 8
 long = "windows"
 stride = 2
 "#;
-    let exp = dir.path().join("w.toml");
-    std::fs::write(&exp, toml).unwrap();
-    let out = dir.path().join("out");
-    let (code, err) = embedlab(&["run", exp.to_str().unwrap(), "--out", out.to_str().unwrap()]);
-    assert_eq!(code, 0, "{err}");
-    let (h, rows) = read_csv(&out.join("w/runs.csv"));
+    let datasets = [("pairs", "pairs.tsv", true), ("tags", "tags.tsv", false)];
+    let (h, rows) = run_toml(dir.path(), "w", &tiny_toml("w", &datasets, stages));
     let row = &rows[0];
     for data in ["pairs", "tags"] {
         let per: f64 = col(&h, row, &format!("data.{data}.windows_per_example"))
@@ -252,11 +234,10 @@ stride = 2
 #[test]
 fn frozen_finetuned_and_scratch_runs_pool_windows() {
     let dir = tempfile::tempdir().unwrap();
-    let exp = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/e2e/tiny.toml");
     let out = dir.path().join("out");
     let (code, err) = embedlab(&[
         "run",
-        exp.to_str().unwrap(),
+        fixture("tiny.toml").to_str().unwrap(),
         "--out",
         out.to_str().unwrap(),
         "--set",
@@ -271,6 +252,7 @@ fn frozen_finetuned_and_scratch_runs_pool_windows() {
     assert_eq!(code, 0, "{err}");
     let (h, rows) = read_csv(&out.join("tiny/runs.csv"));
     assert_eq!(rows.len(), 3);
+    let test = test_rows(&fixture("labeled.tsv"));
     for row in &rows {
         assert_eq!(col(&h, row, "status"), "ok");
         let per: f64 = col(&h, row, "data.words.windows_per_example")
@@ -284,53 +266,17 @@ fn frozen_finetuned_and_scratch_runs_pool_windows() {
         }
         // predict pools the windows as the stage did: the same test accuracy.
         let run = out.join("tiny/runs").join(col(&h, row, "run_id"));
-        let predicted = predicted_accuracy_at(&run, &fixture_texts("labeled.tsv"), dir.path());
+        let predicted = predicted_accuracy(&run, &test, dir.path());
         assert!((predicted - acc).abs() < 1e-9, "{predicted} vs {acc}");
     }
-}
-
-/// The test split's (text, label) rows of a fixture TSV (`text`, `label`, `split`).
-fn fixture_texts(name: &str) -> Vec<(String, String)> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/e2e")
-        .join(name);
-    std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .skip(1)
-        .filter_map(|l| {
-            let f: Vec<&str> = l.split('\t').collect();
-            (f[2] == "test").then(|| (f[0].to_string(), f[1].to_string()))
-        })
-        .collect()
 }
 
 #[test]
 fn predict_reads_each_word_of_a_windowed_tagger_from_its_best_window() {
     let dir = tempfile::tempdir().unwrap();
-    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/e2e/tags.tsv");
-    std::fs::copy(&fixture, dir.path().join("tags.tsv")).unwrap();
-    let toml = r#"name = "t"
-seeds = [1]
-
-[dataset.tags]
-path = "tags.tsv"
-split = "split"
-
-[tokenizer]
-kind = "wordpiece"
-vocab_size = 120
-fit_on = ["tags"]
-min_frequency = 1
-
-[encoder]
-depth = 1
-d_model = 16
-heads = 2
-ffn = 32
-max_len = 8
-
-[downstream.T]
+    std::fs::copy(fixture("tags.tsv"), dir.path().join("tags.tsv")).unwrap();
+    // One epoch: an imperfect tagger, so that reading a word from the wrong window would show.
+    let stages = r#"[downstream.T]
 task = "tag"
 data = "tags"
 transfer = "scratch"
@@ -340,39 +286,11 @@ seq_len = 8
 long = "windows"
 stride = 2
 "#;
-    let exp = dir.path().join("t.toml");
-    std::fs::write(&exp, toml).unwrap();
-    let out = dir.path().join("out");
-    let (code, err) = embedlab(&["run", exp.to_str().unwrap(), "--out", out.to_str().unwrap()]);
-    assert_eq!(code, 0, "{err}");
-    let (h, rows) = read_csv(&out.join("t/runs.csv"));
+    let datasets = [("tags", "tags.tsv", false)];
+    let (h, rows) = run_toml(dir.path(), "t", &tiny_toml("t", &datasets, stages));
     let scored: f64 = col(&h, &rows[0], "test_accuracy").parse().unwrap();
-
-    let text = std::fs::read_to_string(&fixture).unwrap();
-    let test: Vec<(&str, &str)> = text
-        .lines()
-        .skip(1)
-        .filter_map(|l| {
-            let f: Vec<&str> = l.split('\t').collect();
-            (f[2] == "test").then_some((f[0], f[1]))
-        })
-        .collect();
-    let input = dir.path().join("inputs.txt");
-    let lines: Vec<&str> = test.iter().map(|(t, _)| *t).collect();
-    std::fs::write(&input, lines.join("\n") + "\n").unwrap();
-    let csv = dir.path().join("tags.csv");
-    let (code, err) = embedlab(&[
-        "predict",
-        out.join("t/runs/c001-s1").to_str().unwrap(),
-        "--input",
-        input.to_str().unwrap(),
-        "--out",
-        csv.to_str().unwrap(),
-        "--batch-size",
-        "3",
-    ]);
-    assert_eq!(code, 0, "{err}");
-    let (_, predicted) = read_csv(&csv);
+    let test = test_rows(&fixture("tags.tsv"));
+    let predicted = predict(&dir.path().join("out/t/runs/c001-s1"), &test, dir.path());
     let (mut right, mut words) = (0, 0);
     for (row, (_, gold)) in predicted.iter().zip(&test) {
         let (p, g): (Vec<&str>, Vec<&str>) = (
