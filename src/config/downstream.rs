@@ -91,7 +91,11 @@ pub struct DownstreamConfig {
     /// tokens; `"windows"` reads all of it in overlapping windows of `seq_len` tokens that start
     /// `stride` tokens apart (`classify` and `pair` pool the windows' features with
     /// `window_pool` before the head; `tag` and `span` map each token back from the window that
-    /// holds it furthest from an edge). Unset: `"windows"` for `span`, `"truncate"` otherwise.
+    /// holds it furthest from an edge). With windows, `batch_size` counts window rows, and a
+    /// `classify` or `pair` batch holds whole examples, so an example keeps at most `batch_size`
+    /// windows (what that leaves out is counted as cut). `plan` and runs.csv
+    /// (`data.NAME.truncated_examples`, `cut_token_share`, `windows_per_example`) say what each
+    /// way reads. Unset: `"windows"` for `span`, `"truncate"` otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub long: Option<LongInputs>,
     /// With windows: how many tokens each window starts after the one before (BERT's
