@@ -121,6 +121,8 @@ def ratios(results, configs):
             lambda e, t: e["encode_tokens_per_s"] / t["encode_eager_tokens_per_s"])
         add(f"encode {C}: embedlab fused / embedlab unfused (same run)",
             lambda e, t: e["encode_tokens_per_s"] / e["encode_unfused_tokens_per_s"])
+        add(f"encode {C}: exported int8 / exported f32 (embedlab export, same run)",
+            lambda e, t: e["export_int8_tokens_per_s"] / e["export_f32_tokens_per_s"])
         add(f"train {C}: embedlab GFLOP/s / sgemm GFLOP/s",
             lambda e, t: e["train_gflops_per_s"] / t["sgemm_gflops_per_s"])
         add(f"train {C}: peak RSS embedlab / PyTorch",
@@ -152,6 +154,8 @@ def summary(results, configs):
         ("train GFLOP/s", "train_gflops_per_s", "train_gflops_per_s"),
         ("encode tokens/s", "encode_tokens_per_s", "encode_eager_tokens_per_s"),
         ("encode tokens/s, exported ONNX in onnxruntime", None, "encode_ort_tokens_per_s"),
+        ("encode tokens/s, embedlab export f32", "export_f32_tokens_per_s", None),
+        ("encode tokens/s, embedlab export int8", "export_int8_tokens_per_s", None),
         ("sgemm GFLOP/s (numpy, config's FFN shapes)", None, "sgemm_gflops_per_s"),
         ("outside ONNX Runtime, share of a step", "outside_ort_share", None),
         ("peak RSS training, MB", "peak_rss_train_mb", "peak_rss_train_mb"),

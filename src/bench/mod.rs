@@ -2,6 +2,8 @@
 //! shapes (configs A and B of issue #2/#8), achieved GFLOP/s, peak RSS, and the share of step
 //! time spent outside ONNX Runtime. Prints figures; asserts nothing.
 
+mod exported;
+
 use crate::graph::{DType, Tensor};
 use crate::model::{self, EncoderSpec, Fusion, FusionPlan, Head, Mode};
 use crate::runtime::{Feeds, ParamStore, SessionOptions};
@@ -58,6 +60,11 @@ pub struct BenchReport {
     pub encode_unfused_tokens_per_s: f64,
     /// What the encode graph fused, and why not where it did not (`FusionPlan::describe`).
     pub encode_fusion: String,
+    /// Encode with the exported encoder (`embedlab export`, f32) in a plain session.
+    pub export_f32_tokens_per_s: f64,
+    /// Encode with the exported encoder quantized to int8 (`export --quantize int8`), timed in
+    /// turn with the f32 export.
+    pub export_int8_tokens_per_s: f64,
     pub train_gflops_per_s: f64,
     pub encode_gflops_per_s: f64,
     pub outside_ort_share: f64,
@@ -255,6 +262,11 @@ pub fn run(config: BenchConfig, o: &BenchOptions) -> Result<BenchReport> {
     let enc_s = time_encode(&s, &params, fusion, &opts, profile, &enc_batch, steps)?;
     // The same encoder without the fused kernels, measured in the same run (side by side).
     let unfused_s = time_encode(&s, &params, Fusion::Unfused, &opts, None, &enc_batch, steps)?;
+    let plain = SessionOptions {
+        profile_prefix: None,
+        ..opts.clone()
+    };
+    let (export_s, int8_s) = exported::time_exported(&s, &params, &plain, &enc_batch, steps)?;
     let d = s.spec.d_model as f64;
     let head_fwd = 2.0 * n_masked as f64 * (d * d + d * s.spec.vocab as f64);
     let train_flops = 3.0 * (encoder_flops(&s) + head_fwd);
@@ -266,6 +278,8 @@ pub fn run(config: BenchConfig, o: &BenchOptions) -> Result<BenchReport> {
         encode_tokens_per_s: tokens / enc_s,
         encode_unfused_tokens_per_s: tokens / unfused_s,
         encode_fusion: plan.describe(),
+        export_f32_tokens_per_s: tokens / export_s,
+        export_int8_tokens_per_s: tokens / int8_s,
         train_gflops_per_s: train_flops / step_s / 1e9,
         encode_gflops_per_s: encoder_flops(&s) / enc_s / 1e9,
         outside_ort_share: median(outside),
@@ -300,6 +314,13 @@ impl std::fmt::Display for BenchReport {
             self.encode_unfused_tokens_per_s,
             self.encode_tokens_per_s / self.encode_unfused_tokens_per_s,
             self.encode_fusion
+        )?;
+        writeln!(
+            f,
+            "  export f32  {:>9.0} tokens/s; int8 {:>9.0} tokens/s ({:.2}x int8/f32)",
+            self.export_f32_tokens_per_s,
+            self.export_int8_tokens_per_s,
+            self.export_int8_tokens_per_s / self.export_f32_tokens_per_s
         )?;
         writeln!(
             f,

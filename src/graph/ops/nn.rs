@@ -203,16 +203,15 @@ impl NnOp {
                     vec![dx, dscale, dbias]
                 }
                 NnOp::SoftmaxCrossEntropy { ignore_index } => {
-                    // d loss / d scores = (softmax − onehot(label)) · valid / count
+                    // d loss / d scores = (softmax − onehot(label)) · w, w = valid · dy / count:
+                    // softmax · w everywhere, then each row's label entry replaced by
+                    // (p_label − 1) · w (ignored rows: w = 0, column 0 rewritten with p · 0).
+                    // The same arithmetic per element as building the one-hot, without the
+                    // [N, C] compare, cast and subtraction.
                     let (scores, labels) = (node.inputs[0], node.inputs[1]);
                     let (n, c) = (g.shape(scores)[0], g.shape(scores)[1]);
                     let logp = node.outputs[1];
                     let p = g.exp(logp)?;
-                    let l2 = g.reshape(labels, &[n, 1])?;
-                    let range = g.constant(Tensor::i64(vec![1, c], (0..c as i64).collect()));
-                    let hot = g.equal(l2, range)?;
-                    let hot = g.cast(hot, dt)?;
-                    let diff = g.sub(p, hot)?;
                     let ig = g.scalar(DType::I64, *ignore_index as f64);
                     let is_ig = g.equal(labels, ig)?;
                     let zero = g.scalar(dt, 0.0);
@@ -221,8 +220,21 @@ impl NnOp {
                     let count = g.sum_all(valid)?;
                     let w = g.div(valid, count)?;
                     let w = g.mul(w, dy)?;
-                    let w = g.reshape(w, &[n, 1])?;
-                    vec![Some(g.mul(diff, w)?), None]
+                    let wc = g.reshape(w, &[n, 1])?;
+                    let pw = g.mul(p, wc)?;
+                    let col0 = g.scalar(DType::I64, 0.0);
+                    let at = g.where_(is_ig, col0, labels)?;
+                    // p at (i, at_i), read from the flattened [N·C] softmax.
+                    let starts: Vec<i64> = (0..n as i64).map(|i| i * c as i64).collect();
+                    let starts = g.constant(Tensor::i64(vec![n], starts));
+                    let flat_at = g.add(starts, at)?;
+                    let flat = g.reshape(p, &[n * c])?;
+                    let p_at = g.gather(flat, flat_at, 0)?;
+                    let d_at = g.sub(p_at, valid)?;
+                    let d_at = g.mul(d_at, w)?;
+                    let d_at = g.reshape(d_at, &[n, 1])?;
+                    let at = g.reshape(at, &[n, 1])?;
+                    vec![Some(g.scatter(pw, at, d_at, 1)?), None]
                 }
             })
         })

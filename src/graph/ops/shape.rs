@@ -19,6 +19,7 @@ op_family! {
         Pad { axis: usize, before: usize, after: usize },
         Gather { axis: usize },
         ScatterAdd { axis: usize },
+        Scatter { axis: usize },
     }
 }
 
@@ -34,7 +35,7 @@ impl ShapeKind {
             | ShapeKind::Pad
             | ShapeKind::Gather => true,
             // Used only inside backward graphs.
-            ShapeKind::ScatterAdd => false,
+            ShapeKind::ScatterAdd | ShapeKind::Scatter => false,
         }
     }
 }
@@ -262,9 +263,33 @@ impl Graph {
         updates: ValueId,
         axis: i64,
     ) -> Result<ValueId> {
+        self.scatter_elements(data, indices, updates, axis, true)
+    }
+
+    /// ScatterElements without reduction: `out = data; out[idx[i..]] along axis = updates[i..]`
+    /// (indices must not repeat). Used inside backward graphs only.
+    pub fn scatter(
+        &mut self,
+        data: ValueId,
+        indices: ValueId,
+        updates: ValueId,
+        axis: i64,
+    ) -> Result<ValueId> {
+        self.scatter_elements(data, indices, updates, axis, false)
+    }
+
+    fn scatter_elements(
+        &mut self,
+        data: ValueId,
+        indices: ValueId,
+        updates: ValueId,
+        axis: i64,
+        add: bool,
+    ) -> Result<ValueId> {
+        let name = if add { "ScatterAdd" } else { "Scatter" };
         if self.shape(indices) != self.shape(updates) {
             return Err(self.shape_err(
-                "ScatterAdd",
+                name,
                 format!(
                     "indices {:?} and updates {:?} differ",
                     self.shape(indices),
@@ -273,15 +298,14 @@ impl Graph {
             ));
         }
         let s = self.shape(data).to_vec();
-        let a = self.axis("ScatterAdd", axis, s.len())?;
+        let a = self.axis(name, axis, s.len())?;
         let dt = self.dtype(data);
-        Ok(self.push1(
-            "scatter_add",
-            ShapeOp::ScatterAdd { axis: a },
-            vec![data, indices, updates],
-            dt,
-            s,
-        ))
+        let (base, op) = if add {
+            ("scatter_add", ShapeOp::ScatterAdd { axis: a })
+        } else {
+            ("scatter", ShapeOp::Scatter { axis: a })
+        };
+        Ok(self.push1(base, op, vec![data, indices, updates], dt, s))
     }
 }
 
@@ -368,9 +392,9 @@ impl ShapeOp {
                         reason: format!(" along axis {axis} (only axis 0)"),
                     });
                 }
-                ShapeOp::ScatterAdd { .. } => {
+                ShapeOp::ScatterAdd { .. } | ShapeOp::Scatter { .. } => {
                     return Err(GraphError::NoGradient {
-                        op: "ScatterAdd",
+                        op: self.kind().name(),
                         node: node.name.clone(),
                         reason: " (used only inside backward graphs)".into(),
                     });
@@ -462,6 +486,13 @@ impl ShapeOp {
                     attr_int("axis", *axis as i64),
                     attr_string("reduction", "add"),
                 ],
+            ),
+            ShapeOp::Scatter { axis } => e.node(
+                "ScatterElements",
+                n,
+                ins,
+                outs,
+                vec![attr_int("axis", *axis as i64)],
             ),
         }
     }

@@ -7,3 +7,4 @@ mod grad_model;
 mod grad_ops;
 mod onnx_checker;
 mod written;
+mod xent_grad;
