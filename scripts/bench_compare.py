@@ -178,6 +178,75 @@ def summary(results, configs):
     return "\n".join(lines)
 
 
+# Config A's model (2 layers, d 128, rows of 32 x 64) pretrained by MLM on the shipped WordNet
+# definitions, packed and unpacked: real (non-padding) tokens per second as runs.csv reports them.
+PACKING_TOML = """name = "packing"
+seeds = [1]
+
+[corpus.wordnet]
+path = "{data}/wordnet/glosses.txt.gz"
+
+[dataset.supersense]
+path = "{data}/wordnet/supersense.tsv.gz"
+split = "split"
+filter = {{ max_train = 100 }}
+unseen_labels = "ignore"
+
+[tokenizer]
+kind = "wordpiece"
+vocab_size = 8000
+fit_on = ["wordnet"]
+
+[encoder]
+depth = 2
+d_model = 128
+heads = 2
+ffn = 512
+max_len = 64
+
+[pretrain.A]
+task = "mlm"
+data = "wordnet"
+steps = {steps}
+batch_size = 32
+seq_len = 64
+
+[downstream.C]
+data = "supersense"
+from = "A"
+transfer = "frozen"
+epochs = 1
+seq_len = 64
+
+[sweep]
+"pretrain.A.pack" = [true, false]
+"""
+
+
+def packing_figures(exe, out, steps):
+    """Real tokens/s and padding share of MLM pretraining on the shipped corpus, packed and
+    unpacked (one run each, the embedlab experiment runner itself)."""
+    work = os.path.join(out, "packing")
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
+    toml = os.path.join(work, "packing.toml")
+    with open(toml, "w") as f:
+        f.write(PACKING_TOML.format(data=os.path.join(ROOT, "data"), steps=steps))
+    r = subprocess.run([exe, "run", toml, "--out", os.path.join(work, "out")], cwd=ROOT,
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        raise SystemExit(f"the packing run failed ({r.returncode}):\n{r.stderr[-4000:]}")
+    import csv
+    rows = list(csv.DictReader(open(os.path.join(work, "out", "packing", "runs.csv"))))
+    lines = ["| MLM pretraining on the WordNet definitions (config A's model) | real tokens/s | "
+             "padding share |", "|---|---|---|"]
+    for row in rows:
+        lines.append(f"| pack = {row['pretrain.A.pack']} | "
+                     f"{float(row['pretrain_real_tokens_per_second']):,.0f} | "
+                     f"{100 * float(row['pretrain_padding_share']):.1f}% |")
+    return "\n".join(lines)
+
+
 def main():
     p = argparse.ArgumentParser(description="embedlab vs PyTorch, side by side (issue #8)")
     p.add_argument("--pairs", type=int, default=4, help="runs of each tool per config")
@@ -231,9 +300,11 @@ def main():
                         f"train {r['train_tokens_per_s']:,.0f} tokens/s "
                         f"(load before {r['load_before']:.2f}, {r['wall_s']:.0f} s)")
     print(summary(results, configs))
-    print("\nnot measured by this command yet: the int8 export's encode throughput against the f32 "
-          "export, and real (non-padding) tokens/s with packing on the shipped corpora "
-          "(docs/PERFORMANCE.md, TODO)")
+    log("packing: MLM pretraining on the shipped corpus, packed and unpacked")
+    loads_packing = os.getloadavg()[0]
+    print()
+    print(packing_figures(exe, args.out, 40 if args.quick else 100))
+    print(f"(load before the packing runs: {loads_packing:.2f})")
     loads = [r["load_before"] for r in results]
     print(f"\nload average (1 min) before the runs: {min(loads):.2f}-{max(loads):.2f}"
           + ("  -- above 1.2: these timings are not trustworthy" if max(loads) > 1.2 else ""))
