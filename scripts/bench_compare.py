@@ -247,6 +247,26 @@ def packing_figures(exe, out, steps):
     return "\n".join(lines)
 
 
+def profile(exe, configs, threads, out):
+    """Profiles one short `embedlab bench` per config (training steps and encode passes) and
+    prints where the time goes (scripts/profile_summary.py). Not timed: profiling slows a run."""
+    summarise = os.path.join(ROOT, "scripts", "profile_summary.py")
+    for c in configs:
+        prefix = os.path.join(out, f"profile-{c}")
+        argv = [exe, "bench", "--config", c, "--json", "--steps", "3", "--threads", str(threads),
+                "--profile", prefix]
+        r = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True)
+        if r.returncode != 0:
+            raise SystemExit(f"{' '.join(argv)} failed ({r.returncode}):\n{r.stderr[-4000:]}")
+        for line in r.stderr.splitlines():
+            what, sep, path = line.partition(" profile: ")
+            if not sep:
+                continue
+            print(f"\nprofile, config {c.upper()}, {what} ({path.strip()}):")
+            sys.stdout.flush()
+            subprocess.run([sys.executable, summarise, path.strip()], cwd=ROOT, check=True)
+
+
 def main():
     p = argparse.ArgumentParser(description="embedlab vs PyTorch, side by side (issue #8)")
     p.add_argument("--pairs", type=int, default=4, help="runs of each tool per config")
@@ -258,6 +278,9 @@ def main():
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--venv", default=os.path.join(ROOT, "target", "bench-venv"))
     p.add_argument("--out", default=os.path.join(ROOT, "target", "bench-compare"))
+    p.add_argument("--profile", action="store_true",
+                   help="after the timed runs, profile a training step and an encode per config "
+                        "and print where the time goes")
     p.add_argument("--summary-only", metavar="RESULTS_JSONL",
                    help="print the summary of an earlier run's results.jsonl and exit")
     args = p.parse_args()
@@ -309,6 +332,8 @@ def main():
     print(f"\nload average (1 min) before the runs: {min(loads):.2f}-{max(loads):.2f}"
           + ("  -- above 1.2: these timings are not trustworthy" if max(loads) > 1.2 else ""))
     print(f"results: {results_path}")
+    if args.profile:
+        profile(exe, configs, args.threads, args.out)
 
 
 if __name__ == "__main__":
