@@ -12,6 +12,7 @@ use anyhow::{Context, Result};
 use embedlab::config::{DownstreamConfig, DownstreamTask, WindowPool};
 use embedlab::data::{self, Item, Row, Target, Tok, encode_pair, encode_single};
 use embedlab::interop::{LOGITS, POOLED};
+use embedlab::model;
 use embedlab::runtime::ParamStore;
 
 /// What is predicted for one input.
@@ -91,15 +92,10 @@ pub(crate) fn predict(
     }
 }
 
-/// The windows' features `[n, dim]` pooled into one vector.
+/// The windows' features `[n, dim]` pooled into one vector, as the stage pools them.
 fn pool(features: &[f32], dim: usize, how: WindowPool) -> Vec<f32> {
     let rows: Vec<&[f32]> = features.chunks(dim.max(1)).collect();
-    (0..dim)
-        .map(|j| match how {
-            WindowPool::Mean => rows.iter().map(|r| r[j]).sum::<f32>() / rows.len() as f32,
-            WindowPool::Max => rows.iter().map(|r| r[j]).fold(f32::NEG_INFINITY, f32::max),
-        })
-        .collect()
+    model::pool_rows(&rows, dim, how.into())
 }
 
 /// `features @ head.classifier.weight + head.classifier.bias`.

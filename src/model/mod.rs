@@ -18,5 +18,5 @@ pub use tasks::{
     Head, IGNORE_INDEX, Mode, Pooling, TaskGraph, features_graph, features_graph_with, head_graph,
     layer_features_graph, layer_output, pool, span_head_graph, task_graph,
 };
-pub use windows::{WINDOW_MASK, WindowPool, pool_windows};
+pub use windows::{WINDOW_MASK, WindowPool, pool_rows, pool_windows};
 pub use word2vec::{IN_VECTORS, OUT_VECTORS, sgns_graph};

@@ -50,3 +50,29 @@ pub fn pool_windows(
         }
     })
 }
+
+/// The same pooling on the host, for features computed once (feature extraction, `predict`):
+/// the mean (each row divided by their count, then summed) or element-wise maximum of `rows`,
+/// each `dim` long.
+pub fn pool_rows(rows: &[&[f32]], dim: usize, pool: WindowPool) -> Vec<f32> {
+    match pool {
+        WindowPool::Mean => {
+            let mut out = vec![0f32; dim];
+            for r in rows {
+                for (o, x) in out.iter_mut().zip(r.iter()) {
+                    *o += x / rows.len() as f32;
+                }
+            }
+            out
+        }
+        WindowPool::Max => {
+            let mut out = vec![f32::NEG_INFINITY; dim];
+            for r in rows {
+                for (o, x) in out.iter_mut().zip(r.iter()) {
+                    *o = o.max(*x);
+                }
+            }
+            out
+        }
+    }
+}

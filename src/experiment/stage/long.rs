@@ -14,7 +14,7 @@ use super::inputs::feeds_of;
 use crate::config::{DownstreamConfig, DownstreamTask, LongInputs, WindowPool};
 use crate::data::{self, BatchConfig, Batcher, IGNORE_INDEX, Item, Target, Windowed};
 use crate::graph::Tensor;
-use crate::model::WINDOW_MASK;
+use crate::model::{self, WINDOW_MASK};
 use crate::train::StepInputs;
 use anyhow::Result;
 
@@ -159,29 +159,16 @@ fn example_groups(w: &Windowed, batch: usize) -> Vec<Vec<(usize, std::ops::Range
 /// by `window_mask [W, W]`, as the training graph pools them.
 pub(super) fn pool_host(features: &[f32], mask: &[f32], d: usize, pool: WindowPool) -> Vec<f32> {
     let w = features.len() / d.max(1);
-    let mut out = vec![0f32; w * d];
-    for e in 0..w {
-        let members: Vec<usize> = (0..w).filter(|&j| mask[e * w + j] > 0.0).collect();
-        let row = &mut out[e * d..(e + 1) * d];
-        match pool {
-            WindowPool::Mean => {
-                for &j in &members {
-                    for (o, x) in row.iter_mut().zip(&features[j * d..(j + 1) * d]) {
-                        *o += x / members.len() as f32;
-                    }
-                }
-            }
-            WindowPool::Max => {
-                row.fill(f32::NEG_INFINITY);
-                for &j in &members {
-                    for (o, x) in row.iter_mut().zip(&features[j * d..(j + 1) * d]) {
-                        *o = o.max(*x);
-                    }
-                }
-            }
-        }
-    }
-    out
+    let rows: Vec<&[f32]> = features.chunks(d.max(1)).collect();
+    (0..w)
+        .flat_map(|e| {
+            let members: Vec<&[f32]> = (0..w)
+                .filter(|&j| mask[e * w + j] > 0.0)
+                .map(|j| rows[j])
+                .collect();
+            model::pool_rows(&members, d, pool.into())
+        })
+        .collect()
 }
 
 #[cfg(test)]
