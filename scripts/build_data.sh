@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Rebuild embedlab's shipped data (data/kjv.txt.gz, data/wordnet/*.tsv.gz) from Debian packages.
+# Rebuild embedlab's shipped data (data/kjv.txt.gz, data/kjv_chapters.tsv.gz, data/wordnet/*.tsv.gz)
+# from Debian packages.
 #
 #   scripts/build_data.sh           download the packages, rebuild into data/
 #   scripts/build_data.sh --check   rebuild into a temporary folder and compare sha256 with data/
@@ -44,6 +45,8 @@ python3 "$root/scripts/build_control_tasks.py" "$out"
 python3 "$root/scripts/build_qa.py" pkg/usr/share/wordnet "$out"
 # The long-input control of experiments/long.toml (definitions after noise words).
 python3 "$root/scripts/build_long.py" "$out"
+# The long-document task of experiments/packing.toml (the KJV's chapters and their book groups).
+python3 "$root/scripts/build_kjv_chapters.py" verses.txt "$out"
 
 if [ "$check" = 0 ]; then
   cp pkg/usr/share/doc/wordnet-base/copyright "$root/data/wordnet/LICENSE"
@@ -52,7 +55,7 @@ if [ "$check" = 0 ]; then
 fi
 
 status=0
-for f in kjv.txt.gz wordnet/order.tsv.gz wordnet/sides.tsv.gz wordnet/supersense.tsv.gz wordnet/defpairs.tsv.gz wordnet/tagging.tsv.gz wordnet/glosses.txt.gz wordnet/synonyms.tsv.gz wordnet/qa.tsv.gz wordnet/long.tsv.gz; do
+for f in kjv.txt.gz kjv_chapters.tsv.gz wordnet/order.tsv.gz wordnet/sides.tsv.gz wordnet/supersense.tsv.gz wordnet/defpairs.tsv.gz wordnet/tagging.tsv.gz wordnet/glosses.txt.gz wordnet/synonyms.tsv.gz wordnet/qa.tsv.gz wordnet/long.tsv.gz; do
   want="$(sha256sum "$root/data/$f" | cut -d' ' -f1)"
   got="$(sha256sum "$out/$f" | cut -d' ' -f1)"
   if [ "$want" = "$got" ]; then

@@ -7,7 +7,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
-/// `[corpus.NAME]`: unlabeled text, one document per line (`.gz` read transparently).
+/// `[corpus.NAME]`: unlabeled text, one document per line unless `document` says otherwise
+/// (`.gz` read transparently).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CorpusConfig {
@@ -17,6 +18,30 @@ pub struct CorpusConfig {
     /// Cleaning and subsampling of the lines (see `filter = { ... }`).
     #[serde(default)]
     pub filter: FilterConfig,
+    /// What one document of the corpus is, for `mlm`/`clm` pretraining's `pack` (the filters
+    /// still see lines; `nsp`/`sop` and the tokenizer read lines).
+    #[serde(default, skip_serializing_if = "Document::is_default")]
+    #[schemars(extend("default" = "line"))]
+    pub document: Document,
+}
+
+/// `[corpus.NAME] document`: where a corpus's documents end.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Document {
+    /// Every line is a document.
+    #[default]
+    Line,
+    /// A blank line ends a document: its lines are the runs of non-blank lines between blank
+    /// lines, joined with `[SEP]` when packed.
+    BlankLine,
+}
+
+impl Document {
+    /// Left out of serialised configs (and so of stage keys) when it is the default.
+    fn is_default(&self) -> bool {
+        *self == Document::Line
+    }
 }
 
 /// `[dataset.NAME]`: labeled examples from a TSV, CSV or JSONL file with named columns (or a
@@ -93,6 +118,11 @@ pub struct DatasetConfig {
     #[serde(default, skip_serializing_if = "UnseenLabels::is_default")]
     #[schemars(extend("default" = "error"))]
     pub unseen_labels: UnseenLabels,
+    /// For `mlm`/`clm` pretraining on the dataset (its train split): the column naming each
+    /// row's document, so that consecutive rows with the same value are one document (their
+    /// texts its lines, joined with `[SEP]` when packed). Unset: every text is a document.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub document: Option<String>,
 }
 
 /// Where a dataset's examples are read from.

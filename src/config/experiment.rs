@@ -48,7 +48,8 @@ pub struct Experiment {
     #[serde(default)]
     pub downstream: BTreeMap<String, DownstreamConfig>,
     /// The grid: `"dotted.key.path" = [values]`, one axis per key; the cells are the cartesian
-    /// product of the axes, in file order, and each is run once per seed.
+    /// product of the axes, in file order, and each is run once per seed. A `*` in place of a
+    /// NAME sets the key in every table of that section at once (`"pretrain.*.pack"`).
     #[serde(default)]
     pub sweep: BTreeMap<String, Vec<serde_json::Value>>,
     /// Where ONNX Runtime executes.

@@ -176,8 +176,50 @@ fn resolve_paths(exp: &mut Experiment, sources: &Sources) {
 
 struct Axis {
     key: String,
-    path: Vec<String>,
+    /// The key paths the axis sets: one, or one per table that a `*` in place of a NAME stands
+    /// for (`"pretrain.*.pack"`: the key in every `[pretrain.NAME]`).
+    paths: Vec<Vec<String>>,
     values: Vec<serde_json::Value>,
+}
+
+/// The key paths `key` names: itself, or with a `*` in place of a NAME (the second segment of
+/// a `corpus`, `dataset`, `pretrain` or `downstream` path) one path per table of that section.
+fn axis_paths(base: &Experiment, key: &str, at: &Origin) -> Result<Vec<Vec<String>>, ConfigError> {
+    let path: Vec<String> = key.split('.').map(str::to_string).collect();
+    if !path.iter().any(|s| s == "*") {
+        return Ok(vec![path]);
+    }
+    let names: Option<Vec<&String>> = match (path.first().map(String::as_str), path.get(1)) {
+        (Some("corpus"), Some(w)) if w == "*" => Some(base.corpus.keys().collect()),
+        (Some("dataset"), Some(w)) if w == "*" => Some(base.dataset.keys().collect()),
+        (Some("pretrain"), Some(w)) if w == "*" => Some(base.pretrain.keys().collect()),
+        (Some("downstream"), Some(w)) if w == "*" => Some(base.downstream.keys().collect()),
+        _ => None,
+    };
+    let invalid = |message: String| ConfigError::Invalid {
+        at: at.clone().into(),
+        key: display_path(&["sweep", key]),
+        message,
+        cell: CellNote(None),
+    };
+    match names {
+        Some(names) if path[2..].iter().all(|s| s != "*") => {
+            if names.is_empty() {
+                return Err(invalid(format!("there is no [{}.NAME] for '*' to stand for", path[0])));
+            }
+            Ok(names
+                .into_iter()
+                .map(|n| {
+                    let mut p = path.clone();
+                    p[1] = n.clone();
+                    p
+                })
+                .collect())
+        }
+        _ => Err(invalid(
+            "'*' stands only for the NAME of a corpus, dataset, pretrain or downstream table (\"pretrain.*.pack\")".into(),
+        )),
+    }
 }
 
 /// The sweep axes in file order (then keys set only by environment or `--set`, alphabetically),
@@ -187,8 +229,10 @@ fn sweep_axes(base: &Experiment, sources: &Sources) -> Result<Vec<Axis>, ConfigE
     let mut axes = Vec::new();
     for (key, values) in &base.sweep {
         let at = sources.locate(&["sweep", key.as_str()], Point::Key);
-        let path: Vec<String> = key.split('.').map(str::to_string).collect();
-        check_key_path(&tree, &path, key, &at)?;
+        let paths = axis_paths(base, key, &at)?;
+        for path in &paths {
+            check_key_path(&tree, path, key, &at)?;
+        }
         if values.is_empty() {
             return Err(ConfigError::Invalid {
                 at: at.into(),
@@ -199,7 +243,7 @@ fn sweep_axes(base: &Experiment, sources: &Sources) -> Result<Vec<Axis>, ConfigE
         }
         axes.push(Axis {
             key: key.clone(),
-            path,
+            paths,
             values: values.clone(),
         });
     }
@@ -360,16 +404,18 @@ fn expand(
             let origin = sources
                 .locate_item(&["sweep", axis.key.as_str()], pick)
                 .unwrap_or_else(|| sources.locate(&["sweep", axis.key.as_str()], Point::Key));
-            let dict = nest(&axis.path, value);
-            cell_sources.sets.push(Override {
-                origin: origin.clone(),
-                value: dict.clone(),
-            });
-            fig = fig.merge(Layer {
-                name: origin.to_string(),
-                source: None,
-                dict,
-            });
+            for path in &axis.paths {
+                let dict = nest(path, value.clone());
+                cell_sources.sets.push(Override {
+                    origin: origin.clone(),
+                    value: dict.clone(),
+                });
+                fig = fig.merge(Layer {
+                    name: origin.to_string(),
+                    source: None,
+                    dict,
+                });
+            }
         }
         let mut exp: Experiment = if axes.is_empty() {
             base.clone()

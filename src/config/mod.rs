@@ -3,13 +3,13 @@
 //!
 //! Every section is a nested serde type with defaults and `deny_unknown_fields`, so a short file
 //! is a complete experiment and a misspelt key is an error. No untagged or flattened enums: the
-//! two keys that take either a word or something else (`layers`, `from`) have hand-written
+//! keys that take either a word or something else (`layers`, `from`, `pack`) have hand-written
 //! `Deserialize` impls with precise "expected" texts.
 //!
 //! - `data`: corpora, datasets, filters, tokenizer (shared with the `data` module);
 //! - `embeddings`, `encoder`: the model sections; `vectors`: static word vectors;
 //! - `pretrain`, `downstream`, `optimizer`: the training stages; `layers` and `stage_ref`, the two
-//!   word-or-value keys of a downstream stage;
+//!   word-or-value keys of a downstream stage; `pack`, how pretraining fills its rows;
 //! - `experiment`: the top-level [`Experiment`] and its JSON Schema;
 //! - `source`: the input layers (files, environment, `--set`) and key-path → `file:line:col`;
 //! - `load`: figment layering, deserialisation, path resolution, sweep expansion;
@@ -26,6 +26,7 @@ mod layers;
 mod limits;
 mod load;
 mod optimizer;
+mod pack;
 mod pretrain;
 mod probe_layers;
 mod reference;
@@ -35,8 +36,8 @@ mod validate;
 mod vectors;
 
 pub use data::{
-    CorpusConfig, DatasetConfig, DatasetFiles, FilterConfig, SPECIAL_TOKENS, TokenizerConfig,
-    TokenizerKind, UnseenLabels,
+    CorpusConfig, DatasetConfig, DatasetFiles, Document, FilterConfig, SPECIAL_TOKENS,
+    TokenizerConfig, TokenizerKind, UnseenLabels,
 };
 pub use downstream::{
     DownstreamConfig, DownstreamTask, Freeze, LongInputs, Pooling, Probe, Transfer, WindowPool,
@@ -48,6 +49,7 @@ pub use experiment::{Device, Experiment, json_schema};
 pub use layers::Layers;
 pub use load::{AxisValue, GridPoint, LoadOptions, Loaded, MAX_CELLS, load, load_str, parse};
 pub use optimizer::{OptimizerConfig, OptimizerKind, Schedule};
+pub use pack::Pack;
 pub use pretrain::{PretrainConfig, PretrainTask};
 pub use probe_layers::ProbeLayers;
 pub use reference::reference_markdown;

@@ -2,6 +2,7 @@
 
 use super::limits;
 use super::optimizer::OptimizerConfig;
+use super::pack::Pack;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -55,11 +56,13 @@ pub struct PretrainConfig {
     #[serde(default = "default_true", skip_serializing_if = "is_true")]
     #[schemars(extend("default" = true))]
     pub tie_output: bool,
-    /// `mlm`/`clm`: consecutive lines are joined with `[SEP]` and cut into full `seq_len` rows
-    /// (RoBERTa's full sentences, Cramming's packed sequences), so nearly no position is padding;
-    /// `false` gives one line per row, padded. The other tasks read whole examples and ignore it.
-    #[serde(default = "default_true")]
-    pub pack: bool,
+    /// `mlm`/`clm`: how documents become rows (a document is a line unless the corpus says
+    /// otherwise, see `document`). Packing fills the rows so that nearly no position is padding
+    /// (RoBERTa, Cramming); `"documents"` and `"masked"` keep every token's context within its
+    /// own document, as a downstream input is. runs.csv reports `pretrain_padding_share` and
+    /// `pretrain_real_tokens_per_second`. The other tasks read whole examples and ignore it.
+    #[serde(default)]
+    pub pack: Pack,
     /// The encoder's dropout rate in this stage (`encoder.dropout` otherwise); Cramming
     /// pretrains without dropout.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -104,4 +107,18 @@ pub enum PretrainTask {
     Classify,
     /// Load parameters from `path` instead of training.
     Import,
+}
+
+impl PretrainTask {
+    /// Whether the task reads a corpus's documents into rows as `pack` says (`mlm`, `clm`); the
+    /// others read whole examples.
+    pub fn packs(self) -> bool {
+        match self {
+            PretrainTask::Mlm | PretrainTask::Clm => true,
+            PretrainTask::Nsp
+            | PretrainTask::Sop
+            | PretrainTask::Classify
+            | PretrainTask::Import => false,
+        }
+    }
 }

@@ -203,7 +203,8 @@ impl<'s> Page<'s> {
                 allowed: "values of that key".into(),
                 meaning: "One axis of the grid: a key of the file as a quoted dotted path \
                           (`\"encoder.depth\"`, `\"downstream.NAME.transfer\"`) and the values \
-                          it takes."
+                          it takes. `*` in place of a NAME (`\"pretrain.*.pack\"`) sets the key \
+                          in every table of the section together: one axis, not one per table."
                     .into(),
             }],
         };

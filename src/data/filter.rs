@@ -268,6 +268,16 @@ impl Filters {
 
     /// Filters a corpus (one document per line).
     pub fn apply_corpus(&self, lines: Vec<String>) -> Result<(Vec<String>, FilterReport)> {
+        self.apply_corpus_by(lines, |l| l.as_str())
+    }
+
+    /// Filters a corpus's lines carried in items of any kind (a line with its document, say),
+    /// `text` giving each item's line.
+    pub fn apply_corpus_by<T>(
+        &self,
+        lines: Vec<T>,
+        text: impl Fn(&T) -> &str,
+    ) -> Result<(Vec<T>, FilterReport)> {
         let c = &self.cfg;
         for (name, v) in [
             ("max_train", c.max_train),
@@ -284,11 +294,7 @@ impl Filters {
             }
         }
         let mut report = FilterReport::default();
-        let mut lines = self.clean(
-            lines,
-            |l| std::borrow::Cow::Borrowed(l.as_str()),
-            &mut report,
-        );
+        let mut lines = self.clean(lines, |l| std::borrow::Cow::Borrowed(text(l)), &mut report);
         if let Some(f) = c.fraction {
             let before = lines.len();
             lines = fraction(lines, f, c.fraction_seed);
@@ -308,6 +314,16 @@ impl Filters {
         &self,
         splits: [Vec<Example>; 3],
     ) -> Result<([Vec<Example>; 3], FilterReport)> {
+        self.apply_splits_by(splits, |e| e)
+    }
+
+    /// Filters a dataset's splits of examples carried in items of any kind (an example with its
+    /// document, say), `example` giving each item's example.
+    pub fn apply_splits_by<T>(
+        &self,
+        splits: [Vec<T>; 3],
+        example: impl Fn(&T) -> &Example,
+    ) -> Result<([Vec<T>; 3], FilterReport)> {
         let c = &self.cfg;
         if c.max_examples.is_some() {
             return Err(DataError::InvalidConfig {
@@ -316,13 +332,13 @@ impl Filters {
             });
         }
         let mut report = FilterReport::default();
-        let flat: Vec<(Split, Example)> = Split::ALL
+        let flat: Vec<(Split, T)> = Split::ALL
             .into_iter()
             .zip(splits)
             .flat_map(|(s, v)| v.into_iter().map(move |e| (s, e)))
             .collect();
-        let flat = self.clean(flat, |(_, e)| filter_text(e), &mut report);
-        let mut out: [Vec<Example>; 3] = Default::default();
+        let flat = self.clean(flat, |(_, e)| filter_text(example(e)), &mut report);
+        let mut out: [Vec<T>; 3] = Default::default();
         for (s, e) in flat {
             out[s as usize].push(e);
         }

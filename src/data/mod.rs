@@ -5,12 +5,13 @@
 //! load_corpus / load_dataset      source (read) -> split -> filter (with FilterReport)
 //! tokenizer::fit_in               fit on corpus lines + Dataset::train_texts(), or load a file
 //! corpus_items / class_items / tag_items / sentence_pairs + sentence_pair_items
-//! PackingConfig::items / pack_lines     corpus lines packed into full rows (pretraining)
+//! load_corpus_documents / pack_rows   documents into rows (pretraining's `pack`)
 //! Batcher::new(items, cfg).epoch(e)    fixed-shape i64 batches
 //! mask_tokens / causal_lm_labels       MLM / CLM inputs and labels for a batch
 //! ```
 //! Modules: `source` (files), `filter`, `dataset` (loading, splits, labels), `tokenizer`,
-//! `items` (examples to token ids), `packing` (lines packed into full rows, padding share),
+//! `items` (examples to token ids), `documents` (what a corpus's document is), `packing`
+//! (documents into rows: the `pack` modes, masked packing's inputs, padding share),
 //! `batch` (rows, batches), `objectives` (MLM, CLM, NSP, SOP), `skipgram` (word2vec's pairs,
 //! subsampling and negatives), `windows` (long inputs: overlapping windows, what truncation
 //! cuts), `window_items` (long examples as one item per window), `error`.
@@ -19,6 +20,7 @@
 
 pub mod batch;
 pub mod dataset;
+pub mod documents;
 pub mod error;
 pub mod filter;
 pub mod items;
@@ -37,6 +39,7 @@ pub use batch::{
     encode_single,
 };
 pub use dataset::{DEFAULT_RATIOS, Dataset, load_corpus, load_dataset, read_splits};
+pub use documents::{load_corpus_documents, load_dataset_documents};
 pub use error::DataError;
 pub use filter::{FilterReport, Filters, cjk_share, latin_share};
 pub use items::{class_items, corpus_items, sentence_pair_items, tag_items};
@@ -44,7 +47,8 @@ pub use objectives::{
     MlmBatch, MlmConfig, PairObjective, SentencePair, causal_lm_labels, mask_tokens, sentence_pairs,
 };
 pub use packing::{
-    LastRow, PackingConfig, PaddingStats, pack_lines, packed_len, padding_share, padding_stats,
+    LastRow, MaskedInputs, PackedRows, PaddingStats, Starts, masked_inputs, pack_lines, pack_rows,
+    packed_len, padding_share, padding_stats, within_pieces,
 };
 pub use skipgram::{NegativeSampler, Window, keep_probabilities, skipgram_pairs, unigram_counts};
 pub use source::{

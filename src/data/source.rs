@@ -111,6 +111,8 @@ impl Format {
 pub struct TextLines {
     pub lines: Vec<String>,
     pub blank: usize,
+    /// Each line's paragraph (a run of non-blank lines between blank lines), counted from 0.
+    pub paragraph: Vec<usize>,
 }
 
 /// Reads a whole file, decompressing it if it starts with the gzip magic bytes.
@@ -154,12 +156,19 @@ pub(crate) fn utf8(path: &Path, bytes: Vec<u8>) -> Result<String> {
 pub fn read_text(path: &Path) -> Result<TextLines> {
     let text = utf8(path, read_bytes(path)?)?;
     let mut out = TextLines::default();
+    let (mut paragraph, mut after_blank) = (0, false);
     for line in text.lines() {
         let line = line.trim();
         if line.is_empty() {
             out.blank += 1;
+            after_blank = true;
         } else {
+            if after_blank && !out.lines.is_empty() {
+                paragraph += 1;
+            }
+            after_blank = false;
             out.lines.push(line.to_string());
+            out.paragraph.push(paragraph);
         }
     }
     if out.lines.is_empty() {

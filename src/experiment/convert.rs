@@ -106,6 +106,7 @@ pub fn encoder_spec(
         causal,
         ln_eps: 1e-12,
         tie_output: true,
+        masked_packing: false,
     }
 }
 

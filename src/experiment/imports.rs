@@ -69,6 +69,7 @@ pub fn import_stage_plan(
                 source: DataSource::Corpus(CorpusConfig {
                     path: Default::default(),
                     filter: Default::default(),
+                    document: Default::default(),
                 }),
             },
             seed: p.seed,

@@ -154,6 +154,7 @@ impl BertConfig {
             causal: false,
             ln_eps: self.layer_norm_eps,
             tie_output: true,
+            masked_packing: false,
         }
     }
 }

@@ -58,6 +58,11 @@ pub struct EncoderSpec {
     /// false they get their own `decoder` matrix and the word table is updated only through the
     /// tokens a batch contains.
     pub tie_output: bool,
+    /// Rows hold several documents (`pack = "masked"`, Krell et al. 2021): the graph takes
+    /// `position_ids [B, T]` (positions restarting at each document) and `document_mask
+    /// [B, T, T]` (1 where a query may attend a key: the same document), and is never fused.
+    /// Same parameters as without.
+    pub masked_packing: bool,
 }
 
 impl EncoderSpec {
@@ -79,6 +84,7 @@ impl EncoderSpec {
             causal: false,
             ln_eps: 1e-12,
             tie_output: true,
+            masked_packing: false,
         }
     }
 
@@ -122,10 +128,15 @@ pub struct EncoderInputs {
     pub attention_mask: ValueId,
     /// `[B, T]` i64 segment ids (only with segment embeddings).
     pub token_type_ids: Option<ValueId>,
+    /// `[B, T]` i64 position of each token in its document (only with `masked_packing`).
+    pub position_ids: Option<ValueId>,
+    /// `[B, T, T]` i64, 1 where query `i` may attend key `j` (only with `masked_packing`).
+    pub document_mask: Option<ValueId>,
 }
 
 impl EncoderInputs {
-    /// Declares the graph inputs `input_ids`, `attention_mask` and (with segments) `token_type_ids`.
+    /// Declares the graph inputs `input_ids`, `attention_mask`, (with segments)
+    /// `token_type_ids` and (with masked packing) `position_ids` and `document_mask`.
     pub fn declare(
         m: &mut ModelBuilder,
         spec: &EncoderSpec,
@@ -139,10 +150,20 @@ impl EncoderInputs {
         } else {
             None
         };
+        let (position_ids, document_mask) = if spec.masked_packing {
+            (
+                Some(m.g.input("position_ids", DType::I64, &[batch, seq])?),
+                Some(m.g.input("document_mask", DType::I64, &[batch, seq, seq])?),
+            )
+        } else {
+            (None, None)
+        };
         Ok(EncoderInputs {
             input_ids,
             attention_mask,
             token_type_ids,
+            position_ids,
+            document_mask,
         })
     }
 }
@@ -189,6 +210,11 @@ pub fn encoder(
                 table = Some(w);
                 parts.push(m.g.gather(w, inp.input_ids, 0)?);
             }
+            // `[T, D]` rows for positions 0..T, or `[B, T, D]` rows picked by `position_ids`.
+            let rows = |m: &mut ModelBuilder, table: ValueId| match inp.position_ids {
+                Some(ids) => m.g.gather(table, ids, 0),
+                None => Ok(table),
+            };
             match spec.position {
                 PositionEmbedding::Learned => {
                     let p = m.param("position", &[spec.max_len, d], Init::Normal(0.02))?;
@@ -197,7 +223,7 @@ pub fn encoder(
                     } else {
                         m.g.slice(p, 0, 0, t)?
                     };
-                    parts.push(p);
+                    parts.push(rows(m, p)?);
                 }
                 PositionEmbedding::Sinusoidal => {
                     let c = match dt {
@@ -207,7 +233,8 @@ pub fn encoder(
                             sinusoids(t, d).into_iter().map(|v| v as f32).collect(),
                         ),
                     };
-                    parts.push(m.g.constant(c));
+                    let c = m.g.constant(c);
+                    parts.push(rows(m, c)?);
                 }
                 PositionEmbedding::None => {}
             }
@@ -234,7 +261,15 @@ pub fn encoder(
         let mf = m.g.cast(inp.attention_mask, dt)?;
         let inv = m.g.add_scalar(mf, -1.0)?;
         let bias = m.g.mul_scalar(inv, 10000.0)?;
-        let bias = m.g.reshape(bias, &[b, 1, 1, t])?;
+        let mut bias = m.g.reshape(bias, &[b, 1, 1, t])?;
+        if let Some(mask) = inp.document_mask {
+            // Block-diagonal by document: the same bias where query and key are apart.
+            let mf = m.g.cast(mask, dt)?;
+            let inv = m.g.add_scalar(mf, -1.0)?;
+            let apart = m.g.mul_scalar(inv, 10000.0)?;
+            let apart = m.g.reshape(apart, &[b, 1, t, t])?;
+            bias = m.g.add(bias, apart)?;
+        }
         if spec.causal {
             let mut c = vec![0.0; t * t];
             for i in 0..t {

@@ -58,6 +58,11 @@ impl FusionPlan {
         if fusion == Fusion::Unfused {
             return FusionPlan::none(&format!("fusion turned off ({NO_FUSION_ENV})"));
         }
+        if spec.masked_packing {
+            return FusionPlan::none(
+                "masked packing: the document mask and position ids are inputs the fused kernels do not take",
+            );
+        }
         if dtype != DType::F32 {
             return FusionPlan::none(&format!(
                 "{dtype} graph: ONNX Runtime's fused kernels are float32 only"

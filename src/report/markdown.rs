@@ -1,7 +1,7 @@
 //! report.md: the summary as a table (mean ± 95% CI of the test metrics per cell, and whether
 //! each interval includes pretraining variance), the paired differences between transfer modes
-//! (per seed, e.g. finetune − scratch), each model cell against the bag-of-words baseline, the
-//! plots, and the failed runs.
+//! (per seed, e.g. finetune − scratch) and along the other axes (`paired_axes`), each model cell
+//! against the bag-of-words baseline, the plots, and the failed runs.
 
 use super::plots::Plot;
 use super::table::{BOW, PRETRAIN_KEYS, Row, mean_std_ci};
@@ -10,7 +10,7 @@ use std::fmt::Write;
 
 /// Columns that name the transfer mode, or that a scratch run normalises away (which pretraining,
 /// how many layers): pairs of runs may differ in these.
-fn is_transfer(c: &str) -> bool {
+pub(super) fn is_transfer(c: &str) -> bool {
     ["transfer", "pretrain", "layers"].contains(&c)
         || [".transfer", ".from", ".layers"]
             .iter()
@@ -18,7 +18,7 @@ fn is_transfer(c: &str) -> bool {
 }
 
 /// Whether column `c` takes more than one value over `rows`.
-fn varies<'a>(rows: impl IntoIterator<Item = &'a Row>, c: &str) -> bool {
+pub(super) fn varies<'a>(rows: impl IntoIterator<Item = &'a Row>, c: &str) -> bool {
     let vals: std::collections::BTreeSet<&str> = rows
         .into_iter()
         .filter_map(|r| r.get(c).map(String::as_str))
@@ -51,12 +51,12 @@ pub fn test_metrics(rows: &[Row]) -> Vec<String> {
     cols
 }
 
-fn num(r: &Row, c: &str) -> Option<f64> {
+pub(super) fn num(r: &Row, c: &str) -> Option<f64> {
     r.get(c)?.parse::<f64>().ok().filter(|x| x.is_finite())
 }
 
 /// Whether a cell's runs are the bag-of-words baseline.
-fn is_bow(r: &Row) -> bool {
+pub(super) fn is_bow(r: &Row) -> bool {
     r.get("transfer").map(String::as_str) == Some(BOW)
 }
 
@@ -100,7 +100,7 @@ pub fn pretraining_variance(rs: &[&Row]) -> String {
     }
 }
 
-fn fmt_ci(xs: &[f64]) -> String {
+pub(super) fn fmt_ci(xs: &[f64]) -> String {
     let (m, _, ci) = mean_std_ci(xs);
     if xs.is_empty() {
         "–".into()
@@ -260,6 +260,8 @@ pub fn render(name: &str, rows: &[Row], group: &[String], plots: &[Plot]) -> Str
             }
         }
     }
+
+    out.push_str(&super::paired_axes::section(&ok, group));
 
     against_bow(&mut out, &ok, group, &varying, &metrics);
 

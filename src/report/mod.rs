@@ -3,6 +3,7 @@
 pub mod board;
 mod layers;
 pub mod markdown;
+mod paired_axes;
 pub mod plots;
 mod rebuild;
 pub mod table;

@@ -11,7 +11,8 @@
 //!   deterministic, so every seed and every cell with the same task and data share it).
 //!
 //! Names are not part of keys (renaming a stage keeps its cache), and neither are `device` and
-//! `threads`.
+//! `threads`. A key keeps the form its settings had before they grew: `pack = "stream"` (what
+//! `pack = true` meant) is keyed as `true`, and `document` is left out where it is a line.
 
 use super::types::NamedData;
 use crate::baseline::LogisticConfig;
@@ -62,10 +63,15 @@ pub(super) fn pretrain_material(
     tok_key: &str,
     previous: Option<&str>,
 ) -> Value {
+    let mut config = without(p, &["data", "seed", "replicate"]);
+    if let Value::Object(map) = &mut config {
+        // `pack` was a bool; the mode it meant (`stream`) keeps its key value (`Pack::key_value`).
+        map.insert("pack".into(), p.pack.key_value());
+    }
     json!({
         "stage": "pretrain",
         "version": KEY_VERSION,
-        "config": without(p, &["data", "seed", "replicate"]),
+        "config": config,
         "encoder": exp.encoder,
         "embeddings": exp.embeddings,
         "data": data.source,
@@ -161,5 +167,46 @@ pub fn canonical_json(value: &Value, out: &mut String) {
             out.push(']');
         }
         scalar => out.push_str(&scalar.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{CorpusConfig, Pack};
+    use crate::experiment::plan::DataSource;
+
+    fn material(pack: &str) -> Value {
+        let exp = Experiment::default();
+        let p: PretrainConfig = toml::from_str(&format!("data = \"c\"\npack = {pack}")).unwrap();
+        let data = NamedData {
+            name: "c".into(),
+            source: DataSource::Corpus(CorpusConfig {
+                path: "c.txt".into(),
+                filter: Default::default(),
+                document: Default::default(),
+            }),
+        };
+        pretrain_material(&exp, &p, &data, Some(1), "tok", None)
+    }
+
+    /// `pack` was a bool: what it meant keeps its key value, so a configuration that spells
+    /// today's behaviour (`true`, `"stream"`, `false`) keeps its cached stages; the new modes
+    /// get keys of their own; a corpus's default `document` is not in the key.
+    #[test]
+    fn pack_keeps_the_key_values_of_the_bool() {
+        assert_eq!(material("true")["config"]["pack"], json!(true));
+        assert_eq!(material("\"stream\"")["config"]["pack"], json!(true));
+        assert_eq!(material("false")["config"]["pack"], json!(false));
+        assert_eq!(material("\"masked\"")["config"]["pack"], json!("masked"));
+        let keys: Vec<String> = ["true", "\"stream\"", "false", "\"documents\"", "\"masked\""]
+            .iter()
+            .map(|p| stage_key(&material(p)))
+            .collect();
+        assert_eq!(keys[0], keys[1]);
+        let distinct: std::collections::BTreeSet<&String> = keys[1..].iter().collect();
+        assert_eq!(distinct.len(), 4);
+        assert_eq!(material("true")["data"].get("document"), None);
+        assert_eq!(Pack::Stream.key_value(), json!(true));
     }
 }

@@ -117,6 +117,7 @@ fn data_of(exp: &Experiment, name: &str) -> NamedData {
         (None, None) => DataSource::Corpus(CorpusConfig {
             path: Default::default(),
             filter: Default::default(),
+            document: Default::default(),
         }),
     };
     NamedData {

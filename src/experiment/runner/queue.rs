@@ -2,7 +2,7 @@
 //! the first stage, in the plan's order of the runs needing it, whose parents have all succeeded,
 //! so a stage shared by many runs runs once and one worker keeps the run-by-run order.
 
-use super::super::plan::{Plan, RunPlan, StageKind};
+use super::super::plan::{Plan, RunPlan, StageKind, StagePlan};
 use super::super::stage::Metrics;
 use std::collections::HashMap;
 use std::time::Instant;
@@ -120,9 +120,21 @@ impl<'p> Queue<'p> {
     /// A run's metrics and error once its stages are all done or one (the first, in the run's
     /// order) failed; `None` while it waits. With several downstream stages in the cell's
     /// experiment, their metrics (and those of a baseline run beside one of them) are told apart
-    /// by the stage's name.
+    /// by the stage's name, and so are those of pretraining stages when the run has several that
+    /// are not one chain (`W.pretrain_padding_share` beside `K.pretrain_padding_share`).
     fn outcome_of(&self, plan: &Plan, run: &RunPlan) -> Option<(Metrics, Option<String>)> {
         let mut metrics = Metrics::new();
+        // Pretraining stages that are not one chain: none is another's parent.
+        let pretrainings: Vec<&StagePlan> = run
+            .stages
+            .iter()
+            .filter_map(|k| plan.stage(k))
+            .filter(|s| s.kind == StageKind::Pretrain)
+            .collect();
+        let apart = pretrainings.len() > 1
+            && pretrainings
+                .iter()
+                .all(|s| pretrainings.iter().all(|o| !o.parents.contains(&s.key)));
         for key in &run.stages {
             let m = match self.states.get(key.as_str()) {
                 Some(StageState::Done(Ok(m))) => m,
@@ -133,8 +145,12 @@ impl<'p> Queue<'p> {
             let several = plan
                 .cell(&run.cell_id)
                 .is_some_and(|c| c.experiment.downstream.len() > 1);
-            let results = matches!(stage.kind, StageKind::Downstream | StageKind::Baseline);
-            let prefix = if results && several {
+            let named = match stage.kind {
+                StageKind::Downstream | StageKind::Baseline => several,
+                StageKind::Pretrain => several && apart,
+                StageKind::Tokenizer | StageKind::Vectors => false,
+            };
+            let prefix = if named {
                 format!("{}.", stage.name)
             } else {
                 String::new()
@@ -142,7 +158,7 @@ impl<'p> Queue<'p> {
             for (k, v) in m {
                 let shared = k.starts_with("data.")
                     || k.starts_with("tokenizer.")
-                    || k.starts_with("pretrain_");
+                    || (k.starts_with("pretrain_") && stage.kind != StageKind::Pretrain);
                 let key = if shared {
                     k.clone()
                 } else {

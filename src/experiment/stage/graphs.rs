@@ -67,6 +67,7 @@ pub fn pretrain_shape(
     let spec = EncoderSpec {
         tie_output: p.tie_output,
         dropout,
+        masked_packing: p.task.packs() && p.pack.masks_documents(),
         ..spec
     };
     let head = match p.task {

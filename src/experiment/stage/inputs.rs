@@ -72,9 +72,29 @@ pub fn texts_of(d: &NamedData, metrics: &mut Metrics) -> Result<Vec<String>> {
     })
 }
 
+/// The documents of a corpus or of a dataset's train split (see `data::documents`), each a list
+/// of lines, with the filter counts recorded as `texts_of` records them.
+pub fn documents_of(d: &NamedData, metrics: &mut Metrics) -> Result<Vec<Vec<String>>> {
+    Ok(match &d.source {
+        DataSource::Corpus(c) => {
+            let (docs, report) = data::load_corpus_documents(c, Path::new(""))?;
+            record_filter(metrics, &d.name, &report);
+            docs
+        }
+        DataSource::Dataset(c) if data::looks_like_span(c, Path::new("")) => {
+            texts_of(d, metrics)?.into_iter().map(|t| vec![t]).collect()
+        }
+        DataSource::Dataset(c) => {
+            let (docs, report) = data::load_dataset_documents(c, Path::new(""))?;
+            record_filter(metrics, &d.name, &report);
+            docs
+        }
+    })
+}
+
 /// Splits off every 50th item (at most 1,000) as a dev set; corpora of fewer than 100 items keep
 /// everything for training and get no dev metrics.
-pub fn hold_out(items: Vec<Item>) -> (Vec<Item>, Vec<Item>) {
+pub fn hold_out<T>(items: Vec<T>) -> (Vec<T>, Vec<T>) {
     if items.len() < 100 {
         return (items, Vec::new());
     }

@@ -3,7 +3,7 @@
 //! the head is dropped).
 
 use super::graphs::{GraphShape, Upstream, dump_if_asked, pretrain_shape, stage_graphs};
-use super::inputs::{feeds_of, hold_out, record_filter, texts_of};
+use super::inputs::{documents_of, feeds_of, hold_out, record_filter, texts_of};
 use super::transfer::only_encoder;
 use super::vectors::STATIC_WORD;
 use super::{Metrics, StageContext, files};
@@ -34,6 +34,8 @@ pub struct PretrainStage<'a> {
 /// The examples a pretraining task trains on, and its held-out ones when the data has a dev split.
 struct Examples {
     train: Vec<Item>,
+    /// Where each training row's documents start (`pack = "masked"` only).
+    starts: Option<Vec<data::Starts>>,
     dev: Option<Vec<Item>>,
     classes: Option<usize>,
 }
@@ -41,17 +43,29 @@ struct Examples {
 fn examples(s: &PretrainStage, tok: &Tok, metrics: &mut Metrics) -> Result<Examples> {
     let p = s.pretrain;
     let d = s.data;
-    let plain = |seqs: Vec<Vec<u32>>| -> Vec<Item> {
-        seqs.into_iter()
-            .map(|a| Item {
-                a,
-                b: None,
-                target: data::Target::None,
-            })
-            .collect()
-    };
     Ok(match p.task {
-        PretrainTask::Mlm | PretrainTask::Clm | PretrainTask::Nsp | PretrainTask::Sop => {
+        PretrainTask::Mlm | PretrainTask::Clm => {
+            let docs = documents_of(d, metrics)?
+                .iter()
+                .map(|lines| -> Result<Vec<Vec<u32>>> {
+                    let mut ids = Vec::with_capacity(lines.len());
+                    for l in lines {
+                        ids.push(tok.encode(l)?);
+                    }
+                    ids.retain(|l| !l.is_empty());
+                    Ok(ids)
+                })
+                .filter(|doc| doc.as_ref().map_or(true, |l| !l.is_empty()))
+                .collect::<Result<Vec<_>>>()?;
+            let rows = data::pack_rows(&docs, p.pack, p.seq_len.min(s.encoder.max_len))?;
+            Examples {
+                train: rows.items,
+                starts: rows.starts,
+                dev: None,
+                classes: None,
+            }
+        }
+        PretrainTask::Nsp | PretrainTask::Sop => {
             let texts = texts_of(d, metrics)?;
             let seqs: Vec<Vec<u32>> = texts
                 .iter()
@@ -60,30 +74,13 @@ fn examples(s: &PretrainStage, tok: &Tok, metrics: &mut Metrics) -> Result<Examp
                 .into_iter()
                 .filter(|s| !s.is_empty())
                 .collect();
-            let train = match p.task {
-                PretrainTask::Nsp => data::sentence_pair_items(data::sentence_pairs(
-                    &seqs,
-                    data::PairObjective::Nsp,
-                    s.seed,
-                )?),
-                PretrainTask::Sop => data::sentence_pair_items(data::sentence_pairs(
-                    &seqs,
-                    data::PairObjective::Sop,
-                    s.seed,
-                )?),
-                PretrainTask::Mlm | PretrainTask::Clm if p.pack => {
-                    let seq = p.seq_len.min(s.encoder.max_len);
-                    data::packing::pack_lines(
-                        &seqs,
-                        seq,
-                        data::tokenizer::SEP_ID,
-                        data::packing::LastRow::Keep,
-                    )?
-                }
-                _ => plain(seqs),
+            let objective = match p.task {
+                PretrainTask::Nsp => data::PairObjective::Nsp,
+                _ => data::PairObjective::Sop,
             };
             Examples {
-                train,
+                train: data::sentence_pair_items(data::sentence_pairs(&seqs, objective, s.seed)?),
+                starts: None,
                 dev: None,
                 classes: None,
             }
@@ -103,6 +100,7 @@ fn examples(s: &PretrainStage, tok: &Tok, metrics: &mut Metrics) -> Result<Examp
                 .transpose()?;
             Examples {
                 train,
+                starts: None,
                 dev,
                 classes: Some(ds.labels.len()),
             }
@@ -133,10 +131,19 @@ pub fn pretrain(s: &PretrainStage, ctx: &StageContext) -> Result<Metrics> {
     };
     let shape = pretrain_shape(p, s.encoder, s.embeddings, &up, s.seed)?;
     // Held out for the pretraining metrics on unseen text: the dataset's dev split for
-    // `classify`, else every 50th example (at most 1,000).
-    let (items, dev_items) = match ex.dev {
-        Some(dev) => (ex.train, dev),
-        None => hold_out(ex.train),
+    // `classify`, else every 50th example (at most 1,000), with its document starts.
+    let (items, dev_items, starts, dev_starts) = match (ex.dev, ex.starts) {
+        (Some(dev), starts) => (ex.train, dev, starts, None::<Vec<data::Starts>>),
+        (None, None) => {
+            let (train, dev) = hold_out(ex.train);
+            (train, dev, None, None)
+        }
+        (None, Some(starts)) => {
+            let (train, dev) = hold_out(ex.train.into_iter().zip(starts).collect());
+            let (items, starts) = train.into_iter().unzip();
+            let (dev_items, dev_starts) = dev.into_iter().unzip();
+            (items, dev_items, Some(starts), Some(dev_starts))
+        }
     };
     let mut graphs = stage_graphs(&shape)?;
     dump_if_asked(&graphs, ctx.stem)?;
@@ -170,7 +177,8 @@ pub fn pretrain(s: &PretrainStage, ctx: &StageContext) -> Result<Metrics> {
     let batcher = Batcher::new(&items, batch_config(true))?;
     let padding = data::packing::padding_stats(&items, &batch_config(true))?;
     metrics.insert("pretrain_padding_share".into(), padding.share());
-    let feeds_for = |batch: data::Batch, mask_seed: u64| feeds(&shape, p, batch, mask_seed);
+    let feeds_for =
+        |batch: data::Batch, mask_seed: u64| feeds(&shape, p, batch, mask_seed, starts.as_deref());
     // The dev batches are fixed (masks included) so that every evaluation sees the same targets.
     let dev_batches: Vec<StepInputs> = if dev_items.is_empty() {
         Vec::new()
@@ -178,7 +186,10 @@ pub fn pretrain(s: &PretrainStage, ctx: &StageContext) -> Result<Metrics> {
         Batcher::new(&dev_items, batch_config(false))?
             .epoch(0)
             .enumerate()
-            .map(|(i, b)| feeds_for(b, derive_seed(s.seed, &[u64::MAX, i as u64])))
+            .map(|(i, b)| {
+                let seed = derive_seed(s.seed, &[u64::MAX, i as u64]);
+                feeds(&shape, p, b, seed, dev_starts.as_deref())
+            })
             .collect::<Result<_>>()?
     };
     let result = train::run_steps(
@@ -223,16 +234,23 @@ pub fn pretrain(s: &PretrainStage, ctx: &StageContext) -> Result<Metrics> {
 }
 
 /// The graph inputs of one batch: masked tokens and their targets for MLM, next-token labels
-/// for CLM, the batch's own labels otherwise.
+/// for CLM, the batch's own labels otherwise; under `pack = "masked"` also the rows'
+/// `position_ids` and `document_mask`, from `starts` (indexed as the batch's items).
 fn feeds(
     shape: &GraphShape,
     p: &PretrainConfig,
     batch: data::Batch,
     mask_seed: u64,
+    starts: Option<&[data::Starts]>,
 ) -> Result<StepInputs> {
     let (b, t) = (batch.batch_size, batch.seq_len);
     let segments = shape.spec.segment;
-    Ok(match shape.head {
+    let masked = match (shape.spec.masked_packing, starts) {
+        (true, Some(starts)) => Some((data::masked_inputs(&batch, starts), starts)),
+        (true, None) => bail!("a masked-packing graph needs its rows' document starts"),
+        (false, _) => None,
+    };
+    let mut f = match shape.head {
         Head::Mlm { n_masked } => {
             let mlm = MlmConfig {
                 prob: p.mask_prob,
@@ -259,12 +277,26 @@ fn feeds(
             f
         }
         Head::Clm => {
-            let labels = data::causal_lm_labels(&batch);
+            let mut labels = data::causal_lm_labels(&batch);
+            if let Some((_, starts)) = &masked {
+                data::within_pieces(&mut labels, &batch, starts);
+            }
             let mut f = feeds_of(batch, segments);
             f.push(("labels".to_string(), Tensor::i64(vec![b * t], labels)));
             f
         }
         Head::Classify { .. } | Head::Tag { .. } => feeds_of(batch, segments),
         Head::Span => bail!("a pretraining stage has no span head"),
-    })
+    };
+    if let Some((inputs, _)) = masked {
+        f.push((
+            "position_ids".to_string(),
+            Tensor::i64(vec![b, t], inputs.position_ids),
+        ));
+        f.push((
+            "document_mask".to_string(),
+            Tensor::i64(vec![b, t, t], inputs.document_mask),
+        ));
+    }
+    Ok(f)
 }

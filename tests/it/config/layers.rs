@@ -62,7 +62,7 @@ fn quickstart_parses() {
     assert_eq!(exp.encoder.ffn, 128);
     assert_eq!(exp.pretrain["A"].steps, 3000);
     assert_eq!(exp.pretrain["A"].optimizer.lr, 3e-3);
-    assert!(exp.pretrain["A"].pack);
+    assert_eq!(exp.pretrain["A"].pack, embedlab::config::Pack::default());
     assert_eq!(exp.pretrain["A"].dropout, Some(0.0));
     assert_eq!(exp.downstream["C"].from, StageRef(vec!["A".into()]));
     assert_eq!(loaded.axes, vec!["downstream.C.transfer"]);

@@ -12,6 +12,7 @@ use std::path::Path;
 fn quickstart_data_path() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let corpus = CorpusConfig {
+        document: Default::default(),
         path: "data/kjv.txt.gz".into(),
         filter: FilterConfig {
             min_chars: Some(20),
@@ -31,6 +32,7 @@ fn quickstart_data_path() {
         31102
     );
     let data = DatasetConfig {
+        document: Default::default(),
         path: Some("data/wordnet/supersense.tsv.gz".into()),
         train: None,
         dev: None,

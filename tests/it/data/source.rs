@@ -11,6 +11,7 @@ fn fixtures() -> PathBuf {
 
 fn dataset(path: &str) -> DatasetConfig {
     DatasetConfig {
+        document: Default::default(),
         path: Some(path.into()),
         train: None,
         dev: None,
@@ -50,6 +51,7 @@ fn plain_text_and_gzip_read_the_same() {
 #[test]
 fn load_corpus_reports_blank_lines() {
     let cfg = CorpusConfig {
+        document: Default::default(),
         path: "corpus.txt.gz".into(),
         filter: FilterConfig::default(),
     };
@@ -131,6 +133,7 @@ fn shipped_files_load() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let (lines, _) = load_corpus(
         &CorpusConfig {
+            document: Default::default(),
             path: "data/kjv.txt.gz".into(),
             filter: FilterConfig::default(),
         },
@@ -211,6 +214,7 @@ fn bad_input_names_file_and_line() {
 fn missing_file_and_bad_gzip() {
     let err = load_corpus(
         &CorpusConfig {
+            document: Default::default(),
             path: "nope.txt".into(),
             filter: FilterConfig::default(),
         },

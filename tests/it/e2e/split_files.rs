@@ -15,6 +15,7 @@ fn fixture(name: &str) -> PathBuf {
 
 fn config(path: Option<&Path>, files: [Option<&Path>; 3], pair: bool) -> DatasetConfig {
     DatasetConfig {
+        document: Default::default(),
         path: path.map(Path::to_path_buf),
         train: files[0].map(Path::to_path_buf),
         dev: files[1].map(Path::to_path_buf),

@@ -8,6 +8,7 @@ use std::path::Path;
 #[test]
 fn kjv_word_vectors_have_sensible_neighbours() {
     let cfg = CorpusConfig {
+        document: Default::default(),
         path: "data/kjv.txt.gz".into(),
         filter: FilterConfig {
             max_examples: Some(12000),

@@ -1,5 +1,6 @@
 //! Whole-model gradients (embeddings word + position + segment, padding mask, 2 encoder layers,
-//! each head) against central finite differences on float64 graphs run in ONNX Runtime.
+//! each head; masked packing's position ids and block-diagonal document mask) against central
+//! finite differences on float64 graphs run in ONNX Runtime.
 
 use super::exec::Exec;
 use super::fd::F64_FD;
@@ -23,6 +24,21 @@ fn batch(head: Head, spec: &EncoderSpec) -> Vec<(String, Tensor)> {
             "token_type_ids".into(),
             Tensor::i64(vec![b, t], vec![0, 0, 0, 1, 1, 0, 0, 1, 0, 0]),
         ));
+    }
+    if spec.masked_packing {
+        // Row 0 packs two documents, [CLS] 5 7 | [SEP] 9 (pieces at 0 and 3: positions restart,
+        // attention stays within a piece); row 1 is one document with padding.
+        feeds.push((
+            "position_ids".into(),
+            Tensor::i64(vec![b, t], vec![0, 1, 2, 0, 1, 0, 1, 2, 3, 4]),
+        ));
+        let piece = [[0, 0, 0, 1, 1], [0, 0, 0, 0, 0]];
+        let mask: Vec<i64> = (0..b)
+            .flat_map(|r| {
+                (0..t).flat_map(move |i| (0..t).map(move |j| (piece[r][i] == piece[r][j]) as i64))
+            })
+            .collect();
+        feeds.push(("document_mask".into(), Tensor::i64(vec![b, t, t], mask)));
     }
     match head {
         Head::Mlm { .. } => {
@@ -229,4 +245,21 @@ fn encoder_with_span_head_matches_finite_differences() {
     spec.max_len = 5;
     spec.dropout = 0.0;
     check(&spec, Head::Span);
+}
+
+/// Masked packing (`pack = "masked"`): positions gathered by `position_ids`, attention biased
+/// by the block-diagonal `document_mask`, under the MLM head and, causal, the CLM head.
+#[test]
+fn masked_packing_matches_finite_differences() {
+    let mut spec = EncoderSpec::tiny(11);
+    spec.d_model = 8;
+    spec.ffn = 12;
+    spec.max_len = 6;
+    spec.dropout = 0.0;
+    spec.masked_packing = true;
+    check(&spec, Head::Mlm { n_masked: 3 });
+    spec.causal = true;
+    spec.segment = false;
+    spec.position = model::PositionEmbedding::Sinusoidal;
+    check(&spec, Head::Clm);
 }

@@ -5,6 +5,7 @@ mod fd;
 mod fused;
 mod grad_model;
 mod grad_ops;
+mod masked_packing;
 mod onnx_checker;
 mod written;
 mod xent_grad;

@@ -1,18 +1,16 @@
-//! Packing corpus lines into full rows for language-model pretraining (RoBERTa's FULL-SENTENCES,
-//! Cramming's packed sequences), and the padding share that says how much of a batch is wasted.
+//! `pack = "stream"`: corpus lines packed into full rows across documents (RoBERTa's
+//! FULL-SENTENCES, Cramming's packed sequences).
 //!
-//! One line per row (`items::corpus_items`) pads every short line up to the row length; packing
-//! concatenates consecutive lines with `[SEP]` between them and cuts the stream into rows that
-//! fill `seq_len` exactly once the `Batcher` adds `[CLS]` … `[SEP]`, so nearly no position is
+//! One line per row pads every short line up to the row length; packing concatenates
+//! consecutive lines with `[SEP]` between them and cuts the stream into rows that fill
+//! `seq_len` exactly once the `Batcher` adds `[CLS]` … `[SEP]`, so nearly no position is
 //! padding. Masking needs nothing new: `objectives::mask_tokens` only chooses attended ids at or
 //! above `NUM_SPECIAL`, so the inner `[SEP]`s, like `[CLS]`, the closing `[SEP]` and `[PAD]`, are
 //! never masked nor drawn as random replacements; `causal_lm_labels` predicts an inner `[SEP]`
 //! like any token (the end of a line is predictable).
 
-use crate::data::batch::{BatchConfig, Batcher, Item, Target};
+use crate::data::batch::{Item, Target};
 use crate::data::error::{DataError, Result};
-use crate::data::items::corpus_items;
-use crate::data::tokenizer::{SEP_ID, Tok};
 
 /// What happens to the stream's last row when it is not full.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -24,27 +22,6 @@ pub enum LastRow {
     /// Drop it, as streaming pretraining does (RoBERTa, Cramming): every row is full, at the
     /// price of up to `seq_len - 3` tokens never seen.
     Drop,
-}
-
-/// How pretraining turns corpus lines into items. The default (`enabled: false`) is one line
-/// per row, as before packing existed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct PackingConfig {
-    /// Pack consecutive lines into full rows.
-    pub enabled: bool,
-    pub last: LastRow,
-}
-
-impl PackingConfig {
-    /// Corpus items for rows of `seq_len`: packed (`pack_lines`) when enabled, else one item per
-    /// line (`corpus_items`, truncated by the `Batcher`).
-    pub fn items(&self, lines: &[String], tok: &Tok, seq_len: usize) -> Result<Vec<Item>> {
-        if !self.enabled {
-            return corpus_items(lines, tok);
-        }
-        let texts: Vec<&str> = lines.iter().map(String::as_str).collect();
-        pack_lines(&tok.encode_all(&texts)?, seq_len, SEP_ID, self.last)
-    }
 }
 
 /// The number of token ids a packed item holds: `seq_len` less the `[CLS]` and `[SEP]` that
@@ -105,74 +82,15 @@ pub fn pack_lines(
     Ok(items)
 }
 
-/// Positions of the batches a `Batcher` builds, and how many of them are padding.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct PaddingStats {
-    /// batch_size · row length, summed over the batches of an epoch.
-    pub positions: usize,
-    /// Positions with attention mask 0, plus every position of a padding row (`row_mask` 0).
-    pub padded: usize,
-}
-
-impl PaddingStats {
-    /// `padded / positions` (0 when there are no positions).
-    pub fn share(&self) -> f64 {
-        if self.positions == 0 {
-            0.0
-        } else {
-            self.padded as f64 / self.positions as f64
-        }
-    }
-}
-
-/// The padding of the batches `Batcher::new(items, cfg)` builds for epoch 0 (bucketed row
-/// lengths and the last batch's padding rows included), counted from the item lengths without
-/// building the batches. Errors where `Batcher::new` would.
-pub fn padding_stats(items: &[Item], cfg: &BatchConfig) -> Result<PaddingStats> {
-    let batcher = Batcher::new(items, cfg.clone())?;
-    let mut stats = PaddingStats::default();
-    for rows in batcher.order(0).chunks(cfg.batch_size) {
-        let len = batcher.row_len(rows);
-        let real: usize = rows.iter().map(|&i| items[i].len().min(len)).sum();
-        stats.positions += cfg.batch_size * len;
-        stats.padded += cfg.batch_size * len - real;
-    }
-    Ok(stats)
-}
-
-/// `padding_stats(items, cfg)?.share()`: the number runs.csv reports.
-pub fn padding_share(items: &[Item], cfg: &BatchConfig) -> Result<f64> {
-    Ok(padding_stats(items, cfg)?.share())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::batch::IGNORE_INDEX;
+    use crate::data::batch::{BatchConfig, Batcher, IGNORE_INDEX};
     use crate::data::objectives::{MlmConfig, mask_tokens};
-    use crate::data::tokenizer::{CLS_ID, NUM_SPECIAL, PAD_ID};
-    use rand::{Rng, SeedableRng};
-    use rand_chacha::ChaCha8Rng;
+    use crate::data::packing::fixtures::corpus;
+    use crate::data::tokenizer::{CLS_ID, NUM_SPECIAL, PAD_ID, SEP_ID};
 
     const SEP: u32 = SEP_ID;
-
-    /// Lines of `lo..=hi` ids, every id ≥ NUM_SPECIAL and distinct over the corpus (a running
-    /// counter), so order and duplication errors show.
-    fn corpus(n: usize, lo: usize, hi: usize, seed: u64) -> Vec<Vec<u32>> {
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let mut next = NUM_SPECIAL;
-        (0..n)
-            .map(|_| {
-                let len = rng.random_range(lo..=hi);
-                (0..len)
-                    .map(|_| {
-                        next += 1;
-                        next
-                    })
-                    .collect()
-            })
-            .collect()
-    }
 
     fn without_sep(items: &[Item]) -> Vec<u32> {
         items
@@ -273,65 +191,6 @@ mod tests {
             .collect();
         assert_eq!(rows, vec![vec![10], vec![11], vec![12]]);
         assert!(pack_lines(&[vec![10]], 2, SEP, LastRow::Keep).is_err());
-    }
-
-    #[test]
-    fn packed_rows_are_almost_never_padding() {
-        let lines = corpus(2000, 5, 40, 7);
-        let cfg = BatchConfig {
-            shuffle: true,
-            seed: 3,
-            ..BatchConfig::new(32, 48)
-        };
-        let packed = pack_lines(&lines, 48, SEP, LastRow::Keep).unwrap();
-        let stats = padding_stats(&packed, &cfg).unwrap();
-        assert!(
-            stats.share() <= 0.05,
-            "packed padding share {}",
-            stats.share()
-        );
-        // One line per row wastes about half of every batch on this distribution.
-        let unpacked: Vec<Item> = lines
-            .iter()
-            .map(|l| Item {
-                a: l.clone(),
-                b: None,
-                target: Target::None,
-            })
-            .collect();
-        let share = padding_share(&unpacked, &cfg).unwrap();
-        assert!(share > 0.4, "unpacked padding share {share}");
-    }
-
-    /// The counts agree with the batches the `Batcher` builds, buckets and padding rows included.
-    #[test]
-    fn padding_stats_match_the_batches() {
-        let lines = corpus(301, 1, 60, 11);
-        let items: Vec<Item> = lines
-            .iter()
-            .map(|l| Item {
-                a: l.clone(),
-                b: (l.len() % 3 == 0).then(|| l[..l.len() / 2].to_vec()),
-                target: Target::None,
-            })
-            .collect();
-        for buckets in [vec![], vec![16, 32]] {
-            let cfg = BatchConfig {
-                buckets,
-                shuffle: true,
-                seed: 5,
-                ..BatchConfig::new(16, 48)
-            };
-            let batcher = Batcher::new(&items, cfg.clone()).unwrap();
-            let mut expect = PaddingStats::default();
-            for b in batcher.epoch(0) {
-                expect.positions += b.input_ids.len();
-                for (p, &m) in b.attention_mask.iter().enumerate() {
-                    expect.padded += (m == 0 || b.row_mask[p / b.seq_len] == 0) as usize;
-                }
-            }
-            assert_eq!(padding_stats(&items, &cfg).unwrap(), expect);
-        }
     }
 
     /// MLM on packed rows never chooses `[CLS]`, the inner or closing `[SEP]`s or `[PAD]`.
