@@ -29,4 +29,5 @@ pub mod metrics;
 pub mod model;
 pub mod report;
 pub mod runtime;
+pub mod task;
 pub mod train;

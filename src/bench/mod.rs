@@ -5,7 +5,7 @@
 mod exported;
 
 use crate::graph::{DType, Tensor};
-use crate::model::{self, EncoderSpec, Fusion, FusionPlan, Head, Mode};
+use crate::model::{self, EncoderSpec, Fusion, FusionPlan, Head, Mode, PretrainHead};
 use crate::runtime::{Feeds, ParamStore, SessionOptions};
 use crate::train::{OptimSpec, StepInputs, Trainer, init_params, session};
 use anyhow::Result;
@@ -211,7 +211,7 @@ pub fn run(config: BenchConfig, o: &BenchOptions) -> Result<BenchReport> {
         memory_pattern: o.memory_pattern,
         ..Default::default()
     };
-    let head = Head::Mlm { n_masked };
+    let head = Head::Pretrain(PretrainHead::Mlm { n_masked });
     let train = model::task_graph(
         &s.spec,
         head,

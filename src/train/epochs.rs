@@ -53,8 +53,9 @@ pub struct Fitted {
     pub params: ParamStore,
     /// The last training step's loss.
     pub train_loss: f64,
-    /// The best epoch's dev accuracy, or the scoring's split score (none without dev batches).
-    pub dev_accuracy: Option<f64>,
+    /// The best epoch's dev score and the metric it is (accuracy, or the scoring's split
+    /// score); none without dev batches.
+    pub dev_score: Option<(&'static str, f64)>,
 }
 
 /// Passes a loop's reports on and keeps its curve points for the checkpoint.
@@ -96,6 +97,7 @@ pub fn fit_epochs(
         points: RefCell::default(),
     };
     let mut best: Option<(f64, ParamStore)> = None;
+    let metric = dev_metric(scoring);
     let mut at = Position {
         epoch: 0,
         done: 0,
@@ -166,17 +168,22 @@ pub fn fit_epochs(
         }
     }
     Ok(match best {
-        Some((acc, params)) => Fitted {
+        Some((score, params)) => Fitted {
             params,
             train_loss: at.last_loss,
-            dev_accuracy: Some(acc),
+            dev_score: Some((metric, score)),
         },
         None => Fitted {
             params: tr.params.clone(),
             train_loss: at.last_loss,
-            dev_accuracy: None,
+            dev_score: None,
         },
     })
+}
+
+/// The name of the dev score that picks the best epoch.
+fn dev_metric(scoring: &Scoring) -> &'static str {
+    scoring.split_score.map_or("accuracy", |(metric, _)| metric)
 }
 
 /// The dev score that picks the best epoch: accuracy over the batches' pairs, or the split

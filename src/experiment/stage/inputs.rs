@@ -6,7 +6,7 @@ use crate::data::{self, Dataset, Item, Labels, Tok};
 use crate::experiment::plan::{DataSource, NamedData};
 use crate::graph::Tensor;
 use crate::train::StepInputs;
-use anyhow::{Result, bail};
+use anyhow::Result;
 use std::path::Path;
 
 use super::Metrics;
@@ -116,38 +116,14 @@ pub fn feeds_of(batch: data::Batch, segments: bool) -> StepInputs {
     f
 }
 
-/// The label names of a downstream task on a dataset: its tags for tagging, its labels otherwise.
-pub fn label_names(task: DownstreamTask, ds: &Dataset) -> Result<Vec<String>> {
-    Ok(match task {
-        DownstreamTask::Tag => {
-            ds.check_tagging("downstream data")?;
-            ds.tag_labels()
-        }
-        DownstreamTask::Pair => {
-            if ds.train.iter().any(|e| e.text_pair.is_none()) {
-                bail!("a pair task needs a text_pair column");
-            }
-            ds.labels.clone()
-        }
-        DownstreamTask::Classify => ds.labels.clone(),
-        DownstreamTask::Span => bail!("a span task has no labels (its answers are spans)"),
-    })
-}
-
 /// Tokenized train, dev and test items, and the label names.
 pub(super) fn prepare(
     task: DownstreamTask,
     ds: &Dataset,
     tok: &Tok,
 ) -> Result<([Vec<Item>; 3], Vec<String>)> {
-    let labels = label_names(task, ds)?;
-    let split = |xs: &[data::Example]| -> Result<Vec<Item>> {
-        Ok(match task {
-            DownstreamTask::Tag => data::tag_items(xs, tok, &labels)?,
-            DownstreamTask::Pair | DownstreamTask::Classify => data::class_items(xs, tok, &labels)?,
-            DownstreamTask::Span => bail!("span examples are windowed, not itemized"),
-        })
-    };
+    let labels = task.label_names(ds)?;
+    let split = |xs: &[data::Example]| task.items(xs, tok, &labels);
     Ok((
         [split(&ds.train)?, split(&ds.dev)?, split(&ds.test)?],
         labels,

@@ -2,18 +2,18 @@
 //! dataset (classify), or imported; writes `params.safetensors` (encoder and embeddings only,
 //! the head is dropped).
 
-use super::graphs::{GraphShape, Upstream, dump_if_asked, pretrain_shape, stage_graphs};
+use super::graphs::{GraphShape, Role, Upstream, dump_if_asked, pretrain_shape, stage_graphs};
 use super::inputs::{feeds_of, hold_out, record_filter, texts_of};
 use super::transfer::only_encoder;
 use super::vectors::STATIC_WORD;
 use super::{Metrics, StageContext, files};
-use crate::config::{EmbeddingsConfig, EncoderConfig, PretrainConfig, PretrainTask, WordEmbedding};
+use crate::config::{EmbeddingsConfig, EncoderConfig, PretrainConfig, PretrainTask};
 use crate::data::{self, BatchConfig, Batcher, Item, Labels, MlmConfig, Tok, derive_seed};
 use crate::experiment::convert::optim_spec;
 use crate::experiment::imports;
 use crate::experiment::plan::{DataSource, NamedData};
 use crate::graph::Tensor;
-use crate::model::Head;
+use crate::model::{Head, PretrainHead};
 use crate::runtime;
 use crate::train::{self, StepInputs, StepLoop, Trainer};
 use anyhow::{Result, bail};
@@ -125,12 +125,13 @@ pub fn pretrain(s: &PretrainStage, ctx: &StageContext) -> Result<Metrics> {
     if ex.train.is_empty() {
         bail!("'{}' has no text left to pretrain on", s.data.name);
     }
-    let up = Upstream {
-        vocab: tok.vocab_size(),
-        previous: s.previous,
-        classes: ex.classes,
-        static_vectors: ctx.vectors.is_some() && s.embeddings.word == WordEmbedding::Static,
-    };
+    let up = Upstream::new(
+        tok.vocab_size(),
+        s.previous,
+        ex.classes,
+        s.embeddings,
+        ctx.vectors.is_some(),
+    );
     let shape = pretrain_shape(p, s.encoder, s.embeddings, &up, s.seed)?;
     // Held out for the pretraining metrics on unseen text: the dataset's dev split for
     // `classify`, else every 50th example (at most 1,000).
@@ -140,7 +141,7 @@ pub fn pretrain(s: &PretrainStage, ctx: &StageContext) -> Result<Metrics> {
     };
     let mut graphs = stage_graphs(&shape)?;
     dump_if_asked(&graphs, ctx.stem)?;
-    let (train_g, eval_g) = (graphs.take("train_step"), graphs.take("eval"));
+    let (train_g, eval_g) = (graphs.take(Role::TrainStep)?, graphs.take(Role::Eval)?);
     let mut params = train::init_params(&train_g.params, s.seed)?;
     if let Some(v) = ctx.vectors {
         params.set(STATIC_WORD, v)?;
@@ -209,7 +210,7 @@ pub fn pretrain(s: &PretrainStage, ctx: &StageContext) -> Result<Metrics> {
         metrics.insert("pretrain_dev_loss".into(), loss);
         // Masked-token accuracy (mlm), next-token accuracy (clm), or the pair/class accuracy.
         metrics.insert("pretrain_dev_accuracy".into(), acc);
-        if shape.head == Head::Clm {
+        if shape.head == Head::Pretrain(PretrainHead::Clm) {
             metrics.insert("pretrain_perplexity".into(), loss.exp());
         }
     }
@@ -232,8 +233,11 @@ fn feeds(
 ) -> Result<StepInputs> {
     let (b, t) = (batch.batch_size, batch.seq_len);
     let segments = shape.spec.segment;
-    Ok(match shape.head {
-        Head::Mlm { n_masked } => {
+    let Head::Pretrain(head) = shape.head else {
+        bail!("a pretraining stage has a pretraining head")
+    };
+    Ok(match head {
+        PretrainHead::Mlm { n_masked } => {
             let mlm = MlmConfig {
                 prob: p.mask_prob,
                 max_predictions: Some(n_masked),
@@ -258,13 +262,12 @@ fn feeds(
             ));
             f
         }
-        Head::Clm => {
+        PretrainHead::Clm => {
             let labels = data::causal_lm_labels(&batch);
             let mut f = feeds_of(batch, segments);
             f.push(("labels".to_string(), Tensor::i64(vec![b * t], labels)));
             f
         }
-        Head::Classify { .. } | Head::Tag { .. } => feeds_of(batch, segments),
-        Head::Span => bail!("a pretraining stage has no span head"),
+        PretrainHead::Sequence { .. } => feeds_of(batch, segments),
     })
 }

@@ -1,6 +1,6 @@
 //! The engine end to end: a tiny model overfits a tiny dataset, and training is deterministic.
 use embedlab::graph::{DType, Tensor};
-use embedlab::model::{self, EncoderSpec, Head, Mode, Pooling};
+use embedlab::model::{self, EncoderSpec, Head, Mode, Pooling, TaskHead};
 use embedlab::runtime::SessionOptions;
 use embedlab::train::{LrScales, OptimSpec, StepInputs, Trainer, init_params};
 
@@ -39,11 +39,11 @@ fn trainer_with(dropout: f64, seed: u64, opt: OptimSpec) -> Trainer {
     spec.segment = false;
     spec.max_len = 6;
     spec.dropout = dropout;
-    let head = Head::Classify {
+    let head = Head::Task(TaskHead::Classify {
         classes: 3,
         pooling: Pooling::Cls,
         windows: None,
-    };
+    });
     let train = model::task_graph(
         &spec,
         head,

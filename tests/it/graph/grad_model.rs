@@ -4,7 +4,9 @@
 use super::exec::Exec;
 use super::fd::F64_FD;
 use embedlab::graph::{self, DType, Tensor};
-use embedlab::model::{self, EncoderSpec, Head, Mode, NormPlacement, Pooling};
+use embedlab::model::{
+    self, EncoderSpec, Head, Mode, NormPlacement, Pooling, PretrainHead, TaskHead,
+};
 
 fn batch(head: Head, spec: &EncoderSpec) -> Vec<(String, Tensor)> {
     let (b, t) = (2, 5);
@@ -25,19 +27,20 @@ fn batch(head: Head, spec: &EncoderSpec) -> Vec<(String, Tensor)> {
         ));
     }
     match head {
-        Head::Mlm { .. } => {
+        Head::Pretrain(PretrainHead::Mlm { .. }) => {
             feeds.push(("mlm_positions".into(), Tensor::i64(vec![3], vec![1, 4, 6])));
             feeds.push((
                 "mlm_labels".into(),
                 Tensor::i64(vec![3], vec![8, 10, model::IGNORE_INDEX]),
             ));
         }
-        Head::Classify { windows: None, .. } => {
+        Head::Task(TaskHead::Classify { windows: None, .. })
+        | Head::Pretrain(PretrainHead::Sequence { .. }) => {
             feeds.push(("labels".into(), Tensor::i64(vec![b], vec![2, 0])))
         }
-        Head::Classify {
+        Head::Task(TaskHead::Classify {
             windows: Some(_), ..
-        } => {
+        }) => {
             // Both rows are windows of example 0; row 1 of the mask is no example (ignored).
             feeds.push((
                 model::WINDOW_MASK.into(),
@@ -48,7 +51,7 @@ fn batch(head: Head, spec: &EncoderSpec) -> Vec<(String, Tensor)> {
                 Tensor::i64(vec![b], vec![2, model::IGNORE_INDEX]),
             ));
         }
-        Head::Span => {
+        Head::Task(TaskHead::Span) => {
             // Row 0 may answer at [CLS] and its context tokens 3, 4; row 1 at [CLS] and 3.
             feeds.push((
                 "span_mask".into(),
@@ -56,7 +59,7 @@ fn batch(head: Head, spec: &EncoderSpec) -> Vec<(String, Tensor)> {
             ));
             feeds.push(("labels".into(), Tensor::i64(vec![2 * b], vec![3, 4, 0, 3])));
         }
-        Head::Tag { .. } | Head::Clm => feeds.push((
+        Head::Task(TaskHead::Tag { .. }) | Head::Pretrain(PretrainHead::Clm) => feeds.push((
             "labels".into(),
             Tensor::i64(vec![b * t], vec![1, 0, 2, -100, 1, 0, 1, 2, -100, -100]),
         )),
@@ -149,7 +152,7 @@ fn check(spec: &EncoderSpec, head: Head) {
         // Under the span head, a shift shared by every position (the head's bias, the last
         // LayerNorm's bias) moves all of a row's start (end) logits alike, which a softmax over
         // positions ignores: their gradient is zero by construction.
-        let shared_shift = head == Head::Span
+        let shared_shift = head == Head::Task(TaskHead::Span)
             && (name == "head.span.bias"
                 || name == format!("encoder.layer{}.ffn_norm.bias", spec.depth - 1));
         if !name.ends_with("embeddings.word")
@@ -171,11 +174,11 @@ fn encoder_with_classifier_matches_finite_differences() {
     spec.dropout = 0.0;
     check(
         &spec,
-        Head::Classify {
+        Head::Task(TaskHead::Classify {
             classes: 3,
             pooling: Pooling::Mean,
             windows: None,
-        },
+        }),
     );
 }
 
@@ -189,11 +192,11 @@ fn windows_pooled_by_mean_and_max_match_finite_differences() {
     for pool in [model::WindowPool::Mean, model::WindowPool::Max] {
         check(
             &spec,
-            Head::Classify {
+            Head::Task(TaskHead::Classify {
                 classes: 3,
                 pooling: Pooling::Cls,
                 windows: Some(pool),
-            },
+            }),
         );
     }
 }
@@ -205,7 +208,7 @@ fn encoder_with_tied_mlm_head_matches_finite_differences() {
     spec.ffn = 12;
     spec.max_len = 6;
     spec.dropout = 0.0;
-    check(&spec, Head::Mlm { n_masked: 3 });
+    check(&spec, Head::Pretrain(PretrainHead::Mlm { n_masked: 3 }));
 }
 
 #[test]
@@ -218,7 +221,7 @@ fn pre_ln_causal_tagger_matches_finite_differences() {
     spec.norm = NormPlacement::Pre;
     spec.causal = true;
     spec.segment = false;
-    check(&spec, Head::Tag { classes: 3 });
+    check(&spec, Head::Task(TaskHead::Tag { classes: 3 }));
 }
 
 #[test]
@@ -228,5 +231,5 @@ fn encoder_with_span_head_matches_finite_differences() {
     spec.ffn = 12;
     spec.max_len = 5;
     spec.dropout = 0.0;
-    check(&spec, Head::Span);
+    check(&spec, Head::Task(TaskHead::Span));
 }

@@ -3,10 +3,10 @@
 //! schedule, from the same initialisation and data order as the stage's own probe, so the last
 //! layer's probe repeats the stage's result. Metrics `layer<k>_*`.
 
-use super::Metrics;
-use super::downstream::Training;
+use super::training::Training;
 use crate::config::DownstreamConfig;
 use crate::experiment::convert::optim_spec;
+use crate::experiment::stage::Metrics;
 use crate::graph::Tensor;
 use crate::model::{TaskGraph, layer_output};
 use crate::runtime::Outputs;

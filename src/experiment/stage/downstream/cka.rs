@@ -2,12 +2,12 @@
 //! linear CKA (Kornblith et al. 2019) between the layer's features of the dev texts under the
 //! starting encoder and under the trained one. Metrics `layer<k>_cka`.
 
-use super::Metrics;
-use super::downstream::Training;
-use super::transfer::subset;
+use super::training::Training;
 use crate::data::IGNORE_INDEX;
+use crate::experiment::stage::Metrics;
+use crate::experiment::stage::transfer::subset;
 use crate::metrics::linear_cka;
-use crate::model::{Head, TaskGraph, layer_output};
+use crate::model::{TaskGraph, layer_output};
 use crate::runtime::{Feeds, ParamStore};
 use crate::train::{self, StepInputs};
 use anyhow::Result;
@@ -55,10 +55,6 @@ pub(super) fn layer_cka(
         }
         Ok(out)
     };
-    debug_assert!(matches!(
-        shape.head,
-        Head::Classify { .. } | Head::Tag { .. }
-    ));
     let (x, y) = (feats(&before)?, feats(&after)?);
     for (i, &k) in shape.probe_layers.iter().enumerate() {
         let n = x[i].len() / d;
