@@ -6,9 +6,10 @@
 use super::encoder::{EncoderInputs, EncoderSpec, encoder};
 use super::fusion::Fusion;
 use super::heads::{Head, Pooling, PretrainHead, TaskHead};
+use super::inputs::Input;
 use super::params::{Init, ModelBuilder, ParamDecl};
 use super::span::span_head;
-use super::windows::{WINDOW_MASK, pool_windows};
+use super::windows::pool_windows;
 use crate::graph::{self, DType, Graph, ValueId};
 
 pub use crate::data::IGNORE_INDEX;
@@ -138,8 +139,10 @@ pub fn task_graph(
     let d = spec.d_model;
     let (loss, logits) = match head {
         Head::Pretrain(PretrainHead::Mlm { n_masked }) => {
-            let pos = m.g.input("mlm_positions", DType::I64, &[n_masked])?;
-            let labels = m.g.input("mlm_labels", DType::I64, &[n_masked])?;
+            let pos =
+                m.g.input(Input::MlmPositions.name(), DType::I64, &[n_masked])?;
+            let labels =
+                m.g.input(Input::MlmLabels.name(), DType::I64, &[n_masked])?;
             let flat = m.g.reshape(out.hidden, &[batch * seq, d])?;
             let picked = m.g.gather(flat, pos, 0)?;
             let logits = m.scoped("head.mlm", |m| -> graph::Result<ValueId> {
@@ -165,7 +168,8 @@ pub fn task_graph(
             )
         }
         Head::Pretrain(PretrainHead::Clm) => {
-            let labels = m.g.input("labels", DType::I64, &[batch * seq])?;
+            let labels =
+                m.g.input(Input::Labels.name(), DType::I64, &[batch * seq])?;
             let flat = m.g.reshape(out.hidden, &[batch * seq, d])?;
             let logits = m.scoped("head.lm", |m| -> graph::Result<ValueId> {
                 let bias = m.param("bias", &[spec.vocab], Init::Zeros)?;
@@ -187,7 +191,7 @@ pub fn task_graph(
             )
         }
         Head::Pretrain(PretrainHead::Sequence { classes }) => {
-            let labels = m.g.input("labels", DType::I64, &[batch])?;
+            let labels = m.g.input(Input::Labels.name(), DType::I64, &[batch])?;
             let pooled = pool(&mut m, out.hidden, inp.attention_mask, Pooling::Cls)?;
             let logits = classifier(&mut m, pooled, classes, spec.dropout)?;
             (
@@ -200,10 +204,11 @@ pub fn task_graph(
             pooling,
             windows,
         }) => {
-            let labels = m.g.input("labels", DType::I64, &[batch])?;
+            let labels = m.g.input(Input::Labels.name(), DType::I64, &[batch])?;
             let mut pooled = pool(&mut m, out.hidden, inp.attention_mask, pooling)?;
             if let Some(w) = windows {
-                let mask = m.g.input(WINDOW_MASK, dtype, &[batch, batch])?;
+                let mask =
+                    m.g.input(Input::WindowMask.name(), dtype, &[batch, batch])?;
                 pooled = pool_windows(&mut m, pooled, mask, w)?;
             }
             let logits = classifier(&mut m, pooled, classes, spec.dropout)?;
@@ -213,7 +218,8 @@ pub fn task_graph(
             )
         }
         Head::Task(TaskHead::Tag { classes }) => {
-            let labels = m.g.input("labels", DType::I64, &[batch * seq])?;
+            let labels =
+                m.g.input(Input::Labels.name(), DType::I64, &[batch * seq])?;
             let flat = m.g.reshape(out.hidden, &[batch * seq, d])?;
             let logits = classifier(&mut m, flat, classes, spec.dropout)?;
             (
@@ -338,8 +344,8 @@ pub fn head_graph(
     let mut g = Graph::new("head");
     let train = matches!(mode, Mode::Train { .. });
     let mut m = ModelBuilder::new(&mut g, dtype, train, seed);
-    let feats = m.g.input("features", dtype, &[rows, d_model])?;
-    let labels = m.g.input("labels", DType::I64, &[rows])?;
+    let feats = m.g.input(Input::Features.name(), dtype, &[rows, d_model])?;
+    let labels = m.g.input(Input::Labels.name(), DType::I64, &[rows])?;
     let logits = classifier(&mut m, feats, classes, dropout)?;
     let loss = m.g.softmax_cross_entropy(logits, labels, IGNORE_INDEX)?;
     let params = std::mem::take(&mut m.params);
@@ -360,7 +366,8 @@ pub fn span_head_graph(
     let mut g = Graph::new("head");
     let train = matches!(mode, Mode::Train { .. });
     let mut m = ModelBuilder::new(&mut g, dtype, train, seed);
-    let feats = m.g.input("features", dtype, &[batch * seq, d_model])?;
+    let feats =
+        m.g.input(Input::Features.name(), dtype, &[batch * seq, d_model])?;
     let (loss, logits) = span_head(&mut m, feats, batch, seq, dropout)?;
     let params = std::mem::take(&mut m.params);
     finish(g, params, loss, logits, mode)

@@ -3,8 +3,9 @@
 //! interrupted loop resumes; and the test pass.
 
 use super::epoch_checkpoint::{self, Point, Position};
+use super::inputs::StepInputs;
 use super::progress::{Progress, curve_every};
-use super::trainer::{StepInputs, Trainer};
+use super::trainer::Trainer;
 use crate::data::IGNORE_INDEX;
 use crate::metrics::{SpanCounts, accuracy_macro_f1};
 use crate::runtime::ParamStore;

@@ -5,6 +5,7 @@ use crate::config::DownstreamTask;
 use crate::data::{self, Dataset, Item, Labels, Tok};
 use crate::experiment::plan::{DataSource, NamedData};
 use crate::graph::Tensor;
+use crate::model::Input;
 use crate::train::StepInputs;
 use anyhow::Result;
 use std::path::Path;
@@ -92,25 +93,22 @@ pub fn hold_out(items: Vec<Item>) -> (Vec<Item>, Vec<Item>) {
 /// Converts a data batch into the graph's named inputs (`token_type_ids` only with segments).
 pub fn feeds_of(batch: data::Batch, segments: bool) -> StepInputs {
     let (b, t) = (batch.batch_size, batch.seq_len);
-    let mut f = vec![
+    let mut f = StepInputs::from_iter([
+        (Input::InputIds, Tensor::i64(vec![b, t], batch.input_ids)),
         (
-            "input_ids".to_string(),
-            Tensor::i64(vec![b, t], batch.input_ids),
-        ),
-        (
-            "attention_mask".to_string(),
+            Input::AttentionMask,
             Tensor::i64(vec![b, t], batch.attention_mask),
         ),
-    ];
+    ]);
     if segments {
-        f.push((
-            "token_type_ids".to_string(),
+        f.set(
+            Input::TokenTypeIds,
             Tensor::i64(vec![b, t], batch.token_type_ids),
-        ));
+        );
     }
     match batch.labels {
-        Labels::Class(l) => f.push(("labels".to_string(), Tensor::i64(vec![b], l))),
-        Labels::Tokens(l) => f.push(("labels".to_string(), Tensor::i64(vec![b * t], l))),
+        Labels::Class(l) => f.set(Input::Labels, Tensor::i64(vec![b], l)),
+        Labels::Tokens(l) => f.set(Input::Labels, Tensor::i64(vec![b * t], l)),
         Labels::None => {}
     }
     f

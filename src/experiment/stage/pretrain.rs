@@ -13,6 +13,7 @@ use crate::experiment::convert::optim_spec;
 use crate::experiment::imports;
 use crate::experiment::plan::{DataSource, NamedData};
 use crate::graph::Tensor;
+use crate::model::Input;
 use crate::model::{Head, PretrainHead};
 use crate::runtime;
 use crate::train::{self, StepInputs, StepLoop, Trainer};
@@ -252,20 +253,20 @@ fn feeds(
                 },
                 segments,
             );
-            f.push((
-                "mlm_positions".to_string(),
+            f.set(
+                Input::MlmPositions,
                 Tensor::i64(vec![n_masked], masked.masked_positions),
-            ));
-            f.push((
-                "mlm_labels".to_string(),
+            );
+            f.set(
+                Input::MlmLabels,
                 Tensor::i64(vec![n_masked], masked.masked_labels),
-            ));
+            );
             f
         }
         PretrainHead::Clm => {
             let labels = data::causal_lm_labels(&batch);
             let mut f = feeds_of(batch, segments);
-            f.push(("labels".to_string(), Tensor::i64(vec![b * t], labels)));
+            f.set(Input::Labels, Tensor::i64(vec![b * t], labels));
             f
         }
         PretrainHead::Sequence { .. } => feeds_of(batch, segments),

@@ -43,7 +43,7 @@ fn batch(head: Head, spec: &EncoderSpec) -> Vec<(String, Tensor)> {
         }) => {
             // Both rows are windows of example 0; row 1 of the mask is no example (ignored).
             feeds.push((
-                model::WINDOW_MASK.into(),
+                model::Input::WindowMask.name().into(),
                 Tensor::f64(vec![b, b], vec![1.0, 1.0, 1.0, 0.0]),
             ));
             feeds.push((

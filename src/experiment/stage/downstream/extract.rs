@@ -12,13 +12,10 @@ use crate::experiment::stage::transfer::subset;
 use crate::experiment::stage::vectors::STATIC_WORD;
 use crate::experiment::stage::{Metrics, files};
 use crate::graph::Tensor;
-use crate::model::{Head, WINDOW_MASK};
+use crate::model::{Head, Input};
 use crate::runtime::{self, Feeds, ParamStore};
 use crate::train::{self, StepInputs, Trainer};
 use anyhow::{Result, bail};
-
-/// The inputs of the encoder (the rest of a batch belongs to the head).
-const ENCODER_INPUTS: [&str; 3] = ["input_ids", "attention_mask", "token_type_ids"];
 
 impl Training<'_> {
     /// Feature extraction: the encoder runs once per example; only a linear head trains.
@@ -65,37 +62,29 @@ impl Training<'_> {
             let mut out = Vec::new();
             for batch in bs {
                 let mut feeds = Feeds::new();
-                for (n, t) in batch
-                    .iter()
-                    .filter(|(n, _)| ENCODER_INPUTS.contains(&n.as_str()))
-                {
-                    feeds.tensor(n.clone(), t);
-                }
+                batch.feed_into(&mut feeds, Input::feeds_encoder);
                 feeds.params(&enc_params);
                 let o = sess.run(&feeds)?;
                 per_layer.collect(at, &o, batch, rows, shape.spec.d_model)?;
                 let f = o.tensor("features")?;
                 let mut values = f.as_f32().unwrap_or(&[]).to_vec();
                 // Windows of long examples pool into their example, as in the whole model.
-                let mask = batch.iter().find(|(n, _)| n == WINDOW_MASK);
-                if let Some(m) = mask.and_then(|(_, t)| t.as_f32()) {
+                if let Some(m) = batch.get(Input::WindowMask).and_then(|t| t.as_f32()) {
                     let pool = s.downstream.window_pool;
                     values = pool_host(&values, m, shape.spec.d_model, pool);
                 }
-                let mut head_inputs = vec![(
-                    "features".to_string(),
-                    Tensor::f32(vec![rows, shape.spec.d_model], values),
-                )];
-                // The head's own inputs: labels, and a span task's span_mask.
-                head_inputs.extend(
-                    batch
-                        .iter()
-                        .filter(|(n, _)| !ENCODER_INPUTS.contains(&n.as_str()) && n != WINDOW_MASK)
-                        .cloned(),
-                );
-                if !head_inputs.iter().any(|(n, _)| n == "labels") {
-                    bail!("batch without labels");
-                }
+                let features = Tensor::f32(vec![rows, shape.spec.d_model], values);
+                // The head's own inputs: labels, and a span task's span_mask (the window
+                // mask was applied above).
+                let head_inputs: StepInputs = std::iter::once((Input::Features, features))
+                    .chain(
+                        batch
+                            .iter()
+                            .filter(|(i, _)| !i.feeds_encoder() && *i != Input::WindowMask)
+                            .map(|(i, t)| (i, t.clone())),
+                    )
+                    .collect();
+                head_inputs.labels()?;
                 out.push(head_inputs);
             }
             Ok(out)

@@ -14,7 +14,7 @@ use crate::data::{self, BatchConfig, Batcher, IGNORE_INDEX, Item, Target, Window
 use crate::experiment::stage::Metrics;
 use crate::experiment::stage::inputs::feeds_of;
 use crate::graph::Tensor;
-use crate::model::{self, WINDOW_MASK};
+use crate::model::{self, Input};
 use crate::task::WindowRule;
 use crate::train::StepInputs;
 use anyhow::Result;
@@ -118,9 +118,8 @@ impl Windows {
             for e in group.len()..batch {
                 mask[e * batch] = 1.0;
             }
-            feeds.retain(|(n, _)| n != "labels");
-            feeds.push(("labels".into(), Tensor::i64(vec![batch], labels)));
-            feeds.push((WINDOW_MASK.into(), Tensor::f32(vec![batch, batch], mask)));
+            feeds.set(Input::Labels, Tensor::i64(vec![batch], labels));
+            feeds.set(Input::WindowMask, Tensor::f32(vec![batch, batch], mask));
             out.push(feeds);
         }
         Ok(out)

@@ -13,19 +13,11 @@ use crate::train::{self, EpochLoop, Scoring, SplitScoreFn, StepInputs, TagScorin
 use anyhow::Result;
 use std::path::Path;
 
-fn labels_of(batch: &StepInputs) -> &[i64] {
-    batch
-        .iter()
-        .find(|(n, _)| n == "labels")
-        .and_then(|(_, t)| t.as_i64())
-        .unwrap_or(&[])
-}
-
 /// Appends (gold, predicted) pairs of a batch from its logits.
 fn eval_pairs(logits: &Tensor, batch: &StepInputs, out: &mut Vec<(i64, i64)>) {
     let width = logits.shape.last().copied().unwrap_or(1);
     let pred = argmax_rows(logits.as_f32().unwrap_or(&[]), width);
-    for (g, p) in labels_of(batch).iter().zip(pred) {
+    for (g, p) in batch.labels().unwrap_or(&[]).iter().zip(pred) {
         out.push((*g, p));
     }
 }
