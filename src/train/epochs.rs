@@ -15,7 +15,8 @@ use std::cell::RefCell;
 use std::path::Path;
 
 /// Appends (gold, predicted) label pairs of one batch, given the evaluation graph's logits.
-pub type PairFn<'a> = dyn Fn(&crate::graph::Tensor, &StepInputs, &mut Vec<(i64, i64)>) + 'a;
+pub type PairFn<'a> =
+    dyn Fn(&crate::graph::Tensor, &StepInputs, &mut Vec<(i64, i64)>) -> Result<()> + 'a;
 
 /// Scores a whole split from the evaluation graph's logits of each of its batches, in order
 /// (extractive QA: exact match over examples whose windows span several batches).
@@ -204,7 +205,7 @@ fn dev_score(
     let mut pairs = Vec::new();
     for batch in dev_b {
         let (_, logits) = tr.evaluate(batch)?;
-        (scoring.pairs_of)(&logits, batch, &mut pairs);
+        (scoring.pairs_of)(&logits, batch, &mut pairs)?;
     }
     Ok(("accuracy", accuracy_macro_f1(&pairs, scoring.classes).0))
 }
@@ -258,7 +259,7 @@ pub fn test_scores(
         let (l, logits) = tr.evaluate(batch)?;
         loss += l;
         let from = pairs.len();
-        (scoring.pairs_of)(&logits, batch, &mut pairs);
+        (scoring.pairs_of)(&logits, batch, &mut pairs)?;
         if let Some(t) = &tags {
             // Rows of `seq` positions; spans are read from the labelled positions of each
             // example's rows.

@@ -10,16 +10,17 @@ use crate::graph::Tensor;
 use crate::metrics::argmax_rows;
 use crate::runtime::ParamStore;
 use crate::train::{self, EpochLoop, Scoring, SplitScoreFn, StepInputs, TagScoring, Trainer};
-use anyhow::Result;
+use anyhow::{Context, Result};
 use std::path::Path;
 
 /// Appends (gold, predicted) pairs of a batch from its logits.
-fn eval_pairs(logits: &Tensor, batch: &StepInputs, out: &mut Vec<(i64, i64)>) {
+fn eval_pairs(logits: &Tensor, batch: &StepInputs, out: &mut Vec<(i64, i64)>) -> Result<()> {
     let width = logits.shape.last().copied().unwrap_or(1);
-    let pred = argmax_rows(logits.as_f32().unwrap_or(&[]), width);
-    for (g, p) in batch.labels().unwrap_or(&[]).iter().zip(pred) {
+    let pred = argmax_rows(logits.as_f32().context("logits are not f32")?, width);
+    for (g, p) in batch.labels()?.iter().zip(pred) {
         out.push((*g, p));
     }
+    Ok(())
 }
 
 /// Whether a linear probe is the stage's model (tested) or `lp-ft`'s first phase (not tested; its
