@@ -1,29 +1,21 @@
 //! `task = "pair"`: two texts (the dataset's `text` and `text_pair`, segments A and B), one
-//! label, from the encoder's pooled features.
+//! label, from the encoder's pooled features: `classify` with a second text, so everything
+//! but the dataset check is classify's.
 
-use super::{Target, TaskMetrics, WindowRule};
+use super::classify;
 use crate::baseline::BowTask;
-use crate::config::LongInputs;
-use crate::data::{self, Dataset, Example, Item, Tok};
-use crate::model::{Pooling, TaskHead, WindowPool};
+use crate::data::Dataset;
 use anyhow::{Result, bail};
 
+pub(super) use classify::{DEFAULT_LONG, FIXED_OUTPUTS, METRICS, TARGET, WINDOWS, head, items};
+
 pub(super) const NAME: &str = "pair";
-pub(super) const TARGET: Target = Target::Class;
 pub(super) const NEEDS_TEXT_PAIR: bool = true;
-pub(super) const DEFAULT_LONG: LongInputs = LongInputs::Truncate;
-pub(super) const WINDOWS: WindowRule = WindowRule::Pooled;
-pub(super) const METRICS: TaskMetrics = TaskMetrics {
-    dev: "accuracy",
-    test: &["accuracy", "macro_f1", "loss"],
-};
-/// The bag-of-words baseline's mode.
+/// The bag-of-words baseline's mode: each word marked by its side.
 pub(super) const BASELINE: Option<BowTask> = Some(BowTask::Pair);
-/// Named by the dataset's labels.
-pub(super) const FIXED_OUTPUTS: Option<&[&str]> = None;
 
 pub(super) fn label_set(ds: &Dataset) -> Vec<String> {
-    ds.labels.clone()
+    classify::label_set(ds)
 }
 
 pub(super) fn label_names(ds: &Dataset) -> Result<Vec<String>> {
@@ -31,16 +23,4 @@ pub(super) fn label_names(ds: &Dataset) -> Result<Vec<String>> {
         bail!("a pair task needs a text_pair column");
     }
     Ok(label_set(ds))
-}
-
-pub(super) fn items(xs: &[Example], tok: &Tok, labels: &[String]) -> Result<Vec<Item>> {
-    Ok(data::class_items(xs, tok, labels)?)
-}
-
-pub(super) fn head(classes: usize, pooling: Pooling, windows: Option<WindowPool>) -> TaskHead {
-    TaskHead::Classify {
-        classes,
-        pooling,
-        windows,
-    }
 }
