@@ -3,7 +3,9 @@
 //! Module map (dependency arrows point down; nothing imports upward):
 //!
 //! ```text
-//! main.rs / cli        clap; maps errors to exit codes
+//! main.rs / cmd (bin)  clap; arguments in, one error -> exit-code map
+//! predict              `embedlab predict`: a run's model over a user's texts, to a CSV
+//! export               `embedlab export` / `embed`: a run's model as ONNX (head, int8), HF; vectors
 //! experiment           spec -> plan (cells, stages, keys) -> execution -> events
 //! report               consumes events: progress, runs.csv, summary.csv
 //! train                optimizer schedule and the training step over runtime sessions
@@ -22,11 +24,13 @@ pub mod bench;
 pub mod config;
 pub mod data;
 pub mod experiment;
+pub mod export;
 pub mod fsio;
 pub mod graph;
 pub mod interop;
 pub mod metrics;
 pub mod model;
+pub mod predict;
 pub mod report;
 pub mod runtime;
 pub mod task;

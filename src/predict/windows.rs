@@ -1,4 +1,4 @@
-//! `embedlab predict` of a run that read long inputs in windows (`long = "windows"`): each input
+//! `predict` of a run that read long inputs in windows (`long = "windows"`): each input
 //! is cut into the windows the stage cut (its `seq_len` and `stride`; for `classify` and `pair`
 //! at most its `batch_size` windows, as one batch held them).
 //!
@@ -7,21 +7,14 @@
 //!   the stage's graph did; the exported model alone reads one window.
 //! - `tag`: each word's tag is read from the window that reads its first token best.
 
-use crate::predict_io::RowModel;
+use super::model::RowModel;
+use super::prediction::{Prediction, argmax};
+use crate::config::{DownstreamConfig, DownstreamTask, WindowPool};
+use crate::data::{self, Item, Row, Target, Tok, encode_pair, encode_single};
+use crate::interop::{LOGITS, POOLED};
+use crate::model;
+use crate::runtime::ParamStore;
 use anyhow::{Context, Result};
-use embedlab::config::{DownstreamConfig, DownstreamTask, WindowPool};
-use embedlab::data::{self, Item, Row, Target, Tok, encode_pair, encode_single};
-use embedlab::interop::{LOGITS, POOLED};
-use embedlab::model;
-use embedlab::runtime::ParamStore;
-
-/// What is predicted for one input.
-pub(crate) enum Prediction {
-    /// A sequence's logits and probabilities, one per label.
-    Label { logits: Vec<f32>, probs: Vec<f32> },
-    /// One tag index per word.
-    Tags(Vec<usize>),
-}
 
 /// Predicts one input read in windows.
 pub(crate) fn predict(
@@ -88,7 +81,7 @@ pub(crate) fn predict(
             let probs = softmax(&logits);
             Ok(Prediction::Label { logits, probs })
         }
-        DownstreamTask::Span => anyhow::bail!("span runs are predicted by predict_span"),
+        DownstreamTask::Span => anyhow::bail!("span runs are predicted by predict::span"),
     }
 }
 
@@ -119,13 +112,6 @@ fn softmax(logits: &[f32]) -> Vec<f32> {
     let e: Vec<f32> = logits.iter().map(|l| (l - m).exp()).collect();
     let s: f32 = e.iter().sum();
     e.iter().map(|x| x / s).collect()
-}
-
-/// The index of the largest value, as embedlab's scoring picks it.
-pub(crate) fn argmax(v: &[f32]) -> usize {
-    embedlab::metrics::argmax_rows(v, v.len().max(1))
-        .first()
-        .map_or(0, |&i| i as usize)
 }
 
 #[cfg(test)]

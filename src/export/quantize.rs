@@ -1,13 +1,13 @@
-//! `embedlab export --quantize int8`: what the int8 model loses against the f32 one, measured on
+//! `export --quantize int8`: what the int8 model loses against the f32 one, measured on
 //! the run's own test split: the cosine of each test text's pooled embedding to the f32 one, and,
 //! for a run with a trained one-text classifier head, test accuracy of both (the head applied to
 //! each model's pooled vector, as the task graph applies it).
 
+use crate::config::{DownstreamTask, Experiment};
+use crate::data::{Example, load_dataset};
+use crate::experiment::artifacts::LoadedEncoder;
+use crate::interop::{EmbedOptions, Embedder};
 use anyhow::{Context, Result, bail};
-use embedlab::config::{DownstreamTask, Experiment};
-use embedlab::data::{Example, load_dataset};
-use embedlab::experiment::artifacts::LoadedEncoder;
-use embedlab::interop::{EmbedOptions, Embedder};
 use std::path::Path;
 
 /// At most this many test examples are compared (the first ones, in file order).
@@ -106,7 +106,7 @@ fn head_accuracy(enc: &LoadedEncoder, pooled: &[Vec<f32>], test: &[Example]) -> 
 }
 
 /// Compares the int8 model to the f32 one on the run's test split.
-pub fn check(
+pub fn check_int8(
     run_dir: &Path,
     enc: &LoadedEncoder,
     f32_bytes: &[u8],
