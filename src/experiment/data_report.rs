@@ -42,7 +42,7 @@ pub fn data_report(plan: &Plan) -> Result<String, DataReportError> {
             let span = e
                 .downstream
                 .values()
-                .any(|s| s.data == *name && s.task == crate::config::DownstreamTask::Span);
+                .any(|s| s.data == *name && s.task.target() == crate::task::Target::Answer);
             if span && seen.insert(format!("dataset.{name}:{d:?}")) {
                 let ds = data::load_span_dataset(d, Path::new(""))
                     .map_err(error(format!("dataset.{name}")))?;

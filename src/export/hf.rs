@@ -2,10 +2,10 @@
 //! directory whose tokenizer truncates to the run's sequence length.
 
 use super::error::ExportError;
-use crate::config::DownstreamTask;
 use crate::experiment::artifacts::LoadedEncoder;
 use crate::interop::{HfError, HfHead, HfModel};
 use crate::model::Pooling;
+use crate::task::Target;
 use std::path::{Path, PathBuf};
 
 /// What `export --format hf` wrote, as it reports it.
@@ -39,28 +39,27 @@ pub fn hf_export(
     pooling: Option<Pooling>,
 ) -> Result<HfExported, ExportError> {
     let args_head = head;
-    if args_head
-        && enc
-            .head
-            .as_ref()
-            .is_some_and(|h| h.task == DownstreamTask::Span)
-    {
-        return Err(ExportError::invalid(
-            "a span (question answering) head has no Hugging Face layout here (hint: export it with --format onnx)",
-        ));
-    }
+    // The layout of each target: a sequence classifier, a token classifier, or none (span).
     let head = match (&enc.head, args_head) {
-        (Some(h), true) => Some(match h.task {
-            DownstreamTask::Classify | DownstreamTask::Pair => {
-                HfHead::Sequence { labels: &h.labels }
+        (Some(h), true) => Some(match h.task.target() {
+            Target::Class => HfHead::Sequence { labels: &h.labels },
+            Target::Tags => HfHead::Tokens { labels: &h.labels },
+            Target::Answer => {
+                return Err(ExportError::invalid(format!(
+                    "a {} (question answering) head has no Hugging Face layout here (hint: export it with --format onnx)",
+                    h.task.name()
+                )));
             }
-            DownstreamTask::Tag | DownstreamTask::Span => HfHead::Tokens { labels: &h.labels },
         }),
         _ => None,
     };
     let seq_len = enc.head.as_ref().map_or(enc.spec.max_len, |h| h.seq_len);
+    // A sequence head pools as it was trained; a token head leaves the choice to `pooling`.
     let pooling = match (&enc.head, args_head) {
-        (Some(h), true) if h.task != DownstreamTask::Tag => h.pooling.into(),
+        (Some(h), true) => match h.task.target() {
+            Target::Class | Target::Answer => h.pooling.into(),
+            Target::Tags => pooling.unwrap_or(enc.pooling),
+        },
         _ => pooling.unwrap_or(enc.pooling),
     };
     let model = HfModel {

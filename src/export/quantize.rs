@@ -7,6 +7,7 @@ use crate::config::{DownstreamTask, Experiment};
 use crate::data::{Example, load_dataset};
 use crate::experiment::artifacts::LoadedEncoder;
 use crate::interop::{EmbedOptions, Embedder};
+use crate::task::Target;
 use anyhow::{Context, Result, bail};
 use std::path::Path;
 
@@ -88,18 +89,13 @@ fn cosine(a: &[f32], b: &[f32]) -> f64 {
 /// Accuracy of the run's classifier head on pooled vectors against the examples' labels.
 fn head_accuracy(enc: &LoadedEncoder, pooled: &[Vec<f32>], test: &[Example]) -> Result<f64> {
     let head = enc.head.as_ref().context("no trained head")?;
-    let w = enc.params.param("head.classifier.weight")?;
-    let b = enc.params.param("head.classifier.bias")?;
-    let (d, c) = (w.shape[0], w.shape[1]);
     let mut right = 0;
     for (v, ex) in pooled.iter().zip(test) {
-        let best = (0..c)
-            .map(|j| {
-                let s: f32 = (0..d).map(|i| v[i] * w.data[i * c + j]).sum::<f32>() + b.data[j];
-                (j, s)
-            })
-            .fold((0, f32::NEG_INFINITY), |m, x| if x.1 > m.1 { x } else { m })
-            .0;
+        // The one host-side head and argmax, as `predict` reads them.
+        let logits = crate::model::host_classifier(&enc.params, v)?;
+        let best = crate::metrics::argmax_rows(&logits, logits.len().max(1))
+            .first()
+            .map_or(0, |&i| i as usize);
         right += usize::from(head.labels.get(best) == Some(&ex.label));
     }
     Ok(right as f64 / test.len() as f64)
@@ -127,7 +123,8 @@ pub fn check_int8(
     let cos: Vec<f64> = a.iter().zip(&q).map(|(x, y)| cosine(x, y)).collect();
     let accuracy = match &enc.head {
         None => Err("the run has no trained head".to_string()),
-        Some(h) if h.task != DownstreamTask::Classify => Err(format!(
+        // Only one-text classifiers: the check embeds the test texts alone.
+        Some(h) if !one_text_classifier(h.task) => Err(format!(
             "a {:?} head (only one-text classifiers are checked)",
             h.task
         )),
@@ -142,4 +139,12 @@ pub fn check_int8(
         min_cosine: cos.iter().copied().fold(f64::INFINITY, f64::min),
         accuracy,
     })
+}
+
+/// Whether a task's head reads one text and predicts one label (what the int8 check scores).
+fn one_text_classifier(task: DownstreamTask) -> bool {
+    match task.target() {
+        Target::Class => !task.needs_text_pair(),
+        Target::Tags | Target::Answer => false,
+    }
 }

@@ -78,3 +78,26 @@ pub enum Head {
     Pretrain(PretrainHead),
     Task(TaskHead),
 }
+
+/// The sequence classifier (`head.classifier.{weight,bias}`, [`TaskHead::Classify`]) applied on
+/// the host to one pooled feature vector: its logits. The one host-side form of the head, for
+/// `predict` of windowed runs (whose windows are pooled on the host) and the int8 check; the
+/// graphs build the same head in ONNX.
+pub fn host_classifier(
+    params: &crate::runtime::ParamStore,
+    features: &[f32],
+) -> anyhow::Result<Vec<f32>> {
+    use anyhow::Context;
+    let get = |n: &str| params.get(n).with_context(|| format!("the run has no {n}"));
+    let (w, b) = (get("head.classifier.weight")?, get("head.classifier.bias")?);
+    let classes = b.len();
+    Ok((0..classes)
+        .map(|c| {
+            b[c] + features
+                .iter()
+                .enumerate()
+                .map(|(i, f)| f * w[i * classes + c])
+                .sum::<f32>()
+        })
+        .collect())
+}

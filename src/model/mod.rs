@@ -15,7 +15,7 @@ pub use encoder::{
     WordEmbedding, encoder,
 };
 pub use fusion::{Fusion, FusionPlan, NO_FUSION_ENV};
-pub use heads::{Head, Pooling, PretrainHead, TaskHead};
+pub use heads::{Head, Pooling, PretrainHead, TaskHead, host_classifier};
 pub use inputs::Input;
 pub use params::{Init, ModelBuilder, ParamDecl};
 pub use tasks::{

@@ -9,7 +9,7 @@ use super::output::{PredictionWriter, destination};
 use super::rows::predict_rows;
 use super::span::SpanPrediction;
 use super::windows;
-use crate::config::{DownstreamConfig, DownstreamTask, LongInputs};
+use crate::config::{DownstreamConfig, LongInputs};
 use crate::experiment::artifacts::{LoadedEncoder, run_encoder};
 use crate::experiment::stage::SavedHead;
 use anyhow::{Result, bail};
@@ -68,7 +68,7 @@ pub fn prepare(opts: &PredictOptions) -> Result<Job, PredictError> {
                 enc.described
             );
         };
-        if head.task == DownstreamTask::Span {
+        if head.task.windows_itself() {
             let (downstream, ds) = run_downstream(&opts.run)?;
             let inputs = read_span_inputs(&opts.input, &ds.question, &ds.context)?;
             return Ok(Kind::Span(SpanPrediction {
@@ -78,7 +78,7 @@ pub fn prepare(opts: &PredictOptions) -> Result<Job, PredictError> {
             }));
         }
         let (downstream, ds) = run_downstream(&opts.run)?;
-        let pair = head.task == DownstreamTask::Pair;
+        let pair = head.task.needs_text_pair();
         let inputs = read_inputs(&opts.input, &ds.text, ds.text_pair.as_deref(), pair)?;
         Ok(Kind::Rows(RowsPrediction {
             enc,

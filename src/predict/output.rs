@@ -5,7 +5,7 @@
 
 use super::inputs::Input;
 use super::prediction::{Prediction, argmax};
-use crate::config::DownstreamTask;
+use crate::task::Target;
 use crate::experiment::stage::SavedHead;
 use anyhow::{Context, Result};
 use std::io::Write;
@@ -41,9 +41,9 @@ impl<'h, W: Write> PredictionWriter<'h, W> {
     /// Writes the header.
     pub fn new(out: W, head: &'h SavedHead) -> Result<Self> {
         let mut csv = csv_writer(out);
-        let tagging = head.task == DownstreamTask::Tag;
+        let tagging = head.task.target() == Target::Tags;
         let mut header = vec!["text".to_string()];
-        if head.task == DownstreamTask::Pair {
+        if head.task.needs_text_pair() {
             header.push("text_pair".into());
         }
         if tagging {
@@ -60,7 +60,7 @@ impl<'h, W: Write> PredictionWriter<'h, W> {
     pub fn write(&mut self, input: &Input, p: Prediction) -> Result<()> {
         let head = self.head;
         let mut fields = vec![input.text.clone()];
-        if head.task == DownstreamTask::Pair {
+        if head.task.needs_text_pair() {
             fields.push(input.pair.as_deref().unwrap_or("").to_string());
         }
         match p {
@@ -120,7 +120,7 @@ impl<W: Write> SpanWriter<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Pooling;
+    use crate::config::{DownstreamTask, Pooling};
 
     fn head(task: DownstreamTask, labels: &[&str]) -> SavedHead {
         SavedHead {

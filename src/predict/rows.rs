@@ -6,6 +6,7 @@ use super::inputs::Input;
 use super::model::RowModel;
 use super::prediction::{Prediction, argmax};
 use crate::config::DownstreamTask;
+use crate::task::Target;
 use crate::data::{Row, Tok, encode_pair, encode_single};
 use crate::experiment::artifacts::LoadedEncoder;
 use crate::experiment::stage::SavedHead;
@@ -19,8 +20,8 @@ struct Encoded {
 }
 
 fn encode(tok: &Tok, task: DownstreamTask, input: &Input, seq: usize) -> Result<Encoded> {
-    let (row, word_starts) = match task {
-        DownstreamTask::Tag => {
+    let (row, word_starts) = match task.target() {
+        Target::Tags => {
             let words: Vec<&str> = input.text.split_whitespace().collect();
             let (ids, word_of) = tok.encode_words(&words)?;
             let row = encode_single(&ids, seq)?;
@@ -35,12 +36,12 @@ fn encode(tok: &Tok, task: DownstreamTask, input: &Input, seq: usize) -> Result<
             }
             (row, starts)
         }
-        DownstreamTask::Classify => (encode_single(&tok.encode(&input.text)?, seq)?, vec![]),
-        DownstreamTask::Span => bail!("span inputs are windowed (see predict::span)"),
-        DownstreamTask::Pair => {
+        Target::Class if task.needs_text_pair() => {
             let b = tok.encode(input.pair.as_deref().unwrap_or(""))?;
             (encode_pair(&tok.encode(&input.text)?, &b, seq)?, vec![])
         }
+        Target::Class => (encode_single(&tok.encode(&input.text)?, seq)?, vec![]),
+        Target::Answer => bail!("{} inputs are windowed (see predict::span)", task.name()),
     };
     Ok(Encoded { row, word_starts })
 }
@@ -65,7 +66,7 @@ pub(crate) fn predict_rows(
         .iter()
         .enumerate()
         .map(|(r, row)| {
-            if head.task == DownstreamTask::Tag {
+            if head.task.target() == Target::Tags {
                 let tags = row
                     .word_starts
                     .iter()
