@@ -10,6 +10,7 @@ use super::options::RunOptions;
 use super::store::{stage_dir, with_lock};
 use crate::config::Experiment;
 use crate::report::table::{self, BOW, Row};
+use crate::report::{replace_curves, write_summary};
 use anyhow::Result;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -161,7 +162,7 @@ impl<'a> RunsTable<'a> {
                 })
                 .collect();
             with_lock(&self.rows_lock, || {
-                table::replace_curves(&self.exp_dir.join("curves.csv"), &run.run_id, &stages)
+                replace_curves(&self.exp_dir.join("curves.csv"), &run.run_id, &stages)
             })?;
         }
         Ok(())
@@ -178,7 +179,7 @@ impl<'a> RunsTable<'a> {
                 &table::column_order(&rows, &self.middle),
                 &rows,
             )?;
-            table::write_summary(&self.exp_dir, &rows, &self.middle)
+            write_summary(&self.exp_dir, &rows, &self.middle)
         })
     }
 }
