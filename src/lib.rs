@@ -4,12 +4,14 @@
 //!
 //! ```text
 //! main.rs / cli        clap; maps errors to exit codes
-//! experiment           spec -> plan (cells, stages, keys) -> execution -> events
-//! report               consumes events: progress, runs.csv, summary.csv
+//! experiment           spec -> plan (cells, stages, keys) -> execution, which emits events
+//!                      (report::event); its results writer consumes them: runs.csv, curves.csv
+//! report               the event stream and the progress board (a consumer of it); the runs
+//!                      table read back: summary.csv, report.md, plots
 //! train                optimizer schedule and the training step over runtime sessions
 //! interop              BERT-family import, standalone ONNX export of an encoder, embedding texts
 //! baseline             the bag-of-words baseline (TF-IDF + logistic regression; most frequent tag)
-//! metrics              pure metric functions (accuracy, macro-F1, span F1)
+//! metrics              pure metric functions (accuracy, macro-F1, span F1); the metric catalogue
 //! model                embeddings, encoder, heads, losses, tasks; builds graphs with `graph`
 //! data                 sources, filters, tokenizers, datasets, batching, masking
 //! runtime              the ONLY user of `ort`: library loading, sessions, parameter store, checkpoints

@@ -1,6 +1,7 @@
-//! Reports: the live progress board, and the results a grid leaves behind.
+//! Reports: the grid's events and their displays, and the results a grid leaves behind.
 //!
-//! - `board`: the live progress board;
+//! - `event`: what happens while a grid runs, one stream with several consumers (`Reporter`);
+//! - `board`: the live progress board, one consumer of the events;
 //! - `table`: the data model, the runs table of runs.csv (and summary.csv's rows): rows,
 //!   columns and what each column is; `curves`: curves.csv's points;
 //! - `rebuild`: the one orchestrator, summary.csv, plots/*.svg and report.md from the model;
@@ -11,6 +12,7 @@
 pub mod board;
 mod chart;
 mod curves;
+pub mod event;
 mod layers;
 pub mod markdown;
 mod plots;
