@@ -5,8 +5,8 @@
 
 use super::inputs::Input;
 use super::prediction::{Prediction, argmax};
-use crate::task::Target;
 use crate::experiment::stage::SavedHead;
+use crate::task::Target;
 use anyhow::{Context, Result};
 use std::io::Write;
 use std::path::Path;

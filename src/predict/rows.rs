@@ -6,11 +6,11 @@ use super::inputs::Input;
 use super::model::RowModel;
 use super::prediction::{Prediction, argmax};
 use crate::config::DownstreamTask;
-use crate::task::Target;
 use crate::data::{Row, Tok, encode_pair, encode_single};
 use crate::experiment::artifacts::LoadedEncoder;
 use crate::experiment::stage::SavedHead;
 use crate::interop::{LOGITS, PROBABILITIES};
+use crate::task::Target;
 use anyhow::{Result, bail};
 
 /// One encoded row and, for tagging, the position of each word's first token.

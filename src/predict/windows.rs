@@ -10,11 +10,11 @@
 use super::model::RowModel;
 use super::prediction::{Prediction, argmax};
 use crate::config::{DownstreamConfig, WindowPool};
-use crate::task::WindowRule;
 use crate::data::{self, Item, Row, Target, Tok, encode_pair, encode_single};
 use crate::interop::{LOGITS, POOLED};
 use crate::model;
 use crate::runtime::ParamStore;
+use crate::task::WindowRule;
 use anyhow::{Context, Result};
 
 /// Predicts one input read in windows.
