@@ -3,9 +3,10 @@
 //! user who serves the exported file gets.
 
 use super::{BenchShape, median};
+
 use crate::graph::Tensor;
 use crate::interop::{encoder_model, quantize_int8};
-use crate::model::Pooling;
+use crate::model::{Input, Pooling};
 use crate::runtime::{Feeds, ParamStore, Session, SessionOptions};
 use anyhow::Result;
 use std::time::Instant;
@@ -18,7 +19,7 @@ pub fn time_exported(
     s: &BenchShape,
     params: &ParamStore,
     opts: &SessionOptions,
-    batch: &[&(String, Tensor)],
+    batch: &[(Input, &Tensor)],
     steps: usize,
 ) -> Result<(f64, f64)> {
     let f32_model = encoder_model(&s.spec, params, Pooling::Mean)?;
@@ -34,7 +35,7 @@ pub fn time_exported(
             for i in 0..=per_block {
                 let mut feeds = Feeds::new();
                 for (n, x) in batch {
-                    feeds.tensor(n.clone(), x);
+                    feeds.tensor(n.name(), x);
                 }
                 let t0 = Instant::now();
                 let _ = sess.run(&feeds)?;

@@ -5,7 +5,7 @@
 mod exported;
 
 use crate::graph::{DType, Tensor};
-use crate::model::{self, EncoderSpec, Fusion, FusionPlan, Head, Mode};
+use crate::model::{self, EncoderSpec, Fusion, FusionPlan, Head, Input, Mode, PretrainHead};
 use crate::runtime::{Feeds, ParamStore, SessionOptions};
 use crate::train::{OptimSpec, StepInputs, Trainer, init_params, session};
 use anyhow::Result;
@@ -136,16 +136,16 @@ fn mlm_batch(s: &BenchShape, n_masked: usize, rng: &mut impl Rng) -> StepInputs 
         .collect();
     pos.sort_unstable();
     let labels: Vec<i64> = pos.iter().map(|&p| ids[p as usize]).collect();
-    vec![
-        ("input_ids".into(), Tensor::i64(vec![b, t], ids)),
+    StepInputs::from_iter([
+        (Input::InputIds, Tensor::i64(vec![b, t], ids)),
         (
-            "attention_mask".into(),
+            Input::AttentionMask,
             Tensor::i64(vec![b, t], vec![1; b * t]),
         ),
-        ("token_type_ids".into(), Tensor::i64(vec![b, t], seg)),
-        ("mlm_positions".into(), Tensor::i64(vec![n_masked], pos)),
-        ("mlm_labels".into(), Tensor::i64(vec![n_masked], labels)),
-    ]
+        (Input::TokenTypeIds, Tensor::i64(vec![b, t], seg)),
+        (Input::MlmPositions, Tensor::i64(vec![n_masked], pos)),
+        (Input::MlmLabels, Tensor::i64(vec![n_masked], labels)),
+    ])
 }
 
 /// Median seconds of one encode pass of the batch's first three inputs, with the trained
@@ -157,7 +157,7 @@ fn time_encode(
     fusion: Fusion,
     opts: &SessionOptions,
     profile: Option<&std::path::Path>,
-    batch: &[&(String, Tensor)],
+    batch: &[(Input, &Tensor)],
     steps: usize,
 ) -> Result<f64> {
     let mut enc = model::features_graph_with(&s.spec, s.batch, s.seq, None, DType::F32, fusion)?;
@@ -178,7 +178,7 @@ fn time_encode(
     for i in 0..steps + 2 {
         let mut feeds = Feeds::new();
         for (n, t) in batch {
-            feeds.tensor(n.clone(), t);
+            feeds.tensor(n.name(), t);
         }
         let t0 = Instant::now();
         let _ = sess.run(&feeds)?;
@@ -211,7 +211,7 @@ pub fn run(config: BenchConfig, o: &BenchOptions) -> Result<BenchReport> {
         memory_pattern: o.memory_pattern,
         ..Default::default()
     };
-    let head = Head::Mlm { n_masked };
+    let head = Head::Pretrain(PretrainHead::Mlm { n_masked });
     let train = model::task_graph(
         &s.spec,
         head,
@@ -255,7 +255,7 @@ pub fn run(config: BenchConfig, o: &BenchOptions) -> Result<BenchReport> {
     // arena above all) goes first: the two are never needed at the same time.
     let params = std::mem::take(&mut tr.params);
     drop(tr);
-    let enc_batch: Vec<&(String, Tensor)> = batches[0].iter().take(3).collect();
+    let enc_batch: Vec<(Input, &Tensor)> = batches[0].iter().take(3).collect();
     let fusion = Fusion::from_env();
     let plan = FusionPlan::new(&s.spec, DType::F32, false, fusion);
     eprintln!("encode graph: {}", plan.describe());

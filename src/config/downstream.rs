@@ -209,12 +209,7 @@ impl DownstreamConfig {
 
     /// `long` as set, or its default for the task.
     pub fn long_inputs(&self) -> LongInputs {
-        self.long.unwrap_or(match self.task {
-            DownstreamTask::Classify | DownstreamTask::Pair | DownstreamTask::Tag => {
-                LongInputs::Truncate
-            }
-            DownstreamTask::Span => LongInputs::Windows,
-        })
+        self.long.unwrap_or(self.task.default_long())
     }
 }
 

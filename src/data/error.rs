@@ -11,6 +11,10 @@ pub enum DataError {
     )]
     MissingFile { path: PathBuf },
 
+    /// A file named on the command line (`predict --input`) that does not exist.
+    #[error("{path}: file not found")]
+    MissingInput { path: PathBuf },
+
     #[error("{path}: cannot read: {source}")]
     Io {
         path: PathBuf,

@@ -1,13 +1,18 @@
 //! Sources: reading data files into memory.
 //!
-//! Responsible for turning a file into lines (plain text corpora) or records with named columns
-//! (TSV, CSV, JSONL datasets). Gzip is detected from the file's magic bytes, so `.gz` is read
-//! transparently. Errors name the file and the line (counted in the decompressed text, from 1).
-//! Nothing here filters or splits; that is `filter` and `dataset`.
+//! Responsible for turning a file into lines (plain text corpora, `predict`'s texts) or records
+//! with named columns (TSV, CSV, JSONL datasets, through the one table reader in `table`, which
+//! reads `predict`'s tables too). Gzip is detected from the file's magic bytes, so `.gz` is
+//! read transparently. Errors name the file and the line (counted in the decompressed text,
+//! from 1). Nothing here filters or splits; that is `filter` and `dataset`.
+
+mod table;
 
 use crate::data::error::{DataError, Result};
 use std::io::Read;
 use std::path::{Path, PathBuf};
+
+pub use table::{Column, read_rows};
 
 /// One labeled example. For tagging, `label` holds one BIO tag per whitespace-separated word.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -180,16 +185,40 @@ pub fn read_text(path: &Path) -> Result<TextLines> {
     Ok(out)
 }
 
-/// Reads a TSV, CSV or JSONL file (told from its name) into records with the named columns.
-///
-/// TSV has a header row and no quoting (a field cannot hold a tab or a newline); CSV follows
-/// RFC 4180 quoting; JSONL holds one object per line whose values are strings (numbers and
-/// booleans are accepted and written as they appear in JSON). Blank lines are skipped.
+/// Every line of a text file as stored (blank ones too; a trailing `\r` removed), gzip and
+/// UTF-8 checked as for every other file: `predict`'s one text per line.
+pub fn read_lines(path: &Path) -> Result<Vec<String>> {
+    Ok(utf8(path, read_bytes(path)?)?
+        .lines()
+        .map(String::from)
+        .collect())
+}
+
+/// Reads a TSV, CSV or JSONL file (told from its name) into records with the named columns,
+/// through the one table reader (`read_rows`; a `.conll` file by its own layout). Texts and
+/// labels must be non-empty (they are trimmed) and the split, where there is a split column,
+/// known. Blank lines are skipped.
 pub fn read_table(path: &Path, columns: &Columns<'_>) -> Result<Vec<Record>> {
     let records = match Format::from_path(path)? {
-        Format::Tsv => read_tsv(path, columns)?,
-        Format::Csv => read_csv(path, columns)?,
-        Format::Jsonl => read_jsonl(path, columns)?,
+        format @ (Format::Tsv | Format::Csv | Format::Jsonl) => {
+            // The columns in this order: a file missing several names the first.
+            let mut wanted = vec![Column::required(columns.text, "text")];
+            wanted.extend(columns.text_pair.map(|c| Column::required(c, "text_pair")));
+            wanted.push(Column::required(columns.label, "label"));
+            wanted.extend(columns.split.map(|c| Column::required(c, "split")));
+            read_rows(path, format, &wanted, |line, fields| {
+                // Every column is required, so every field is there.
+                let mut fields = fields.iter().map(|f| f.unwrap_or(""));
+                let mut next = || fields.next().unwrap_or("");
+                let values = Values {
+                    text: next(),
+                    text_pair: columns.text_pair.map(|_| next()),
+                    label: next(),
+                    split: columns.split.map(|_| next()),
+                };
+                record(path, line, values, columns)
+            })?
+        }
         Format::Conll => read_conll(path)?,
         Format::Text => {
             return Err(DataError::InvalidConfig {
@@ -205,64 +234,6 @@ pub fn read_table(path: &Path, columns: &Columns<'_>) -> Result<Vec<Record>> {
         });
     }
     Ok(records)
-}
-
-/// Column positions in a header.
-struct Positions {
-    text: usize,
-    text_pair: Option<usize>,
-    label: usize,
-    split: Option<usize>,
-}
-
-fn did_you_mean(wanted: &str, found: &[String]) -> String {
-    found
-        .iter()
-        .map(|f| {
-            (
-                strsim::levenshtein(&wanted.to_lowercase(), &f.to_lowercase()),
-                f,
-            )
-        })
-        .filter(|(d, _)| *d <= 2.max(wanted.len() / 3))
-        .min()
-        .map(|(_, f)| format!(" (did you mean '{f}'?)"))
-        .unwrap_or_default()
-}
-
-fn missing_column(
-    path: &Path,
-    line: usize,
-    column: &str,
-    role: &'static str,
-    header: &[String],
-) -> DataError {
-    DataError::MissingColumn {
-        path: path.to_path_buf(),
-        line,
-        column: column.to_string(),
-        role,
-        found: header.join(", "),
-        hint: did_you_mean(column, header),
-    }
-}
-
-fn positions(path: &Path, header: &[String], columns: &Columns<'_>) -> Result<Positions> {
-    let find = |name: &str, role: &'static str| {
-        header
-            .iter()
-            .position(|h| h == name)
-            .ok_or_else(|| missing_column(path, 1, name, role, header))
-    };
-    Ok(Positions {
-        text: find(columns.text, "text")?,
-        text_pair: columns
-            .text_pair
-            .map(|c| find(c, "text_pair"))
-            .transpose()?,
-        label: find(columns.label, "label")?,
-        split: columns.split.map(|c| find(c, "split")).transpose()?,
-    })
 }
 
 fn non_empty(
@@ -300,18 +271,6 @@ struct Values<'a> {
     split: Option<&'a str>,
 }
 
-impl Positions {
-    /// Picks a row's values (the row has as many fields as the header).
-    fn pick<'a>(&self, fields: &[&'a str]) -> Values<'a> {
-        Values {
-            text: fields[self.text],
-            text_pair: self.text_pair.map(|i| fields[i]),
-            label: fields[self.label],
-            split: self.split.map(|i| fields[i]),
-        }
-    }
-}
-
 /// Builds a record from a row's values: texts and label must be non-empty, the split known.
 fn record(path: &Path, line: usize, v: Values<'_>, columns: &Columns<'_>) -> Result<Record> {
     let text = non_empty(path, line, columns.text, "text", v.text)?;
@@ -330,160 +289,6 @@ fn record(path: &Path, line: usize, v: Values<'_>, columns: &Columns<'_>) -> Res
         split,
         line,
     })
-}
-
-fn read_tsv(path: &Path, columns: &Columns<'_>) -> Result<Vec<Record>> {
-    let text = utf8(path, read_bytes(path)?)?;
-    let mut lines = text
-        .lines()
-        .enumerate()
-        .map(|(i, l)| (i + 1, l.strip_suffix('\r').unwrap_or(l)));
-    let header: Vec<String> = loop {
-        match lines.next() {
-            None => {
-                return Err(DataError::EmptyInput {
-                    path: path.to_path_buf(),
-                    what: "header row",
-                });
-            }
-            Some((_, l)) if l.trim().is_empty() => continue,
-            Some((_, l)) => break l.split('\t').map(|h| h.trim().to_string()).collect(),
-        }
-    };
-    let pos = positions(path, &header, columns)?;
-    let mut out = Vec::new();
-    for (line, l) in lines {
-        if l.trim().is_empty() {
-            continue;
-        }
-        let fields: Vec<&str> = l.split('\t').collect();
-        if fields.len() != header.len() {
-            return Err(DataError::RaggedRow {
-                path: path.to_path_buf(),
-                line,
-                expected: header.len(),
-                found: fields.len(),
-            });
-        }
-        out.push(record(path, line, pos.pick(&fields), columns)?);
-    }
-    Ok(out)
-}
-
-fn read_csv(path: &Path, columns: &Columns<'_>) -> Result<Vec<Record>> {
-    let bytes = read_bytes(path)?;
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .flexible(true)
-        .from_reader(&bytes[..]);
-    let csv_err = |e: csv::Error| {
-        let line = e.position().map(|p| p.line() as usize).unwrap_or(0);
-        match e.kind() {
-            csv::ErrorKind::Utf8 { .. } => DataError::InvalidUtf8 {
-                path: path.to_path_buf(),
-                line,
-            },
-            _ => DataError::Parse {
-                path: path.to_path_buf(),
-                line,
-                message: e.to_string(),
-            },
-        }
-    };
-    let header_bytes = reader.byte_headers().map_err(csv_err)?.clone();
-    if header_bytes.is_empty() {
-        return Err(DataError::EmptyInput {
-            path: path.to_path_buf(),
-            what: "header row",
-        });
-    }
-    let mut header = Vec::with_capacity(header_bytes.len());
-    for h in header_bytes.iter() {
-        let h = std::str::from_utf8(h).map_err(|_| DataError::InvalidUtf8 {
-            path: path.to_path_buf(),
-            line: 1,
-        })?;
-        header.push(h.trim_start_matches('\u{feff}').trim().to_string());
-    }
-    let pos = positions(path, &header, columns)?;
-    let mut out = Vec::new();
-    let mut row = csv::ByteRecord::new();
-    loop {
-        match reader.read_byte_record(&mut row) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => return Err(csv_err(e)),
-        }
-        let line = row.position().map(|p| p.line() as usize).unwrap_or(0);
-        if row.len() == 1 && row[0].iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        if row.len() != header.len() {
-            return Err(DataError::RaggedRow {
-                path: path.to_path_buf(),
-                line,
-                expected: header.len(),
-                found: row.len(),
-            });
-        }
-        let mut fields = Vec::with_capacity(row.len());
-        for f in row.iter() {
-            fields.push(std::str::from_utf8(f).map_err(|_| DataError::InvalidUtf8 {
-                path: path.to_path_buf(),
-                line,
-            })?);
-        }
-        out.push(record(path, line, pos.pick(&fields), columns)?);
-    }
-    Ok(out)
-}
-
-fn read_jsonl(path: &Path, columns: &Columns<'_>) -> Result<Vec<Record>> {
-    let text = utf8(path, read_bytes(path)?)?;
-    let mut out = Vec::new();
-    for (i, l) in text.lines().enumerate() {
-        let line = i + 1;
-        if l.trim().is_empty() {
-            continue;
-        }
-        let parse = |message: String| DataError::Parse {
-            path: path.to_path_buf(),
-            line,
-            message,
-        };
-        let value: serde_json::Value =
-            serde_json::from_str(l).map_err(|e| parse(format!("invalid JSON: {e}")))?;
-        let serde_json::Value::Object(object) = value else {
-            return Err(parse("expected a JSON object per line".into()));
-        };
-        let keys: Vec<String> = object.keys().cloned().collect();
-        let get = |column: &str, role: &'static str| -> Result<String> {
-            match object.get(column) {
-                None | Some(serde_json::Value::Null) => {
-                    Err(missing_column(path, line, column, role, &keys))
-                }
-                Some(serde_json::Value::String(s)) => Ok(s.clone()),
-                Some(v @ (serde_json::Value::Number(_) | serde_json::Value::Bool(_))) => {
-                    Ok(v.to_string())
-                }
-                Some(_) => Err(parse(format!(
-                    "column '{column}' ({role}): expected a string, found an array or object"
-                ))),
-            }
-        };
-        let text = get(columns.text, "text")?;
-        let pair = columns.text_pair.map(|c| get(c, "text_pair")).transpose()?;
-        let label = get(columns.label, "label")?;
-        let split = columns.split.map(|c| get(c, "split")).transpose()?;
-        let values = Values {
-            text: &text,
-            text_pair: pair.as_deref(),
-            label: &label,
-            split: split.as_deref(),
-        };
-        out.push(record(path, line, values, columns)?);
-    }
-    Ok(out)
 }
 
 fn read_conll(path: &Path) -> Result<Vec<Record>> {

@@ -11,11 +11,12 @@ use super::convert::encoder_spec;
 use super::imports::IMPORT_CONFIG_FILE;
 use super::stage::files::{PARAMS as PARAMS_FILE, TOKENIZER as TOKENIZER_FILE};
 use super::stage::{SavedHead, read_saved_head};
-use crate::config::{self, DownstreamTask, Experiment, PretrainTask, Transfer};
+use crate::config::{self, Experiment, PretrainTask, Transfer};
 use crate::data::Tok;
 use crate::interop::{self, ExportedModel, ModelHead};
-use crate::model::{EncoderSpec, Head, Pooling};
+use crate::model::{EncoderSpec, Pooling};
 use crate::runtime::{self, ParamStore};
+use crate::task::Target;
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
 
@@ -146,10 +147,13 @@ pub fn run_encoder(run_dir: &Path) -> Result<LoadedEncoder> {
     let params_path = stage(keys[at]).join(PARAMS_FILE);
     let meta = runtime::load_checkpoint(&params_path)?.meta;
     let head = read_saved_head(&stage(keys[at]), &meta)?;
-    if let Some(h) = &head
-        && h.task != DownstreamTask::Tag
-    {
-        pooling = h.pooling.into();
+    // The pooled output pools as the stage was configured to, except for tagging (every
+    // token is read; the pooled output keeps the mean).
+    if let Some(h) = &head {
+        match h.task.target() {
+            Target::Class | Target::Answer => pooling = h.pooling.into(),
+            Target::Tags => {}
+        }
     }
     Ok(LoadedEncoder {
         spec,
@@ -237,35 +241,12 @@ impl LoadedEncoder {
                 self.described
             );
         };
-        let classes = h.labels.len();
-        let (head, task) = match h.task {
-            DownstreamTask::Classify => (
-                Head::Classify {
-                    classes,
-                    pooling: h.pooling.into(),
-                    // The exported model reads one window per row; `predict` pools a windowed
-                    // run's windows itself.
-                    windows: None,
-                },
-                "classify",
-            ),
-            DownstreamTask::Pair => (
-                Head::Classify {
-                    classes,
-                    pooling: h.pooling.into(),
-                    // The exported model reads one window per row; `predict` pools a windowed
-                    // run's windows itself.
-                    windows: None,
-                },
-                "pair",
-            ),
-            DownstreamTask::Tag => (Head::Tag { classes }, "tag"),
-            DownstreamTask::Span => (Head::Span, "span"),
-        };
+        // The exported model reads one window per row; `predict` pools a windowed run's
+        // windows itself.
         let head = ModelHead {
-            head,
+            head: h.task.head(h.labels.len(), h.pooling.into(), None),
             labels: &h.labels,
-            task,
+            task: h.task.name(),
         };
         interop::task_model(&self.spec, &self.params, &head)
             .with_context(|| format!("exporting {} with its head", self.described))

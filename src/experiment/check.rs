@@ -19,6 +19,7 @@ use crate::config::{
     CorpusConfig, DatasetConfig, Device, DownstreamTask, Experiment, TokenizerKind, UnseenLabels,
 };
 use crate::data::{self, Columns, DataError, Dataset, Example};
+use crate::task::Target;
 use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -123,7 +124,10 @@ fn check_cell(e: &Experiment, seen: &mut Seen) -> Result<(), CheckError> {
     let span_data: BTreeSet<&str> = e
         .downstream
         .values()
-        .filter(|d| d.task == DownstreamTask::Span)
+        .filter(|d| match d.task.target() {
+            Target::Answer => true,
+            Target::Class | Target::Tags => false,
+        })
         .map(|d| d.data.as_str())
         .collect();
     for (name, d) in &e.dataset {
@@ -229,7 +233,11 @@ fn fits_task(
             "dataset '{name}' has no test examples after splitting and filtering, so nothing can be scored (hint: check its split column, ratios, test file or filter)"
         )));
     }
-    if task == DownstreamTask::Tag {
+    let tags = match task.target() {
+        Target::Tags => true,
+        Target::Class | Target::Answer => false,
+    };
+    if tags {
         for split in data::Split::ALL {
             let bad = ds.split(split).iter().find(|ex| {
                 ex.label.split_whitespace().count() != ex.text.split_whitespace().count()

@@ -2,6 +2,7 @@
 //! is executed.
 //!
 //! - `check`: checks before compute that read files (data, ONNX Runtime, the results folder);
+//! - `data_report`, `truncation`: the data and truncation sections of `embedlab plan`;
 //! - `plan`: grid points → deduplicated cells → runs → shared stages, with cost estimates;
 //! - `stage`: one stage (tokenizer, static vectors, pretraining, downstream) into its directory;
 //! - `runner`: the whole plan, stages shared and cached, on worker threads, rows to runs.csv;
@@ -10,6 +11,7 @@
 pub mod artifacts;
 mod check;
 mod convert;
+mod data_report;
 pub mod imports;
 pub mod manifest;
 mod plan;
@@ -21,6 +23,7 @@ pub mod verify;
 
 pub use check::{CheckError, check_data, check_output, check_supported, preflight};
 pub use convert::{encoder_spec, optim_spec};
+pub use data_report::{DataReportError, data_report};
 pub use plan::{
     ASSUMED_TRAIN_EXAMPLES, AxisValue, Cell, CostEstimate, DataSource, EFFECTIVE_GFLOPS,
     KEY_VERSION, NamedData, NamedKey, Plan, RunPlan, StageConfig, StageKind, StagePlan,

@@ -7,7 +7,7 @@
 
 use super::plan::{DataSource, Plan, StageConfig};
 use super::stage::files;
-use crate::config::{DownstreamTask, LongInputs, TokenizerKind};
+use crate::config::{LongInputs, TokenizerKind};
 use crate::data::{self, Tok, Truncation};
 use std::collections::BTreeSet;
 use std::fmt::Write;
@@ -33,8 +33,8 @@ pub fn truncation_report(plan: &Plan, out_dir: &Path) -> Result<String, String> 
         let DataSource::Dataset(dc) = &data.source else {
             continue;
         };
-        // A span task reads every context in windows: nothing is cut.
-        if downstream.task == DownstreamTask::Span {
+        // A task that windows its own inputs (span: every context) cuts nothing.
+        if downstream.task.windows_itself() {
             continue;
         }
         let seq = downstream.seq_len.min(encoder.max_len);
@@ -65,17 +65,18 @@ pub fn truncation_report(plan: &Plan, out_dir: &Path) -> Result<String, String> 
         let (ds, _) = data::load_dataset(dc, Path::new(""))
             .map_err(|e| format!("dataset.{}: {e}", data.name))?;
         let stride = data::stride_or_default(downstream.stride, seq);
-        let cap = (downstream.task != DownstreamTask::Tag).then_some(downstream.batch_size);
+        let cap = downstream
+            .task
+            .pools_windows()
+            .then_some(downstream.batch_size);
+        let labels = downstream.task.label_set(&ds);
         let (mut t, mut rows) = (Truncation::default(), 0);
         for split in data::Split::ALL {
             let xs = ds.split(split);
-            let items = match downstream.task {
-                DownstreamTask::Tag => data::tag_items(xs, &tok, &ds.tag_labels()),
-                DownstreamTask::Classify | DownstreamTask::Pair | DownstreamTask::Span => {
-                    data::class_items(xs, &tok, &ds.labels)
-                }
-            }
-            .map_err(|e| format!("dataset.{}: {e}", data.name))?;
+            let items = downstream
+                .task
+                .items(xs, &tok, &labels)
+                .map_err(|e| format!("dataset.{}: {e}", data.name))?;
             if windows {
                 let w = data::window_items(&items, seq, stride, cap);
                 rows += w.items.len();

@@ -13,6 +13,7 @@ use crate::data::skipgram::{
 };
 use crate::data::tokenizer::{NUM_SPECIAL, Tok};
 use crate::graph::Tensor;
+use crate::model::Input;
 use crate::model::{self, Mode};
 use crate::runtime::SessionOptions;
 use crate::train::{self, OptimSpec, OptimizerKind, Schedule, Trainer};
@@ -160,14 +161,14 @@ impl VectorsSpec {
 /// One step's feeds: the pairs' centres and contexts, and their negatives `[B, K]`.
 fn feeds(spec: &VectorsSpec, pairs: &[(u32, u32)], negatives: Vec<i64>) -> train::StepInputs {
     let (c, o): (Vec<i64>, Vec<i64>) = pairs.iter().map(|&(c, o)| (c as i64, o as i64)).unzip();
-    vec![
-        ("center".to_string(), Tensor::i64(vec![spec.batch], c)),
-        ("context".to_string(), Tensor::i64(vec![spec.batch], o)),
+    train::StepInputs::from_iter([
+        (Input::Center, Tensor::i64(vec![spec.batch], c)),
+        (Input::Context, Tensor::i64(vec![spec.batch], o)),
         (
-            "negative".to_string(),
+            Input::Negative,
             Tensor::i64(vec![spec.batch, spec.negatives], negatives),
         ),
-    ]
+    ])
 }
 
 /// Trains vectors on token-id sequences over a vocabulary of `vocab` ids; returns the input

@@ -19,7 +19,7 @@
 //! `embedlab.task` and `embedlab.labels` (a JSON list of the label names, in output order).
 
 use crate::graph::{self, DType, Graph, dynamic, export::tensor_proto, onnx_pb};
-use crate::model::{self, EncoderInputs, EncoderSpec, Head, ModelBuilder, Pooling};
+use crate::model::{self, EncoderInputs, EncoderSpec, ModelBuilder, Pooling, TaskHead};
 use crate::runtime::ParamStore;
 use prost::Message;
 
@@ -31,9 +31,9 @@ pub const PROBABILITIES: &str = "probabilities";
 /// A trained head exported with its encoder.
 #[derive(Debug, Clone, Copy)]
 pub struct ModelHead<'a> {
-    /// `Head::Classify` (one prediction per sequence) or `Head::Tag` (one per token); its
-    /// parameters are `head.classifier.{weight,bias}`, as the task graphs name them.
-    pub head: Head,
+    /// `Classify` (one prediction per sequence), `Tag` (one per token) or `Span` (a start and an
+    /// end logit per token); its parameters are named as the task graphs name them.
+    pub head: TaskHead,
     /// The label names, in the order of the head's outputs.
     pub labels: &'a [String],
     /// The task's name for the metadata (`classify`, `pair`, `tag`).
@@ -57,7 +57,7 @@ fn build(
     batch: usize,
     seq: usize,
     pooling: Pooling,
-    head: Option<Head>,
+    head: Option<TaskHead>,
 ) -> anyhow::Result<(Graph, Vec<model::ParamDecl>)> {
     let mut g = Graph::new("encode");
     let mut m = ModelBuilder::new(&mut g, DType::F32, false, 0);
@@ -67,20 +67,17 @@ fn build(
     // The classifier of the task graphs (its dropout is the identity outside training).
     let logits = match head {
         None => None,
-        Some(Head::Classify { classes, .. }) => {
+        Some(TaskHead::Classify { classes, .. }) => {
             Some(m.scoped("head", |m| m.dense("classifier", pooled, classes))?)
         }
-        Some(Head::Tag { classes }) => {
+        Some(TaskHead::Tag { classes }) => {
             Some(m.scoped("head", |m| m.dense("classifier", out.hidden, classes))?)
         }
-        Some(Head::Span) => Some(m.scoped("head", |m| m.dense("span", out.hidden, 2))?),
-        Some(h @ (Head::Mlm { .. } | Head::Clm)) => {
-            anyhow::bail!("a {h:?} head is a pretraining head; only task heads are exported")
-        }
+        Some(TaskHead::Span) => Some(m.scoped("head", |m| m.dense("span", out.hidden, 2))?),
     };
     let probabilities = match (logits, head) {
         // Span: over the sequence, for the start and for the end.
-        (Some(l), Some(Head::Span)) => Some(m.g.softmax(l, 1)?),
+        (Some(l), Some(TaskHead::Span)) => Some(m.g.softmax(l, 1)?),
         (Some(l), _) => Some(m.g.softmax(l, -1)?),
         (None, _) => None,
     };
@@ -117,21 +114,14 @@ pub fn task_model(
     params: &ParamStore,
     head: &ModelHead,
 ) -> anyhow::Result<ExportedModel> {
-    let classes = match head.head {
-        Head::Classify { classes, .. } | Head::Tag { classes } => classes,
-        Head::Span => 2,
-        Head::Mlm { .. } | Head::Clm => 0,
-    };
+    let classes = head.head.outputs();
     if classes != head.labels.len() {
         anyhow::bail!(
             "the head has {classes} outputs but {} label names",
             head.labels.len()
         );
     }
-    let pooling = match head.head {
-        Head::Classify { pooling, .. } => pooling,
-        Head::Tag { .. } | Head::Span | Head::Mlm { .. } | Head::Clm => Pooling::Mean,
-    };
+    let pooling = head.head.pooling().unwrap_or(Pooling::Mean);
     inference_model(spec, params, pooling, Some(head))
 }
 

@@ -3,6 +3,7 @@
 
 use super::fused_layer::fused_layer;
 use super::fusion::FusionPlan;
+use super::inputs::Input;
 use super::params::{Init, ModelBuilder};
 use crate::graph::{self, DType, Tensor, ValueId};
 
@@ -143,17 +144,19 @@ impl EncoderInputs {
         batch: usize,
         seq: usize,
     ) -> graph::Result<EncoderInputs> {
-        let input_ids = m.g.input("input_ids", DType::I64, &[batch, seq])?;
-        let attention_mask = m.g.input("attention_mask", DType::I64, &[batch, seq])?;
+        let input_ids =
+            m.g.input(Input::InputIds.name(), DType::I64, &[batch, seq])?;
+        let attention_mask =
+            m.g.input(Input::AttentionMask.name(), DType::I64, &[batch, seq])?;
         let token_type_ids = if spec.segment {
-            Some(m.g.input("token_type_ids", DType::I64, &[batch, seq])?)
+            Some(m.g.input(Input::TokenTypeIds.name(), DType::I64, &[batch, seq])?)
         } else {
             None
         };
         let (position_ids, document_mask) = if spec.masked_packing {
             (
-                Some(m.g.input("position_ids", DType::I64, &[batch, seq])?),
-                Some(m.g.input("document_mask", DType::I64, &[batch, seq, seq])?),
+                Some(m.g.input(Input::PositionIds.name(), DType::I64, &[batch, seq])?),
+                Some(m.g.input(Input::DocumentMask.name(), DType::I64, &[batch, seq, seq])?),
             )
         } else {
             (None, None)

@@ -7,6 +7,7 @@
 //! start₀, end₀, start₁, …; `IGNORE_INDEX` for padding rows). The logits come out as
 //! `[B, 2, T]` (start logits, then end logits, per row), already masked.
 
+use super::inputs::Input;
 use super::params::ModelBuilder;
 use super::tasks::IGNORE_INDEX;
 use crate::graph::{self, DType, ValueId};
@@ -24,8 +25,9 @@ pub(crate) fn span_head(
     dropout: f64,
 ) -> graph::Result<(ValueId, ValueId)> {
     let dtype = m.g.dtype(feats);
-    let mask = m.g.input("span_mask", DType::I64, &[batch, seq])?;
-    let labels = m.g.input("labels", DType::I64, &[batch * 2])?;
+    let mask =
+        m.g.input(Input::SpanMask.name(), DType::I64, &[batch, seq])?;
+    let labels = m.g.input(Input::Labels.name(), DType::I64, &[batch * 2])?;
     let logits = m.scoped("head", |m| -> graph::Result<ValueId> {
         let f = m.dropout(feats, dropout)?;
         m.dense("span", f, 2)

@@ -5,42 +5,14 @@
 
 use super::encoder::{EncoderInputs, EncoderSpec, encoder};
 use super::fusion::Fusion;
+use super::heads::{Head, Pooling, PretrainHead, TaskHead};
+use super::inputs::Input;
 use super::params::{Init, ModelBuilder, ParamDecl};
 use super::span::span_head;
-use super::windows::{WINDOW_MASK, WindowPool, pool_windows};
+use super::windows::pool_windows;
 use crate::graph::{self, DType, Graph, ValueId};
 
 pub use crate::data::IGNORE_INDEX;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Pooling {
-    /// The first position's features ([CLS]).
-    Cls,
-    /// Mean over the real (unpadded) positions.
-    Mean,
-}
-
-/// The output layer and loss of a task.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Head {
-    /// Masked LM; the output layer is tied to the word embeddings. Batch inputs `mlm_positions`
-    /// `[M]` (flat indices into B·T) and `mlm_labels` `[M]`: logits are computed only there.
-    Mlm { n_masked: usize },
-    /// Causal LM: `labels [B·T]` holds the next token (or IGNORE_INDEX) at every position.
-    Clm,
-    /// One label per sequence (`labels [B]`), from pooled features. Also pair tasks, NSP and SOP.
-    /// With `windows`, the B rows are windows of long examples and the input `window_mask`
-    /// pools them per example before the head (see [`super::windows`]).
-    Classify {
-        classes: usize,
-        pooling: Pooling,
-        windows: Option<WindowPool>,
-    },
-    /// One label per token (`labels [B·T]`).
-    Tag { classes: usize },
-    /// Extractive QA: start and end logits over the tokens (see [`super::span`]).
-    Span,
-}
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Mode {
@@ -166,9 +138,11 @@ pub fn task_graph(
     let out = encoder(&mut m, spec, &inp)?;
     let d = spec.d_model;
     let (loss, logits) = match head {
-        Head::Mlm { n_masked } => {
-            let pos = m.g.input("mlm_positions", DType::I64, &[n_masked])?;
-            let labels = m.g.input("mlm_labels", DType::I64, &[n_masked])?;
+        Head::Pretrain(PretrainHead::Mlm { n_masked }) => {
+            let pos =
+                m.g.input(Input::MlmPositions.name(), DType::I64, &[n_masked])?;
+            let labels =
+                m.g.input(Input::MlmLabels.name(), DType::I64, &[n_masked])?;
             let flat = m.g.reshape(out.hidden, &[batch * seq, d])?;
             let picked = m.g.gather(flat, pos, 0)?;
             let logits = m.scoped("head.mlm", |m| -> graph::Result<ValueId> {
@@ -193,8 +167,9 @@ pub fn task_graph(
                 logits,
             )
         }
-        Head::Clm => {
-            let labels = m.g.input("labels", DType::I64, &[batch * seq])?;
+        Head::Pretrain(PretrainHead::Clm) => {
+            let labels =
+                m.g.input(Input::Labels.name(), DType::I64, &[batch * seq])?;
             let flat = m.g.reshape(out.hidden, &[batch * seq, d])?;
             let logits = m.scoped("head.lm", |m| -> graph::Result<ValueId> {
                 let bias = m.param("bias", &[spec.vocab], Init::Zeros)?;
@@ -215,15 +190,25 @@ pub fn task_graph(
                 logits,
             )
         }
-        Head::Classify {
+        Head::Pretrain(PretrainHead::Sequence { classes }) => {
+            let labels = m.g.input(Input::Labels.name(), DType::I64, &[batch])?;
+            let pooled = pool(&mut m, out.hidden, inp.attention_mask, Pooling::Cls)?;
+            let logits = classifier(&mut m, pooled, classes, spec.dropout)?;
+            (
+                m.g.softmax_cross_entropy(logits, labels, IGNORE_INDEX)?,
+                logits,
+            )
+        }
+        Head::Task(TaskHead::Classify {
             classes,
             pooling,
             windows,
-        } => {
-            let labels = m.g.input("labels", DType::I64, &[batch])?;
+        }) => {
+            let labels = m.g.input(Input::Labels.name(), DType::I64, &[batch])?;
             let mut pooled = pool(&mut m, out.hidden, inp.attention_mask, pooling)?;
             if let Some(w) = windows {
-                let mask = m.g.input(WINDOW_MASK, dtype, &[batch, batch])?;
+                let mask =
+                    m.g.input(Input::WindowMask.name(), dtype, &[batch, batch])?;
                 pooled = pool_windows(&mut m, pooled, mask, w)?;
             }
             let logits = classifier(&mut m, pooled, classes, spec.dropout)?;
@@ -232,8 +217,9 @@ pub fn task_graph(
                 logits,
             )
         }
-        Head::Tag { classes } => {
-            let labels = m.g.input("labels", DType::I64, &[batch * seq])?;
+        Head::Task(TaskHead::Tag { classes }) => {
+            let labels =
+                m.g.input(Input::Labels.name(), DType::I64, &[batch * seq])?;
             let flat = m.g.reshape(out.hidden, &[batch * seq, d])?;
             let logits = classifier(&mut m, flat, classes, spec.dropout)?;
             (
@@ -241,7 +227,7 @@ pub fn task_graph(
                 logits,
             )
         }
-        Head::Span => {
+        Head::Task(TaskHead::Span) => {
             let flat = m.g.reshape(out.hidden, &[batch * seq, d])?;
             span_head(&mut m, flat, batch, seq, spec.dropout)?
         }
@@ -358,8 +344,8 @@ pub fn head_graph(
     let mut g = Graph::new("head");
     let train = matches!(mode, Mode::Train { .. });
     let mut m = ModelBuilder::new(&mut g, dtype, train, seed);
-    let feats = m.g.input("features", dtype, &[rows, d_model])?;
-    let labels = m.g.input("labels", DType::I64, &[rows])?;
+    let feats = m.g.input(Input::Features.name(), dtype, &[rows, d_model])?;
+    let labels = m.g.input(Input::Labels.name(), DType::I64, &[rows])?;
     let logits = classifier(&mut m, feats, classes, dropout)?;
     let loss = m.g.softmax_cross_entropy(logits, labels, IGNORE_INDEX)?;
     let params = std::mem::take(&mut m.params);
@@ -380,8 +366,32 @@ pub fn span_head_graph(
     let mut g = Graph::new("head");
     let train = matches!(mode, Mode::Train { .. });
     let mut m = ModelBuilder::new(&mut g, dtype, train, seed);
-    let feats = m.g.input("features", dtype, &[batch * seq, d_model])?;
+    let feats =
+        m.g.input(Input::Features.name(), dtype, &[batch * seq, d_model])?;
     let (loss, logits) = span_head(&mut m, feats, batch, seq, dropout)?;
     let params = std::mem::take(&mut m.params);
     finish(g, params, loss, logits, mode)
+}
+
+/// The head of `head` alone on precomputed features (feature extraction): the classifier on
+/// [`TaskHead::feature_rows`] rows, or the span head on every token. Parameter names match
+/// [`task_graph`]'s head.
+#[allow(clippy::too_many_arguments)]
+pub fn task_head_graph(
+    head: TaskHead,
+    d_model: usize,
+    batch: usize,
+    seq: usize,
+    dropout: f64,
+    mode: &Mode,
+    dtype: DType,
+    seed: i64,
+) -> graph::Result<TaskGraph> {
+    match head {
+        TaskHead::Classify { classes, .. } | TaskHead::Tag { classes } => {
+            let rows = head.feature_rows(batch, seq);
+            head_graph(d_model, classes, rows, dropout, mode, dtype, seed)
+        }
+        TaskHead::Span => span_head_graph(d_model, batch, seq, dropout, mode, dtype, seed),
+    }
 }

@@ -10,9 +10,6 @@
 use super::params::ModelBuilder;
 use crate::graph::{self, ValueId};
 
-/// The batch input that assigns windows to examples.
-pub const WINDOW_MASK: &str = "window_mask";
-
 /// How the windows' features of one example become one vector.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum WindowPool {

@@ -3,6 +3,7 @@
 //! softmax cross-entropy over `[0, score]` so the op set (and its finite-difference-checked
 //! backward rules) stays the same as the encoder's.
 
+use super::inputs::Input;
 use super::params::{Init, ModelBuilder};
 use super::tasks::{Mode, TaskGraph};
 use crate::graph::{self, DType, Graph, Tensor};
@@ -21,9 +22,10 @@ pub fn sgns_graph(
 ) -> graph::Result<TaskGraph> {
     let mut g = Graph::new("word2vec");
     let mut m = ModelBuilder::new(&mut g, DType::F32, false, 0);
-    let center = m.g.input("center", DType::I64, &[batch])?;
-    let context = m.g.input("context", DType::I64, &[batch])?;
-    let negative = m.g.input("negative", DType::I64, &[batch, negatives])?;
+    let center = m.g.input(Input::Center.name(), DType::I64, &[batch])?;
+    let context = m.g.input(Input::Context.name(), DType::I64, &[batch])?;
+    let negative =
+        m.g.input(Input::Negative.name(), DType::I64, &[batch, negatives])?;
     let w_in = m.param(IN_VECTORS, &[vocab, dim], Init::Normal(0.5 / dim as f64))?;
     let w_out = m.param(OUT_VECTORS, &[vocab, dim], Init::Zeros)?;
     let n = batch * (1 + negatives);

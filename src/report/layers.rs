@@ -3,36 +3,66 @@
 //! layer's CKA between the starting and the trained encoder (runs that train it), each as the
 //! mean over seeds with its 95% confidence interval (Student's t).
 
-use super::plots::{Chart, Series, XAxis};
-use super::table::{Row, mean_std_ci};
+use super::chart::{Chart, Series, XAxis};
+use super::stats::mean_std_ci;
+use super::table::{Row, layer_column};
+use crate::metrics::{Column, Metric, Split};
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-/// The per-layer measurements reported, with their titles.
-const MEASURES: [(&str, &str); 2] = [
-    ("test_accuracy", "Probe test accuracy by layer"),
-    ("cka", "CKA of each layer before and after training"),
-];
-
-/// `(k, measure)` of a `layer<k>_<measure>` column.
-pub(super) fn layer_of(column: &str) -> Option<(usize, &str)> {
-    let rest = column.strip_prefix("layer")?;
-    let (k, measure) = rest.split_once('_')?;
-    Some((k.parse().ok()?, measure))
+/// A per-layer measurement reported: the metric of its `layer<k>_...` columns, and a title.
+struct Measure {
+    column: Column<'static>,
+    title: &'static str,
 }
+
+impl Measure {
+    /// Its columns' name after `layer<k>_` (`test_accuracy`, `cka`): its chart's file name.
+    fn name(&self) -> String {
+        self.column.to_string()
+    }
+
+    /// Whether the layer column `c` holds this measurement.
+    fn holds(&self, c: &Column) -> bool {
+        (c.split, c.metric) == (self.column.split, self.column.metric)
+    }
+
+    /// Its chart's y axis: a measurement on a split is named by its column, as the axis charts
+    /// name theirs (`test_accuracy`); one on no split by the metric's label (`linear CKA`).
+    fn y_desc(&self) -> String {
+        match self.column.split {
+            Some(_) => self.name(),
+            None => self.column.metric.label().into(),
+        }
+    }
+}
+
+/// The per-layer measurements reported.
+const MEASURES: [Measure; 2] = [
+    Measure {
+        column: Column::of(Some(Split::Test), Metric::Accuracy),
+        title: "Probe test accuracy by layer",
+    },
+    Measure {
+        column: Column::of(None, Metric::Cka),
+        title: "CKA of each layer before and after training",
+    },
+];
 
 /// Per cell (in cell order, named by the varying settings): layer → values over seeds.
 fn by_cell(
     rows: &[&Row],
     group: &[&String],
-    measure: &str,
+    measure: &Measure,
 ) -> Vec<(String, BTreeMap<usize, Vec<f64>>)> {
     let mut cells: BTreeMap<&str, (String, BTreeMap<usize, Vec<f64>>)> = BTreeMap::new();
     for r in rows {
         for (c, v) in r.iter() {
-            let Some((k, m)) = layer_of(c) else { continue };
+            let Some((k, m)) = layer_column(c) else {
+                continue;
+            };
             let Ok(y) = v.parse::<f64>() else { continue };
-            if m != measure || !y.is_finite() {
+            if !measure.holds(&m) || !y.is_finite() {
                 continue;
             }
             let cell = r.get("cell_id").map(String::as_str).unwrap_or("");
@@ -58,7 +88,7 @@ fn by_cell(
 /// `probe_layers` columns. `group` are the columns that tell the cells apart.
 pub(super) fn section(rows: &[&Row], group: &[&String]) -> String {
     let mut out = String::new();
-    for (measure, title) in MEASURES {
+    for measure in &MEASURES {
         let cells = by_cell(rows, group, measure);
         let Some(depth) = cells.iter().flat_map(|(_, m)| m.keys().copied()).max() else {
             continue;
@@ -69,7 +99,7 @@ pub(super) fn section(rows: &[&Row], group: &[&String]) -> String {
                 "\n## Layers\n\nLayer 0 is the embeddings' output, layer k encoder layer k's; mean ± half-width of the 95% CI over seeds.\n"
             );
         }
-        let _ = writeln!(out, "### {title}\n");
+        let _ = writeln!(out, "### {}\n", measure.title);
         let mut header = vec!["cell".to_string()];
         header.extend((0..=depth).map(|k| format!("layer {k}")));
         let _ = writeln!(out, "| {} |", header.join(" | "));
@@ -107,7 +137,7 @@ pub(super) fn layer_charts(rows: &[&Row], group: &[String]) -> Vec<Chart> {
         })
         .collect();
     let mut charts = Vec::new();
-    for (measure, title) in MEASURES {
+    for measure in &MEASURES {
         let cells = by_cell(rows, &varying, measure);
         let Some(depth) = cells.iter().flat_map(|(_, m)| m.keys().copied()).max() else {
             continue;
@@ -126,14 +156,10 @@ pub(super) fn layer_charts(rows: &[&Row], group: &[String]) -> Vec<Chart> {
             })
             .collect();
         charts.push(Chart {
-            file: format!("layers_{measure}.svg"),
-            title: format!("{title} (mean ± 95% CI over seeds)"),
+            file: format!("layers_{}.svg", measure.name()),
+            title: format!("{} (mean ± 95% CI over seeds)", measure.title),
             x_desc: "layer (0 = embeddings)".into(),
-            y_desc: if measure == "cka" {
-                "linear CKA".into()
-            } else {
-                measure.into()
-            },
+            y_desc: measure.y_desc(),
             x: XAxis::Numeric((0..=depth).map(|k| k.to_string()).collect()),
             series,
         });
@@ -211,8 +237,17 @@ mod tests {
 
     #[test]
     fn layer_columns_are_recognised() {
-        assert_eq!(layer_of("layer3_test_accuracy"), Some((3, "test_accuracy")));
-        assert_eq!(layer_of("layer_decay"), None);
-        assert_eq!(layer_of("test_accuracy"), None);
+        let (k, c) = layer_column("layer3_test_accuracy").unwrap();
+        assert_eq!(k, 3);
+        assert!(MEASURES[0].holds(&c) && !MEASURES[1].holds(&c));
+        assert_eq!(layer_column("layer_decay"), None);
+        assert_eq!(layer_column("test_accuracy"), None);
+        assert_eq!(
+            MEASURES.map(|m| (m.name(), m.y_desc())),
+            [
+                ("test_accuracy".to_string(), "test_accuracy".to_string()),
+                ("cka".to_string(), "linear CKA".to_string())
+            ]
+        );
     }
 }

@@ -3,19 +3,16 @@
 //! (per seed, e.g. finetune − scratch) and along the other axes (`paired_axes`), each model cell
 //! against the bag-of-words baseline, the plots, and the failed runs.
 
-use super::plots::Plot;
-use super::table::{BOW, PRETRAIN_KEYS, Row, mean_std_ci};
+use super::chart::Plot;
+use super::layers;
+use super::stats::mean_std_ci;
+use super::table::{
+    BOW, PRETRAIN_KEYS, Row, SETTINGS, is_bow, is_failed, is_ok, is_transfer, is_transfer_axis,
+    num, test_metrics,
+};
+use crate::metrics::{Column, Metric, Split};
 use std::collections::BTreeMap;
 use std::fmt::Write;
-
-/// Columns that name the transfer mode, or that a scratch run normalises away (which pretraining,
-/// how many layers): pairs of runs may differ in these.
-pub(super) fn is_transfer(c: &str) -> bool {
-    ["transfer", "pretrain", "layers"].contains(&c)
-        || [".transfer", ".from", ".layers"]
-            .iter()
-            .any(|s| c.ends_with(s))
-}
 
 /// Whether column `c` takes more than one value over `rows`.
 pub(super) fn varies<'a>(rows: impl IntoIterator<Item = &'a Row>, c: &str) -> bool {
@@ -24,40 +21,6 @@ pub(super) fn varies<'a>(rows: impl IntoIterator<Item = &'a Row>, c: &str) -> bo
         .filter_map(|r| r.get(c).map(String::as_str))
         .collect();
     vals.len() > 1
-}
-
-/// The test metrics present: accuracy, macro-F1, (tagging) span F1 and (extractive QA) exact
-/// match and F1, sorted.
-pub fn test_metrics(rows: &[Row]) -> Vec<String> {
-    let mut cols: Vec<String> = rows
-        .iter()
-        .flat_map(|r| r.keys())
-        .filter(|k| {
-            [
-                "test_accuracy",
-                "test_macro_f1",
-                "test_span_f1",
-                "test_exact_match",
-                "test_f1",
-            ]
-            .iter()
-            .any(|m| k.contains(m))
-                && super::layers::layer_of(k).is_none()
-        })
-        .cloned()
-        .collect();
-    cols.sort();
-    cols.dedup();
-    cols
-}
-
-pub(super) fn num(r: &Row, c: &str) -> Option<f64> {
-    r.get(c)?.parse::<f64>().ok().filter(|x| x.is_finite())
-}
-
-/// Whether a cell's runs are the bag-of-words baseline.
-pub(super) fn is_bow(r: &Row) -> bool {
-    r.get("transfer").map(String::as_str) == Some(BOW)
 }
 
 /// Whether the 95% interval over a cell's runs (`rs`, one per seed) includes the variance of
@@ -114,14 +77,8 @@ pub(super) fn fmt_ci(xs: &[f64]) -> String {
 /// Renders report.md from the rows of runs.csv; `group` are the axes and settings columns,
 /// `plots` the charts written beside it.
 pub fn render(name: &str, rows: &[Row], group: &[String], plots: &[Plot]) -> String {
-    let ok: Vec<&Row> = rows
-        .iter()
-        .filter(|r| r.get("status").map(String::as_str) == Some("ok"))
-        .collect();
-    let failed: Vec<&Row> = rows
-        .iter()
-        .filter(|r| r.get("status").map(String::as_str) == Some("failed"))
-        .collect();
+    let ok: Vec<&Row> = rows.iter().filter(|r| is_ok(r)).collect();
+    let failed: Vec<&Row> = rows.iter().filter(|r| is_failed(r)).collect();
     let metrics = test_metrics(rows);
     // Axes and settings that vary between cells: the columns worth showing.
     let varying: Vec<&String> = group.iter().filter(|c| varies(rows, c)).collect();
@@ -198,7 +155,7 @@ pub fn render(name: &str, rows: &[Row], group: &[String], plots: &[Plot]) -> Str
             .collect();
         let tvarying: Vec<&String> = group
             .iter()
-            .filter(|c| is_transfer(c) && *c != tc && !c.ends_with(".transfer"))
+            .filter(|c| is_transfer(c) && *c != tc && !is_transfer_axis(c))
             .filter(|c| varies(transferred.iter().copied(), c))
             .collect();
         let mut lines = Vec::new();
@@ -265,7 +222,7 @@ pub fn render(name: &str, rows: &[Row], group: &[String], plots: &[Plot]) -> Str
 
     against_bow(&mut out, &ok, group, &varying, &metrics);
 
-    out.push_str(&super::layers::section(&ok, &varying));
+    out.push_str(&layers::section(&ok, &varying));
 
     if !plots.is_empty() {
         let _ = writeln!(out, "\n## Plots\n");
@@ -306,7 +263,7 @@ fn against_bow(
     }
     let axes: Vec<&String> = group
         .iter()
-        .filter(|c| !super::table::SETTINGS.contains(&c.as_str()) && !c.ends_with(".transfer"))
+        .filter(|c| !SETTINGS.contains(&c.as_str()) && !is_transfer_axis(c))
         .collect();
     let beside = |model: &Row, b: &Row| {
         axes.iter()
@@ -320,7 +277,11 @@ fn against_bow(
             .push(r);
     }
     let mut lines = Vec::new();
-    for metric in metrics.iter().filter(|m| m.ends_with("test_accuracy")) {
+    let accuracy = |m: &String| {
+        Column::parse(m)
+            .is_some_and(|c| (c.split, c.metric) == (Some(Split::Test), Metric::Accuracy))
+    };
+    for metric in metrics.iter().filter(|m| accuracy(m)) {
         for (cell, rs) in &cells {
             let Some(b) = bow
                 .iter()
@@ -343,7 +304,7 @@ fn against_bow(
             // The sweep axes that tell model cells apart.
             let settings: Vec<String> = varying
                 .iter()
-                .filter(|c| !super::table::SETTINGS.contains(&c.as_str()))
+                .filter(|c| !SETTINGS.contains(&c.as_str()))
                 .filter_map(|c| Some(format!("{c} = {}", rs[0].get(*c)?)))
                 .collect();
             lines.push(format!(

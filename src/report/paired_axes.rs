@@ -4,26 +4,24 @@
 //! (one per downstream stage when there are several). The transfer − scratch table of
 //! `markdown` is the same idea for the transfer mode.
 
-use super::markdown::{fmt_ci, is_bow, is_transfer, num, pretraining_variance, varies};
-use super::table::{Row, SETTINGS};
+use super::markdown::{fmt_ci, pretraining_variance, varies};
+use super::table::{Row, SETTINGS, is_bow, is_transfer, num};
+use crate::metrics::{Column, Metric, Split};
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-/// The accuracy columns compared: test and dev accuracy and exact match, of every downstream
-/// stage, sorted.
+/// The columns compared: every downstream stage's test and dev accuracy and exact match,
+/// sorted (not the per-layer probes, which the Layers section compares).
 fn compared(rows: &[&Row]) -> Vec<String> {
     let mut cols: Vec<String> = rows
         .iter()
         .flat_map(|r| r.keys())
         .filter(|k| {
-            [
-                "test_accuracy",
-                "dev_accuracy",
-                "test_exact_match",
-                "dev_exact_match",
-            ]
-            .iter()
-            .any(|m| k.as_str() == *m || k.ends_with(&format!(".{m}")))
+            Column::parse(k).is_some_and(|c| {
+                c.layer.is_none()
+                    && matches!(c.split, Some(Split::Test | Split::Dev))
+                    && matches!(c.metric, Metric::Accuracy | Metric::ExactMatch)
+            })
         })
         .cloned()
         .collect();

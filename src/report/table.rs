@@ -1,8 +1,11 @@
-//! runs.csv and summary.csv: a table of runs (one row per run, columns in a stable order) and its
-//! per-cell summary (n, mean, std and 95% confidence interval of every metric, from the t
-//! distribution). Files are replaced atomically (written to a temporary name, then renamed), so a
-//! reader or a crash never sees a half-written row.
+//! The report's data model: the table of runs that runs.csv holds (one row per run, columns in a
+//! stable order) and summary.csv's rows, read and written as CSV, and what each column is: the
+//! leading ids, the sweep axes, the settings, the metrics (read through the metric catalogue,
+//! [`crate::metrics::Column`]), the provenance at the end. Every other part of the report reads
+//! rows through this file. Files are replaced atomically (written to a temporary name, then
+//! renamed), so a reader or a crash never sees a half-written row.
 
+use crate::metrics::{Column, Split};
 use anyhow::{Context, Result};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -104,135 +107,82 @@ pub fn read_csv(path: &Path) -> Result<Vec<Row>> {
     Ok(rows)
 }
 
-/// Rewrites `curves.csv` (run_id, stage, step, split, metric, value) with the rows of `run_id`
-/// replaced by those of its stages' curve files (each `step,split,metric,value`).
-pub fn replace_curves(
-    path: &Path,
-    run_id: &str,
-    stages: &[(&str, std::path::PathBuf)],
-) -> Result<()> {
-    const COLS: [&str; 6] = ["run_id", "stage", "step", "split", "metric", "value"];
-    let mut rows: Vec<Vec<String>> = Vec::new();
-    if path.exists() {
-        let mut r = csv::Reader::from_path(path)?;
-        for rec in r.records() {
-            let rec = rec?;
-            if rec.get(0) != Some(run_id) {
-                rows.push(rec.iter().map(String::from).collect());
-            }
-        }
-    }
-    for (label, file) in stages {
-        if !file.exists() {
-            continue;
-        }
-        let mut r = csv::Reader::from_path(file)?;
-        for rec in r.records() {
-            let rec = rec?;
-            let mut row = vec![run_id.to_string(), label.to_string()];
-            row.extend(rec.iter().map(String::from));
-            rows.push(row);
-        }
-    }
-    let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(COLS)?;
-    for r in &rows {
-        w.write_record(r)?;
-    }
-    let bytes = w.into_inner().context("csv buffer")?;
-    crate::fsio::write_atomic(path, &bytes)?;
-    Ok(())
-}
-
-/// Two-sided 95% critical values of Student's t for 1..=30 degrees of freedom.
-const T95: [f64; 30] = [
-    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160,
-    2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056,
-    2.052, 2.048, 2.045, 2.042,
-];
-
-pub fn t95(df: usize) -> f64 {
-    if df == 0 {
-        f64::NAN
-    } else if df <= 30 {
-        T95[df - 1]
-    } else {
-        1.96
-    }
-}
-
-/// (mean, sample std, half-width of the 95% CI) of `xs`.
-pub fn mean_std_ci(xs: &[f64]) -> (f64, f64, f64) {
-    let n = xs.len() as f64;
-    if xs.is_empty() {
-        return (f64::NAN, f64::NAN, f64::NAN);
-    }
-    let mean = xs.iter().sum::<f64>() / n;
-    if xs.len() < 2 {
-        return (mean, f64::NAN, f64::NAN);
-    }
-    let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0);
-    let std = var.sqrt();
-    (mean, std, t95(xs.len() - 1) * std / n.sqrt())
-}
-
-fn fmt(x: f64) -> String {
-    if x.is_nan() {
-        String::new()
-    } else {
-        format!("{x:.6}")
-    }
-}
-
-/// One summary row per cell over the rows with status ok: the cell's `group` columns, `n`, and
-/// `<metric>_mean`, `<metric>_std`, `<metric>_ci95` for every numeric metric column.
-pub fn summarize(rows: &[Row], group: &[String], metrics: &[String]) -> (Vec<String>, Vec<Row>) {
-    let mut cells: BTreeMap<String, Vec<&Row>> = BTreeMap::new();
-    for r in rows
+/// The header of the CSV file at `path`, in its order.
+pub fn read_header(path: &Path) -> Result<Vec<String>> {
+    Ok(csv::Reader::from_path(path)?
+        .headers()?
         .iter()
-        .filter(|r| r.get("status").map(String::as_str) == Some("ok"))
-    {
-        cells
-            .entry(r.get("cell_id").cloned().unwrap_or_default())
-            .or_default()
-            .push(r);
+        .map(String::from)
+        .collect())
+}
+
+/// Whether a run succeeded (`status` = ok).
+pub fn is_ok(r: &Row) -> bool {
+    r.get("status").map(String::as_str) == Some("ok")
+}
+
+/// Whether a run failed (`status` = failed).
+pub fn is_failed(r: &Row) -> bool {
+    r.get("status").map(String::as_str) == Some("failed")
+}
+
+/// Whether a cell's runs are the bag-of-words baseline.
+pub fn is_bow(r: &Row) -> bool {
+    r.get("transfer").map(String::as_str) == Some(BOW)
+}
+
+/// The finite number in column `c` of `r`.
+pub fn num(r: &Row, c: &str) -> Option<f64> {
+    r.get(c)?.parse::<f64>().ok().filter(|x| x.is_finite())
+}
+
+/// Columns that name the transfer mode, or that a scratch run normalises away (which pretraining,
+/// how many layers): pairs of runs may differ in these.
+pub fn is_transfer(c: &str) -> bool {
+    ["transfer", "pretrain", "layers"].contains(&c)
+        || [".transfer", ".from", ".layers"]
+            .iter()
+            .any(|s| c.ends_with(s))
+}
+
+/// A downstream stage's `transfer` axis (`downstream.C.transfer`), which the settings column
+/// `transfer` repeats.
+pub fn is_transfer_axis(c: &str) -> bool {
+    c.ends_with(".transfer")
+}
+
+/// `(k, column)` of a `probe_layers` column of the downstream stage, `layer<k>_<split>_<metric>`
+/// or `layer<k>_<metric>`. The layer columns of a named stage (`C.layer0_test_accuracy`, in a
+/// cell with several downstream stages) are not read as layer columns: the Layers section has
+/// never shown them, and the summary shows them as test metrics.
+pub fn layer_column(name: &str) -> Option<(usize, Column<'_>)> {
+    let c = Column::parse(name)?;
+    match (c.stage, c.layer) {
+        (None, Some(k)) => Some((k, c)),
+        _ => None,
     }
-    let mut cols = vec!["cell_id".to_string()];
-    cols.extend(group.iter().cloned());
-    cols.push("n".into());
-    for m in metrics {
-        for s in ["mean", "std", "ci95"] {
-            cols.push(format!("{m}_{s}"));
-        }
-    }
-    let mut out = Vec::new();
-    for (cell, rs) in cells {
-        let mut row = Row::new();
-        row.insert("cell_id".into(), cell);
-        for g in group {
-            if let Some(v) = rs[0].get(g) {
-                row.insert(g.clone(), v.clone());
-            }
-        }
-        row.insert("n".into(), rs.len().to_string());
-        for m in metrics {
-            let xs: Vec<f64> = rs
-                .iter()
-                .filter_map(|r| r.get(m)?.parse::<f64>().ok())
-                .filter(|x| x.is_finite())
-                .collect();
-            let (mean, std, ci) = mean_std_ci(&xs);
-            row.insert(format!("{m}_mean"), fmt(mean));
-            row.insert(format!("{m}_std"), fmt(std));
-            row.insert(format!("{m}_ci95"), fmt(ci));
-        }
-        out.push(row);
-    }
-    (cols, out)
+}
+
+/// The test metrics present (accuracy, macro-F1, (tagging) span F1 and (extractive QA) exact
+/// match and F1: the catalogue's headline metrics on the test split), sorted; layer columns
+/// are the Layers section's.
+pub fn test_metrics(rows: &[Row]) -> Vec<String> {
+    let mut cols: Vec<String> = rows
+        .iter()
+        .flat_map(|r| r.keys())
+        .filter(|k| {
+            Column::parse(k).is_some_and(|c| c.split == Some(Split::Test) && c.metric.headline())
+                && layer_column(k).is_none()
+        })
+        .cloned()
+        .collect();
+    cols.sort();
+    cols.dedup();
+    cols
 }
 
 /// Metric columns: numeric columns that are not settings or provenance.
-fn metric_columns(rows: &[Row], middle: &[String]) -> Vec<String> {
+pub fn metric_columns(rows: &[Row], middle: &[String]) -> Vec<String> {
     column_order(rows, middle)
         .into_iter()
         .filter(|c| {
@@ -245,60 +195,9 @@ fn metric_columns(rows: &[Row], middle: &[String]) -> Vec<String> {
         .collect()
 }
 
-/// Writes `<exp_dir>/summary.csv`, `<exp_dir>/plots/*.svg` and `<exp_dir>/report.md` from the
-/// rows, grouped by cell; `middle` are the axes and settings columns carried into each summary
-/// row (the axes are those that are not settings). A chart that cannot be drawn is a warning,
-/// not a failed grid.
-pub fn write_summary(exp_dir: &Path, rows: &[Row], middle: &[String]) -> Result<()> {
-    let metrics = metric_columns(rows, middle);
-    let (cols, summary) = summarize(rows, middle, &metrics);
-    write_csv(&exp_dir.join("summary.csv"), &cols, &summary)?;
-    let axes: Vec<String> = middle
-        .iter()
-        .filter(|c| !SETTINGS.contains(&c.as_str()))
-        .cloned()
-        .collect();
-    let plots = super::plots::write_plots(
-        exp_dir,
-        rows,
-        &axes,
-        &super::markdown::test_metrics(rows),
-        middle,
-    )
-    .unwrap_or_else(|e| {
-        eprintln!("warning: plots not written: {e:#}");
-        Vec::new()
-    });
-    let name = exp_dir
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let md = super::markdown::render(&name, rows, middle, &plots);
-    crate::fsio::write_atomic(&exp_dir.join("report.md"), md.as_bytes())?;
-    Ok(())
-}
-
-/// Rebuilds `<dir>/summary.csv`, its plots and report.md from `<dir>/runs.csv` (e.g. after
-/// shards wrote their rows).
-pub fn rebuild_summary(dir: &Path) -> Result<()> {
-    let path = dir.join("runs.csv");
-    if !path.exists() {
-        anyhow::bail!("{} does not exist", path.display());
-    }
-    let rows = read_csv(&path)?;
-    let header: Vec<String> = csv::Reader::from_path(&path)?
-        .headers()?
-        .iter()
-        .map(String::from)
-        .collect();
-    let mut middle = axes_of(&header, &rows);
-    middle.extend(SETTINGS.iter().map(|s| s.to_string()));
-    write_summary(dir, &rows, &middle)
-}
-
 /// The sweep axes of a runs.csv: [`column_order`] writes them between the leading columns and
 /// the settings. A file without the settings columns falls back to its textual columns.
-fn axes_of(header: &[String], rows: &[Row]) -> Vec<String> {
+pub fn axes_of(header: &[String], rows: &[Row]) -> Vec<String> {
     let is = |set: &[&str], c: &String| set.contains(&c.as_str());
     if header.iter().any(|c| is(SETTINGS, c)) {
         return header
@@ -324,14 +223,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ci_uses_t_distribution() {
-        let (m, s, ci) = mean_std_ci(&[1.0, 2.0, 3.0]);
-        assert_eq!(m, 2.0);
-        assert_eq!(s, 1.0);
-        assert!((ci - 4.303 / 3f64.sqrt()).abs() < 1e-12);
-    }
-
-    #[test]
     fn csv_round_trip_and_column_order() {
         let dir = tempfile::tempdir().unwrap();
         let mut r = Row::new();
@@ -353,6 +244,35 @@ mod tests {
         let p = dir.path().join("runs.csv");
         write_csv(&p, &cols, std::slice::from_ref(&r)).unwrap();
         assert_eq!(read_csv(&p).unwrap(), vec![r]);
+    }
+
+    #[test]
+    fn test_metrics_are_the_headline_test_columns_without_layers() {
+        let r: Row = [
+            "test_accuracy",
+            "test_span_f1",
+            "test_loss",
+            "test_span_recall",
+            "dev_accuracy",
+            "C.test_f1",
+            "layer1_test_accuracy",
+            // A named stage's layer column is a test metric here, as it always was (see
+            // `layer_column`).
+            "C.layer1_test_accuracy",
+            "pretrain_dev_accuracy",
+        ]
+        .iter()
+        .map(|k| (k.to_string(), "0.5".to_string()))
+        .collect();
+        assert_eq!(
+            test_metrics(std::slice::from_ref(&r)),
+            [
+                "C.layer1_test_accuracy",
+                "C.test_f1",
+                "test_accuracy",
+                "test_span_f1"
+            ]
+        );
     }
 
     #[test]

@@ -3,8 +3,9 @@
 //! interrupted loop resumes; and the test pass.
 
 use super::epoch_checkpoint::{self, Point, Position};
+use super::inputs::StepInputs;
 use super::progress::{Progress, curve_every};
-use super::trainer::{StepInputs, Trainer};
+use super::trainer::Trainer;
 use crate::data::IGNORE_INDEX;
 use crate::metrics::{SpanCounts, accuracy_macro_f1};
 use crate::runtime::ParamStore;
@@ -14,7 +15,8 @@ use std::cell::RefCell;
 use std::path::Path;
 
 /// Appends (gold, predicted) label pairs of one batch, given the evaluation graph's logits.
-pub type PairFn<'a> = dyn Fn(&crate::graph::Tensor, &StepInputs, &mut Vec<(i64, i64)>) + 'a;
+pub type PairFn<'a> =
+    dyn Fn(&crate::graph::Tensor, &StepInputs, &mut Vec<(i64, i64)>) -> Result<()> + 'a;
 
 /// Scores a whole split from the evaluation graph's logits of each of its batches, in order
 /// (extractive QA: exact match over examples whose windows span several batches).
@@ -53,8 +55,9 @@ pub struct Fitted {
     pub params: ParamStore,
     /// The last training step's loss.
     pub train_loss: f64,
-    /// The best epoch's dev accuracy, or the scoring's split score (none without dev batches).
-    pub dev_accuracy: Option<f64>,
+    /// The best epoch's dev score and the metric it is (accuracy, or the scoring's split
+    /// score); none without dev batches.
+    pub dev_score: Option<(&'static str, f64)>,
 }
 
 /// Passes a loop's reports on and keeps its curve points for the checkpoint.
@@ -96,6 +99,7 @@ pub fn fit_epochs(
         points: RefCell::default(),
     };
     let mut best: Option<(f64, ParamStore)> = None;
+    let metric = dev_metric(scoring);
     let mut at = Position {
         epoch: 0,
         done: 0,
@@ -166,17 +170,22 @@ pub fn fit_epochs(
         }
     }
     Ok(match best {
-        Some((acc, params)) => Fitted {
+        Some((score, params)) => Fitted {
             params,
             train_loss: at.last_loss,
-            dev_accuracy: Some(acc),
+            dev_score: Some((metric, score)),
         },
         None => Fitted {
             params: tr.params.clone(),
             train_loss: at.last_loss,
-            dev_accuracy: None,
+            dev_score: None,
         },
     })
+}
+
+/// The name of the dev score that picks the best epoch.
+fn dev_metric(scoring: &Scoring) -> &'static str {
+    scoring.split_score.map_or("accuracy", |(metric, _)| metric)
 }
 
 /// The dev score that picks the best epoch: accuracy over the batches' pairs, or the split
@@ -196,7 +205,7 @@ fn dev_score(
     let mut pairs = Vec::new();
     for batch in dev_b {
         let (_, logits) = tr.evaluate(batch)?;
-        (scoring.pairs_of)(&logits, batch, &mut pairs);
+        (scoring.pairs_of)(&logits, batch, &mut pairs)?;
     }
     Ok(("accuracy", accuracy_macro_f1(&pairs, scoring.classes).0))
 }
@@ -250,7 +259,7 @@ pub fn test_scores(
         let (l, logits) = tr.evaluate(batch)?;
         loss += l;
         let from = pairs.len();
-        (scoring.pairs_of)(&logits, batch, &mut pairs);
+        (scoring.pairs_of)(&logits, batch, &mut pairs)?;
         if let Some(t) = &tags {
             // Rows of `seq` positions; spans are read from the labelled positions of each
             // example's rows.

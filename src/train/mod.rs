@@ -3,6 +3,7 @@
 //! pretraining stage's step loop, a downstream stage's epoch loop).
 mod epoch_checkpoint;
 mod epochs;
+mod inputs;
 mod lr_scales;
 mod progress;
 mod schedule;
@@ -13,8 +14,9 @@ pub use epochs::{
     EpochLoop, Fitted, PairFn, Scoring, SplitScoreFn, TagScoring, TestScores, fit_epochs,
     test_scores,
 };
+pub use inputs::StepInputs;
 pub use lr_scales::LrScales;
 pub use progress::{Progress, curve_every};
 pub use schedule::{OptimSpec, OptimizerKind, Schedule, decays};
 pub use steps::{StepLoop, StepLoopResult, dev_loss_accuracy, run_steps};
-pub use trainer::{StepInputs, StepStats, Trainer, evaluate, init_params, session};
+pub use trainer::{StepStats, Trainer, evaluate, init_params, session};

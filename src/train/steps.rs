@@ -1,10 +1,12 @@
 //! The step loop of a pretraining stage: a fixed number of optimizer steps over seeded batches,
 //! with periodic dev evaluation and checkpoints from which an interrupted stage resumes.
 
+use super::inputs::StepInputs;
 use super::progress::{Progress, curve_every};
-use super::trainer::{StepInputs, Trainer};
+use super::trainer::Trainer;
 use crate::data::{self, Batcher, IGNORE_INDEX, derive_seed};
 use crate::metrics::argmax_rows;
+use crate::model::Input;
 use crate::runtime;
 use anyhow::{Context, Result};
 use std::path::Path;
@@ -127,10 +129,9 @@ pub fn dev_loss_accuracy(tr: &mut Trainer, batches: &[StepInputs]) -> Result<Opt
     for batch in batches {
         let (l, logits) = tr.evaluate(batch)?;
         let gold = batch
-            .iter()
-            .find(|(n, _)| n == "mlm_labels" || n == "labels")
+            .get(Input::MlmLabels)
+            .or(batch.get(Input::Labels))
             .context("dev batch without targets")?
-            .1
             .as_i64()
             .context("targets are not int64")?;
         let width = *logits.shape.last().context("logits without a shape")?;

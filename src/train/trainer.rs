@@ -2,6 +2,7 @@
 //! clip by global norm, and apply the fused host optimizer update to the parameter store.
 //! Parameters are fed as borrowed views: no host copies per step.
 
+use super::inputs::StepInputs;
 use super::schedule::{OptimSpec, decays};
 use crate::graph::{DType, Tensor};
 use crate::model::{ParamDecl, TaskGraph};
@@ -23,9 +24,6 @@ pub fn session(tg: &TaskGraph, opts: &SessionOptions) -> Result<Session> {
         .with_context(|| format!("exporting graph '{}'", tg.graph.name))?;
     Ok(Session::from_bytes(tg.graph.name.clone(), &bytes, opts)?)
 }
-
-/// A batch: named i64 (or f32 features) tensors matching the graph's batch inputs.
-pub type StepInputs = Vec<(String, Tensor)>;
 
 #[derive(Debug, Clone, Copy)]
 pub struct StepStats {
@@ -98,9 +96,7 @@ impl Trainer {
         let step = self.opt.step + 1;
         let t0 = std::time::Instant::now();
         let mut feeds = Feeds::new();
-        for (n, t) in batch {
-            feeds.tensor(n.clone(), t);
-        }
+        batch.feed_into(&mut feeds, |_| true);
         feeds.params(&self.params);
         let t1 = std::time::Instant::now();
         let out = self.train.run(&feeds)?;
@@ -179,9 +175,7 @@ pub fn evaluate(
     batch: &StepInputs,
 ) -> Result<(f64, Tensor)> {
     let mut feeds = Feeds::new();
-    for (n, t) in batch {
-        feeds.tensor(n.clone(), t);
-    }
+    batch.feed_into(&mut feeds, |_| true);
     feeds.params(params);
     let out = session.run(&feeds)?;
     let loss = out.scalar("loss")?;

@@ -2,9 +2,7 @@
 
 use super::stage::{check_batch, check_dropout, check_optimizer, check_seq_len};
 use super::{Violation, violation};
-use crate::config::downstream::{
-    DownstreamConfig, DownstreamTask, LongInputs, Transfer, WindowPool,
-};
+use crate::config::downstream::{DownstreamConfig, LongInputs, Transfer, WindowPool};
 use crate::config::embeddings::PositionEmbedding;
 use crate::config::error::Hint;
 use crate::config::experiment::Experiment;
@@ -27,7 +25,7 @@ pub(super) fn check_downstream(exp: &Experiment) -> Result<(), Violation> {
                 format!("unknown dataset '{}'{extra}", d.data),
             ));
         };
-        if d.task == DownstreamTask::Pair && dataset.text_pair.is_none() {
+        if d.task.needs_text_pair() && dataset.text_pair.is_none() {
             return Err(violation(
                 &at("task"),
                 format!(
@@ -36,7 +34,7 @@ pub(super) fn check_downstream(exp: &Experiment) -> Result<(), Violation> {
                 ),
             ));
         }
-        if d.task == DownstreamTask::Span && d.baseline {
+        if d.baseline && !d.task.has_baseline() {
             return Err(violation(
                 &at("baseline"),
                 "the bag-of-words baseline has no span (question answering) mode (hint: remove baseline = true)",
@@ -197,9 +195,7 @@ fn check_windows(name: &str, d: &DownstreamConfig) -> Result<(), Violation> {
             "is read only with long = \"windows\" (hint: set long = \"windows\")",
         ));
     }
-    if matches!(d.task, DownstreamTask::Tag | DownstreamTask::Span)
-        && d.window_pool != WindowPool::Mean
-    {
+    if !d.task.pools_windows() && d.window_pool != WindowPool::Mean {
         return Err(violation(
             &at("window_pool"),
             "is read only for task = \"classify\" and \"pair\" (tagging and span tasks read each token from one window)",
@@ -216,7 +212,7 @@ fn check_windows(name: &str, d: &DownstreamConfig) -> Result<(), Violation> {
             ),
         ));
     }
-    if windows && d.probe_layers.is_some() && d.task != DownstreamTask::Span {
+    if windows && d.probe_layers.is_some() && !d.task.windows_itself() {
         return Err(violation(
             &at("probe_layers"),
             "is not read with long = \"windows\" (per-layer probes and CKA read one row per example; hint: remove probe_layers, or set long = \"truncate\")",

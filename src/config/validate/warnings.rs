@@ -1,7 +1,7 @@
 //! Settings that are valid but probably not what was meant.
 
 use super::{Violation, violation};
-use crate::config::downstream::{DownstreamTask, Transfer};
+use crate::config::downstream::Transfer;
 use crate::config::experiment::Experiment;
 use crate::config::pretrain::PretrainTask;
 
@@ -10,9 +10,7 @@ use crate::config::pretrain::PretrainTask;
 pub fn warnings<'e>(points: impl IntoIterator<Item = &'e Experiment> + Clone) -> Vec<Violation> {
     let mut out = Vec::new();
     let pair_input = |exp: &Experiment| {
-        exp.downstream
-            .values()
-            .any(|d| d.task == DownstreamTask::Pair)
+        exp.downstream.values().any(|d| d.task.needs_text_pair())
             || exp
                 .pretrain
                 .values()

@@ -1,5 +1,6 @@
-//! One stage executed into the store: its temporary folder, its bar on the board, the call into
-//! the executor of its kind, and the commit of its outputs.
+//! One stage executed into the store: its temporary folder, the call into the executor of its
+//! kind, the commit of its outputs, and the events that tell the grid's consumers about it
+//! (started, training progress, finished or failed).
 
 use super::super::plan::{Plan, StageKind, StagePlan};
 use super::super::stage::{self, Metrics, StageContext};
@@ -7,16 +8,20 @@ use super::options::RunOptions;
 use super::store::{
     CurvePoint, commit_stage, explain_failure, partial_dir, remove_stale_tmp, stage_dir, tmp_dir,
 };
-use crate::report::board::{Board, StageBar};
+use crate::report::event::Event;
 use crate::train::Progress;
 use anyhow::{Context, Result};
 use std::cell::RefCell;
 use std::path::Path;
 
-/// What a stage reports, passed on to its bar on the board; learning-curve points are kept for
-/// the stage's curves.csv.
-struct StageProgress<'b> {
-    bar: StageBar<'b>,
+/// Where a stage's events go (the grid's consumers).
+pub(super) type Emit<'e> = &'e dyn Fn(&Event<'_>);
+
+/// What a stage reports: its training progress becomes events; learning-curve points are kept
+/// for the stage's curves.csv.
+struct StageProgress<'e> {
+    key: &'e str,
+    emit: Emit<'e>,
     points: RefCell<Vec<CurvePoint>>,
 }
 
@@ -28,7 +33,12 @@ impl Progress for StageProgress<'_> {
     }
 
     fn step(&self, step: u64, total: u64, loss: f64) {
-        self.bar.step(step, total, loss);
+        (self.emit)(&Event::StageProgress {
+            key: self.key,
+            step,
+            total,
+            loss,
+        });
     }
 }
 
@@ -37,41 +47,50 @@ pub(super) fn run_stage(
     plan: &Plan,
     stage: &StagePlan,
     options: &RunOptions,
-    board: &Board,
+    emit: Emit<'_>,
 ) -> Result<Metrics> {
     let out = &options.out_dir;
-    let dir = stage_dir(out, &stage.key);
-    let tmp = tmp_dir(out, &stage.key);
-    remove_stale_tmp(out, &stage.key)?;
+    let key = stage.key.as_str();
+    let dir = stage_dir(out, key);
+    let tmp = tmp_dir(out, key);
+    remove_stale_tmp(out, key)?;
     std::fs::create_dir_all(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
+    let resume = partial_dir(out, key);
+    // Created only when a stage writes a checkpoint there (save_checkpoint makes the folder).
+    if options.fresh && resume.exists() {
+        std::fs::remove_dir_all(&resume)?;
+    }
     // A stage of one run (a downstream stage) names the run: with --jobs several run at once.
     let label = match stage.runs.as_slice() {
         [run] => format!("{} ({run})", stage.label),
         _ => stage.label.clone(),
     };
+    emit(&Event::StageStarted { key, label: &label });
+    let failed = |e: &anyhow::Error| {
+        emit(&Event::StageFailed {
+            key,
+            error: &format!("{e:#}"),
+        })
+    };
     let progress = StageProgress {
-        bar: board.stage(&label),
+        key,
+        emit,
         points: Default::default(),
     };
-    let resume = partial_dir(out, &stage.key);
-    // Created only when a stage writes a checkpoint there (save_checkpoint makes the folder).
-    if options.fresh && resume.exists() {
-        std::fs::remove_dir_all(&resume)?;
-    }
     let metrics = match execute_stage(plan, stage, options, &tmp, &resume, &progress) {
         Ok(m) => m,
         Err(e) => {
-            progress.bar.finish("failed");
             let e = explain_failure(e, &dir, &tmp);
+            failed(&e);
             let _ = std::fs::remove_dir_all(&tmp);
             return Err(e);
         }
     };
     if let Err(e) = commit_stage(&tmp, &dir, &resume, &metrics, &progress.points.borrow()) {
-        progress.bar.finish("failed");
+        failed(&e);
         return Err(e);
     }
-    progress.bar.finish("done");
+    emit(&Event::StageFinished { key });
     Ok(metrics)
 }
 

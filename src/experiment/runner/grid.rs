@@ -1,15 +1,18 @@
 //! The entry point, [`run_plan`], and the worker threads: up to `--jobs` workers share one
 //! [`Queue`]; each takes a ready stage, reuses it from the store or executes it under the stage's
-//! lock, and writes the rows of the runs that stage finished. The intra-op threads are divided
+//! lock, and reports the runs that stage finished. Everything that happens goes out as events
+//! ([`crate::report::event`]) to the grid's consumers: the results writer (runs.csv, curves.csv,
+//! run folders, the summary at the end) and the progress board. The intra-op threads are divided
 //! among the jobs.
 
 use super::dispatch::run_stage;
 use super::options::{RunOptions, RunSummary, threads_per_job};
 use super::queue::{FinishedRun, Queue, StageOutcome};
-use super::results::RunsTable;
+use super::results::{Provenance, RunsTable, run_row};
 use super::store::{cached_metrics, stage_lock, with_lock};
 use crate::experiment::plan::Plan;
 use crate::report::board::Board;
+use crate::report::event::{Event, GridFinished, Reporter, Reporters, RunFinished};
 use anyhow::{Context, Result};
 use std::sync::{Condvar, Mutex};
 
@@ -18,8 +21,9 @@ struct Grid<'a> {
     plan: &'a Plan,
     /// The caller's options with the intra-op threads of one job.
     options: RunOptions,
-    results: RunsTable<'a>,
-    board: Board,
+    provenance: Provenance,
+    /// The consumers of the grid's events: the results writer, then the board.
+    reporters: Reporters<'a>,
     summary: Mutex<RunSummary>,
     queue: Mutex<Queue<'a>>,
     wake: Condvar,
@@ -28,6 +32,20 @@ struct Grid<'a> {
 impl<'a> Grid<'a> {
     fn lock_queue(&self) -> std::sync::MutexGuard<'_, Queue<'a>> {
         self.queue.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Stops the grid on `e` (the first such error is the one `run_plan` returns).
+    fn stop(&self, e: anyhow::Error) {
+        let mut q = self.lock_queue();
+        q.fatal.get_or_insert(e);
+        self.wake.notify_all();
+    }
+
+    /// Hands `event` to the consumers; one that fails stops the grid.
+    fn emit(&self, event: &Event<'_>) {
+        if let Err(e) = self.reporters.event(event) {
+            self.stop(e);
+        }
     }
 
     /// A worker: takes ready stages until every run is finished (or the grid stopped).
@@ -57,9 +75,7 @@ impl<'a> Grid<'a> {
             self.wake.notify_all();
             for run in finished {
                 if let Err(e) = self.finish_run(run) {
-                    let mut q = self.lock_queue();
-                    q.fatal.get_or_insert(e);
-                    self.wake.notify_all();
+                    self.stop(e);
                     return;
                 }
             }
@@ -74,19 +90,23 @@ impl<'a> Grid<'a> {
         };
         let out = &self.options.out_dir;
         let outcome = with_lock(&stage_lock(out, key), || {
+            let damaged = |damage: &str, moved: &str| {
+                self.emit(&Event::StageDamaged { key, damage, moved });
+            };
             if !self.options.fresh
-                && let Some(m) = cached_metrics(out, key, |line| self.board.line(line))
+                && let Some(m) = cached_metrics(out, key, damaged)
             {
                 return Ok((m, true));
             }
-            run_stage(self.plan, stage, &self.options, &self.board).map(|m| (m, false))
+            run_stage(self.plan, stage, &self.options, &|e| self.emit(e)).map(|m| (m, false))
         });
         let mut summary = self.summary.lock().unwrap_or_else(|e| e.into_inner());
         match outcome {
             Ok((m, cached)) => {
                 if cached {
                     summary.cached_stages += 1;
-                    self.board.stage_cached();
+                    drop(summary);
+                    self.emit(&Event::StageReused { key });
                 } else {
                     summary.executed_stages += 1;
                 }
@@ -99,7 +119,8 @@ impl<'a> Grid<'a> {
         }
     }
 
-    /// Writes a finished run's results, counts it and reports it on the board.
+    /// Builds a finished run's row and reports the run to the consumers (which write it to
+    /// runs.csv and show it on the board), then counts it.
     fn finish_run(&self, finished: FinishedRun) -> Result<()> {
         let FinishedRun {
             pos,
@@ -108,30 +129,30 @@ impl<'a> Grid<'a> {
             seconds,
         } = finished;
         let (plan, run) = (self.plan, &self.plan.runs[pos]);
-        self.results.write_run(
+        let row = run_row(
             plan,
             run,
             &metrics,
             error.as_deref(),
             seconds,
             &self.options,
-        )?;
+            &self.provenance,
+        );
+        self.reporters.event(&Event::RunFinished(RunFinished {
+            run_id: &run.run_id,
+            position: pos,
+            runs: plan.runs.len(),
+            error: error.as_deref(),
+            seconds,
+            metrics: &metrics,
+            row: &row,
+        }))?;
         let mut summary = self.summary.lock().unwrap_or_else(|e| e.into_inner());
         if error.is_some() {
             summary.failed += 1
         } else {
             summary.ok += 1
         }
-        drop(summary);
-        let status = if error.is_some() { "failed" } else { "ok" };
-        let line = format!(
-            "[{}/{}] run {} {status} ({seconds:.1}s)",
-            pos + 1,
-            plan.runs.len(),
-            run.run_id
-        );
-        self.board
-            .run_finished(&run.run_id, error.as_deref(), &line);
         Ok(())
     }
 }
@@ -143,7 +164,7 @@ pub fn run_plan(plan: &Plan, options: &RunOptions) -> Result<RunSummary> {
         .with_context(|| format!("cannot create the output directory {}", exp_dir.display()))?;
     let info = crate::runtime::init()?;
     let jobs = options.jobs.max(1);
-    let results = RunsTable::new(plan, exp_dir, info.version.clone());
+    let results = RunsTable::new(plan, exp_dir.clone(), options.out_dir.clone());
     let done = results.completed_runs(options.fresh)?;
     let mut skipped = 0;
     let mut pending = Vec::new();
@@ -164,8 +185,11 @@ pub fn run_plan(plan: &Plan, options: &RunOptions) -> Result<RunSummary> {
             threads: threads_per_job(options.threads, jobs),
             ..options.clone()
         },
-        results,
-        board: Board::new(pending.len() as u64),
+        provenance: Provenance::new(info.version.clone()),
+        // The results first: a run is shown as finished once its row is written.
+        reporters: Reporters::new()
+            .with(results)
+            .with(Board::new(pending.len() as u64)),
         summary: Mutex::new(RunSummary::default()),
         queue: Mutex::new(Queue::new(plan, pending)),
         wake: Condvar::new(),
@@ -175,28 +199,27 @@ pub fn run_plan(plan: &Plan, options: &RunOptions) -> Result<RunSummary> {
             s.spawn(|| grid.work());
         }
     });
-    grid.board.finish();
-    if let Some(e) = grid
-        .queue
-        .into_inner()
-        .unwrap_or_else(|e| e.into_inner())
-        .fatal
-    {
+    let stopped = grid.reporters.event(&Event::WorkersStopped);
+    let Grid {
+        reporters,
+        summary,
+        queue,
+        ..
+    } = grid;
+    if let Some(e) = queue.into_inner().unwrap_or_else(|e| e.into_inner()).fatal {
         return Err(e);
     }
-    let mut summary = grid.summary.into_inner().unwrap_or_else(|e| e.into_inner());
+    stopped?;
+    let mut summary = summary.into_inner().unwrap_or_else(|e| e.into_inner());
     summary.skipped = skipped;
-    let results = grid.results;
-    results.finish()?;
-    eprintln!(
-        "{}: {} ok, {} failed, {} already complete; stages: {} run, {} reused. Results in {}",
-        plan.experiment_name,
-        summary.ok,
-        summary.failed,
-        summary.skipped,
-        summary.executed_stages,
-        summary.cached_stages,
-        results.exp_dir().display()
-    );
+    reporters.event(&Event::GridFinished(GridFinished {
+        experiment: &plan.experiment_name,
+        ok: summary.ok,
+        failed: summary.failed,
+        skipped: summary.skipped,
+        executed_stages: summary.executed_stages,
+        cached_stages: summary.cached_stages,
+        results: &exp_dir,
+    }))?;
     Ok(summary)
 }

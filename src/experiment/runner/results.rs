@@ -1,21 +1,100 @@
-//! runs.csv and what goes with it: one row per run (the cell's axes and settings, the metrics,
-//! provenance columns: stage keys, the pretraining stages' keys, versions, commit, threads, config
-//! hash), merged under a file
-//! lock with the rows other workers and shards write; each run's folder (config.toml,
-//! metrics.json); its learning curves in curves.csv; and at the end summary.csv and report.md.
+//! runs.csv and what goes with it: a finished run's row (the cell's axes and settings, the
+//! metrics, provenance columns: stage keys, the pretraining stages' keys, versions, commit,
+//! threads, config hash), and the consumer of the grid's events that writes the results: each
+//! row merged into runs.csv under a file lock with the rows other workers and shards write, each
+//! run's folder (config.toml, metrics.json), its learning curves in curves.csv, and at the end
+//! summary.csv and report.md.
 
 use super::super::plan::{CellKind, Plan, RunPlan, StageKind};
 use super::super::stage::{self, Metrics};
 use super::options::RunOptions;
 use super::store::{stage_dir, with_lock};
 use crate::config::Experiment;
+use crate::report::event::{Event, Reporter, RunFinished};
 use crate::report::table::{self, BOW, Row};
+use crate::report::{replace_curves, write_summary};
 use anyhow::Result;
 use std::collections::{HashMap, HashSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-/// The results of one experiment: `<out>/<experiment>/` with runs.csv and the runs' folders.
+/// What every row of a grid records about the code that wrote it.
+pub(super) struct Provenance {
+    commit: String,
+    ort_version: String,
+}
+
+impl Provenance {
+    pub(super) fn new(ort_version: String) -> Provenance {
+        Provenance {
+            commit: git_commit(),
+            ort_version,
+        }
+    }
+}
+
+/// A finished run's runs.csv row: its settings, ids and status (with the error of a failed run),
+/// every stage's metrics, and its provenance.
+pub(super) fn run_row(
+    plan: &Plan,
+    run: &RunPlan,
+    metrics: &Metrics,
+    error: Option<&str>,
+    seconds: f64,
+    options: &RunOptions,
+    provenance: &Provenance,
+) -> Row {
+    let mut row = settings_of(plan, run);
+    row.insert("run_id".into(), run.run_id.clone());
+    row.insert("cell_id".into(), run.cell_id.clone());
+    row.insert("seed".into(), run.seed.to_string());
+    row.insert(
+        "status".into(),
+        if error.is_some() { "failed" } else { "ok" }.into(),
+    );
+    if let Some(e) = &error {
+        row.insert("error".into(), e.replace('\n', " "));
+    }
+    for (k, v) in metrics {
+        row.insert(k.clone(), format!("{v}"));
+    }
+    row.insert("seconds".into(), format!("{seconds:.2}"));
+    row.insert("stage_keys".into(), run.stages.join(" "));
+    let pretrain_keys: Vec<&str> = run
+        .stages
+        .iter()
+        .filter(|k| plan.stage(k).is_some_and(|s| s.kind == StageKind::Pretrain))
+        .map(String::as_str)
+        .collect();
+    if !pretrain_keys.is_empty() {
+        row.insert(table::PRETRAIN_KEYS.into(), pretrain_keys.join(" "));
+    }
+    row.insert("embedlab_version".into(), env!("CARGO_PKG_VERSION").into());
+    row.insert("git_commit".into(), provenance.commit.clone());
+    row.insert("ort_version".into(), provenance.ort_version.clone());
+    row.insert(
+        "threads".into(),
+        stage::thread_count(options.threads).to_string(),
+    );
+    if let Some(cfg) = cell_config(plan, run) {
+        let digest = <sha2::Sha256 as sha2::Digest>::digest(cfg.as_bytes());
+        row.insert("config_hash".into(), hex::encode(&digest[..8]));
+    }
+    row
+}
+
+/// The experiment of a run's cell as TOML (its folder's config.toml, hashed into its row).
+fn cell_config(plan: &Plan, run: &RunPlan) -> Option<String> {
+    let cell = plan.cells.iter().find(|c| c.id == run.cell_id)?;
+    Some(toml::to_string(&cell.experiment).unwrap_or_default())
+}
+
+/// The results of one experiment: `<out>/<experiment>/` with runs.csv, curves.csv and the runs'
+/// folders. A consumer of the grid's events: it writes a run's results when the run finishes
+/// and the summary when the grid does.
 pub(super) struct RunsTable<'a> {
+    plan: &'a Plan,
+    /// The results root, whose `.stages/` holds the stages' curve files.
+    out_dir: PathBuf,
     exp_dir: PathBuf,
     runs_csv: PathBuf,
     rows_lock: PathBuf,
@@ -23,12 +102,10 @@ pub(super) struct RunsTable<'a> {
     middle: Vec<String>,
     /// Stage keys of every run in the plan, by run id.
     current: HashMap<&'a str, String>,
-    commit: String,
-    ort_version: String,
 }
 
 impl<'a> RunsTable<'a> {
-    pub(super) fn new(plan: &'a Plan, exp_dir: PathBuf, ort_version: String) -> RunsTable<'a> {
+    pub(super) fn new(plan: &'a Plan, exp_dir: PathBuf, out_dir: PathBuf) -> RunsTable<'a> {
         let mut middle: Vec<String> = plan.axes.clone();
         middle.extend(table::SETTINGS.iter().map(|s| s.to_string()));
         let (runs_csv, rows_lock) = (exp_dir.join("runs.csv"), exp_dir.join("runs.csv.lock"));
@@ -38,18 +115,14 @@ impl<'a> RunsTable<'a> {
             .map(|r| (r.run_id.as_str(), r.stages.join(" ")))
             .collect();
         RunsTable {
+            plan,
+            out_dir,
             exp_dir,
             runs_csv,
             rows_lock,
             middle,
             current,
-            commit: git_commit(),
-            ort_version,
         }
-    }
-
-    pub(super) fn exp_dir(&self) -> &Path {
-        &self.exp_dir
     }
 
     /// A row is reused only when its run is in this plan with the same stage keys.
@@ -80,67 +153,25 @@ impl<'a> RunsTable<'a> {
         })
     }
 
-    /// Writes a finished run's row (merged into runs.csv under its lock), its folder and its
+    /// Writes a finished run's folder, its row (merged into runs.csv under its lock) and its
     /// learning curves.
-    pub(super) fn write_run(
-        &self,
-        plan: &Plan,
-        run: &RunPlan,
-        metrics: &Metrics,
-        error: Option<&str>,
-        seconds: f64,
-        options: &RunOptions,
-    ) -> Result<()> {
-        let mut row = settings_of(plan, run);
-        row.insert("run_id".into(), run.run_id.clone());
-        row.insert("cell_id".into(), run.cell_id.clone());
-        row.insert("seed".into(), run.seed.to_string());
-        row.insert(
-            "status".into(),
-            if error.is_some() { "failed" } else { "ok" }.into(),
-        );
-        if let Some(e) = &error {
-            row.insert("error".into(), e.replace('\n', " "));
-        }
-        for (k, v) in metrics {
-            row.insert(k.clone(), format!("{v}"));
-        }
-        row.insert("seconds".into(), format!("{seconds:.2}"));
-        row.insert("stage_keys".into(), run.stages.join(" "));
-        let pretrain_keys: Vec<&str> = run
-            .stages
-            .iter()
-            .filter(|k| plan.stage(k).is_some_and(|s| s.kind == StageKind::Pretrain))
-            .map(String::as_str)
-            .collect();
-        if !pretrain_keys.is_empty() {
-            row.insert(table::PRETRAIN_KEYS.into(), pretrain_keys.join(" "));
-        }
-        row.insert("embedlab_version".into(), env!("CARGO_PKG_VERSION").into());
-        row.insert("git_commit".into(), self.commit.clone());
-        row.insert("ort_version".into(), self.ort_version.clone());
-        row.insert(
-            "threads".into(),
-            stage::thread_count(options.threads).to_string(),
-        );
+    fn write_run(&self, finished: &RunFinished) -> Result<()> {
+        let (plan, run) = (self.plan, &self.plan.runs[finished.position]);
         let run_dir = self.exp_dir.join("runs").join(&run.run_id);
         std::fs::create_dir_all(&run_dir)?;
-        if let Some(cell) = plan.cells.iter().find(|c| c.id == run.cell_id) {
-            let cfg = toml::to_string(&cell.experiment).unwrap_or_default();
-            let digest = <sha2::Sha256 as sha2::Digest>::digest(cfg.as_bytes());
-            row.insert("config_hash".into(), hex::encode(&digest[..8]));
+        if let Some(cfg) = cell_config(plan, run) {
             std::fs::write(run_dir.join("config.toml"), cfg)?;
         }
         std::fs::write(
             run_dir.join("metrics.json"),
-            serde_json::to_vec_pretty(metrics)?,
+            serde_json::to_vec_pretty(finished.metrics)?,
         )?;
         // Merge into the file as it is now (other shards and workers may have added rows), under
         // the lock (an advisory file lock, which also excludes the other threads of this process).
         with_lock(&self.rows_lock, || {
             let mut rows = table::read_csv(&self.runs_csv)?;
             rows.retain(|r| self.in_plan(r) && r.get("run_id") != Some(&run.run_id));
-            rows.push(row);
+            rows.push(finished.row.clone());
             rows.sort_by(|a, b| a.get("run_id").cmp(&b.get("run_id")));
             table::write_csv(
                 &self.runs_csv,
@@ -148,20 +179,19 @@ impl<'a> RunsTable<'a> {
                 &rows,
             )
         })?;
-        if error.is_none() {
-            let out = &options.out_dir;
+        if finished.error.is_none() {
             let stages: Vec<(&str, PathBuf)> = run
                 .stages
                 .iter()
                 .filter_map(|k| {
                     Some((
                         plan.stage(k)?.label.as_str(),
-                        stage_dir(out, k).join(stage::files::CURVES),
+                        stage_dir(&self.out_dir, k).join(stage::files::CURVES),
                     ))
                 })
                 .collect();
             with_lock(&self.rows_lock, || {
-                table::replace_curves(&self.exp_dir.join("curves.csv"), &run.run_id, &stages)
+                replace_curves(&self.exp_dir.join("curves.csv"), &run.run_id, &stages)
             })?;
         }
         Ok(())
@@ -169,7 +199,7 @@ impl<'a> RunsTable<'a> {
 
     /// Rewrites runs.csv without the rows of runs no longer in the plan, then writes the
     /// per-cell summary, report.md and the plots.
-    pub(super) fn finish(&self) -> Result<()> {
+    fn finish(&self) -> Result<()> {
         with_lock(&self.rows_lock, || {
             let mut rows = table::read_csv(&self.runs_csv)?;
             rows.retain(|r| self.in_plan(r));
@@ -178,8 +208,26 @@ impl<'a> RunsTable<'a> {
                 &table::column_order(&rows, &self.middle),
                 &rows,
             )?;
-            table::write_summary(&self.exp_dir, &rows, &self.middle)
+            write_summary(&self.exp_dir, &rows, &self.middle)
         })
+    }
+}
+
+impl Reporter for RunsTable<'_> {
+    fn event(&self, event: &Event<'_>) -> Result<()> {
+        match event {
+            Event::RunFinished(run) => self.write_run(run),
+            Event::GridFinished(_) => self.finish(),
+            // Stages write into the stage store themselves; nothing of theirs goes to runs.csv
+            // until their runs finish.
+            Event::StageStarted { .. }
+            | Event::StageProgress { .. }
+            | Event::StageFinished { .. }
+            | Event::StageFailed { .. }
+            | Event::StageReused { .. }
+            | Event::StageDamaged { .. }
+            | Event::WorkersStopped => Ok(()),
+        }
     }
 }
 

@@ -151,10 +151,14 @@ fn move_aside(out: &Path, key: &str) -> std::result::Result<PathBuf, String> {
 }
 
 /// The metrics of a complete, intact stage in the store, if there is one. A stage whose files
-/// do not match its manifest is never used: it is moved aside, `report` gets one line naming the
-/// stage key and the file, and `None` makes the caller compute the stage again. The caller holds
-/// the stage's lock.
-pub(super) fn cached_metrics(out: &Path, key: &str, report: impl Fn(&str)) -> Option<Metrics> {
+/// do not match its manifest is never used: it is moved aside, `damaged` is told what was wrong
+/// (naming the file) and where the folder went, and `None` makes the caller compute the stage
+/// again. The caller holds the stage's lock.
+pub(super) fn cached_metrics(
+    out: &Path,
+    key: &str,
+    damaged: impl Fn(&str, &str),
+) -> Option<Metrics> {
     let dir = stage_dir(out, key);
     if !dir.is_dir() {
         return None;
@@ -173,9 +177,7 @@ pub(super) fn cached_metrics(out: &Path, key: &str, report: impl Fn(&str)) -> Op
         Ok(path) => format!("moved aside to {}", path.display()),
         Err(e) => e,
     };
-    report(&format!(
-        "stage {key} is damaged, not used: {damage}; {whereto}; computing it again"
-    ));
+    damaged(&damage, &whereto);
     None
 }
 

@@ -5,7 +5,6 @@
 //! `test_accuracy`, `test_macro_f1`, `test_span_f1` for tagging), so its rows line up with the
 //! model's in runs.csv.
 
-use super::inputs::label_names;
 use super::inputs::record_filter;
 use super::{Metrics, StageContext};
 use crate::baseline::{BowTask, fit_and_score};
@@ -27,12 +26,9 @@ pub fn fit_baseline(task: DownstreamTask, d: &NamedData, ctx: &StageContext) -> 
     let mut metrics = Metrics::new();
     let (ds, report) = data::load_dataset(dc, Path::new(""))?;
     record_filter(&mut metrics, &d.name, &report);
-    let labels = label_names(task, &ds)?;
-    let bow_task = match task {
-        DownstreamTask::Classify => BowTask::Classify,
-        DownstreamTask::Pair => BowTask::Pair,
-        DownstreamTask::Tag => BowTask::Tag,
-        DownstreamTask::Span => bail!("the bag-of-words baseline has no span task"),
+    let labels = task.label_names(&ds)?;
+    let Some(bow_task) = task.baseline() else {
+        bail!("the bag-of-words baseline has no {} task", task.name())
     };
     let started = std::time::Instant::now();
     let m = fit_and_score(&ds.train, &ds.dev, &ds.test, bow_task, &labels)

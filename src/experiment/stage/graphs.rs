@@ -5,14 +5,14 @@
 
 use super::vectors::STATIC_WORD;
 use crate::config::{
-    DownstreamConfig, DownstreamTask, EmbeddingsConfig, EncoderConfig, Layers, LongInputs,
-    PretrainConfig, PretrainTask, Transfer,
+    DownstreamConfig, EmbeddingsConfig, EncoderConfig, Layers, LongInputs, PretrainConfig,
+    PretrainTask, Transfer, WordEmbedding,
 };
 use crate::data::MlmConfig;
 use crate::experiment::convert::encoder_spec;
 use crate::experiment::imports::imported_spec;
 use crate::graph::DType;
-use crate::model::{self, EncoderSpec, Head, Mode, Pooling, TaskGraph};
+use crate::model::{self, EncoderSpec, Head, Mode, PretrainHead, TaskGraph, TaskHead};
 use anyhow::{Result, bail};
 use std::path::{Path, PathBuf};
 
@@ -51,6 +51,26 @@ pub struct Upstream<'a> {
     pub static_vectors: bool,
 }
 
+impl<'a> Upstream<'a> {
+    /// What upstream stages tell a stage's graphs: the vocabulary, the stage it starts from, a
+    /// dataset's label count, and whether word vectors fill the word table and stay fixed
+    /// (`word = "static"` and a vectors stage to fill it).
+    pub fn new(
+        vocab: usize,
+        previous: Option<&'a Path>,
+        classes: Option<usize>,
+        embeddings: &EmbeddingsConfig,
+        has_vectors: bool,
+    ) -> Upstream<'a> {
+        Upstream {
+            vocab,
+            previous,
+            classes,
+            static_vectors: has_vectors && embeddings.word == WordEmbedding::Static,
+        }
+    }
+}
+
 /// The shape of a pretraining stage's graphs.
 pub fn pretrain_shape(
     p: &PretrainConfig,
@@ -71,26 +91,21 @@ pub fn pretrain_shape(
         ..spec
     };
     let head = match p.task {
-        PretrainTask::Mlm => Head::Mlm {
+        PretrainTask::Mlm => PretrainHead::Mlm {
             n_masked: MlmConfig {
                 prob: p.mask_prob,
                 ..Default::default()
             }
             .max_predictions_for(p.batch_size, seq),
         },
-        PretrainTask::Clm => Head::Clm,
-        PretrainTask::Nsp | PretrainTask::Sop => Head::Classify {
-            classes: 2,
-            pooling: Pooling::Cls,
-            windows: None,
-        },
-        PretrainTask::Classify => Head::Classify {
+        PretrainTask::Clm => PretrainHead::Clm,
+        PretrainTask::Nsp | PretrainTask::Sop => PretrainHead::Sequence { classes: 2 },
+        PretrainTask::Classify => PretrainHead::Sequence {
             classes: up.classes.unwrap_or(0),
-            pooling: Pooling::Cls,
-            windows: None,
         },
         PretrainTask::Import => bail!("an import stage trains no graph"),
     };
+    let head = Head::Pretrain(head);
     Ok(GraphShape {
         spec,
         head,
@@ -137,15 +152,8 @@ pub fn downstream_shape(
         .unwrap_or_else(|| encoder_spec(enc, emb, up.vocab, causal));
     let spec = EncoderSpec { dropout, ..spec };
     let classes = up.classes.unwrap_or(0);
-    let head = match d.task {
-        DownstreamTask::Tag => Head::Tag { classes },
-        DownstreamTask::Span => Head::Span,
-        DownstreamTask::Classify | DownstreamTask::Pair => Head::Classify {
-            classes,
-            pooling: d.pooling.into(),
-            windows: (d.long_inputs() == LongInputs::Windows).then(|| d.window_pool.into()),
-        },
-    };
+    let windows = (d.long_inputs() == LongInputs::Windows).then(|| d.window_pool.into());
+    let head = Head::Task(d.task.head(classes, d.pooling.into(), windows));
     let layers = match d.layers {
         Layers::All => spec.depth,
         Layers::First(k) => k,
@@ -191,22 +199,51 @@ pub fn downstream_shape(
     Ok((shape, Protocol { transfer, layers }))
 }
 
+/// What a graph of a stage is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// The whole model's training step: loss and the gradients.
+    TrainStep,
+    /// The whole model's evaluation: loss and logits, no dropout.
+    Eval,
+    /// Feature extraction: the encoder alone (and `probe_layers`' layers), run once per example.
+    Features,
+    /// The head alone on extracted features: its training step.
+    HeadTrainStep,
+    /// The head alone on extracted features: its evaluation.
+    HeadEval,
+    /// Every probed layer's features, for CKA between the starting and the trained encoder.
+    LayerFeatures,
+}
+
+impl Role {
+    /// The role's name in graph file names (`<stem>.<role>.onnx`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::TrainStep => "train_step",
+            Role::Eval => "eval",
+            Role::Features => "features",
+            Role::HeadTrainStep => "head_train_step",
+            Role::HeadEval => "head_eval",
+            Role::LayerFeatures => "layer_features",
+        }
+    }
+}
+
 /// A stage's graphs by role: `train_step` and `eval` (task graphs), or under feature
 /// extraction `features` (encoder only), `head_train_step` and `head_eval` (the linear head on
 /// the features).
 pub struct StageGraphs {
-    pub graphs: Vec<(&'static str, TaskGraph)>,
+    pub graphs: Vec<(Role, TaskGraph)>,
 }
 
 impl StageGraphs {
-    /// The graph of `role`; a missing role is a bug in the caller.
-    pub fn take(&mut self, role: &str) -> TaskGraph {
-        let i = self
-            .graphs
-            .iter()
-            .position(|(r, _)| *r == role)
-            .unwrap_or_else(|| panic!("stage has no {role} graph"));
-        self.graphs.remove(i).1
+    /// The graph of `role`, taken out; an error names a role this stage did not build.
+    pub fn take(&mut self, role: Role) -> Result<TaskGraph> {
+        let Some(i) = self.graphs.iter().position(|(r, _)| *r == role) else {
+            bail!("this stage built no {} graph", role.name());
+        };
+        Ok(self.graphs.remove(i).1)
     }
 }
 
@@ -217,29 +254,31 @@ pub fn stage_graphs(s: &GraphShape) -> Result<StageGraphs> {
     };
     let seed = s.seed as i64;
     let mut graphs = Vec::new();
+    let task_head = match s.head {
+        Head::Task(h) => Some(h),
+        Head::Pretrain(_) => None,
+    };
+    let pooling = task_head.and_then(TaskHead::pooling);
     if s.features_only || s.probe_first {
+        let Some(head) = task_head else {
+            bail!("feature extraction needs a downstream head")
+        };
         let head_train = Mode::Train {
             frozen_prefixes: vec![],
         };
         let (d, p) = (s.spec.d_model, s.spec.dropout);
         let (b, t) = (s.batch, s.seq);
-        let head = |mode: &Mode| -> Result<TaskGraph> {
-            Ok(match s.head {
-                Head::Tag { classes } => {
-                    model::head_graph(d, classes, b * t, p, mode, DType::F32, seed)?
-                }
-                Head::Classify { classes, .. } => {
-                    model::head_graph(d, classes, b, p, mode, DType::F32, seed)?
-                }
-                Head::Span => model::span_head_graph(d, b, t, p, mode, DType::F32, seed)?,
-                Head::Mlm { .. } | Head::Clm => {
-                    bail!("feature extraction needs a downstream head")
-                }
-            })
-        };
-        let pooling = match s.head {
-            Head::Classify { pooling, .. } => Some(pooling),
-            Head::Tag { .. } | Head::Span | Head::Mlm { .. } | Head::Clm => None,
+        let head_graph = |mode: &Mode| -> Result<TaskGraph> {
+            Ok(model::task_head_graph(
+                head,
+                d,
+                b,
+                t,
+                p,
+                mode,
+                DType::F32,
+                seed,
+            )?)
         };
         let features = if s.features_only && !s.probe_layers.is_empty() {
             model::layer_features_graph(&s.spec, b, t, pooling, &s.probe_layers, DType::F32)?
@@ -247,18 +286,14 @@ pub fn stage_graphs(s: &GraphShape) -> Result<StageGraphs> {
             model::features_graph(&s.spec, b, t, pooling, DType::F32)?
         };
         graphs.extend([
-            ("features", features),
-            ("head_train_step", head(&head_train)?),
-            ("head_eval", head(&Mode::Eval)?),
+            (Role::Features, features),
+            (Role::HeadTrainStep, head_graph(&head_train)?),
+            (Role::HeadEval, head_graph(&Mode::Eval)?),
         ]);
     }
     if !s.features_only && !s.probe_layers.is_empty() {
-        let pooling = match s.head {
-            Head::Classify { pooling, .. } => Some(pooling),
-            Head::Tag { .. } | Head::Span | Head::Mlm { .. } | Head::Clm => None,
-        };
         graphs.push((
-            "layer_features",
+            Role::LayerFeatures,
             model::layer_features_graph(
                 &s.spec,
                 s.batch,
@@ -272,11 +307,11 @@ pub fn stage_graphs(s: &GraphShape) -> Result<StageGraphs> {
     if !s.features_only {
         graphs.extend([
             (
-                "train_step",
+                Role::TrainStep,
                 model::task_graph(&s.spec, s.head, s.batch, s.seq, &train, DType::F32, seed)?,
             ),
             (
-                "eval",
+                Role::Eval,
                 model::task_graph(
                     &s.spec,
                     s.head,
@@ -302,7 +337,7 @@ pub fn write_graphs(graphs: &StageGraphs, stem: &str, out: &Path) -> Result<Vec<
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let mut files = Vec::new();
     for (role, tg) in &graphs.graphs {
-        let path = out.join(format!("{stem}.{role}.onnx"));
+        let path = out.join(format!("{stem}.{}.onnx", role.name()));
         std::fs::write(&path, crate::graph::to_onnx_bytes(&tg.graph)?)
             .with_context(|| format!("writing {}", path.display()))?;
         files.push(path);

@@ -5,8 +5,9 @@ use crate::config::DownstreamTask;
 use crate::data::{self, Dataset, Item, Labels, Tok};
 use crate::experiment::plan::{DataSource, NamedData};
 use crate::graph::Tensor;
+use crate::model::Input;
 use crate::train::StepInputs;
-use anyhow::{Result, bail};
+use anyhow::Result;
 use std::path::Path;
 
 use super::Metrics;
@@ -112,46 +113,25 @@ pub fn hold_out<T>(items: Vec<T>) -> (Vec<T>, Vec<T>) {
 /// Converts a data batch into the graph's named inputs (`token_type_ids` only with segments).
 pub fn feeds_of(batch: data::Batch, segments: bool) -> StepInputs {
     let (b, t) = (batch.batch_size, batch.seq_len);
-    let mut f = vec![
+    let mut f = StepInputs::from_iter([
+        (Input::InputIds, Tensor::i64(vec![b, t], batch.input_ids)),
         (
-            "input_ids".to_string(),
-            Tensor::i64(vec![b, t], batch.input_ids),
-        ),
-        (
-            "attention_mask".to_string(),
+            Input::AttentionMask,
             Tensor::i64(vec![b, t], batch.attention_mask),
         ),
-    ];
+    ]);
     if segments {
-        f.push((
-            "token_type_ids".to_string(),
+        f.set(
+            Input::TokenTypeIds,
             Tensor::i64(vec![b, t], batch.token_type_ids),
-        ));
+        );
     }
     match batch.labels {
-        Labels::Class(l) => f.push(("labels".to_string(), Tensor::i64(vec![b], l))),
-        Labels::Tokens(l) => f.push(("labels".to_string(), Tensor::i64(vec![b * t], l))),
+        Labels::Class(l) => f.set(Input::Labels, Tensor::i64(vec![b], l)),
+        Labels::Tokens(l) => f.set(Input::Labels, Tensor::i64(vec![b * t], l)),
         Labels::None => {}
     }
     f
-}
-
-/// The label names of a downstream task on a dataset: its tags for tagging, its labels otherwise.
-pub fn label_names(task: DownstreamTask, ds: &Dataset) -> Result<Vec<String>> {
-    Ok(match task {
-        DownstreamTask::Tag => {
-            ds.check_tagging("downstream data")?;
-            ds.tag_labels()
-        }
-        DownstreamTask::Pair => {
-            if ds.train.iter().any(|e| e.text_pair.is_none()) {
-                bail!("a pair task needs a text_pair column");
-            }
-            ds.labels.clone()
-        }
-        DownstreamTask::Classify => ds.labels.clone(),
-        DownstreamTask::Span => bail!("a span task has no labels (its answers are spans)"),
-    })
 }
 
 /// Tokenized train, dev and test items, and the label names.
@@ -160,14 +140,8 @@ pub(super) fn prepare(
     ds: &Dataset,
     tok: &Tok,
 ) -> Result<([Vec<Item>; 3], Vec<String>)> {
-    let labels = label_names(task, ds)?;
-    let split = |xs: &[data::Example]| -> Result<Vec<Item>> {
-        Ok(match task {
-            DownstreamTask::Tag => data::tag_items(xs, tok, &labels)?,
-            DownstreamTask::Pair | DownstreamTask::Classify => data::class_items(xs, tok, &labels)?,
-            DownstreamTask::Span => bail!("span examples are windowed, not itemized"),
-        })
-    };
+    let labels = task.label_names(ds)?;
+    let split = |xs: &[data::Example]| task.items(xs, tok, &labels);
     Ok((
         [split(&ds.train)?, split(&ds.dev)?, split(&ds.test)?],
         labels,

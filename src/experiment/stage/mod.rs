@@ -1,32 +1,29 @@
 //! Stages: the units of work a plan is made of, one file per kind (tokenizer, static word
-//! vectors, pretraining, downstream (its per-layer probes and CKA in `layer_probe`, `layer_cka`), bag-of-words baseline) over one [`StageContext`]. Each computes into a folder the
+//! vectors, pretraining, bag-of-words baseline; the downstream stage is a folder of its own)
+//! over one [`StageContext`], computed through [`compute_stage`]. Each computes into a folder the
 //! runner renames into place when it completes, and returns its metrics. The graphs a stage
 //! trains are built by [`graphs::stage_graphs`], which `embedlab graph` calls too.
 mod baseline;
+mod compute;
 mod context;
 mod downstream;
 pub mod files;
 mod graphs;
 mod inputs;
-mod layer_cka;
-mod layer_probe;
-mod long;
-mod prepared;
 mod pretrain;
 mod saved;
-pub mod span;
 mod tokenizer;
 mod transfer;
 mod vectors;
 mod written;
 
 pub use baseline::BASELINE_FILE;
-pub use context::{Metrics, StageContext, compute_stage, pretrained_is_causal, thread_count};
+pub use compute::{compute_stage, pretrained_is_causal};
+pub use context::{Metrics, StageContext, thread_count};
 pub use graphs::{
-    DUMP_GRAPHS_ENV, GraphShape, Protocol, StageGraphs, Upstream, downstream_shape, pretrain_shape,
-    stage_graphs,
+    DUMP_GRAPHS_ENV, GraphShape, Protocol, Role, StageGraphs, Upstream, downstream_shape,
+    pretrain_shape, stage_graphs,
 };
-pub use inputs::label_names;
 pub use saved::{SavedHead, read_saved_head, save_downstream_model};
 pub use tokenizer::fit_tokenizer;
 pub use transfer::{initial_params, transferred};

@@ -2,18 +2,19 @@
 //! dataset (classify), or imported; writes `params.safetensors` (encoder and embeddings only,
 //! the head is dropped).
 
-use super::graphs::{GraphShape, Upstream, dump_if_asked, pretrain_shape, stage_graphs};
+use super::graphs::{GraphShape, Role, Upstream, dump_if_asked, pretrain_shape, stage_graphs};
 use super::inputs::{documents_of, feeds_of, hold_out, record_filter, texts_of};
 use super::transfer::only_encoder;
 use super::vectors::STATIC_WORD;
 use super::{Metrics, StageContext, files};
-use crate::config::{EmbeddingsConfig, EncoderConfig, PretrainConfig, PretrainTask, WordEmbedding};
+use crate::config::{EmbeddingsConfig, EncoderConfig, PretrainConfig, PretrainTask};
 use crate::data::{self, BatchConfig, Batcher, Item, Labels, MlmConfig, Tok, derive_seed};
 use crate::experiment::convert::optim_spec;
 use crate::experiment::imports;
 use crate::experiment::plan::{DataSource, NamedData};
 use crate::graph::Tensor;
-use crate::model::Head;
+use crate::model::Input;
+use crate::model::{Head, PretrainHead};
 use crate::runtime;
 use crate::train::{self, StepInputs, StepLoop, Trainer};
 use anyhow::{Result, bail};
@@ -123,12 +124,13 @@ pub fn pretrain(s: &PretrainStage, ctx: &StageContext) -> Result<Metrics> {
     if ex.train.is_empty() {
         bail!("'{}' has no text left to pretrain on", s.data.name);
     }
-    let up = Upstream {
-        vocab: tok.vocab_size(),
-        previous: s.previous,
-        classes: ex.classes,
-        static_vectors: ctx.vectors.is_some() && s.embeddings.word == WordEmbedding::Static,
-    };
+    let up = Upstream::new(
+        tok.vocab_size(),
+        s.previous,
+        ex.classes,
+        s.embeddings,
+        ctx.vectors.is_some(),
+    );
     let shape = pretrain_shape(p, s.encoder, s.embeddings, &up, s.seed)?;
     // Held out for the pretraining metrics on unseen text: the dataset's dev split for
     // `classify`, else every 50th example (at most 1,000), with its document starts.
@@ -147,7 +149,7 @@ pub fn pretrain(s: &PretrainStage, ctx: &StageContext) -> Result<Metrics> {
     };
     let mut graphs = stage_graphs(&shape)?;
     dump_if_asked(&graphs, ctx.stem)?;
-    let (train_g, eval_g) = (graphs.take("train_step"), graphs.take("eval"));
+    let (train_g, eval_g) = (graphs.take(Role::TrainStep)?, graphs.take(Role::Eval)?);
     let mut params = train::init_params(&train_g.params, s.seed)?;
     if let Some(v) = ctx.vectors {
         params.set(STATIC_WORD, v)?;
@@ -220,7 +222,7 @@ pub fn pretrain(s: &PretrainStage, ctx: &StageContext) -> Result<Metrics> {
         metrics.insert("pretrain_dev_loss".into(), loss);
         // Masked-token accuracy (mlm), next-token accuracy (clm), or the pair/class accuracy.
         metrics.insert("pretrain_dev_accuracy".into(), acc);
-        if shape.head == Head::Clm {
+        if shape.head == Head::Pretrain(PretrainHead::Clm) {
             metrics.insert("pretrain_perplexity".into(), loss.exp());
         }
     }
@@ -250,8 +252,11 @@ fn feeds(
         (true, None) => bail!("a masked-packing graph needs its rows' document starts"),
         (false, _) => None,
     };
-    let mut f = match shape.head {
-        Head::Mlm { n_masked } => {
+    let Head::Pretrain(head) = shape.head else {
+        bail!("a pretraining stage has a pretraining head")
+    };
+    let mut f = match head {
+        PretrainHead::Mlm { n_masked } => {
             let mlm = MlmConfig {
                 prob: p.mask_prob,
                 max_predictions: Some(n_masked),
@@ -266,37 +271,36 @@ fn feeds(
                 },
                 segments,
             );
-            f.push((
-                "mlm_positions".to_string(),
+            f.set(
+                Input::MlmPositions,
                 Tensor::i64(vec![n_masked], masked.masked_positions),
-            ));
-            f.push((
-                "mlm_labels".to_string(),
+            );
+            f.set(
+                Input::MlmLabels,
                 Tensor::i64(vec![n_masked], masked.masked_labels),
-            ));
+            );
             f
         }
-        Head::Clm => {
+        PretrainHead::Clm => {
             let mut labels = data::causal_lm_labels(&batch);
             if let Some((_, starts)) = &masked {
                 data::within_pieces(&mut labels, &batch, starts);
             }
             let mut f = feeds_of(batch, segments);
-            f.push(("labels".to_string(), Tensor::i64(vec![b * t], labels)));
+            f.set(Input::Labels, Tensor::i64(vec![b * t], labels));
             f
         }
-        Head::Classify { .. } | Head::Tag { .. } => feeds_of(batch, segments),
-        Head::Span => bail!("a pretraining stage has no span head"),
+        PretrainHead::Sequence { .. } => feeds_of(batch, segments),
     };
     if let Some((inputs, _)) = masked {
-        f.push((
-            "position_ids".to_string(),
+        f.set(
+            Input::PositionIds,
             Tensor::i64(vec![b, t], inputs.position_ids),
-        ));
-        f.push((
-            "document_mask".to_string(),
+        );
+        f.set(
+            Input::DocumentMask,
             Tensor::i64(vec![b, t, t], inputs.document_mask),
-        ));
+        );
     }
     Ok(f)
 }

@@ -5,9 +5,8 @@
 //! quick); the label set is read from the dataset.
 
 use super::graphs::{Upstream, downstream_shape, pretrain_shape, stage_graphs, write_graphs};
-use super::inputs::label_names;
 use super::{files, pretrained_is_causal, tokenizer};
-use crate::config::{DownstreamTask, PretrainConfig, PretrainTask, WordEmbedding};
+use crate::config::{PretrainConfig, PretrainTask};
 use crate::data::{self, Tok};
 use crate::experiment::imports;
 use crate::experiment::plan::{DataSource, NamedData, Plan, StageConfig, StageKind, StagePlan};
@@ -77,12 +76,14 @@ impl Resolver<'_> {
                     _ => None,
                 };
                 let previous = self.import_of(previous.as_deref())?;
-                let up = Upstream {
-                    vocab: self.vocab(tokenizer)?,
-                    previous: previous.as_deref(),
+                // A plan with static word vectors always has their stage.
+                let up = Upstream::new(
+                    self.vocab(tokenizer)?,
+                    previous.as_deref(),
                     classes,
-                    static_vectors: embeddings.word == WordEmbedding::Static,
-                };
+                    embeddings,
+                    true,
+                );
                 stage_graphs(&pretrain_shape(pretrain, encoder, embeddings, &up, *seed)?)?
             }
             StageConfig::Downstream {
@@ -97,11 +98,13 @@ impl Resolver<'_> {
                 let DataSource::Dataset(dc) = &data.source else {
                     bail!("downstream data '{}' must be a dataset", data.name)
                 };
-                // A span head has two outputs per token and no labels to read.
-                let classes = if downstream.task == DownstreamTask::Span {
-                    2
-                } else {
-                    label_names(downstream.task, &data::load_dataset(dc, Path::new(""))?.0)?.len()
+                // A span head's outputs are fixed; it has no labels to read.
+                let classes = match downstream.task.fixed_outputs() {
+                    Some(outputs) => outputs.len(),
+                    None => downstream
+                        .task
+                        .label_names(&data::load_dataset(dc, Path::new(""))?.0)?
+                        .len(),
                 };
                 // Only whether a stage was pretrained and what it imported shape the graphs.
                 let previous = match pretrained.as_deref() {
@@ -111,12 +114,13 @@ impl Resolver<'_> {
                             .unwrap_or_else(|| self.stages.join(k)),
                     ),
                 };
-                let up = Upstream {
-                    vocab: self.vocab(tokenizer)?,
-                    previous: previous.as_deref(),
-                    classes: Some(classes),
-                    static_vectors: embeddings.word == WordEmbedding::Static,
-                };
+                let up = Upstream::new(
+                    self.vocab(tokenizer)?,
+                    previous.as_deref(),
+                    Some(classes),
+                    embeddings,
+                    true,
+                );
                 let causal = pretrained_is_causal(self.plan, pretrained.as_deref());
                 let (shape, _) =
                     downstream_shape(downstream, encoder, embeddings, &up, causal, *seed)?;

@@ -1,6 +1,6 @@
 //! The engine end to end: a tiny model overfits a tiny dataset, and training is deterministic.
 use embedlab::graph::{DType, Tensor};
-use embedlab::model::{self, EncoderSpec, Head, Mode, Pooling};
+use embedlab::model::{self, EncoderSpec, Head, Input, Mode, Pooling, TaskHead};
 use embedlab::runtime::SessionOptions;
 use embedlab::train::{LrScales, OptimSpec, StepInputs, Trainer, init_params};
 
@@ -18,14 +18,14 @@ fn tiny_batch() -> StepInputs {
             mask.push(if j < t - (i % 3) { 1 } else { 0 });
         }
     }
-    vec![
-        ("input_ids".into(), Tensor::i64(vec![b, t], ids)),
-        ("attention_mask".into(), Tensor::i64(vec![b, t], mask)),
+    StepInputs::from_iter([
+        (Input::InputIds, Tensor::i64(vec![b, t], ids)),
+        (Input::AttentionMask, Tensor::i64(vec![b, t], mask)),
         (
-            "labels".into(),
+            Input::Labels,
             Tensor::i64(vec![b], (0..b as i64).map(|i| i % 3).collect()),
         ),
-    ]
+    ])
 }
 
 fn trainer(dropout: f64, seed: u64) -> Trainer {
@@ -39,11 +39,11 @@ fn trainer_with(dropout: f64, seed: u64, opt: OptimSpec) -> Trainer {
     spec.segment = false;
     spec.max_len = 6;
     spec.dropout = dropout;
-    let head = Head::Classify {
+    let head = Head::Task(TaskHead::Classify {
         classes: 3,
         pooling: Pooling::Cls,
         windows: None,
-    };
+    });
     let train = model::task_graph(
         &spec,
         head,

@@ -2,7 +2,7 @@
 //! 0 exactly from the pretrained checkpoint and draws layer 1 (and the head) afresh.
 use embedlab::experiment::stage::initial_params;
 use embedlab::graph::DType;
-use embedlab::model::{self, EncoderSpec, Head, Mode, Pooling};
+use embedlab::model::{self, EncoderSpec, Head, Mode, Pooling, TaskHead};
 use embedlab::runtime::{self, Metadata};
 use embedlab::train::init_params;
 
@@ -11,11 +11,11 @@ fn first_layer_is_transferred_second_is_reinitialised() {
     let spec = EncoderSpec::tiny(30);
     let tg = model::task_graph(
         &spec,
-        Head::Classify {
+        Head::Task(TaskHead::Classify {
             classes: 3,
             pooling: Pooling::Cls,
             windows: None,
-        },
+        }),
         2,
         8,
         &Mode::Eval,

@@ -208,11 +208,11 @@ fn training_and_f64_graphs_stay_unfused() {
     );
     let tg = model::task_graph(
         &s,
-        model::Head::Classify {
+        model::Head::Task(model::TaskHead::Classify {
             classes: 3,
             pooling: model::Pooling::Mean,
             windows: None,
-        },
+        }),
         2,
         4,
         &model::Mode::Train {

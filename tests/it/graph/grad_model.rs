@@ -5,7 +5,9 @@
 use super::exec::Exec;
 use super::fd::F64_FD;
 use embedlab::graph::{self, DType, Tensor};
-use embedlab::model::{self, EncoderSpec, Head, Mode, NormPlacement, Pooling};
+use embedlab::model::{
+    self, EncoderSpec, Head, Mode, NormPlacement, Pooling, PretrainHead, TaskHead,
+};
 
 fn batch(head: Head, spec: &EncoderSpec) -> Vec<(String, Tensor)> {
     let (b, t) = (2, 5);
@@ -29,7 +31,7 @@ fn batch(head: Head, spec: &EncoderSpec) -> Vec<(String, Tensor)> {
         // Row 0 packs two documents, [CLS] 5 7 | [SEP] 9 (pieces at 0 and 3: positions restart,
         // attention stays within a piece); row 1 is one document with padding.
         feeds.push((
-            "position_ids".into(),
+            model::Input::PositionIds.name().into(),
             Tensor::i64(vec![b, t], vec![0, 1, 2, 0, 1, 0, 1, 2, 3, 4]),
         ));
         let piece = [[0, 0, 0, 1, 1], [0, 0, 0, 0, 0]];
@@ -38,25 +40,29 @@ fn batch(head: Head, spec: &EncoderSpec) -> Vec<(String, Tensor)> {
                 (0..t).flat_map(move |i| (0..t).map(move |j| (piece[r][i] == piece[r][j]) as i64))
             })
             .collect();
-        feeds.push(("document_mask".into(), Tensor::i64(vec![b, t, t], mask)));
+        feeds.push((
+            model::Input::DocumentMask.name().into(),
+            Tensor::i64(vec![b, t, t], mask),
+        ));
     }
     match head {
-        Head::Mlm { .. } => {
+        Head::Pretrain(PretrainHead::Mlm { .. }) => {
             feeds.push(("mlm_positions".into(), Tensor::i64(vec![3], vec![1, 4, 6])));
             feeds.push((
                 "mlm_labels".into(),
                 Tensor::i64(vec![3], vec![8, 10, model::IGNORE_INDEX]),
             ));
         }
-        Head::Classify { windows: None, .. } => {
+        Head::Task(TaskHead::Classify { windows: None, .. })
+        | Head::Pretrain(PretrainHead::Sequence { .. }) => {
             feeds.push(("labels".into(), Tensor::i64(vec![b], vec![2, 0])))
         }
-        Head::Classify {
+        Head::Task(TaskHead::Classify {
             windows: Some(_), ..
-        } => {
+        }) => {
             // Both rows are windows of example 0; row 1 of the mask is no example (ignored).
             feeds.push((
-                model::WINDOW_MASK.into(),
+                model::Input::WindowMask.name().into(),
                 Tensor::f64(vec![b, b], vec![1.0, 1.0, 1.0, 0.0]),
             ));
             feeds.push((
@@ -64,7 +70,7 @@ fn batch(head: Head, spec: &EncoderSpec) -> Vec<(String, Tensor)> {
                 Tensor::i64(vec![b], vec![2, model::IGNORE_INDEX]),
             ));
         }
-        Head::Span => {
+        Head::Task(TaskHead::Span) => {
             // Row 0 may answer at [CLS] and its context tokens 3, 4; row 1 at [CLS] and 3.
             feeds.push((
                 "span_mask".into(),
@@ -72,7 +78,7 @@ fn batch(head: Head, spec: &EncoderSpec) -> Vec<(String, Tensor)> {
             ));
             feeds.push(("labels".into(), Tensor::i64(vec![2 * b], vec![3, 4, 0, 3])));
         }
-        Head::Tag { .. } | Head::Clm => feeds.push((
+        Head::Task(TaskHead::Tag { .. }) | Head::Pretrain(PretrainHead::Clm) => feeds.push((
             "labels".into(),
             Tensor::i64(vec![b * t], vec![1, 0, 2, -100, 1, 0, 1, 2, -100, -100]),
         )),
@@ -165,7 +171,7 @@ fn check(spec: &EncoderSpec, head: Head) {
         // Under the span head, a shift shared by every position (the head's bias, the last
         // LayerNorm's bias) moves all of a row's start (end) logits alike, which a softmax over
         // positions ignores: their gradient is zero by construction.
-        let shared_shift = head == Head::Span
+        let shared_shift = head == Head::Task(TaskHead::Span)
             && (name == "head.span.bias"
                 || name == format!("encoder.layer{}.ffn_norm.bias", spec.depth - 1));
         if !name.ends_with("embeddings.word")
@@ -187,11 +193,11 @@ fn encoder_with_classifier_matches_finite_differences() {
     spec.dropout = 0.0;
     check(
         &spec,
-        Head::Classify {
+        Head::Task(TaskHead::Classify {
             classes: 3,
             pooling: Pooling::Mean,
             windows: None,
-        },
+        }),
     );
 }
 
@@ -205,11 +211,11 @@ fn windows_pooled_by_mean_and_max_match_finite_differences() {
     for pool in [model::WindowPool::Mean, model::WindowPool::Max] {
         check(
             &spec,
-            Head::Classify {
+            Head::Task(TaskHead::Classify {
                 classes: 3,
                 pooling: Pooling::Cls,
                 windows: Some(pool),
-            },
+            }),
         );
     }
 }
@@ -221,7 +227,7 @@ fn encoder_with_tied_mlm_head_matches_finite_differences() {
     spec.ffn = 12;
     spec.max_len = 6;
     spec.dropout = 0.0;
-    check(&spec, Head::Mlm { n_masked: 3 });
+    check(&spec, Head::Pretrain(PretrainHead::Mlm { n_masked: 3 }));
 }
 
 #[test]
@@ -234,7 +240,7 @@ fn pre_ln_causal_tagger_matches_finite_differences() {
     spec.norm = NormPlacement::Pre;
     spec.causal = true;
     spec.segment = false;
-    check(&spec, Head::Tag { classes: 3 });
+    check(&spec, Head::Task(TaskHead::Tag { classes: 3 }));
 }
 
 #[test]
@@ -244,7 +250,7 @@ fn encoder_with_span_head_matches_finite_differences() {
     spec.ffn = 12;
     spec.max_len = 5;
     spec.dropout = 0.0;
-    check(&spec, Head::Span);
+    check(&spec, Head::Task(TaskHead::Span));
 }
 
 /// Masked packing (`pack = "masked"`): positions gathered by `position_ids`, attention biased
@@ -257,9 +263,9 @@ fn masked_packing_matches_finite_differences() {
     spec.max_len = 6;
     spec.dropout = 0.0;
     spec.masked_packing = true;
-    check(&spec, Head::Mlm { n_masked: 3 });
+    check(&spec, Head::Pretrain(PretrainHead::Mlm { n_masked: 3 }));
     spec.causal = true;
     spec.segment = false;
     spec.position = model::PositionEmbedding::Sinusoidal;
-    check(&spec, Head::Clm);
+    check(&spec, Head::Pretrain(PretrainHead::Clm));
 }

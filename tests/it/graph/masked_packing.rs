@@ -8,7 +8,7 @@
 use super::exec::Exec;
 use embedlab::data::{self, BatchConfig, Batcher};
 use embedlab::graph::{self, DType, Tensor};
-use embedlab::model::{self, EncoderSpec};
+use embedlab::model::{self, EncoderSpec, Input};
 
 const T: usize = 16;
 
@@ -32,17 +32,17 @@ fn features(spec: &EncoderSpec, docs: &[Vec<u32>]) -> (Vec<f64>, Vec<usize>) {
             Tensor::i64(vec![1, T], batch.input_ids),
         ),
         (
-            "attention_mask".to_string(),
+            Input::AttentionMask.name().to_string(),
             Tensor::i64(vec![1, T], batch.attention_mask),
         ),
     ];
     if spec.masked_packing {
         feeds.push((
-            "position_ids".into(),
+            Input::PositionIds.name().into(),
             Tensor::i64(vec![1, T], masked.position_ids),
         ));
         feeds.push((
-            "document_mask".into(),
+            Input::DocumentMask.name().into(),
             Tensor::i64(vec![1, T, T], masked.document_mask),
         ));
     }

@@ -2,7 +2,7 @@
 //! package is installed, as CI does) `onnx.checker.check_model(full_check=True)` accepts them.
 use crate::external::skip_or_fail;
 use embedlab::graph::{self, DType};
-use embedlab::model::{self, EncoderSpec, Head, Mode, Pooling};
+use embedlab::model::{self, EncoderSpec, Head, Mode, Pooling, PretrainHead, TaskHead};
 use embedlab::runtime::{Session, SessionOptions};
 use std::process::Command;
 
@@ -26,7 +26,7 @@ fn exported_graphs_load_in_onnx_runtime_and_pass_the_onnx_checker() {
             "mlm_train_step",
             model::task_graph(
                 &spec,
-                Head::Mlm { n_masked: 4 },
+                Head::Pretrain(PretrainHead::Mlm { n_masked: 4 }),
                 2,
                 8,
                 &train,
@@ -39,11 +39,11 @@ fn exported_graphs_load_in_onnx_runtime_and_pass_the_onnx_checker() {
             "classify_eval",
             model::task_graph(
                 &spec,
-                Head::Classify {
+                Head::Task(TaskHead::Classify {
                     classes: 3,
                     pooling: Pooling::Mean,
                     windows: None,
-                },
+                }),
                 2,
                 8,
                 &Mode::Eval,
@@ -54,8 +54,16 @@ fn exported_graphs_load_in_onnx_runtime_and_pass_the_onnx_checker() {
         ),
         (
             "tag_train_step_f64",
-            model::task_graph(&spec, Head::Tag { classes: 3 }, 2, 8, &train, DType::F64, 1)
-                .unwrap(),
+            model::task_graph(
+                &spec,
+                Head::Task(TaskHead::Tag { classes: 3 }),
+                2,
+                8,
+                &train,
+                DType::F64,
+                1,
+            )
+            .unwrap(),
         ),
         (
             "encode",

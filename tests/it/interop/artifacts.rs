@@ -6,7 +6,7 @@
 //! on a tagging run tags whose span F1 is runs.csv's test_span_f1.
 //!
 //! The tiny grid: c001 scratch, c002 frozen (feature extraction), c003 finetune; seeds 1 and 2.
-use embedlab::model::{Head, Mode, Pooling};
+use embedlab::model::{Head, Mode, Pooling, TaskHead};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -210,11 +210,11 @@ fn embedlab_logits(
     let b = rows.len();
     let tg = embedlab::model::task_graph(
         &enc.spec,
-        Head::Classify {
+        Head::Task(TaskHead::Classify {
             classes,
             pooling: Pooling::from(head.pooling),
             windows: None,
-        },
+        }),
         b,
         seq,
         &Mode::Eval,

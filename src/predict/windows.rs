@@ -1,4 +1,4 @@
-//! `embedlab predict` of a run that read long inputs in windows (`long = "windows"`): each input
+//! `predict` of a run that read long inputs in windows (`long = "windows"`): each input
 //! is cut into the windows the stage cut (its `seq_len` and `stride`; for `classify` and `pair`
 //! at most its `batch_size` windows, as one batch held them).
 //!
@@ -7,21 +7,15 @@
 //!   the stage's graph did; the exported model alone reads one window.
 //! - `tag`: each word's tag is read from the window that reads its first token best.
 
-use crate::predict_io::RowModel;
+use super::model::RowModel;
+use super::prediction::{Prediction, argmax};
+use crate::config::{DownstreamConfig, WindowPool};
+use crate::data::{self, Item, Row, Target, Tok, encode_pair, encode_single};
+use crate::interop::{LOGITS, POOLED};
+use crate::model;
+use crate::runtime::ParamStore;
+use crate::task::WindowRule;
 use anyhow::{Context, Result};
-use embedlab::config::{DownstreamConfig, DownstreamTask, WindowPool};
-use embedlab::data::{self, Item, Row, Target, Tok, encode_pair, encode_single};
-use embedlab::interop::{LOGITS, POOLED};
-use embedlab::model;
-use embedlab::runtime::ParamStore;
-
-/// What is predicted for one input.
-pub(crate) enum Prediction {
-    /// A sequence's logits and probabilities, one per label.
-    Label { logits: Vec<f32>, probs: Vec<f32> },
-    /// One tag index per word.
-    Tags(Vec<usize>),
-}
 
 /// Predicts one input read in windows.
 pub(crate) fn predict(
@@ -35,8 +29,8 @@ pub(crate) fn predict(
 ) -> Result<Prediction> {
     let seq = model.seq;
     let stride = data::stride_or_default(d.stride, seq);
-    match d.task {
-        DownstreamTask::Tag => {
+    match d.task.windows() {
+        WindowRule::PerRow => {
             let words: Vec<&str> = text.split_whitespace().collect();
             let (ids, word_of) = tok.encode_words(&words)?;
             let size = data::window_room(seq).max(1);
@@ -65,7 +59,7 @@ pub(crate) fn predict(
             }
             Ok(Prediction::Tags(tags))
         }
-        DownstreamTask::Classify | DownstreamTask::Pair => {
+        WindowRule::Pooled => {
             let item = Item {
                 a: tok.encode(text)?,
                 b: pair.map(|p| tok.encode(p)).transpose()?,
@@ -84,11 +78,11 @@ pub(crate) fn predict(
             let pooled = o.f32(POOLED)?;
             let dim = *pooled.shape.last().unwrap_or(&1);
             let feats = pool(pooled.data, dim, d.window_pool);
-            let logits = classify(params, &feats)?;
+            let logits = crate::model::host_classifier(params, &feats)?;
             let probs = softmax(&logits);
             Ok(Prediction::Label { logits, probs })
         }
-        DownstreamTask::Span => anyhow::bail!("span runs are predicted by predict_span"),
+        WindowRule::Own => anyhow::bail!("{} runs are predicted by predict::span", d.task.name()),
     }
 }
 
@@ -99,33 +93,11 @@ fn pool(features: &[f32], dim: usize, how: WindowPool) -> Vec<f32> {
 }
 
 /// `features @ head.classifier.weight + head.classifier.bias`.
-fn classify(params: &ParamStore, features: &[f32]) -> Result<Vec<f32>> {
-    let get = |n: &str| params.get(n).with_context(|| format!("the run has no {n}"));
-    let (w, b) = (get("head.classifier.weight")?, get("head.classifier.bias")?);
-    let classes = b.len();
-    Ok((0..classes)
-        .map(|c| {
-            b[c] + features
-                .iter()
-                .enumerate()
-                .map(|(i, f)| f * w[i * classes + c])
-                .sum::<f32>()
-        })
-        .collect())
-}
-
 fn softmax(logits: &[f32]) -> Vec<f32> {
     let m = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     let e: Vec<f32> = logits.iter().map(|l| (l - m).exp()).collect();
     let s: f32 = e.iter().sum();
     e.iter().map(|x| x / s).collect()
-}
-
-/// The index of the largest value, as embedlab's scoring picks it.
-pub(crate) fn argmax(v: &[f32]) -> usize {
-    embedlab::metrics::argmax_rows(v, v.len().max(1))
-        .first()
-        .map_or(0, |&i| i as usize)
 }
 
 #[cfg(test)]

@@ -9,12 +9,13 @@
 //! - `tag`: windows are independent rows whose labels are those of the tokens each reads best;
 //!   test spans are read over an example's windows together ([`Windows::row_examples`]).
 
-use super::Metrics;
-use super::inputs::feeds_of;
-use crate::config::{DownstreamConfig, DownstreamTask, LongInputs, WindowPool};
+use crate::config::{DownstreamConfig, LongInputs, WindowPool};
 use crate::data::{self, BatchConfig, Batcher, IGNORE_INDEX, Item, Target, Windowed};
+use crate::experiment::stage::Metrics;
+use crate::experiment::stage::inputs::feeds_of;
 use crate::graph::Tensor;
-use crate::model::{self, WINDOW_MASK};
+use crate::model::{self, Input};
+use crate::task::WindowRule;
 use crate::train::StepInputs;
 use anyhow::Result;
 
@@ -37,10 +38,10 @@ impl Windows {
         if d.long_inputs() != LongInputs::Windows {
             return None;
         }
-        let pooled = match d.task {
-            DownstreamTask::Classify | DownstreamTask::Pair => true,
-            DownstreamTask::Tag => false,
-            DownstreamTask::Span => return None,
+        let pooled = match d.task.windows() {
+            WindowRule::Pooled => true,
+            WindowRule::PerRow => false,
+            WindowRule::Own => return None,
         };
         let stride = data::stride_or_default(d.stride, seq);
         let cap = pooled.then_some(batch);
@@ -117,9 +118,8 @@ impl Windows {
             for e in group.len()..batch {
                 mask[e * batch] = 1.0;
             }
-            feeds.retain(|(n, _)| n != "labels");
-            feeds.push(("labels".into(), Tensor::i64(vec![batch], labels)));
-            feeds.push((WINDOW_MASK.into(), Tensor::f32(vec![batch, batch], mask)));
+            feeds.set(Input::Labels, Tensor::i64(vec![batch], labels));
+            feeds.set(Input::WindowMask, Tensor::f32(vec![batch, batch], mask));
             out.push(feeds);
         }
         Ok(out)

@@ -3,11 +3,12 @@
 //! schedule, from the same initialisation and data order as the stage's own probe, so the last
 //! layer's probe repeats the stage's result. Metrics `layer<k>_*`.
 
-use super::Metrics;
-use super::downstream::Training;
+use super::training::Training;
 use crate::config::DownstreamConfig;
 use crate::experiment::convert::optim_spec;
+use crate::experiment::stage::Metrics;
 use crate::graph::Tensor;
+use crate::model::Input;
 use crate::model::{TaskGraph, layer_output};
 use crate::runtime::Outputs;
 use crate::train::{self, StepInputs, Trainer};
@@ -46,17 +47,16 @@ impl LayerFeatures {
             return Ok(());
         }
         let labels = batch
-            .iter()
-            .find(|(n, _)| n == "labels")
-            .map(|(_, t)| t.clone())
+            .get(Input::Labels)
+            .cloned()
             .context("batch without labels")?;
         for (i, &k) in self.layers.iter().enumerate() {
             let f = out.tensor(&layer_output(k, self.depth))?;
             let values = f.as_f32().unwrap_or(&[]).to_vec();
-            self.splits[at][i].push(vec![
-                ("features".to_string(), Tensor::f32(vec![rows, d], values)),
-                ("labels".to_string(), labels.clone()),
-            ]);
+            self.splits[at][i].push(StepInputs::from_iter([
+                (Input::Features, Tensor::f32(vec![rows, d], values)),
+                (Input::Labels, labels.clone()),
+            ]));
         }
         Ok(())
     }

@@ -2,17 +2,27 @@
 //! label names, or a span task's windows), long examples truncated or read in windows (what
 //! either cuts recorded), and the three splits batched.
 
-use super::Metrics;
-use super::downstream::{DownstreamStage, Splits};
-use super::graphs::GraphShape;
-use super::inputs::{feeds_of, prepare, record_filter, record_tokens, record_truncation};
 use super::long::Windows;
 use super::span::{SpanData, SpanSplit, Windowing, span_batches, span_data};
-use crate::config::{DatasetConfig, DownstreamConfig, DownstreamTask};
+use super::stage::DownstreamStage;
+use crate::config::{DatasetConfig, DownstreamConfig};
 use crate::data::{self, BatchConfig, Batcher, Item, Tok};
+use crate::experiment::stage::Metrics;
+use crate::experiment::stage::graphs::GraphShape;
+use crate::experiment::stage::inputs::{
+    feeds_of, prepare, record_filter, record_tokens, record_truncation,
+};
+use crate::task::Target;
 use crate::train::StepInputs;
 use anyhow::Result;
 use std::path::Path;
+
+/// The fixed batches of the three splits.
+pub(super) struct Splits {
+    pub train: Vec<StepInputs>,
+    pub dev: Vec<StepInputs>,
+    pub test: Vec<StepInputs>,
+}
 
 /// A downstream task's data, tokenized: items and label names, or span windows.
 pub(super) enum Prepared {
@@ -30,7 +40,11 @@ impl Prepared {
         metrics: &mut Metrics,
     ) -> Result<Prepared> {
         let (dcfg, name) = (s.downstream, &s.data.name);
-        if dcfg.task == DownstreamTask::Span {
+        let answers = match dcfg.task.target() {
+            Target::Answer => true,
+            Target::Class | Target::Tags => false,
+        };
+        if answers {
             let ds = data::load_span_dataset(dc, Path::new(""))?;
             metrics.insert(
                 format!("data.{name}.kept"),

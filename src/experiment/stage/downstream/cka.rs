@@ -2,12 +2,13 @@
 //! linear CKA (Kornblith et al. 2019) between the layer's features of the dev texts under the
 //! starting encoder and under the trained one. Metrics `layer<k>_cka`.
 
-use super::Metrics;
-use super::downstream::Training;
-use super::transfer::subset;
+use super::training::Training;
 use crate::data::IGNORE_INDEX;
+use crate::experiment::stage::Metrics;
+use crate::experiment::stage::transfer::subset;
 use crate::metrics::linear_cka;
-use crate::model::{Head, TaskGraph, layer_output};
+use crate::model::Input;
+use crate::model::{TaskGraph, layer_output};
 use crate::runtime::{Feeds, ParamStore};
 use crate::train::{self, StepInputs};
 use anyhow::Result;
@@ -33,16 +34,10 @@ pub(super) fn layer_cka(
         let mut out = vec![Vec::new(); shape.probe_layers.len()];
         for batch in dev {
             let mut feeds = Feeds::new();
-            for (n, t) in batch.iter().filter(|(n, _)| n != "labels") {
-                feeds.tensor(n.clone(), t);
-            }
+            batch.feed_into(&mut feeds, |i| i != Input::Labels);
             feeds.params(params);
             let o = sess.run(&feeds)?;
-            let labels = batch
-                .iter()
-                .find(|(n, _)| n == "labels")
-                .and_then(|(_, t)| t.as_i64())
-                .unwrap_or(&[]);
+            let labels = batch.labels()?;
             for (i, &k) in shape.probe_layers.iter().enumerate() {
                 let f = o.tensor(&layer_output(k, depth))?;
                 let values = f.as_f32().unwrap_or(&[]);
@@ -55,10 +50,6 @@ pub(super) fn layer_cka(
         }
         Ok(out)
     };
-    debug_assert!(matches!(
-        shape.head,
-        Head::Classify { .. } | Head::Tag { .. }
-    ));
     let (x, y) = (feats(&before)?, feats(&after)?);
     for (i, &k) in shape.probe_layers.iter().enumerate() {
         let n = x[i].len() / d;

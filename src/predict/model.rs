@@ -1,13 +1,12 @@
-//! What every kind of `embedlab predict` shares: the run's downstream configuration, where the
-//! CSV goes (a file, its folder created, or stdout), and the run's exported model (encoder and
-//! head) as a session fed with encoded rows.
+//! What every kind of `predict` shares: the run's downstream configuration, and the run's
+//! exported model (encoder and head, as `export --head` writes it) as a session fed with
+//! encoded rows.
 
+use crate::config::{DatasetConfig, DownstreamConfig, Experiment};
+use crate::data::Row;
+use crate::experiment::artifacts::LoadedEncoder;
+use crate::runtime::{Feeds, Outputs, Session, SessionOptions};
 use anyhow::{Context, Result};
-use embedlab::config::{DatasetConfig, DownstreamConfig, Experiment};
-use embedlab::data::Row;
-use embedlab::experiment::artifacts::LoadedEncoder;
-use embedlab::runtime::{Feeds, Outputs, Session, SessionOptions};
-use std::io::Write;
 use std::path::Path;
 
 /// The run's downstream stage and its dataset, from the run's `config.toml`.
@@ -27,21 +26,6 @@ pub(crate) fn run_downstream(run_dir: &Path) -> Result<(DownstreamConfig, Datase
         .get(&d.data)
         .with_context(|| format!("{}: no downstream dataset", path.display()))?;
     Ok((d.clone(), ds.clone()))
-}
-
-/// The CSV's destination: `path` (its folder created) or stdout.
-pub(crate) fn output(path: Option<&Path>) -> Result<Box<dyn Write>> {
-    Ok(match path {
-        Some(p) => {
-            if let Some(dir) = p.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir)?;
-            }
-            Box::new(std::io::BufWriter::new(
-                std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?,
-            ))
-        }
-        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
-    })
 }
 
 /// The run's whole model (as `export --head` writes it) in a session, and the row length it

@@ -1,13 +1,14 @@
-//! `embedlab export --quantize int8`: what the int8 model loses against the f32 one, measured on
+//! `export --quantize int8`: what the int8 model loses against the f32 one, measured on
 //! the run's own test split: the cosine of each test text's pooled embedding to the f32 one, and,
 //! for a run with a trained one-text classifier head, test accuracy of both (the head applied to
 //! each model's pooled vector, as the task graph applies it).
 
+use crate::config::{DownstreamTask, Experiment};
+use crate::data::{Example, load_dataset};
+use crate::experiment::artifacts::LoadedEncoder;
+use crate::interop::{EmbedOptions, Embedder};
+use crate::task::Target;
 use anyhow::{Context, Result, bail};
-use embedlab::config::{DownstreamTask, Experiment};
-use embedlab::data::{Example, load_dataset};
-use embedlab::experiment::artifacts::LoadedEncoder;
-use embedlab::interop::{EmbedOptions, Embedder};
 use std::path::Path;
 
 /// At most this many test examples are compared (the first ones, in file order).
@@ -88,25 +89,20 @@ fn cosine(a: &[f32], b: &[f32]) -> f64 {
 /// Accuracy of the run's classifier head on pooled vectors against the examples' labels.
 fn head_accuracy(enc: &LoadedEncoder, pooled: &[Vec<f32>], test: &[Example]) -> Result<f64> {
     let head = enc.head.as_ref().context("no trained head")?;
-    let w = enc.params.param("head.classifier.weight")?;
-    let b = enc.params.param("head.classifier.bias")?;
-    let (d, c) = (w.shape[0], w.shape[1]);
     let mut right = 0;
     for (v, ex) in pooled.iter().zip(test) {
-        let best = (0..c)
-            .map(|j| {
-                let s: f32 = (0..d).map(|i| v[i] * w.data[i * c + j]).sum::<f32>() + b.data[j];
-                (j, s)
-            })
-            .fold((0, f32::NEG_INFINITY), |m, x| if x.1 > m.1 { x } else { m })
-            .0;
+        // The one host-side head and argmax, as `predict` reads them.
+        let logits = crate::model::host_classifier(&enc.params, v)?;
+        let best = crate::metrics::argmax_rows(&logits, logits.len().max(1))
+            .first()
+            .map_or(0, |&i| i as usize);
         right += usize::from(head.labels.get(best) == Some(&ex.label));
     }
     Ok(right as f64 / test.len() as f64)
 }
 
 /// Compares the int8 model to the f32 one on the run's test split.
-pub fn check(
+pub fn check_int8(
     run_dir: &Path,
     enc: &LoadedEncoder,
     f32_bytes: &[u8],
@@ -127,7 +123,8 @@ pub fn check(
     let cos: Vec<f64> = a.iter().zip(&q).map(|(x, y)| cosine(x, y)).collect();
     let accuracy = match &enc.head {
         None => Err("the run has no trained head".to_string()),
-        Some(h) if h.task != DownstreamTask::Classify => Err(format!(
+        // Only one-text classifiers: the check embeds the test texts alone.
+        Some(h) if !one_text_classifier(h.task) => Err(format!(
             "a {:?} head (only one-text classifiers are checked)",
             h.task
         )),
@@ -142,4 +139,12 @@ pub fn check(
         min_cosine: cos.iter().copied().fold(f64::INFINITY, f64::min),
         accuracy,
     })
+}
+
+/// Whether a task's head reads one text and predicts one label (what the int8 check scores).
+fn one_text_classifier(task: DownstreamTask) -> bool {
+    match task.target() {
+        Target::Class => !task.needs_text_pair(),
+        Target::Tags | Target::Answer => false,
+    }
 }

@@ -9,6 +9,7 @@ use crate::data::{
 };
 use crate::graph::Tensor;
 use crate::metrics::squad_scores;
+use crate::model::Input;
 use crate::train::StepInputs;
 use anyhow::Result;
 
@@ -88,28 +89,28 @@ pub fn span_batches(
             let cat = |f: &dyn Fn(&SpanRow) -> &Vec<i64>| -> Vec<i64> {
                 all.iter().flat_map(|r| f(r).iter().copied()).collect()
             };
-            let mut feeds = vec![
+            let mut feeds = StepInputs::from_iter([
                 (
-                    "input_ids".to_string(),
+                    Input::InputIds,
                     Tensor::i64(vec![batch, seq], cat(&|r| &r.row.input_ids)),
                 ),
                 (
-                    "attention_mask".to_string(),
+                    Input::AttentionMask,
                     Tensor::i64(vec![batch, seq], cat(&|r| &r.row.attention_mask)),
                 ),
-            ];
+            ]);
             if segments {
-                feeds.push((
-                    "token_type_ids".to_string(),
+                feeds.set(
+                    Input::TokenTypeIds,
                     Tensor::i64(vec![batch, seq], cat(&|r| &r.row.token_type_ids)),
-                ));
+                );
             }
-            feeds.push((
-                "span_mask".to_string(),
+            feeds.set(
+                Input::SpanMask,
                 Tensor::i64(vec![batch, seq], cat(&|r| &r.span_mask)),
-            ));
+            );
             let labels = all.iter().flat_map(|r| [r.target.0, r.target.1]).collect();
-            feeds.push(("labels".to_string(), Tensor::i64(vec![batch * 2], labels)));
+            feeds.set(Input::Labels, Tensor::i64(vec![batch * 2], labels));
             feeds
         })
         .collect()
