@@ -67,9 +67,11 @@ pub fn section(ok: &[&Row], group: &[String]) -> String {
             let value = rs[0].get(axis).cloned().unwrap_or_default();
             groups.entry(key).or_default().push((value, rs));
         }
+        // The other axes that vary name a pair's group; the settings columns only repeat
+        // them (and speak for the first downstream stage alone).
         let varying: Vec<&&String> = others
             .iter()
-            .filter(|c| varies(model.iter().copied(), c))
+            .filter(|c| !SETTINGS.contains(&c.as_str()) && varies(model.iter().copied(), c))
             .collect();
         let mut tables = Vec::new();
         for metric in &metrics {
@@ -142,6 +144,7 @@ mod tests {
             ("seed", seed.to_string()),
             ("status", "ok".into()),
             ("pretrain.*.pack", pack.into()),
+            ("downstream.*.transfer", transfer.into()),
             ("transfer", transfer.into()),
             ("L.test_accuracy", acc.to_string()),
             ("L.dev_accuracy", (acc / 2.0).to_string()),
@@ -162,7 +165,9 @@ mod tests {
             rows.push(run("c4", "masked", "finetune", seed, 0.6 + 2.0 * s));
         }
         let ok: Vec<&Row> = rows.iter().collect();
-        let group = vec!["pretrain.*.pack".to_string(), "transfer".to_string()];
+        let group: Vec<String> = ["pretrain.*.pack", "downstream.*.transfer", "transfer"]
+            .map(String::from)
+            .to_vec();
         let md = section(&ok, &group);
         assert!(
             md.contains("## Paired differences along `pretrain.*.pack`"),
@@ -171,15 +176,20 @@ mod tests {
         assert!(md.contains("### L.test_accuracy"), "{md}");
         // frozen: masked − false is 0.2 for every seed; finetune: 0.01, 0.02, 0.03.
         assert!(
-            md.contains("| masked − false | transfer = frozen | 3 | 0.2000 ± 0.0000 |"),
+            md.contains(
+                "| masked − false | downstream.*.transfer = frozen | 3 | 0.2000 ± 0.0000 |"
+            ),
             "{md}"
         );
         assert!(
-            md.contains("| masked − false | transfer = finetune | 3 | 0.0200 ± 0.0248 |"),
+            md.contains(
+                "| masked − false | downstream.*.transfer = finetune | 3 | 0.0200 ± 0.0248 |"
+            ),
             "{md}"
         );
         assert!(md.contains("### L.dev_accuracy"), "{md}");
-        // The transfer mode is not an axis of this section.
+        // The transfer mode is not an axis of this section, nor a settings column.
+        assert!(!md.contains("along `downstream.*.transfer`"), "{md}");
         assert!(!md.contains("along `transfer`"), "{md}");
         // Nothing to pair: no section.
         assert_eq!(section(&ok[..1], &group), "");
