@@ -188,7 +188,8 @@ pub fn encoder(
                 Some(&p) => p,
                 None => m.g.zeros(dt, &[b, t, d])?,
             };
-            for &p in &parts[1..] {
+            // `skip`, not `[1..]`: with no word, position or segment embeddings there are none.
+            for &p in parts.iter().skip(1) {
                 x = m.g.add(x, p)?;
             }
             if m.g.shape(x) != [b, t, d] {
