@@ -161,7 +161,7 @@ impl VectorsSpec {
 /// One step's feeds: the pairs' centres and contexts, and their negatives `[B, K]`.
 fn feeds(spec: &VectorsSpec, pairs: &[(u32, u32)], negatives: Vec<i64>) -> StepInputs {
     let (c, o): (Vec<i64>, Vec<i64>) = pairs.iter().map(|&(c, o)| (c as i64, o as i64)).unzip();
-    train::StepInputs::from_iter([
+    StepInputs::from_iter([
         (Input::Center, Tensor::i64(vec![spec.batch], c)),
         (Input::Context, Tensor::i64(vec![spec.batch], o)),
         (
