@@ -190,11 +190,14 @@ mod tests {
     use crate::experiment::plan::types::DataSource;
     use serde::de::DeserializeOwned;
 
+    /// A field's name and, for a nested table, the name of the struct it holds.
+    type Field = (&'static str, Option<&'static str>);
+
     /// The fields each struct in a key's material holds at its defaults today, with the struct a
     /// nested table holds. `material …` are the tables `json!` builds above. Do not add a field
     /// here to make the test pass: that changes every existing key. Give the field
     /// `skip_serializing_if` for its default instead.
-    const TODAY: &[(&str, &[(&str, Option<&str>)])] = &[
+    const TODAY: &[(&str, &[Field])] = &[
         (
             "material tokenizer",
             &[
