@@ -379,6 +379,8 @@ fn every_pretraining_task_runs_and_transfers() {
         ("classify", "words"),
     ] {
         let out = tempfile::tempdir().unwrap();
+        // A causal (clm) encoder pools at its last token: [CLS] sees only itself there.
+        let pooling = if task == "clm" { "last" } else { "cls" };
         let (code, err) = embedlab(&[
             "run",
             "tests/fixtures/e2e/tiny.toml",
@@ -388,6 +390,8 @@ fn every_pretraining_task_runs_and_transfers() {
             &format!("pretrain.A.task=\"{task}\""),
             "--set",
             &format!("pretrain.A.data=\"{data}\""),
+            "--set",
+            &format!("downstream.C.pooling=\"{pooling}\""),
         ]);
         assert_eq!(code, 0, "{task}: {err}");
         let (h, rows) = read_csv(&out.path().join("tiny/runs.csv"));

@@ -281,6 +281,7 @@ fn hf_export_of_a_finetuned_classifier_is_a_sentence_transformers_model() {
         let pooling = match head.pooling {
             embedlab::config::Pooling::Cls => "pooling_mode_cls_token",
             embedlab::config::Pooling::Mean => "pooling_mode_mean_tokens",
+            embedlab::config::Pooling::Last => "pooling_mode_lasttoken",
         };
         assert_eq!(v["pooling"], pooling);
         assert_eq!(v["labels"], serde_json::json!(head.labels));

@@ -196,6 +196,16 @@ pub(super) fn catalogue() -> Vec<Case> {
         .append("layers = 3\n")
         .at("layers ="),
         invalid(
+            "cls_pooling_on_a_causal_encoder",
+            &[
+                "downstream.C.pooling",
+                "sees only itself",
+                "pooling = \"last\"",
+            ],
+        )
+        .append("\n[pretrain.L]\ndata = \"text\"\ntask = \"clm\"\nsteps = 2\n")
+        .edit("from = \"A\"", "from = \"L\""),
+        invalid(
             "pair_task_on_single_text_data",
             &[
                 "downstream.C.task",
