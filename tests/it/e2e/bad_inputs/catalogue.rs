@@ -203,7 +203,7 @@ pub(super) fn catalogue() -> Vec<Case> {
                 "pooling = \"last\"",
             ],
         )
-        .append("\n[pretrain.L]\ndata = \"text\"\ntask = \"clm\"\nsteps = 2\n")
+        .append("\n[pretrain.L]\ndata = \"text\"\ntask = \"clm\"\nsteps = 2\nseq_len = 16\n")
         .edit("from = \"A\"", "from = \"L\""),
         invalid(
             "pair_task_on_single_text_data",
