@@ -1,0 +1,2 @@
+//! Generation: the text metrics against sacrebleu and rouge-score.
+mod metrics;
