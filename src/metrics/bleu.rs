@@ -8,10 +8,10 @@
 //!
 //! Why our own: the number is only comparable with published ones if it is sacrebleu's, and no
 //! maintained Rust crate computes sacrebleu's BLEU (`bleuscore` follows Hugging Face `evaluate`'s
-//! BLEU, whose smoothing and tokenization differ; its README says its results differ from
-//! sacrebleu's). The Python package itself is the oracle: tests/it/generation/metrics.rs compares
-//! this file with it (tests/reference/gen_metrics_reference.py, the version pinned in
-//! scripts/requirements-gen.txt).
+//! BLEU, tensorflow/nmt's `compute_bleu` with its own optional smoothing, and its README says its
+//! results differ from sacrebleu's). The Python package itself is the oracle:
+//! tests/it/generation/metrics.rs compares this file with it
+//! (tests/reference/gen_metrics_reference.py, the version pinned in scripts/requirements-gen.txt).
 
 use super::pystr;
 use std::collections::HashMap;
