@@ -12,6 +12,7 @@ mod data;
 mod e2e;
 mod engine;
 mod external;
+mod generation;
 mod graph;
 mod interop;
 mod plan;
