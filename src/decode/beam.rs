@@ -26,7 +26,7 @@
 
 use super::config::{EarlyStopping, GenerationConfig};
 use super::error::DecodeError;
-use super::generate::{Hypothesis, check_inputs};
+use super::hypothesis::{Hypothesis, check_inputs};
 use super::model::{NextTokenModel, query};
 use std::cmp::Ordering;
 

@@ -1,32 +1,12 @@
-//! The entry point (`generate`, HF's dispatch on `num_beams`) and what decoding returns.
+//! The entry point: `generate`, HF's dispatch on `num_beams`, and the hypotheses as one
+//! rectangle.
 
 use super::beam::beam_search;
 use super::config::GenerationConfig;
 use super::error::DecodeError;
 use super::greedy::greedy_search;
+use super::hypothesis::Hypothesis;
 use super::model::NextTokenModel;
-
-/// A generated continuation.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Hypothesis {
-    /// The new tokens, without the prompt; the EOS token is the last one when it ended on one.
-    pub tokens: Vec<u32>,
-    /// Sum of the chosen tokens' log-probabilities (after the n-gram bans).
-    pub sum_logprobs: f64,
-    /// `sum_logprobs / len^length_penalty`, `len` = `tokens.len()` (HF's `sequences_scores`).
-    pub score: f64,
-}
-
-impl Hypothesis {
-    pub(crate) fn new(tokens: Vec<u32>, sum_logprobs: f64, length_penalty: f64) -> Self {
-        let score = sum_logprobs / (tokens.len() as f64).powf(length_penalty);
-        Hypothesis {
-            tokens,
-            sum_logprobs,
-            score,
-        }
-    }
-}
 
 /// Decodes every prompt as HF `generate()` does: greedy search when `num_beams` is 1, beam
 /// search otherwise. Per prompt, `num_return_sequences` hypotheses, best first.
@@ -57,17 +37,4 @@ pub fn padded(hypotheses: &[Hypothesis], pad: u32) -> Vec<Vec<u32>> {
             row
         })
         .collect()
-}
-
-/// Checks the settings and prompts every search starts with.
-pub(crate) fn check_inputs(
-    vocab_size: usize,
-    prompts: &[Vec<u32>],
-    config: &GenerationConfig,
-) -> Result<(), DecodeError> {
-    config.validate(vocab_size)?;
-    match prompts.iter().position(Vec::is_empty) {
-        Some(item) => Err(DecodeError::EmptyPrompt { item }),
-        None => Ok(()),
-    }
 }

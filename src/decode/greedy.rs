@@ -2,7 +2,7 @@
 
 use super::config::GenerationConfig;
 use super::error::DecodeError;
-use super::generate::{Hypothesis, check_inputs};
+use super::hypothesis::{Hypothesis, check_inputs};
 use super::model::{NextTokenModel, query};
 
 /// Continues each prompt with its most probable next token (the first on a tie, as
