@@ -9,6 +9,7 @@ pub mod baseline;
 pub mod bench;
 pub mod config;
 pub mod data;
+pub mod decode;
 pub mod experiment;
 pub mod export;
 pub mod fsio;

@@ -282,4 +282,8 @@ pub enum Pooling {
     Cls,
     /// Mean over non-padding tokens.
     Mean,
+    /// The last real token's features: what a causal (GPT-style, `clm`-pretrained) encoder
+    /// has read the whole input by (Radford et al. 2018); its position 0 sees only itself, so
+    /// `"cls"` is refused there.
+    Last,
 }

@@ -1,5 +1,6 @@
 //! `[encoder]`: the transformer encoder's shape.
 
+use super::embeddings::{EmbeddingsConfig, PositionEmbedding, WordEmbedding};
 use super::limits;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -59,6 +60,37 @@ fn default_dropout() -> f64 {
 }
 fn default_max_len() -> usize {
     128
+}
+
+impl EncoderConfig {
+    /// Parameters of one layer: the attention's query, key, value and output projections with
+    /// their biases (4d² + 4d), the feed-forward block (2·d·ffn + ffn + d) and two layer norms
+    /// (4d). In f64, as the cost model computes, so that absurd sizes saturate instead of
+    /// overflowing; exact for every size the limits admit (far below 2^53).
+    pub fn layer_params(&self) -> f64 {
+        let (d, f) = (self.d_model as f64, self.ffn as f64);
+        4.0 * d * d + 4.0 * d + 2.0 * d * f + f + d + 4.0 * d
+    }
+
+    /// Parameters of the embeddings and every layer: the word table (`vocab` rows, unless
+    /// `embeddings.word = "none"`), the learned position table (`max_len` rows), the segment
+    /// table, the embeddings' layer norm and [`EncoderConfig::layer_params`] per layer. Heads
+    /// are not counted, nor the final layer norm of a pre-norm encoder (2d). The one count the
+    /// cost model and validation's size limit share.
+    pub fn params(&self, vocab: usize, embeddings: &EmbeddingsConfig) -> f64 {
+        let d = self.d_model as f64;
+        let mut n = 2.0 * d;
+        if embeddings.word != WordEmbedding::None {
+            n += vocab as f64 * d;
+        }
+        if embeddings.position == PositionEmbedding::Learned {
+            n += self.max_len as f64 * d;
+        }
+        if embeddings.segment {
+            n += 2.0 * d;
+        }
+        n + self.depth as f64 * self.layer_params()
+    }
 }
 
 impl Default for EncoderConfig {

@@ -154,11 +154,6 @@ impl Batch {
         [self.batch_size, self.seq_len]
     }
 
-    /// Number of real (non-padding) rows.
-    pub fn real_rows(&self) -> usize {
-        self.row_mask.iter().filter(|&&m| m == 1).count()
-    }
-
     /// `row_mask` as f32 weights, for losses that average over real rows.
     pub fn row_weights(&self) -> Vec<f32> {
         self.row_mask.iter().map(|&m| m as f32).collect()

@@ -9,7 +9,7 @@ use crate::data::batch::{IGNORE_INDEX, Item, Target};
 use crate::data::error::Result;
 use crate::data::objectives::SentencePair;
 use crate::data::source::Example;
-use crate::data::tokenizer::Tok;
+use crate::data::tokenizer::{Tok, word_starts};
 
 fn index_of(labels: &[String], label: &str) -> i64 {
     labels
@@ -60,15 +60,10 @@ pub fn tag_items(examples: &[Example], tok: &Tok, tags: &[String]) -> Result<Vec
                 .map(|t| index_of(tags, t))
                 .collect();
             let (ids, word_of) = tok.encode_words(&words)?;
-            let mut targets = Vec::with_capacity(ids.len());
-            let mut last = None;
-            for &w in &word_of {
-                targets.push(if last == Some(w) {
-                    IGNORE_INDEX
-                } else {
-                    word_tags.get(w).copied().unwrap_or(IGNORE_INDEX)
-                });
-                last = Some(w);
+            // Only a word's first token carries its tag.
+            let mut targets = vec![IGNORE_INDEX; word_of.len()];
+            for i in word_starts(&word_of) {
+                targets[i] = word_tags.get(word_of[i]).copied().unwrap_or(IGNORE_INDEX);
             }
             Ok(Item {
                 a: ids,

@@ -59,7 +59,7 @@ pub use span::{
     best_over_windows, padding_span_row, span_item, span_rows,
 };
 pub use squad::{SpanDataset, load_span_dataset, looks_like_span};
-pub use tokenizer::{Tok, TokStats, fit, fit_in};
+pub use tokenizer::{Tok, TokStats, fit, fit_in, word_starts};
 pub use window_items::{Windowed, window_items};
 pub use windows::{
     Truncation, WARN_TRUNCATED_SHARE, best_window, stride_or_default, window_room, windows,

@@ -454,3 +454,31 @@ impl Tok {
         })
     }
 }
+
+/// Positions of the tokens that start a word, given the word index of every token (the second
+/// half of [`Tok::encode_words`]): the first token, and every token whose word differs from the
+/// one before. A tagging example is labelled, scored and predicted at these positions only.
+pub fn word_starts(word_of: &[usize]) -> Vec<usize> {
+    let mut starts = Vec::new();
+    let mut last = None;
+    for (i, &w) in word_of.iter().enumerate() {
+        if last != Some(w) {
+            starts.push(i);
+        }
+        last = Some(w);
+    }
+    starts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::word_starts;
+
+    #[test]
+    fn a_word_starts_where_its_index_changes() {
+        assert_eq!(word_starts(&[]), Vec::<usize>::new());
+        assert_eq!(word_starts(&[0, 0, 1, 2, 2, 2, 3]), [0, 2, 3, 6]);
+        // Only a change counts, not a new value: a repeated index after another word starts anew.
+        assert_eq!(word_starts(&[0, 1, 0]), [0, 1, 2]);
+    }
+}

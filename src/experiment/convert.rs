@@ -60,6 +60,7 @@ impl From<config::Pooling> for model::Pooling {
         match p {
             config::Pooling::Cls => model::Pooling::Cls,
             config::Pooling::Mean => model::Pooling::Mean,
+            config::Pooling::Last => model::Pooling::Last,
         }
     }
 }

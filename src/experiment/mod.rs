@@ -18,7 +18,6 @@ mod plan;
 mod runner;
 pub mod stage;
 mod truncation;
-pub mod vectors;
 pub mod verify;
 
 pub use check::{CheckError, check_data, check_output, check_supported, preflight};

@@ -134,6 +134,10 @@ impl Embedder {
         for (feats, row) in f.data.chunks(t * d).zip(&rows) {
             let mut v = match opts.pooling {
                 Pooling::Cls => feats[..d].to_vec(),
+                Pooling::Last => {
+                    let at = row.len().saturating_sub(1);
+                    feats[at * d..(at + 1) * d].to_vec()
+                }
                 Pooling::Mean => {
                     let mut acc = vec![0f64; d];
                     let n = row.len();

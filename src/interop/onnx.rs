@@ -95,6 +95,7 @@ fn pooling_name(p: Pooling) -> &'static str {
     match p {
         Pooling::Mean => "mean",
         Pooling::Cls => "cls",
+        Pooling::Last => "last",
     }
 }
 

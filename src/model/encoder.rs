@@ -88,37 +88,6 @@ impl EncoderSpec {
             masked_packing: false,
         }
     }
-
-    /// Parameter count of the encoder and embeddings.
-    pub fn param_count(&self) -> usize {
-        let d = self.d_model;
-        let emb = if self.word == WordEmbedding::Learned {
-            self.vocab * d
-        } else {
-            0
-        } + if self.position == PositionEmbedding::Learned {
-            self.max_len * d
-        } else {
-            0
-        } + if self.segment { 2 * d } else { 0 }
-            + 2 * d;
-        let layer = 3 * d * d
-            + 3 * d
-            + d * d
-            + d
-            + 2 * d
-            + d * self.ffn
-            + self.ffn
-            + self.ffn * d
-            + d
-            + 2 * d;
-        emb + self.depth * layer
-            + if self.norm == NormPlacement::Pre {
-                2 * d
-            } else {
-                0
-            }
-    }
 }
 
 /// The batch inputs of an encoder graph.
@@ -249,7 +218,8 @@ pub fn encoder(
                 Some(&p) => p,
                 None => m.g.zeros(dt, &[b, t, d])?,
             };
-            for &p in &parts[1..] {
+            // `skip`, not `[1..]`: with no word, position or segment embeddings there are none.
+            for &p in parts.iter().skip(1) {
                 x = m.g.add(x, p)?;
             }
             if m.g.shape(x) != [b, t, d] {

@@ -11,6 +11,8 @@ pub enum Pooling {
     Cls,
     /// Mean over the real (unpadded) positions.
     Mean,
+    /// The last real position's features (rows are padded on the right).
+    Last,
 }
 
 /// The output layer and loss of a pretraining objective.

@@ -91,6 +91,18 @@ pub fn pool(
             let first = g.slice(hidden, 1, 0, 1)?;
             g.reshape(first, &[b, d])
         }
+        Pooling::Last => {
+            // One-hot weights at the last real position: the mask minus itself shifted left
+            // by one (right padding), so the gradient reaches that position alone.
+            let dt = g.dtype(hidden);
+            let mf = g.cast(mask, dt)?;
+            let next = g.slice(mf, 1, 1, t)?;
+            let next = g.pad(next, 1, 0, 1)?;
+            let last = g.sub(mf, next)?;
+            let last = g.reshape(last, &[b, t, 1])?;
+            let picked = g.mul(hidden, last)?;
+            g.reduce_sum(picked, &[1], false)
+        }
         Pooling::Mean => {
             let dt = g.dtype(hidden);
             let mf = g.cast(mask, dt)?;

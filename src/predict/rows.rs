@@ -25,15 +25,12 @@ fn encode(tok: &Tok, task: DownstreamTask, input: &Input, seq: usize) -> Result<
             let words: Vec<&str> = input.text.split_whitespace().collect();
             let (ids, word_of) = tok.encode_words(&words)?;
             let row = encode_single(&ids, seq)?;
+            // The words whose first token fits the row, at their row position (after [CLS]).
             let kept = ids.len().min(seq - 2);
-            let mut starts = Vec::new();
-            let mut last = None;
-            for (i, &w) in word_of.iter().enumerate().take(kept) {
-                if last != Some(w) {
-                    starts.push(i + 1);
-                }
-                last = Some(w);
-            }
+            let starts = crate::data::word_starts(&word_of[..kept])
+                .into_iter()
+                .map(|i| i + 1)
+                .collect();
             (row, starts)
         }
         Target::Class if task.needs_text_pair() => {

@@ -48,14 +48,10 @@ pub(crate) fn predict(
                 logits.extend_from_slice(l.data);
             }
             let mut tags = Vec::new();
-            let mut last = None;
-            for (pos, &w) in word_of.iter().enumerate() {
-                if last != Some(w) {
-                    let i = data::best_window(&ws, pos).context("a token outside every window")?;
-                    let at = (i * seq + 1 + pos - ws[i].start) * classes;
-                    tags.push(argmax(&logits[at..at + classes]));
-                }
-                last = Some(w);
+            for pos in data::word_starts(&word_of) {
+                let i = data::best_window(&ws, pos).context("a token outside every window")?;
+                let at = (i * seq + 1 + pos - ws[i].start) * classes;
+                tags.push(argmax(&logits[at..at + classes]));
             }
             Ok(Prediction::Tags(tags))
         }

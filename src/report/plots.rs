@@ -188,10 +188,11 @@ pub(super) fn curve_charts(all: &[CurvePoint]) -> Vec<Chart> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn row(cell: &str, seed: &str, depth: &str, transfer: &str, acc: &str) -> Row {
+    /// A finished run's row with a depth, a transfer mode and a test accuracy.
+    pub(crate) fn row(cell: &str, seed: &str, depth: &str, transfer: &str, acc: &str) -> Row {
         [
             ("run_id", format!("{cell}-s{seed}")),
             ("cell_id", cell.into()),

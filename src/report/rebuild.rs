@@ -90,23 +90,7 @@ mod tests {
     use super::*;
     use crate::report::chart::XAxis;
     use crate::report::plots::axis_chart;
-
-    fn row(cell: &str, seed: &str, depth: &str, transfer: &str, acc: &str) -> Row {
-        [
-            ("run_id", format!("{cell}-s{seed}")),
-            ("cell_id", cell.into()),
-            ("seed", seed.into()),
-            ("status", "ok".into()),
-        ]
-        .into_iter()
-        .chain([
-            ("encoder.depth", depth.into()),
-            ("transfer", transfer.into()),
-            ("test_accuracy", acc.into()),
-        ])
-        .map(|(k, v): (&str, String)| (k.to_string(), v))
-        .collect()
-    }
+    use crate::report::plots::tests::row;
 
     #[test]
     fn charts_are_svg_with_their_labels() {

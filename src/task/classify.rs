@@ -4,6 +4,7 @@ use super::{Target, TaskMetrics, WindowRule};
 use crate::baseline::BowTask;
 use crate::config::LongInputs;
 use crate::data::{self, Dataset, Example, Item, Tok};
+use crate::metrics::Metric;
 use crate::model::{Pooling, TaskHead, WindowPool};
 use anyhow::Result;
 
@@ -13,8 +14,8 @@ pub(super) const NEEDS_TEXT_PAIR: bool = false;
 pub(super) const DEFAULT_LONG: LongInputs = LongInputs::Truncate;
 pub(super) const WINDOWS: WindowRule = WindowRule::Pooled;
 pub(super) const METRICS: TaskMetrics = TaskMetrics {
-    dev: "accuracy",
-    test: &["accuracy", "macro_f1", "loss"],
+    dev: Metric::Accuracy,
+    test: &[Metric::Accuracy, Metric::MacroF1, Metric::Loss],
 };
 /// The bag-of-words baseline's mode.
 pub(super) const BASELINE: Option<BowTask> = Some(BowTask::Classify);

@@ -67,6 +67,14 @@ impl DownstreamTask {
         }
     }
 
+    /// Whether the head reads one pooled vector per sequence (`pooling` is read).
+    pub fn pools_sequence(self) -> bool {
+        match self.target() {
+            Target::Class => true,
+            Target::Tags | Target::Answer => false,
+        }
+    }
+
     /// Whether windows of a long example pool into one prediction (`window_pool` is read).
     pub fn pools_windows(self) -> bool {
         match self.windows() {

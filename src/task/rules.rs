@@ -2,6 +2,8 @@
 //! ([`WindowRule`]) and which metrics it reports ([`TaskMetrics`]). Code outside the family
 //! matches these exhaustively instead of comparing tasks.
 
+use crate::metrics::Metric;
+
 /// What a task predicts for an example, which decides how its data is read, itemized and
 /// scored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,11 +32,12 @@ pub enum WindowRule {
     Own,
 }
 
-/// The metrics a task reports, by their runs.csv names without the split prefix.
+/// The metrics a task reports, from the metric catalogue (runs.csv writes them as
+/// `<split>_<name>`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TaskMetrics {
     /// The dev metric that picks the best epoch (`dev_<name>` in runs.csv).
-    pub dev: &'static str,
+    pub dev: Metric,
     /// What the test pass reports (`test_<name>`).
-    pub test: &'static [&'static str],
+    pub test: &'static [Metric],
 }

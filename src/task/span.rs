@@ -7,6 +7,7 @@ use super::{Target, TaskMetrics, WindowRule};
 use crate::baseline::BowTask;
 use crate::config::LongInputs;
 use crate::data::{Dataset, Example, Item, Tok};
+use crate::metrics::Metric;
 use crate::model::TaskHead;
 use anyhow::{Result, bail};
 
@@ -16,8 +17,8 @@ pub(super) const NEEDS_TEXT_PAIR: bool = false;
 pub(super) const DEFAULT_LONG: LongInputs = LongInputs::Windows;
 pub(super) const WINDOWS: WindowRule = WindowRule::Own;
 pub(super) const METRICS: TaskMetrics = TaskMetrics {
-    dev: "exact_match",
-    test: &["exact_match", "f1", "loss"],
+    dev: Metric::ExactMatch,
+    test: &[Metric::ExactMatch, Metric::F1, Metric::Loss],
 };
 /// No bag-of-words baseline: it predicts no spans.
 pub(super) const BASELINE: Option<BowTask> = None;

@@ -5,6 +5,7 @@ use super::{Target, TaskMetrics, WindowRule};
 use crate::baseline::BowTask;
 use crate::config::LongInputs;
 use crate::data::{self, Dataset, Example, Item, Tok};
+use crate::metrics::Metric;
 use crate::model::TaskHead;
 use anyhow::Result;
 
@@ -14,14 +15,14 @@ pub(super) const NEEDS_TEXT_PAIR: bool = false;
 pub(super) const DEFAULT_LONG: LongInputs = LongInputs::Truncate;
 pub(super) const WINDOWS: WindowRule = WindowRule::PerRow;
 pub(super) const METRICS: TaskMetrics = TaskMetrics {
-    dev: "accuracy",
+    dev: Metric::Accuracy,
     test: &[
-        "accuracy",
-        "macro_f1",
-        "loss",
-        "span_f1",
-        "span_precision",
-        "span_recall",
+        Metric::Accuracy,
+        Metric::MacroF1,
+        Metric::Loss,
+        Metric::SpanF1,
+        Metric::SpanPrecision,
+        Metric::SpanRecall,
     ],
 };
 /// The bag-of-words baseline's mode.

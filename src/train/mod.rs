@@ -1,12 +1,14 @@
 //! Training: optimizer settings, the learning-rate schedule, the step that runs a `train_step`
-//! graph in ONNX Runtime and applies the fused host update, and the two loops built on it (a
-//! pretraining stage's step loop, a downstream stage's epoch loop).
+//! graph in ONNX Runtime and applies the fused host update, and the loops built on it (a
+//! pretraining stage's step loop, a downstream stage's epoch loop, the skip-gram trainer of
+//! static word vectors in `skipgram` with their intrinsic check).
 mod epoch_checkpoint;
 mod epochs;
 mod inputs;
 mod lr_scales;
 mod progress;
 mod schedule;
+pub mod skipgram;
 mod steps;
 mod trainer;
 

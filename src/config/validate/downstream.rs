@@ -2,7 +2,7 @@
 
 use super::stage::{check_batch, check_dropout, check_optimizer, check_seq_len};
 use super::{Violation, violation};
-use crate::config::downstream::{DownstreamConfig, LongInputs, Transfer, WindowPool};
+use crate::config::downstream::{DownstreamConfig, LongInputs, Pooling, Transfer, WindowPool};
 use crate::config::embeddings::PositionEmbedding;
 use crate::config::error::Hint;
 use crate::config::experiment::Experiment;
@@ -102,6 +102,7 @@ pub(super) fn check_downstream(exp: &Experiment) -> Result<(), Violation> {
         }
         if d.transfer != Transfer::Scratch {
             check_positions_trained(exp, name, d)?;
+            check_causal_pooling(exp, name, d)?;
         }
         if let Some(lr) = d.encoder_lr.filter(|lr| !(lr.is_finite() && *lr > 0.0)) {
             return Err(violation(
@@ -250,6 +251,32 @@ fn check_probe_layers(exp: &Experiment, name: &str, d: &DownstreamConfig) -> Res
             format!(
                 "layer {k} exceeds encoder.depth = {} (0 is the embeddings' output, {} the last layer's)",
                 exp.encoder.depth, exp.encoder.depth
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// A sequence head on an encoder pretrained as a causal LM (the last stage of `from` is `clm`,
+/// so its attention stays causal downstream) cannot pool at `[CLS]`: position 0 sees only
+/// itself, so every input would reach the head as the same vector.
+fn check_causal_pooling(
+    exp: &Experiment,
+    name: &str,
+    d: &DownstreamConfig,
+) -> Result<(), Violation> {
+    let causal = d
+        .from
+        .names()
+        .last()
+        .and_then(|s| exp.pretrain.get(s))
+        .is_some_and(|p| p.task == PretrainTask::Clm);
+    if causal && d.task.pools_sequence() && d.pooling == Pooling::Cls {
+        let stage = d.from.names().last().cloned().unwrap_or_default();
+        return Err(violation(
+            &["downstream", name, "pooling"],
+            format!(
+                "\"cls\" (the default) reads position 0, which under the causal attention of the clm-pretrained encoder (pretrain.{stage}) sees only itself: every input would reach the head as the same vector (hint: set pooling = \"last\", the last real token, as GPT-style models pool, or \"mean\")"
             ),
         ));
     }

@@ -47,20 +47,19 @@ pub(super) fn check_encoder(exp: &Experiment) -> Result<(), Violation> {
             ));
         }
     }
-    // Embeddings (words, positions) and per layer attention (4 d²) and feed-forward (2 d·ffn).
+    // The cost model's count (every size is within its limit above, so f64 holds it exactly
+    // enough); a tokenizer file's vocabulary is known only when it is read.
     let vocab = if exp.tokenizer.kind == TokenizerKind::File {
         0
     } else {
         exp.tokenizer.vocab_size
     };
-    let (d, f) = (e.d_model as u128, e.ffn as u128);
-    let params =
-        (vocab as u128 + e.max_len as u128) * d + e.depth as u128 * (4 * d * d + 2 * d * f);
-    if params > limits::PARAMS {
+    let params = e.params(vocab, &exp.embeddings);
+    if params > limits::PARAMS as f64 {
         return Err(violation(
             &["encoder", "d_model"],
             format!(
-                "the encoder would hold about {params} parameters, more than the limit of {} (hint: lower d_model, ffn, depth or tokenizer.vocab_size)",
+                "the encoder would hold about {params:.0} parameters, more than the limit of {} (hint: lower d_model, ffn, depth or tokenizer.vocab_size)",
                 limits::PARAMS
             ),
         ));

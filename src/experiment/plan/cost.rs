@@ -4,8 +4,7 @@
 //! Estimates are computed in f64 so that absurd sizes saturate instead of overflowing.
 
 use crate::config::{
-    DownstreamConfig, EncoderConfig, Experiment, PositionEmbedding, PretrainConfig, PretrainTask,
-    Transfer, WordEmbedding,
+    DownstreamConfig, EncoderConfig, Experiment, PretrainConfig, PretrainTask, Transfer,
 };
 use serde::Serialize;
 
@@ -38,32 +37,16 @@ pub struct CostEstimate {
     pub seconds: f64,
 }
 
-/// Parameters of one encoder layer (attention, feed-forward, two layer norms).
-fn layer_params(e: &EncoderConfig) -> f64 {
-    let (d, f) = (e.d_model as f64, e.ffn as f64);
-    4.0 * d * d + 4.0 * d + 2.0 * d * f + f + d + 4.0 * d
-}
-
 /// Parameters of the embeddings and the encoder.
 fn model_params(exp: &Experiment) -> f64 {
-    let d = exp.encoder.d_model as f64;
-    let mut n = 2.0 * d;
-    if exp.embeddings.word != WordEmbedding::None {
-        n += exp.tokenizer.vocab_size as f64 * d;
-    }
-    if exp.embeddings.position == PositionEmbedding::Learned {
-        n += exp.encoder.max_len as f64 * d;
-    }
-    if exp.embeddings.segment {
-        n += 2.0 * d;
-    }
-    n + exp.encoder.depth as f64 * layer_params(&exp.encoder)
+    exp.encoder
+        .params(exp.tokenizer.vocab_size, &exp.embeddings)
 }
 
 /// Forward FLOPs per token of the encoder at `seq_len` (matmuls plus attention scores).
 fn encoder_flops_per_token(e: &EncoderConfig, seq_len: usize) -> f64 {
     let attention = 4.0 * seq_len as f64 * e.d_model as f64;
-    e.depth as f64 * (2.0 * layer_params(e) + attention)
+    e.depth as f64 * (2.0 * e.layer_params() + attention)
 }
 
 fn cost(params: f64, steps: f64, tokens_per_step: f64, gflop: f64) -> CostEstimate {

@@ -12,7 +12,27 @@
 //!
 //! Names are not part of keys (renaming a stage keeps its cache), and neither are `device` and
 //! `threads`. A key keeps the form its settings had before they grew: `pack = "stream"` (what
-//! `pack = true` meant) is keyed as `true`, and `document` is left out where it is a line.
+//! `pack = true` meant) is keyed as `true` (`Pack::key_value`), and `document` is left out where
+//! it is a line (`skip_serializing_if`).
+//!
+//! **Keeping keys stable.** The material holds whole config structs as serde serialises them, so a
+//! new config field that serialises at its default would change every existing key and throw
+//! away every cache. A new field must therefore leave the material unchanged at its default:
+//! `#[serde(skip_serializing_if = ...)]` for the default value, as `layer_decay`, `window_pool`
+//! or `tie_output` have. The test `material_at_defaults_holds_todays_fields` below enforces it:
+//! it builds every stage kind's material from configs at their defaults (an optional table such
+//! as `probe` present, so its fields are read too), walks every struct in it and fails, naming
+//! the struct and the field, when a field appears that today's keys do not hold (or one they hold
+//! disappears). `tests/it/plan/keys.rs` pins the literal keys of two experiments that between them
+//! have every stage kind.
+//!
+//! Why a test and not a key builder that drops fields at their defaults: such a builder must
+//! still give today's keys, so it could drop only fields that today's keys do not hold, which
+//! means a frozen list of today's fields kept in the production path forever, a default instance
+//! of every struct (`DownstreamConfig` and `CorpusConfig` have required fields) and key material
+//! that no longer matches the config a run writes (`config.toml`, `plan --json`). With
+//! `skip_serializing_if` the written config, the plan's JSON and the key agree, and the frozen
+//! list lives in a test, where a failure says what to add.
 
 use super::types::NamedData;
 use crate::baseline::LogisticConfig;
@@ -173,10 +193,332 @@ pub fn canonical_json(value: &Value, out: &mut String) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{CorpusConfig, Pack};
-    use crate::experiment::plan::DataSource;
+    use crate::config::{CorpusConfig, DatasetConfig, Probe, WordEmbedding};
+    use crate::experiment::plan::types::DataSource;
+    use serde::de::DeserializeOwned;
 
-    fn material(pack: &str) -> Value {
+    /// A field's name and, for a nested table, the name of the struct it holds.
+    type Field = (&'static str, Option<&'static str>);
+
+    /// The fields each struct in a key's material holds at its defaults today, with the struct a
+    /// nested table holds. `material …` are the tables `json!` builds above. Do not add a field
+    /// here to make the test pass: that changes every existing key. Give the field
+    /// `skip_serializing_if` for its default instead.
+    const TODAY: &[(&str, &[Field])] = &[
+        (
+            "material tokenizer",
+            &[
+                ("stage", None),
+                ("version", None),
+                ("tokenizer", Some("TokenizerConfig")),
+                ("fit_on", Some("DataSource")),
+            ],
+        ),
+        (
+            "material vectors",
+            &[
+                ("stage", None),
+                ("version", None),
+                ("tokenizer", None),
+                ("dim", None),
+                ("vectors", Some("VectorsConfig")),
+            ],
+        ),
+        (
+            "material pretrain",
+            &[
+                ("stage", None),
+                ("version", None),
+                ("config", Some("PretrainConfig")),
+                ("encoder", Some("EncoderConfig")),
+                ("embeddings", Some("EmbeddingsConfig")),
+                ("data", Some("DataSource")),
+                ("seed", None),
+                ("tokenizer", None),
+                ("previous", None),
+                ("vectors", Some("VectorsConfig")),
+            ],
+        ),
+        (
+            "material downstream",
+            &[
+                ("stage", None),
+                ("version", None),
+                ("config", Some("DownstreamConfig")),
+                ("encoder", Some("EncoderConfig")),
+                ("embeddings", Some("EmbeddingsConfig")),
+                ("data", Some("DataSource")),
+                ("seed", None),
+                ("tokenizer", None),
+                ("pretrained", None),
+                ("vectors", Some("VectorsConfig")),
+            ],
+        ),
+        (
+            "material baseline",
+            &[
+                ("stage", None),
+                ("version", None),
+                ("task", None),
+                ("data", Some("DataSource")),
+                ("c_grid", None),
+                ("max_iterations", None),
+                ("gradient_tolerance", None),
+            ],
+        ),
+        (
+            // Without `fit_on`, which the material holds as data sources.
+            "TokenizerConfig",
+            &[
+                ("kind", None),
+                ("vocab_size", None),
+                ("lowercase", None),
+                ("min_frequency", None),
+                ("path", None),
+            ],
+        ),
+        (
+            "VectorsConfig",
+            &[
+                ("window", None),
+                ("epochs", None),
+                ("negatives", None),
+                ("subsample", None),
+                ("lr", None),
+            ],
+        ),
+        (
+            // Without `data`, `seed` and `replicate`, which the material holds otherwise.
+            "PretrainConfig",
+            &[
+                ("task", None),
+                ("path", None),
+                ("steps", None),
+                ("batch_size", None),
+                ("seq_len", None),
+                ("mask_prob", None),
+                ("optimizer", Some("OptimizerConfig")),
+                ("pack", None),
+            ],
+        ),
+        (
+            // Without `data`, `from` and `baseline`.
+            "DownstreamConfig",
+            &[
+                ("task", None),
+                ("transfer", None),
+                ("layers", None),
+                ("epochs", None),
+                ("batch_size", None),
+                ("seq_len", None),
+                ("pooling", None),
+                ("optimizer", Some("OptimizerConfig")),
+                ("patience", None),
+                ("probe", Some("Probe")),
+            ],
+        ),
+        ("Probe", &[]),
+        (
+            "OptimizerConfig",
+            &[
+                ("kind", None),
+                ("lr", None),
+                ("warmup", None),
+                ("weight_decay", None),
+                ("momentum", None),
+                ("clip_norm", None),
+                ("schedule", None),
+            ],
+        ),
+        (
+            "EncoderConfig",
+            &[
+                ("depth", None),
+                ("d_model", None),
+                ("heads", None),
+                ("ffn", None),
+                ("dropout", None),
+                ("max_len", None),
+                ("activation", None),
+                ("norm", None),
+            ],
+        ),
+        (
+            "EmbeddingsConfig",
+            &[("word", None), ("position", None), ("segment", None)],
+        ),
+        (
+            // `type` is `DataSource`'s tag.
+            "CorpusConfig",
+            &[
+                ("type", None),
+                ("path", None),
+                ("filter", Some("FilterConfig")),
+            ],
+        ),
+        (
+            "DatasetConfig",
+            &[
+                ("type", None),
+                ("text", None),
+                ("text_pair", None),
+                ("label", None),
+                ("split", None),
+                ("ratios", None),
+                ("split_seed", None),
+                ("filter", Some("FilterConfig")),
+            ],
+        ),
+        (
+            "FilterConfig",
+            &[
+                ("min_chars", None),
+                ("max_chars", None),
+                ("min_words", None),
+                ("max_words", None),
+                ("dedup", None),
+                ("dedup_normalized", None),
+                ("min_cjk_share", None),
+                ("min_latin_share", None),
+                ("include", None),
+                ("exclude", None),
+                ("fraction", None),
+                ("fraction_seed", None),
+                ("max_train", None),
+                ("max_dev", None),
+                ("max_test", None),
+                ("max_examples", None),
+            ],
+        ),
+    ];
+
+    /// A struct from the keys serde fills in by default, with `required` set.
+    fn at_defaults<T: DeserializeOwned>(required: Value) -> T {
+        serde_json::from_value(required).expect("the required keys make a whole struct")
+    }
+
+    /// Every stage kind's material, from configs at their defaults: static vectors on (so the
+    /// training stages hold `[vectors]`), `probe` present (so its fields are read), one corpus
+    /// and one dataset.
+    fn materials_at_defaults() -> Vec<(&'static str, Value)> {
+        let mut exp = Experiment::default();
+        exp.embeddings.word = WordEmbedding::Static;
+        let pretrain: PretrainConfig = at_defaults(json!({}));
+        let mut downstream: DownstreamConfig = at_defaults(json!({ "data": "d" }));
+        downstream.probe = Some(Probe::default());
+        let corpus = NamedData {
+            name: "c".into(),
+            source: DataSource::Corpus(at_defaults::<CorpusConfig>(json!({ "path": "c.txt" }))),
+        };
+        let dataset = NamedData {
+            name: "d".into(),
+            source: DataSource::Dataset(at_defaults::<DatasetConfig>(json!({}))),
+        };
+        vec![
+            (
+                "material tokenizer",
+                tokenizer_material(&exp, &[corpus.clone(), dataset.clone()]),
+            ),
+            (
+                "material vectors",
+                vectors_material("t", 16, &VectorsConfig::default()),
+            ),
+            (
+                "material pretrain",
+                pretrain_material(&exp, &pretrain, &corpus, Some(0), "t", Some("p")),
+            ),
+            (
+                "material downstream",
+                downstream_material(&exp, &downstream, &dataset, Some(1), "t", Some("p")),
+            ),
+            (
+                "material baseline",
+                baseline_material(DownstreamTask::Classify, &dataset),
+            ),
+        ]
+    }
+
+    /// What differs between `value` and the fields `TODAY` lists for `name`, one line each.
+    fn check(value: &Value, name: &str, out: &mut Vec<String>) {
+        let name = match (name, value.get("type").and_then(Value::as_str)) {
+            ("DataSource", Some("corpus")) => "CorpusConfig",
+            ("DataSource", Some("dataset")) => "DatasetConfig",
+            (name, _) => name,
+        };
+        let Some((_, fields)) = TODAY.iter().find(|(n, _)| *n == name) else {
+            out.push(format!("{name} is not in TODAY"));
+            return;
+        };
+        let Value::Object(map) = value else {
+            out.push(format!("{name} serialises as {value}, not as a table"));
+            return;
+        };
+        for (field, v) in map {
+            match fields.iter().find(|(f, _)| f == field) {
+                None => out.push(format!(
+                    "{name}.{field} enters the stage keys at its default ({v}): add \
+                     skip_serializing_if for its default, or every existing key changes"
+                )),
+                Some((_, Some(inner))) => match v {
+                    Value::Array(items) => items.iter().for_each(|i| check(i, inner, out)),
+                    Value::Null => {}
+                    table => check(table, inner, out),
+                },
+                Some((_, None)) if v.is_object() => out.push(format!(
+                    "{name}.{field} is a table the key test does not walk: add its struct to TODAY"
+                )),
+                Some((_, None)) => {}
+            }
+        }
+        for (field, _) in fields.iter() {
+            if !map.contains_key(*field) {
+                out.push(format!(
+                    "{name}.{field} left the stage keys at its default: every existing key changes"
+                ));
+            }
+        }
+    }
+
+    fn differences(materials: &[(&str, Value)]) -> Vec<String> {
+        let mut out = Vec::new();
+        for (name, m) in materials {
+            check(m, name, &mut out);
+        }
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn material_at_defaults_holds_todays_fields() {
+        let found = differences(&materials_at_defaults());
+        assert!(found.is_empty(), "{}", found.join("\n"));
+    }
+
+    #[test]
+    fn a_new_field_at_its_default_is_named() {
+        let mut materials = materials_at_defaults();
+        // As if `OptimizerConfig` and `FilterConfig` had gained a field without
+        // `skip_serializing_if`, and `EncoderConfig` had lost one.
+        let (_, m) = materials
+            .iter_mut()
+            .find(|(name, _)| *name == "material downstream")
+            .unwrap();
+        m["config"]["optimizer"]["nesterov"] = json!(false);
+        m["data"]["filter"]["max_lines"] = Value::Null;
+        m["encoder"].as_object_mut().unwrap().remove("norm");
+        assert_eq!(
+            differences(&materials),
+            [
+                "EncoderConfig.norm left the stage keys at its default: every existing key changes",
+                "FilterConfig.max_lines enters the stage keys at its default (null): add \
+                 skip_serializing_if for its default, or every existing key changes",
+                "OptimizerConfig.nesterov enters the stage keys at its default (false): add \
+                 skip_serializing_if for its default, or every existing key changes",
+            ]
+        );
+    }
+
+    fn pack_material(pack: &str) -> Value {
         let exp = Experiment::default();
         let p: PretrainConfig = toml::from_str(&format!("data = \"c\"\npack = {pack}")).unwrap();
         let data = NamedData {
@@ -195,18 +537,21 @@ mod tests {
     /// get keys of their own; a corpus's default `document` is not in the key.
     #[test]
     fn pack_keeps_the_key_values_of_the_bool() {
-        assert_eq!(material("true")["config"]["pack"], json!(true));
-        assert_eq!(material("\"stream\"")["config"]["pack"], json!(true));
-        assert_eq!(material("false")["config"]["pack"], json!(false));
-        assert_eq!(material("\"masked\"")["config"]["pack"], json!("masked"));
+        assert_eq!(pack_material("true")["config"]["pack"], json!(true));
+        assert_eq!(pack_material("\"stream\"")["config"]["pack"], json!(true));
+        assert_eq!(pack_material("false")["config"]["pack"], json!(false));
+        assert_eq!(
+            pack_material("\"masked\"")["config"]["pack"],
+            json!("masked")
+        );
         let keys: Vec<String> = ["true", "\"stream\"", "false", "\"documents\"", "\"masked\""]
             .iter()
-            .map(|p| stage_key(&material(p)))
+            .map(|p| stage_key(&pack_material(p)))
             .collect();
         assert_eq!(keys[0], keys[1]);
         let distinct: std::collections::BTreeSet<&String> = keys[1..].iter().collect();
         assert_eq!(distinct.len(), 4);
-        assert_eq!(material("true")["data"].get("document"), None);
-        assert_eq!(Pack::Stream.key_value(), json!(true));
+        assert_eq!(pack_material("true")["data"].get("document"), None);
+        assert_eq!(crate::config::Pack::Stream.key_value(), json!(true));
     }
 }

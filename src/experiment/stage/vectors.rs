@@ -8,11 +8,11 @@ use super::{Metrics, StageContext, thread_count};
 use crate::config::VectorsConfig;
 use crate::data::Tok;
 use crate::experiment::plan::NamedData;
-use crate::experiment::vectors::{
-    IntrinsicSpec, Sampling, VectorsSpec, intrinsic_check, train_vectors,
-};
 use crate::model;
 use crate::runtime::{self, ParamStore};
+use crate::train::skipgram::{
+    IntrinsicSpec, Sampling, VectorsSpec, intrinsic_check, train_vectors,
+};
 use anyhow::{Context, Result, bail};
 use std::path::Path;
 

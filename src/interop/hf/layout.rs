@@ -59,9 +59,10 @@ pub const POOLING_DIR: &str = "1_Pooling";
 pub const DENSE_DIR: &str = "2_Dense";
 
 fn pooling_config(d: usize, pooling: Pooling) -> Value {
-    let (cls, mean) = match pooling {
-        Pooling::Cls => (true, false),
-        Pooling::Mean => (false, true),
+    let (cls, mean, last) = match pooling {
+        Pooling::Cls => (true, false, false),
+        Pooling::Mean => (false, true, false),
+        Pooling::Last => (false, false, true),
     };
     json!({
         "word_embedding_dimension": d,
@@ -70,7 +71,7 @@ fn pooling_config(d: usize, pooling: Pooling) -> Value {
         "pooling_mode_max_tokens": false,
         "pooling_mode_mean_sqrt_len_tokens": false,
         "pooling_mode_weightedmean_tokens": false,
-        "pooling_mode_lasttoken": false,
+        "pooling_mode_lasttoken": last,
         "include_prompt": true,
     })
 }

@@ -31,10 +31,6 @@ impl Value {
     pub fn as_f32(&self) -> Option<&[f32]> {
         self.0.try_extract_tensor::<f32>().ok().map(|(_, d)| d)
     }
-    /// The data as a mutable f32 slice, for updating a fed-back tensor in place.
-    pub fn as_f32_mut(&mut self) -> Option<&mut [f32]> {
-        self.0.try_extract_tensor_mut::<f32>().ok().map(|(_, d)| d)
-    }
     pub fn as_f64(&self) -> Option<&[f64]> {
         self.0.try_extract_tensor::<f64>().ok().map(|(_, d)| d)
     }

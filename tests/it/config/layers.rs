@@ -147,8 +147,10 @@ fn set_values_are_toml_or_strings() {
 
 #[test]
 fn from_and_layers_forms() {
-    let text = BASE.replace("from = \"A\"", "from = [\"A\", \"B\"]\nlayers = 1")
-        + "\n[pretrain.B]\ndata = \"text\"\ntask = \"clm\"\n";
+    let text = BASE.replace(
+        "from = \"A\"",
+        "from = [\"A\", \"B\"]\nlayers = 1\npooling = \"last\"",
+    ) + "\n[pretrain.B]\ndata = \"text\"\ntask = \"clm\"\n";
     let exp = single(&[("a.toml", &text)], &[], &[]);
     assert_eq!(
         exp.downstream["C"].from,

@@ -69,16 +69,15 @@ fn available(path: &Path) -> u64 {
 #[test]
 fn a_full_disk_fails_the_stage_clearly_and_a_rerun_after_freeing_space_completes() {
     let dir = tempfile::tempdir().unwrap();
-    let reference = dir.path().join("reference");
-    let (ok, err) = run(&reference);
-    assert!(ok, "{err}");
-
     let mnt = dir.path().join("small");
     std::fs::create_dir(&mnt).unwrap();
     let _mount = match Mount::tmpfs(&mnt, "1m") {
         Ok(m) => m,
         Err(why) => return skip_or_fail("the full-disk test", &why),
     };
+    let reference = dir.path().join("reference");
+    let (ok, err) = run(&reference);
+    assert!(ok, "{err}");
     let filler = mnt.join("filler");
     std::fs::write(&filler, vec![0u8; (available(&mnt) - FREE) as usize]).unwrap();
     assert_eq!(available(&mnt), FREE);

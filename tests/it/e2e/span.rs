@@ -3,6 +3,7 @@
 //! fine-tuned transfer; `predict` finds an answer beyond the first window and `export --head`
 //! writes the span model; malformed SQuAD files are invalid input naming the file and line.
 use crate::cli::{col, embedlab, read_csv};
+use crate::score;
 use std::path::{Path, PathBuf};
 
 fn fixture(name: &str) -> PathBuf {
@@ -59,17 +60,23 @@ fn span_task_learns_a_planted_answer_and_predicts_beyond_the_first_window() {
     assert_eq!(code, 0, "{err}");
     let (h, rows) = read_csv(&out.join("tiny/runs.csv"));
     assert_eq!(rows.len(), 3);
+    let test = score::split_rows(&fixture("span.tsv"), "test");
+    let gold = score::column(&test, "answer");
     for r in &rows {
         assert_eq!(col(&h, r, "status"), "ok", "{r:?}");
         let (em, f1) = (num(&h, r, "test_exact_match"), num(&h, r, "test_f1"));
         let dev = num(&h, r, "dev_exact_match");
-        assert!(
-            (0.0..=1.0).contains(&em) && (em..=1.0).contains(&f1),
-            "{em} {f1}"
-        );
-        assert!((0.0..=1.0).contains(&dev));
+        assert!(f1 >= em, "{em} {f1}");
         assert!(num(&h, r, "dev_f1") >= dev);
-        // Chance is about 1/17 (one of the context's words); the trained encoders find it.
+        // The scores are SQuAD's of the answers `predict` of the run gives the test questions.
+        let run = out.join("tiny/runs").join(col(&h, r, "run_id"));
+        let answers = score::predict(&run, &test, &["question", "context"], "answer", dir.path());
+        let (pred_em, pred_f1) = score::squad_scores(&gold, &answers);
+        assert!((em - pred_em).abs() < 1e-12, "{r:?}: predict EM {pred_em}");
+        assert!((f1 - pred_f1).abs() < 1e-12, "{r:?}: predict F1 {pred_f1}");
+        // Chance is about 1/17 (one of the context's words), and always answering the word at
+        // one position is right for at most 7 of the 60 test questions; the trained encoders
+        // find it. The frozen one (20 pretraining steps) scores that 7/60.
         if col(&h, r, "transfer") != "frozen" {
             assert!(em > 0.5, "{}: exact match {em}", col(&h, r, "transfer"));
         }

@@ -1,7 +1,8 @@
 //! Datasets given as one file per split (`train`, `dev`, `test` instead of `path`): for each
 //! task the split files hold the same examples per split as the one file with a split column,
-//! and an experiment on them trains; a `.conll` dataset split by ratios reads back the same from
-//! one file per split; a span (QA) table split into files reads the same and trains.
+//! and an experiment on them trains to the metrics of the same experiment on the one file; a
+//! `.conll` dataset split by ratios reads back the same from one file per split; a span (QA)
+//! table split into files reads the same and trains to the one file's metrics.
 use crate::cli::{col, embedlab, read_csv};
 use embedlab::config::{DatasetConfig, FilterConfig};
 use embedlab::data::{Dataset, Example, load_dataset, load_span_dataset};
@@ -58,6 +59,48 @@ fn split_tsv(file: &str, dir: &Path) -> [PathBuf; 3] {
     out
 }
 
+/// Runs the tiny experiment with `overlay` (its `{data}` replaced by the dataset's source keys)
+/// twice in `dir`, on the split files and on the one `file` with its split column; checks that
+/// both runs succeed and returns their runs.csv rows (header, split files' row, one file's row).
+fn run_both_ways(
+    dir: &Path,
+    files: &[PathBuf; 3],
+    file: &str,
+    overlay: &str,
+) -> (Vec<String>, Vec<String>, Vec<String>) {
+    let sources = [
+        format!(
+            "train = \"{}\"\ndev = \"{}\"\ntest = \"{}\"",
+            files[0].display(),
+            files[1].display(),
+            files[2].display()
+        ),
+        format!("path = \"{}\"\nsplit = \"split\"", fixture(file).display()),
+    ];
+    let mut out_rows = Vec::new();
+    let mut header = Vec::new();
+    for (i, source) in sources.iter().enumerate() {
+        let over = dir.join(format!("task{i}.toml"));
+        std::fs::write(&over, overlay.replace("{data}", source)).unwrap();
+        let out = dir.join(format!("out{i}"));
+        let (code, err) = embedlab(&[
+            "run",
+            fixture("tiny.toml").to_str().unwrap(),
+            over.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert_eq!(code, 0, "{file}: {err}");
+        let (h, rows) = read_csv(&out.join("tiny/runs.csv"));
+        assert_eq!(rows.len(), 1, "{file}");
+        assert_eq!(col(&h, &rows[0], "status"), "ok", "{file}");
+        out_rows.push(rows[0].clone());
+        header = h;
+    }
+    let one = out_rows.pop().unwrap();
+    (header, out_rows.pop().unwrap(), one)
+}
+
 fn assert_same_splits(task: &str, one: &Dataset, per_split: &Dataset) {
     for (name, a, b) in [
         ("train", &one.train, &per_split.train),
@@ -88,39 +131,31 @@ fn split_files_train(task: &str, file: &str, extra: &str) {
     .unwrap();
     assert_same_splits(task, &one, &per_split);
 
-    let over = dir.path().join("task.toml");
-    let text = format!(
+    let overlay = format!(
         r#"seeds = [1]
 [dataset.{task}data]
-train = "{train}"
-dev = "{dev}"
-test = "{test}"
+{{data}}
 {extra}
 [downstream.C]
 task = "{task}"
 data = "{task}data"
 [sweep]
 "downstream.C.transfer" = ["scratch"]
-"#,
-        train = train.display(),
-        dev = dev.display(),
-        test = test.display(),
+"#
     );
-    std::fs::write(&over, text).unwrap();
-    let out = dir.path().join("out");
-    let (code, err) = embedlab(&[
-        "run",
-        fixture("tiny.toml").to_str().unwrap(),
-        over.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    assert_eq!(code, 0, "{task}: {err}");
-    let (h, rows) = read_csv(&out.join("tiny/runs.csv"));
-    assert_eq!(rows.len(), 1, "{task}");
-    assert_eq!(col(&h, &rows[0], "status"), "ok", "{task}");
-    let acc: f64 = col(&h, &rows[0], "test_accuracy").parse().unwrap();
-    assert!((0.0..=1.0).contains(&acc), "{task}: accuracy {acc}");
+    let (h, split_files, one_file) = run_both_ways(dir.path(), &[train, dev, test], file, &overlay);
+    // The same examples in the same order train the same model: the same test metrics, to
+    // the bit, as the one-file run.
+    let metric = if task == "tag" {
+        "test_span_f1"
+    } else {
+        "test_macro_f1"
+    };
+    for m in ["test_accuracy", metric] {
+        let (a, b) = (col(&h, &split_files, m), col(&h, &one_file, m));
+        assert!(!a.is_empty(), "{task}: no {m}");
+        assert_eq!(a, b, "{task}: {m} from split files vs one file");
+    }
 }
 
 #[test]
@@ -224,13 +259,9 @@ fn span_trains_from_split_files() {
     assert_eq!(strip(&one.dev), strip(&per_split.dev));
     assert_eq!(strip(&one.test), strip(&per_split.test));
 
-    let over = dir.path().join("task.toml");
-    let text = format!(
-        r#"seeds = [1]
+    let overlay = r#"seeds = [1]
 [dataset.qa]
-train = "{train}"
-dev = "{dev}"
-test = "{test}"
+{data}
 [tokenizer]
 fit_on = ["text", "qa"]
 [downstream.C]
@@ -240,24 +271,13 @@ epochs = 2
 batch_size = 16
 [sweep]
 "downstream.C.transfer" = ["scratch"]
-"#,
-        train = train.display(),
-        dev = dev.display(),
-        test = test.display(),
-    );
-    std::fs::write(&over, text).unwrap();
-    let out = dir.path().join("out");
-    let (code, err) = embedlab(&[
-        "run",
-        fixture("tiny.toml").to_str().unwrap(),
-        over.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    assert_eq!(code, 0, "span: {err}");
-    let (h, rows) = read_csv(&out.join("tiny/runs.csv"));
-    assert_eq!(rows.len(), 1);
-    assert_eq!(col(&h, &rows[0], "status"), "ok");
-    let f1: f64 = col(&h, &rows[0], "test_f1").parse().unwrap();
-    assert!((0.0..=1.0).contains(&f1), "test F1 {f1}");
+"#;
+    let (h, split_files, one_file) =
+        run_both_ways(dir.path(), &[train, dev, test], "span.tsv", overlay);
+    // The same questions in the same order train the same model: the one file's scores.
+    for m in ["test_exact_match", "test_f1"] {
+        let (a, b) = (col(&h, &split_files, m), col(&h, &one_file, m));
+        assert!(!a.is_empty(), "span: no {m}");
+        assert_eq!(a, b, "span: {m} from split files vs one file");
+    }
 }

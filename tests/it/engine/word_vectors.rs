@@ -2,7 +2,7 @@
 //! something: on KJV verses, the nearest neighbours of "thou" include another archaic pronoun
 //! or verb form. Prints the neighbours of a few frequent words.
 use embedlab::config::{CorpusConfig, FilterConfig, TokenizerConfig, TokenizerKind};
-use embedlab::experiment::vectors::{VectorsSpec, nearest, train_vectors};
+use embedlab::train::skipgram::{VectorsSpec, nearest, train_vectors};
 use std::path::Path;
 
 #[test]

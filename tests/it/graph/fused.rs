@@ -77,7 +77,16 @@ fn batch_inputs(spec: &EncoderSpec) -> Vec<(String, Tensor)> {
 /// biases included) drawn by name so that both graphs see the same values. Also returns the
 /// contrib-domain op types of the ONNX graph.
 fn features(spec: &EncoderSpec, fusion: Fusion) -> (Vec<f32>, Vec<String>) {
-    let tg = model::features_graph_with(spec, BATCH, SEQ, None, DType::F32, fusion).unwrap();
+    features_pooled(spec, fusion, None)
+}
+
+/// [`features`], pooled (`[B, D]`) when `pooling` is given.
+fn features_pooled(
+    spec: &EncoderSpec,
+    fusion: Fusion,
+    pooling: Option<model::Pooling>,
+) -> (Vec<f32>, Vec<String>) {
+    let tg = model::features_graph_with(spec, BATCH, SEQ, pooling, DType::F32, fusion).unwrap();
     let bytes = to_onnx_bytes(&tg.graph).unwrap();
     let proto = ModelProto::decode(bytes.as_slice()).unwrap();
     let fused_ops = proto
@@ -149,6 +158,30 @@ fn fused_encoder_matches_the_unfused_one_for_every_variant() {
         }
     }
     assert_eq!(checked, 48);
+}
+
+#[test]
+fn last_token_pooling_reads_each_rows_last_real_token() {
+    // Known answer: rows of 8, 5 and 2 real tokens pool to their token features at positions
+    // 7, 4 and 1 (a causal encoder, where that token has read the whole row).
+    let spec = spec(
+        NormPlacement::Post,
+        PositionEmbedding::Learned,
+        false,
+        Activation::Gelu,
+        true,
+    );
+    let (tokens, _) = features(&spec, Fusion::Unfused);
+    let (pooled, _) = features_pooled(&spec, Fusion::Unfused, Some(model::Pooling::Last));
+    let d = spec.d_model;
+    for (row, last) in [SEQ - 1, 4, 1].into_iter().enumerate() {
+        let at = (row * SEQ + last) * d;
+        assert_eq!(
+            &pooled[row * d..(row + 1) * d],
+            &tokens[at..at + d],
+            "row {row}"
+        );
+    }
 }
 
 #[test]

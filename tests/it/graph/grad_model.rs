@@ -202,6 +202,26 @@ fn encoder_with_classifier_matches_finite_differences() {
 }
 
 #[test]
+fn causal_encoder_pooled_at_its_last_token_matches_finite_differences() {
+    // GPT-style feature extraction: the last real token of each row (the batch's rows have
+    // different lengths, so the one-hot weights sit at different positions).
+    let mut spec = EncoderSpec::tiny(11);
+    spec.d_model = 8;
+    spec.ffn = 12;
+    spec.max_len = 5;
+    spec.dropout = 0.0;
+    spec.causal = true;
+    check(
+        &spec,
+        Head::Task(TaskHead::Classify {
+            classes: 3,
+            pooling: Pooling::Last,
+            windows: None,
+        }),
+    );
+}
+
+#[test]
 fn windows_pooled_by_mean_and_max_match_finite_differences() {
     let mut spec = EncoderSpec::tiny(11);
     spec.d_model = 8;

@@ -1,18 +1,10 @@
 //! The exported graphs are valid ONNX: ONNX Runtime loads them, and (when the Python `onnx`
 //! package is installed, as CI does) `onnx.checker.check_model(full_check=True)` accepts them.
-use crate::external::skip_or_fail;
+use crate::external::python_or_skip;
 use embedlab::graph::{self, DType};
 use embedlab::model::{self, EncoderSpec, Head, Mode, Pooling, PretrainHead, TaskHead};
 use embedlab::runtime::{Session, SessionOptions};
 use std::process::Command;
-
-fn python_has_onnx() -> bool {
-    Command::new("python3")
-        .args(["-c", "import onnx"])
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false)
-}
 
 #[test]
 fn exported_graphs_load_in_onnx_runtime_and_pass_the_onnx_checker() {
@@ -83,11 +75,7 @@ fn exported_graphs_load_in_onnx_runtime_and_pass_the_onnx_checker() {
         std::fs::write(&p, &bytes).unwrap();
         paths.push(p);
     }
-    if !python_has_onnx() {
-        skip_or_fail(
-            "the onnx.checker part",
-            "python3 cannot import onnx (python3 -m pip install onnx==1.23.2)",
-        );
+    if !python_or_skip("the onnx.checker part", &["onnx"]) {
         return;
     }
     let script = "import sys, onnx\nfor p in sys.argv[1:]:\n    onnx.checker.check_model(onnx.load(p), full_check=True)\n    print('ok', p)";

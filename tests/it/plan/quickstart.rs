@@ -204,7 +204,7 @@ fn keys_follow_what_determines_the_output() {
 #[test]
 fn chains_and_shared_prefixes() {
     let text = format!(
-        "{BASE}\n[pretrain.B]\ndata = \"text\"\ntask = \"clm\"\n\n[downstream.D]\ndata = \"topics\"\nfrom = [\"A\", \"B\"]\n"
+        "{BASE}\n[pretrain.B]\ndata = \"text\"\ntask = \"clm\"\n\n[downstream.D]\ndata = \"topics\"\nfrom = [\"A\", \"B\"]\npooling = \"last\"\n"
     );
     let plan = plan_text(&text, &["seeds=[1]"]);
     let pretrain: Vec<_> = plan

@@ -7,7 +7,7 @@ use crate::config::DownstreamConfig;
 use crate::experiment::stage::graphs::{GraphShape, Protocol};
 use crate::experiment::stage::{Metrics, StageContext};
 use crate::graph::Tensor;
-use crate::metrics::argmax_rows;
+use crate::metrics::{Metric, Split, argmax_rows};
 use crate::runtime::ParamStore;
 use crate::train::{self, EpochLoop, Scoring, SplitScoreFn, StepInputs, TagScoring, Trainer};
 use anyhow::{Context, Result};
@@ -54,7 +54,7 @@ impl Training<'_> {
         Scoring {
             pairs_of: &eval_pairs,
             classes: self.classes,
-            split_score: dev_em.map(|f| (self.stage.downstream.task.metrics().dev, f)),
+            split_score: dev_em.map(|f| (self.stage.downstream.task.metrics().dev.name(), f)),
         }
     }
 
@@ -130,24 +130,29 @@ impl Training<'_> {
         if let Some(sd) = self.span {
             if !dev_b.is_empty() {
                 let (_, f1, _) = self.span_scores(tr, &sd.dev, dev_b)?;
-                metrics.insert("dev_f1".into(), f1);
+                metrics.insert(named(Split::Dev, Metric::F1), f1);
             }
             let (em, f1, loss) = self.span_scores(tr, &sd.test, test_b)?;
-            metrics.insert("test_exact_match".into(), em);
-            metrics.insert("test_f1".into(), f1);
-            metrics.insert("test_loss".into(), loss);
+            metrics.insert(named(Split::Test, Metric::ExactMatch), em);
+            metrics.insert(named(Split::Test, Metric::F1), f1);
+            metrics.insert(named(Split::Test, Metric::Loss), loss);
             return Ok(());
         }
         let scores = train::test_scores(tr, test_b, &self.scoring(None), self.tags)?;
-        metrics.insert("test_accuracy".into(), scores.accuracy);
-        metrics.insert("test_macro_f1".into(), scores.macro_f1);
-        metrics.insert("test_loss".into(), scores.loss);
+        metrics.insert(named(Split::Test, Metric::Accuracy), scores.accuracy);
+        metrics.insert(named(Split::Test, Metric::MacroF1), scores.macro_f1);
+        metrics.insert(named(Split::Test, Metric::Loss), scores.loss);
         if let Some(spans) = scores.spans {
             let (p, r, f) = spans.precision_recall_f1();
-            metrics.insert("test_span_f1".into(), f);
-            metrics.insert("test_span_precision".into(), p);
-            metrics.insert("test_span_recall".into(), r);
+            metrics.insert(named(Split::Test, Metric::SpanF1), f);
+            metrics.insert(named(Split::Test, Metric::SpanPrecision), p);
+            metrics.insert(named(Split::Test, Metric::SpanRecall), r);
         }
         Ok(())
     }
+}
+
+/// A metric's runs.csv name on a split (`test_accuracy`).
+fn named(split: Split, metric: Metric) -> String {
+    format!("{}_{}", split.name(), metric.name())
 }

@@ -8,6 +8,7 @@
 //! frequent-word subsampling, unigram^¾ negatives, epochs over the corpus, a linearly decaying
 //! learning rate (AdamW by default, word2vec's plain SGD as an option).
 
+use super::{OptimSpec, OptimizerKind, Schedule, StepInputs, Trainer, init_params};
 use crate::data::skipgram::{
     NegativeSampler, Window, keep_probabilities, skipgram_pairs, unigram_counts,
 };
@@ -16,7 +17,6 @@ use crate::graph::Tensor;
 use crate::model::Input;
 use crate::model::{self, Mode};
 use crate::runtime::SessionOptions;
-use crate::train::{self, OptimSpec, OptimizerKind, Schedule, Trainer};
 use anyhow::{Result, bail};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -159,9 +159,9 @@ impl VectorsSpec {
 }
 
 /// One step's feeds: the pairs' centres and contexts, and their negatives `[B, K]`.
-fn feeds(spec: &VectorsSpec, pairs: &[(u32, u32)], negatives: Vec<i64>) -> train::StepInputs {
+fn feeds(spec: &VectorsSpec, pairs: &[(u32, u32)], negatives: Vec<i64>) -> StepInputs {
     let (c, o): (Vec<i64>, Vec<i64>) = pairs.iter().map(|&(c, o)| (c as i64, o as i64)).unzip();
-    train::StepInputs::from_iter([
+    StepInputs::from_iter([
         (Input::Center, Tensor::i64(vec![spec.batch], c)),
         (Input::Context, Tensor::i64(vec![spec.batch], o)),
         (
@@ -201,7 +201,7 @@ pub fn train_vectors(
             frozen_prefixes: vec![],
         },
     )?;
-    let params = train::init_params(&tg.params, spec.seed)?;
+    let params = init_params(&tg.params, spec.seed)?;
     let total_steps = match spec.sampling {
         Sampling::Pairs { steps } => steps,
         // Only an estimate (later epochs subsample anew); the schedule below uses progress.
